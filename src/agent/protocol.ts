@@ -1,0 +1,121 @@
+// The agent protocol: newline-delimited JSON over any duplex byte stream (a unix socket on the
+// node, reached locally, through an ssh streamlocal forward, or a kubernetes exec bridge).
+//
+//   client → agent   {"id": 1, "method": "submit", "params": {...}}
+//   agent  → client  {"id": 1, "result": {...}}  |  {"id": 1, "error": {"message": "...", "code": "..."}}
+//   agent  → client  {"stream": 1, "data": {...}}  (items of a streaming call with id 1)
+//   agent  → client  {"stream": 1, "end": true}    (the streaming call with id 1 is over)
+//
+// A streaming call (watch, logs, runRank) answers with `result` first, then `stream` items.
+// Over TCP (worker agents on other machines) the first call must be `hello` with the cluster token.
+
+import type { JobDemand, JobRecord, JobStatus, NodeResources } from '../protocol/model.js';
+
+export const AGENT_PROTOCOL_VERSION = 1;
+
+export type Endpoint = { kind: 'unix'; path: string } | { kind: 'tcp'; host: string; port: number };
+
+/** What the head agent knows about the cluster; sent by the daemon after the agents start. */
+export interface ClusterConfig {
+  clusterName: string;
+  clusterUid: string;
+  cloud: string;
+  region?: string;
+  zone?: string;
+  /** in rank order; nodes[0] is the head */
+  nodes: Array<{ rank: number; ip: string; endpoint: Endpoint; resources: NodeResources }>;
+  /** shared secret for worker connections over TCP */
+  token?: string;
+  autostop?: { idleMinutes: number; down: boolean };
+}
+
+export interface JobSubmission {
+  name?: string;
+  /** shell script run with bash on every rank */
+  run: string;
+  /** when present, runs once on every rank before `run` (state SETTING_UP) */
+  setup?: string;
+  envs: Record<string, string>;
+  /** injected into the environment; kept only in a 0600 file on the node, never echoed back */
+  secrets: Record<string, string>;
+  numNodes: number;
+  demand: JobDemand;
+  /** directory the job runs in, relative to the node's home (e.g. "sky_workdir"); created if missing */
+  workdir?: string;
+  /** SKYPILOT_TASK_ID; generated when missing */
+  taskId?: string;
+  /** extra env only for this job (e.g. SKYPILOT_MANAGED_JOB_ID) */
+  extraEnv?: Record<string, string>;
+}
+
+/** A job as the agent reports it (the daemon adds cluster / clusterUid). */
+export type AgentJob = Omit<JobRecord, 'cluster' | 'clusterUid'>;
+
+export interface HelloResult {
+  protocol: number;
+  version: string;
+  pid: number;
+  nodeDir: string;
+  resources: NodeResources;
+  /** the agent's job-change sequence; `watch` resumes from it */
+  seq: number;
+  configured: boolean;
+  clusterName?: string;
+}
+
+export interface AgentMethods {
+  hello: { params: { token?: string }; result: HelloResult };
+  configure: { params: ClusterConfig; result: { ok: true } };
+  submit: { params: JobSubmission; result: { jobId: number } };
+  cancel: { params: { jobIds?: number[]; all?: boolean }; result: { cancelled: number[] } };
+  jobs: { params: { jobIds?: number[] }; result: { jobs: AgentJob[]; seq: number } };
+  /** streams {seq, job: AgentJob} for every change after `sinceSeq`, starting with anything missed */
+  watch: { params: { sinceSeq: number }; result: { seq: number } };
+  /** streams {text} chunks of the job's log; ends when the job is terminal (follow) or at EOF */
+  logs: {
+    params: { jobId: number; follow: boolean; tailLines?: number; rank?: number };
+    result: { status: JobStatus };
+  };
+  setAutostop: { params: { idleMinutes: number; down: boolean } | { cancel: true }; result: { ok: true } };
+  /** idle time etc., for status and tests */
+  info: {
+    params: Record<string, never>;
+    result: { idleSeconds: number; autostop?: { idleMinutes: number; down: boolean }; runningJobs: number };
+  };
+  /** stop: kill every job and exit (node kept); the agent answers, then exits */
+  shutdown: { params: { reason?: string }; result: { ok: true } };
+
+  // head → worker
+  /** starts one rank's process; streams {text} output chunks; then {exitCode} as the last item */
+  runRank: {
+    params: {
+      jobId: number;
+      rank: number;
+      phase: 'setup' | 'run';
+      script: string;
+      env: Record<string, string>;
+      workdir?: string;
+    };
+    result: { pid: number };
+  };
+  killRank: { params: { jobId: number; phase?: 'setup' | 'run' }; result: { ok: true } };
+}
+
+export type AgentMethod = keyof AgentMethods;
+
+/** Emitted on the `watch` stream. */
+export interface JobChange {
+  seq: number;
+  job: AgentJob;
+}
+
+/** Written by a head agent to `<nodeDir>/autostopped.json` when autostop fires. */
+export interface AutostopMarker {
+  at: number;
+  down: boolean;
+  idleMinutes: number;
+}
+
+export function isJobStatusActive(s: JobStatus): boolean {
+  return s === 'INIT' || s === 'PENDING' || s === 'SETTING_UP' || s === 'RUNNING';
+}

@@ -1,0 +1,159 @@
+// Records shared by the daemon, the CLI, the TUI and the agents. These are the `-o json` shapes
+// too, so fields are only ever added, never renamed.
+
+export type ClusterStatus = 'INIT' | 'UP' | 'STOPPED' | 'TERMINATED';
+
+export const JOB_STATUSES = [
+  'INIT',
+  'PENDING',
+  'SETTING_UP',
+  'RUNNING',
+  'SUCCEEDED',
+  'FAILED',
+  'FAILED_SETUP',
+  'FAILED_DRIVER',
+  'CANCELLED',
+] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+
+export const TERMINAL_JOB_STATUSES: ReadonlySet<JobStatus> = new Set([
+  'SUCCEEDED',
+  'FAILED',
+  'FAILED_SETUP',
+  'FAILED_DRIVER',
+  'CANCELLED',
+]);
+export const ACTIVE_JOB_STATUSES: ReadonlySet<JobStatus> = new Set(['INIT', 'PENDING', 'SETTING_UP', 'RUNNING']);
+
+export function isTerminalJob(s: JobStatus): boolean {
+  return TERMINAL_JOB_STATUSES.has(s);
+}
+
+/** Resources of one node as detected on it. */
+export interface NodeResources {
+  cpus: number;
+  memoryGiB: number;
+  /** e.g. { A100: 8 } */
+  accelerators: Record<string, number>;
+}
+
+/** What one job asks of each node it runs on. */
+export interface JobDemand {
+  cpus: number;
+  gpus: number;
+  /** accelerator name when the task asked for a specific one */
+  accelerator?: string;
+}
+
+export interface AutostopSetting {
+  idleMinutes: number;
+  down: boolean;
+}
+
+export interface ClusterRecord {
+  name: string;
+  status: ClusterStatus;
+  /** local | ssh | kubernetes | aws | gcp */
+  cloud: string;
+  region?: string;
+  zone?: string;
+  /** e.g. "local", "aws/us-east-1/us-east-1a", "ssh/mypool" */
+  infra: string;
+  numNodes: number;
+  instanceType?: string;
+  /** human summary such as "2x(cpus=8, mem=32GiB, A100:1)" */
+  resources: string;
+  nodeResources?: NodeResources;
+  useSpot: boolean;
+  hourlyPrice: number;
+  autostop?: AutostopSetting;
+  launchedAt: number;
+  updatedAt: number;
+  lastJobId?: number;
+  /** why the cluster is INIT/unhealthy, or what the last failure was */
+  statusReason?: string;
+  /** unique id of this incarnation of the cluster (a name can be reused after down) */
+  uid: string;
+}
+
+export interface JobRecord {
+  cluster: string;
+  clusterUid: string;
+  id: number;
+  name?: string;
+  status: JobStatus;
+  numNodes: number;
+  demand: JobDemand;
+  /** human summary, e.g. "1x[CPU:0.5]" */
+  resources: string;
+  submittedAt: number;
+  startedAt?: number;
+  endedAt?: number;
+  exitCode?: number;
+  /** rank that failed first, for gang jobs */
+  failedRank?: number;
+  taskId: string;
+  /** names of the secrets given (values never leave the node) */
+  secretNames?: string[];
+}
+
+export type RequestKind = 'launch' | 'start' | 'stop' | 'down' | 'exec';
+export type RequestStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
+
+/** Launch pipeline stages, in order (SkyPilot's names where it has them). */
+export const LAUNCH_STAGES = [
+  'OPTIMIZE',
+  'PROVISION',
+  'START_AGENTS',
+  'SYNC_WORKDIR',
+  'SYNC_FILE_MOUNTS',
+  'SETUP',
+  'EXEC',
+] as const;
+export type LaunchStage = (typeof LAUNCH_STAGES)[number];
+
+export interface RequestRecord {
+  id: string;
+  kind: RequestKind;
+  cluster: string;
+  status: RequestStatus;
+  stage?: string;
+  stageStartedAt?: number;
+  createdAt: number;
+  finishedAt?: number;
+  error?: string;
+  /** e.g. job id for a launch that submitted a job */
+  jobId?: number;
+}
+
+export type EventKind =
+  | 'cluster'
+  | 'cluster-removed'
+  | 'job'
+  | 'request'
+  | 'notice';
+
+/** A change in the daemon's state, numbered by `seq` (strictly increasing, no gaps). */
+export interface StateEvent {
+  seq: number;
+  ts: number;
+  kind: EventKind;
+  cluster?: ClusterRecord;
+  /** for cluster-removed */
+  name?: string;
+  job?: JobRecord;
+  request?: RequestRecord;
+  /** for notice: a line for timelines (autostop fired, agent lost, ...) */
+  message?: string;
+  level?: 'info' | 'warn' | 'error';
+}
+
+export interface StateSnapshot {
+  seq: number;
+  clusters: ClusterRecord[];
+  /** jobs of clusters that exist, newest first, bounded */
+  jobs: JobRecord[];
+  requests: RequestRecord[];
+  /** recent timeline, oldest first */
+  events: StateEvent[];
+}

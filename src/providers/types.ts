@@ -1,0 +1,112 @@
+// One interface for every infra (SkyPilot's provisioner verbs) and one transport interface that
+// carries the agent protocol and file uploads to a node, whatever the node is.
+
+import type { Duplex, Readable } from 'node:stream';
+import type { NodeResources } from '../protocol/model.js';
+import type { ResourcesSpec } from '../spec/types.js';
+
+export interface ExecOptions {
+  /** data for the command's stdin; the stream is ended after it */
+  stdin?: string | Buffer | Readable;
+  onStdout?: (chunk: Buffer) => void;
+  onStderr?: (chunk: Buffer) => void;
+  /** extra environment variables for the command */
+  env?: Record<string, string>;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface ExecResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** How the daemon (and a head agent) reaches one node. */
+export interface Transport {
+  /** Runs `command` with bash on the node, in the node's home directory. */
+  exec(command: string, opts?: ExecOptions): Promise<ExecResult>;
+  /** Extracts a tar stream into `destDir` (relative to the node's home, or absolute) on the node. */
+  upload(tar: Readable, destDir: string): Promise<void>;
+  /** Opens a byte stream to a unix socket on the node. */
+  connect(socketPath: string): Promise<Duplex>;
+  /** Frees connections; the node itself is untouched. */
+  close(): void;
+}
+
+export interface ProviderCapabilities {
+  stop: boolean;
+  spot: boolean;
+  multiNode: boolean;
+  openPorts: boolean;
+  /** nodes can be preempted by the provider (cloud spot, or local spot emulation) */
+  preemptible: boolean;
+  /** provider has interactive sessions that keep a cluster busy (ssh) */
+  sessions: boolean;
+}
+
+/** A node as the provider reports it. */
+export interface NodeInfo {
+  rank: number;
+  /** address other nodes use (SKYPILOT_NODE_IPS) */
+  ip: string;
+  /** absolute path of the node's home / runtime directory on the node */
+  home: string;
+  /** provider-specific id (pid group, instance id, pod name, host) */
+  instanceId: string;
+  status: 'pending' | 'running' | 'stopped' | 'terminated';
+}
+
+export interface ClusterInfo {
+  cluster: string;
+  nodes: NodeInfo[];
+  region?: string;
+  zone?: string;
+}
+
+export interface ProvisionRequest {
+  cluster: string;
+  clusterUid: string;
+  numNodes: number;
+  resources: ResourcesSpec;
+  region?: string;
+  zone?: string;
+  instanceType?: string;
+  /** called with progress lines while provisioning */
+  onProgress?: (message: string) => void;
+}
+
+/** Live offering of an infra that has no catalog (local, ssh pools, kubernetes contexts). */
+export interface LiveOffering {
+  cloud: string;
+  region: string;
+  zone?: string;
+  resources: NodeResources;
+  /** how many nodes of this shape are available right now */
+  available: number;
+}
+
+export interface Provider {
+  readonly name: string;
+  readonly capabilities: ProviderCapabilities;
+  /** Is this infra usable here, and if not, why. */
+  check(): Promise<{ ok: boolean; reason?: string }>;
+  liveOfferings?(): Promise<LiveOffering[]>;
+
+  /** Creates (or resumes stopped) nodes; idempotent for an existing cluster. */
+  runInstances(req: ProvisionRequest): Promise<ClusterInfo>;
+  waitInstances(cluster: string, state: 'running' | 'stopped' | 'terminated', timeoutMs?: number): Promise<void>;
+  queryInstances(cluster: string): Promise<ClusterInfo | undefined>;
+  stopInstances(cluster: string): Promise<void>;
+  terminateInstances(cluster: string): Promise<void>;
+  getClusterInfo(cluster: string): Promise<ClusterInfo>;
+
+  transport(cluster: string, node: NodeInfo): Transport;
+  /** Detects cores, memory and GPUs of a node. */
+  detectResources(t: Transport, node: NodeInfo): Promise<NodeResources>;
+  /** Absolute path of the agent bundle on the node, after making sure it is there. */
+  ensureAgent(t: Transport, node: NodeInfo, localBundle: string): Promise<string>;
+
+  openPorts?(cluster: string, ports: string[]): Promise<void>;
+  cleanupPorts?(cluster: string): Promise<void>;
+}
