@@ -124,6 +124,8 @@ export interface RequestRecord {
   error?: string;
   /** e.g. job id for a launch that submitted a job */
   jobId?: number;
+  /** the launch created the cluster (so an interrupted launch tears it down) */
+  createdCluster?: boolean;
 }
 
 export type EventKind =
@@ -131,7 +133,71 @@ export type EventKind =
   | 'cluster-removed'
   | 'job'
   | 'request'
+  | 'managed'
   | 'notice';
+
+export const MANAGED_JOB_STATUSES = [
+  'PENDING',
+  'STARTING',
+  'RUNNING',
+  'RECOVERING',
+  'CANCELLING',
+  'SUCCEEDED',
+  'CANCELLED',
+  'FAILED',
+  'FAILED_SETUP',
+  'FAILED_NO_RESOURCE',
+  'FAILED_CONTROLLER',
+] as const;
+export type ManagedJobStatus = (typeof MANAGED_JOB_STATUSES)[number];
+
+export const TERMINAL_MANAGED_STATUSES: ReadonlySet<ManagedJobStatus> = new Set([
+  'SUCCEEDED',
+  'CANCELLED',
+  'FAILED',
+  'FAILED_SETUP',
+  'FAILED_NO_RESOURCE',
+  'FAILED_CONTROLLER',
+]);
+
+/** One attempt of a managed job on one cluster (a recovery starts a new attempt). */
+export interface ManagedAttempt {
+  cluster: string;
+  clusterUid?: string;
+  jobId?: number;
+  region?: string;
+  startedAt: number;
+  endedAt?: number;
+  /** why the attempt ended: preempted, failed (exit N), succeeded, cancelled */
+  outcome?: string;
+}
+
+/** A managed job: survives preemptions and failures by moving between clusters. */
+export interface ManagedJobRecord {
+  id: number;
+  name?: string;
+  status: ManagedJobStatus;
+  resources: string;
+  submittedAt: number;
+  /** first time it reached RUNNING */
+  startedAt?: number;
+  endedAt?: number;
+  /** time spent RUNNING, over all attempts (ms) */
+  jobDurationMs: number;
+  runningSince?: number;
+  recoveries: number;
+  restartsOnErrors: number;
+  strategy: 'EAGER_NEXT_REGION' | 'FAILOVER';
+  maxRestartsOnErrors: number;
+  recoverOnExitCodes: number[];
+  /** current cluster */
+  cluster?: string;
+  taskId: string;
+  attempts: ManagedAttempt[];
+  blockedRegions: string[];
+  failureReason?: string;
+  useSpot: boolean;
+}
 
 /** A change in the daemon's state, numbered by `seq` (strictly increasing, no gaps). */
 export interface StateEvent {
@@ -143,6 +209,7 @@ export interface StateEvent {
   name?: string;
   job?: JobRecord;
   request?: RequestRecord;
+  managed?: ManagedJobRecord;
   /** for notice: a line for timelines (autostop fired, agent lost, ...) */
   message?: string;
   level?: 'info' | 'warn' | 'error';
@@ -154,6 +221,8 @@ export interface StateSnapshot {
   /** jobs of clusters that exist, newest first, bounded */
   jobs: JobRecord[];
   requests: RequestRecord[];
+  /** managed jobs, newest first, bounded */
+  managed?: ManagedJobRecord[];
   /** recent timeline, oldest first */
   events: StateEvent[];
 }

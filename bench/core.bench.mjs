@@ -1,0 +1,179 @@
+// Issue 3 benchmarks: CLI start-up vs `node -e 0`, `status` empty and at scale, launch → RUNNING
+// by stage, exec submit → first output line, and trivial jobs per second on one cluster.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const bin = join(root, 'bin', 'aloft');
+
+const pct = (xs, p) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+};
+
+function timeCmd(argv, env, n) {
+  const times = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = process.hrtime.bigint();
+    const r = spawnSync(process.execPath, argv, { env, encoding: 'utf8' });
+    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    if (r.status !== 0) throw new Error(`${argv.join(' ')} failed: ${r.stderr}`);
+  }
+  return times;
+}
+
+function homeEnv() {
+  const home = mkdtempSync(join(tmpdir(), 'aloft-b-'));
+  return { home, env: { ...process.env, ALOFT_HOME: home, NO_COLOR: '1' } };
+}
+
+function aloft(env, args) {
+  const r = spawnSync(process.execPath, [bin, ...args], { env, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`aloft ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+async function seed(home, clusters, jobs) {
+  const { openDatabase } = await import(join(root, 'dist/daemon/db.js'));
+  const { Store } = await import(join(root, 'dist/daemon/store.js'));
+  const store = new Store(openDatabase(join(home, 'state.db')));
+  const perCluster = Math.ceil(jobs / clusters);
+  let made = 0;
+  store.tx(() => {
+    for (let i = 0; i < clusters; i++) {
+      const name = `seed-${i}`;
+      store.putCluster({ name, uid: `u${i}`, status: 'STOPPED', cloud: 'aws', region: 'us-east-1', infra: 'aws/us-east-1', numNodes: 1, resources: '1x(cpus=8, mem=32GiB)', useSpot: false, hourlyPrice: 0.4, launchedAt: Date.now() - i * 1000, updatedAt: Date.now() });
+      for (let j = 1; j <= perCluster && made < jobs; j++, made++) {
+        store.putJob({ cluster: name, clusterUid: `u${i}`, id: j, status: 'SUCCEEDED', numNodes: 1, demand: { cpus: 0.5, gpus: 0 }, resources: '1x[CPU:0.5]', submittedAt: Date.now(), startedAt: Date.now(), endedAt: Date.now(), taskId: `t${i}-${j}` });
+      }
+    }
+  });
+  store.db.close();
+}
+
+export default async function ({ quick }) {
+  const rows = [];
+  const n = quick ? 5 : 20;
+  const nodeTimes = timeCmd(['-e', '0'], process.env, n);
+  const nodeP50 = pct(nodeTimes, 50);
+  rows.push({ bench: 'cli', metric: 'node -e 0 (p50)', value: nodeP50, unit: 'ms', target: '' });
+
+  // status, warm daemon, empty
+  const a = homeEnv();
+  try {
+    aloft(a.env, ['daemon', 'start']);
+    const empty = timeCmd([bin, 'status'], a.env, n);
+    rows.push({ bench: 'cli', metric: 'status, empty (p50)', value: pct(empty, 50), unit: 'ms', target: `≤ ${(2.5 * nodeP50).toFixed(0)} ms (2.5× node)`, note: `${(pct(empty, 50) / nodeP50).toFixed(2)}× node -e 0` });
+
+    // launch → RUNNING, stage by stage (in-process client to read the stage timestamps)
+    const { DaemonClient } = await import(join(root, 'dist/client/client.js'));
+    const client = new DaemonClient({ home: a.home });
+    const t0 = Date.now();
+    const { requestId } = await client.call('launch', { task: trivialTask('sleep 600'), cluster: 'bench' });
+    const stages = [];
+    await client.streamRequest(requestId, (it) => {
+      if (it.type === 'stage') stages.push([it.stage, it.ts]);
+      if (it.type === 'done' && it.request.status !== 'SUCCEEDED') throw new Error(it.request.error);
+    }).done;
+    const running = await waitJob(client, 'bench', 1, (s) => s === 'RUNNING');
+    const total = running - t0;
+    for (let i = 0; i < stages.length; i++) {
+      const end = i + 1 < stages.length ? stages[i + 1][1] : running;
+      rows.push({ bench: 'launch', metric: `stage ${stages[i][0]}`, value: end - stages[i][1], unit: 'ms', target: '' });
+    }
+    rows.push({ bench: 'launch', metric: 'launch → RUNNING (local)', value: total, unit: 'ms', target: '≤ 1000 ms', note: 'SkyPilot on k8s ~60 s' });
+
+    // exec submit → first output line, through the real CLI and in-process
+    const cliTimes = [];
+    for (let i = 0; i < (quick ? 5 : 20); i++) cliTimes.push(await firstLine([bin, 'exec', 'bench', '--', 'echo', 'x'], a.env));
+    rows.push({ bench: 'exec', metric: 'CLI exec → first line (p50)', value: pct(cliTimes, 50), unit: 'ms', target: '≤ 100 ms', note: `p90 ${pct(cliTimes, 90).toFixed(0)} ms; includes node start-up; SkyPilot ~2.7 s` });
+    const apiTimes = [];
+    for (let i = 0; i < (quick ? 5 : 20); i++) {
+      const s = Date.now();
+      const { jobId } = await client.call('exec', { cluster: 'bench', task: trivialTask('echo x') });
+      await new Promise((resolve, reject) => {
+        const h = client.streamLogs({ cluster: 'bench', job: jobId, follow: true }, (it) => {
+          if (it.type === 'text') {
+            h.abort();
+            resolve();
+          }
+        });
+        h.done.catch(reject);
+      });
+      apiTimes.push(Date.now() - s);
+    }
+    rows.push({ bench: 'exec', metric: 'API exec → first line (p50)', value: pct(apiTimes, 50), unit: 'ms', target: '≤ 100 ms', note: `p90 ${pct(apiTimes, 90).toFixed(0)} ms; daemon+agent path only` });
+
+    // throughput
+    await client.call('cancel', { cluster: 'bench', all: true });
+    const jobsN = quick ? 200 : 1000;
+    const s = Date.now();
+    const ids = [];
+    const batch = 50;
+    for (let i = 0; i < jobsN; i += batch) {
+      const rs = await Promise.all(Array.from({ length: Math.min(batch, jobsN - i) }, () => client.call('exec', { cluster: 'bench', task: trivialTask('true') })));
+      ids.push(...rs.map((r) => r.jobId));
+    }
+    const last = Math.max(...ids);
+    await waitJob(client, 'bench', last, (st) => st === 'SUCCEEDED' || st === 'FAILED', 600_000, true);
+    const secs = (Date.now() - s) / 1000;
+    rows.push({ bench: 'jobs', metric: `${jobsN} trivial jobs: throughput`, value: jobsN / secs, unit: 'jobs/s', target: '≥ 100 jobs/s' });
+    aloft(a.env, ['down', '-y', 'bench']);
+  } finally {
+    spawnSync(process.execPath, [bin, 'down', '-a', '-y'], { env: a.env });
+    spawnSync(process.execPath, [bin, 'daemon', 'stop'], { env: a.env });
+    rmSync(a.home, { recursive: true, force: true });
+  }
+
+  // status at scale
+  const b = homeEnv();
+  try {
+    const clusters = 2000;
+    const jobs = 12500;
+    await seed(b.home, clusters, jobs);
+    aloft(b.env, ['daemon', 'start']);
+    const big = timeCmd([bin, 'status'], b.env, quick ? 3 : 10);
+    rows.push({ bench: 'cli', metric: `status, ${clusters} clusters + ${jobs} jobs (p50)`, value: pct(big, 50), unit: 'ms', target: '≤ 1000 ms', note: 'SkyPilot up to 18 s' });
+    const bigJson = timeCmd([bin, 'queue', '-o', 'json'], b.env, quick ? 3 : 5);
+    rows.push({ bench: 'cli', metric: `queue -o json, ${jobs} jobs (p50)`, value: pct(bigJson, 50), unit: 'ms', target: '' });
+  } finally {
+    spawnSync(process.execPath, [bin, 'daemon', 'stop'], { env: b.env });
+    rmSync(b.home, { recursive: true, force: true });
+  }
+  return rows;
+}
+
+function trivialTask(run) {
+  return { numNodes: 1, resources: { mode: 'single', candidates: [{ infra: { cloud: 'local' }, useSpot: false, ports: [], labels: {} }] }, envs: {}, secrets: {}, fileMounts: [], run };
+}
+
+async function waitJob(client, cluster, id, pred, timeoutMs = 60_000, quiet = false) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const { jobs } = await client.call('queue', { cluster });
+    const j = jobs.find((x) => x.id === id);
+    if (j && pred(j.status)) return Date.now();
+    await new Promise((r) => setTimeout(r, quiet ? 50 : 5));
+  }
+  throw new Error(`job ${id} on ${cluster} did not reach the state in time`);
+}
+
+function firstLine(argv, env) {
+  return new Promise((resolve, reject) => {
+    const s = process.hrtime.bigint();
+    const child = spawn(process.execPath, argv, { env });
+    let done = false;
+    child.stdout.on('data', () => {
+      if (!done) {
+        done = true;
+        resolve(Number(process.hrtime.bigint() - s) / 1e6);
+      }
+    });
+    child.on('close', (code) => {
+      if (!done) reject(new Error(`exit ${code} before any output`));
+    });
+  });
+}

@@ -1,0 +1,223 @@
+// Which infra can be used from this machine: credentials on disk or in the environment, and
+// optionally whether the infra's API answers. Shared by `aloft check` and the daemon.
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { connect } from 'node:net';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { aloftHome } from '../util/paths.js';
+
+export interface InfraStatus {
+  /** local | aws | gcp | kubernetes | ssh */
+  infra: string;
+  /** credentials (or config) present: the infra can be planned and launched on */
+  ok: boolean;
+  /** what was found, or why not and how to fix it */
+  reason: string;
+  /** kubernetes contexts or ssh pool names */
+  targets?: string[];
+  /** set when probed: the API endpoint accepted a TCP connection */
+  reachable?: boolean;
+}
+
+export interface DetectOptions {
+  /** also try to reach each API endpoint (TCP, short timeout) */
+  probe?: boolean;
+  probeTimeoutMs?: number;
+  env?: NodeJS.ProcessEnv;
+  /** home directory to look in (default: os.homedir()) */
+  home?: string;
+  /** ALOFT_HOME (default: from env) */
+  aloftHome?: string;
+}
+
+const readable = (p: string): boolean => {
+  try {
+    return statSync(p).isFile();
+  } catch {
+    return false;
+  }
+};
+const readText = (p: string): string | undefined => {
+  try {
+    return readFileSync(p, 'utf8');
+  } catch {
+    return undefined;
+  }
+};
+
+/** The section `[name]` (or `[profile name]`) of an ini file, as key → value. */
+function iniSection(text: string, name: string): Record<string, string> | undefined {
+  let inside = false;
+  let found: Record<string, string> | undefined;
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (!line || line.startsWith('#') || line.startsWith(';')) continue;
+    const sec = line.match(/^\[(.+)\]$/);
+    if (sec) {
+      const s = sec[1]!.trim();
+      inside = s === name || s === `profile ${name}`;
+      if (inside) found ??= {};
+      continue;
+    }
+    const kv = line.match(/^([^=]+?)\s*=\s*(.*)$/);
+    if (inside && kv && found) found[kv[1]!.toLowerCase()] = kv[2]!;
+  }
+  return found;
+}
+
+export function detectAws(env: NodeJS.ProcessEnv, home: string): InfraStatus {
+  if (env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY) return { infra: 'aws', ok: true, reason: 'credentials in environment (AWS_ACCESS_KEY_ID)' };
+  if (env.AWS_WEB_IDENTITY_TOKEN_FILE && readable(env.AWS_WEB_IDENTITY_TOKEN_FILE)) {
+    return { infra: 'aws', ok: true, reason: 'web identity token (AWS_WEB_IDENTITY_TOKEN_FILE)' };
+  }
+  const profile = env.AWS_PROFILE || env.AWS_DEFAULT_PROFILE || 'default';
+  const credFile = env.AWS_SHARED_CREDENTIALS_FILE || join(home, '.aws', 'credentials');
+  const creds = readText(credFile);
+  const sec = creds ? iniSection(creds, profile) : undefined;
+  if (sec?.aws_access_key_id && sec.aws_secret_access_key) return { infra: 'aws', ok: true, reason: `profile '${profile}' in ${credFile}` };
+  const cfgFile = env.AWS_CONFIG_FILE || join(home, '.aws', 'config');
+  const cfg = readText(cfgFile);
+  const csec = cfg ? iniSection(cfg, profile) : undefined;
+  if (csec && (csec.sso_session || csec.sso_start_url || csec.credential_process || csec.role_arn || csec.aws_access_key_id)) {
+    return { infra: 'aws', ok: true, reason: `profile '${profile}' in ${cfgFile} (sso/role/process)` };
+  }
+  return {
+    infra: 'aws',
+    ok: false,
+    reason: `no AWS credentials (set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or run \`aws configure\`; profile '${profile}')`,
+  };
+}
+
+export function detectGcp(env: NodeJS.ProcessEnv, home: string): InfraStatus {
+  const adcEnv = env.GOOGLE_APPLICATION_CREDENTIALS;
+  if (adcEnv) {
+    if (readable(adcEnv)) return { infra: 'gcp', ok: true, reason: `service account / ADC file ${adcEnv}` };
+    return { infra: 'gcp', ok: false, reason: `GOOGLE_APPLICATION_CREDENTIALS points to a missing file: ${adcEnv}` };
+  }
+  const dir = env.CLOUDSDK_CONFIG || join(home, '.config', 'gcloud');
+  const adc = join(dir, 'application_default_credentials.json');
+  if (readable(adc)) return { infra: 'gcp', ok: true, reason: `application default credentials ${adc}` };
+  const legacy = join(dir, 'legacy_credentials');
+  let hasLegacy = false;
+  try {
+    hasLegacy = readdirSync(legacy).length > 0;
+  } catch {
+    /* no gcloud login */
+  }
+  if (readable(join(dir, 'credentials.db')) || hasLegacy) return { infra: 'gcp', ok: true, reason: `gcloud credentials in ${dir}` };
+  return { infra: 'gcp', ok: false, reason: 'no GCP credentials (run `gcloud auth application-default login`)' };
+}
+
+interface KubeInfo {
+  files: string[];
+  contexts: string[];
+  current?: string;
+  servers: string[];
+}
+
+async function readKubeconfig(env: NodeJS.ProcessEnv, home: string): Promise<KubeInfo> {
+  const files = (env.KUBECONFIG ? env.KUBECONFIG.split(':').filter(Boolean) : [join(home, '.kube', 'config')]).filter(readable);
+  const info: KubeInfo = { files, contexts: [], servers: [] };
+  if (!files.length) return info;
+  const { parse } = await import('yaml');
+  for (const f of files) {
+    let doc: unknown;
+    try {
+      doc = parse(readFileSync(f, 'utf8'));
+    } catch {
+      continue;
+    }
+    const d = (doc ?? {}) as { contexts?: Array<{ name?: string }>; clusters?: Array<{ cluster?: { server?: string } }>; 'current-context'?: string };
+    for (const c of d.contexts ?? []) if (c?.name && !info.contexts.includes(c.name)) info.contexts.push(c.name);
+    for (const c of d.clusters ?? []) if (c?.cluster?.server) info.servers.push(c.cluster.server);
+    info.current ??= d['current-context'];
+  }
+  return info;
+}
+
+export async function detectKubernetes(env: NodeJS.ProcessEnv, home: string): Promise<InfraStatus & { servers?: string[] }> {
+  const k = await readKubeconfig(env, home);
+  if (!k.files.length) return { infra: 'kubernetes', ok: false, reason: 'no kubeconfig (set KUBECONFIG or create ~/.kube/config)' };
+  if (!k.contexts.length) return { infra: 'kubernetes', ok: false, reason: `kubeconfig ${k.files.join(':')} has no contexts` };
+  return {
+    infra: 'kubernetes',
+    ok: true,
+    reason: `${k.contexts.length} context(s) in ${k.files.join(':')}${k.current ? ` (current: ${k.current})` : ''}`,
+    targets: k.contexts,
+    servers: k.servers,
+  };
+}
+
+export async function detectSsh(aloft: string): Promise<InfraStatus> {
+  const file = join(aloft, 'ssh_node_pools.yaml');
+  if (!existsSync(file)) return { infra: 'ssh', ok: false, reason: `no ssh node pools (create ${file})` };
+  const { parse } = await import('yaml');
+  let doc: unknown;
+  try {
+    doc = parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    return { infra: 'ssh', ok: false, reason: `${file} is not valid YAML: ${(e as Error).message.split('\n')[0]}` };
+  }
+  const pools =
+    doc && typeof doc === 'object'
+      ? Object.entries(doc as Record<string, unknown>)
+          .filter(([, v]) => v && typeof v === 'object' && Array.isArray((v as { hosts?: unknown }).hosts) && (v as { hosts: unknown[] }).hosts.length > 0)
+          .map(([k]) => k)
+      : [];
+  if (!pools.length) return { infra: 'ssh', ok: false, reason: `${file} defines no pool with hosts` };
+  return { infra: 'ssh', ok: true, reason: `${pools.length} pool(s) in ${file}`, targets: pools };
+}
+
+function tcpReachable(host: string, port: number, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ host, port });
+    const done = (ok: boolean) => {
+      s.destroy();
+      resolve(ok);
+    };
+    s.setTimeout(timeoutMs, () => done(false));
+    s.once('connect', () => done(true));
+    s.once('error', () => done(false));
+  });
+}
+
+/** Status of every infra aloft knows, in a stable order: local, ssh, kubernetes, aws, gcp. */
+export async function detectInfra(opts: DetectOptions = {}): Promise<InfraStatus[]> {
+  const env = opts.env ?? process.env;
+  const home = opts.home ?? homedir();
+  const aloft = opts.aloftHome ?? aloftHome();
+  const local: InfraStatus = { infra: 'local', ok: true, reason: 'this machine (always available)' };
+  const [ssh, k8s] = await Promise.all([detectSsh(aloft), detectKubernetes(env, home)]);
+  const aws = detectAws(env, home);
+  const gcp = detectGcp(env, home);
+  if (opts.probe) {
+    const t = opts.probeTimeoutMs ?? 3000;
+    const probes: Array<Promise<void>> = [];
+    const probe = (s: InfraStatus, host: string, port: number) =>
+      probes.push(
+        tcpReachable(host, port, t).then((ok) => {
+          s.reachable = ok;
+          if (!ok) s.reason += `; API ${host}:${port} unreachable (offline?)`;
+        }),
+      );
+    if (aws.ok) probe(aws, 'sts.amazonaws.com', 443);
+    if (gcp.ok) probe(gcp, 'compute.googleapis.com', 443);
+    const server = k8s.servers?.[0];
+    if (k8s.ok && server) {
+      try {
+        const u = new URL(server);
+        probe(k8s, u.hostname, Number(u.port) || 443);
+      } catch {
+        /* unusual server URL: no probe */
+      }
+    }
+    await Promise.all(probes);
+  }
+  delete k8s.servers;
+  return [local, ssh, k8s, aws, gcp];
+}
+
+/** Infra names with credentials, for OptimizeContext.usableClouds. */
+export function usableInfra(statuses: InfraStatus[]): string[] {
+  return statuses.filter((s) => s.ok).map((s) => s.infra);
+}

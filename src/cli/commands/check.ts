@@ -1,0 +1,26 @@
+// `aloft check`: which infra this machine can use, and what is missing for the others.
+import type { Command } from 'commander';
+import { outputOption, printJson, type OutputFormat } from '../context.js';
+
+export function register(program: Command): void {
+  program
+    .command('check')
+    .description('show which infra (local, ssh, kubernetes, aws, gcp) are usable here and why not')
+    .option('--no-probe', 'do not try to reach the cloud APIs')
+    .option('-o, --output <format>', 'table or json', outputOption, 'table' as OutputFormat)
+    .action(async (opts: { probe: boolean; output: OutputFormat }) => {
+      const [{ detectInfra }, { table, color }] = await Promise.all([import('../../catalog/detect.js'), import('../table.js')]);
+      const statuses = await detectInfra({ probe: opts.probe });
+      if (opts.output === 'json') return printJson(statuses);
+      process.stdout.write(
+        table(
+          ['INFRA', 'STATUS', 'DETAILS'],
+          statuses.map((s) => [
+            s.infra,
+            s.ok ? (s.reachable === false ? color('unreachable', 'yellow') : color('enabled', 'green')) : color('disabled', 'gray'),
+            s.reason + (s.targets?.length ? ` [${s.targets.join(', ')}]` : ''),
+          ]),
+        ) + '\n',
+      );
+    });
+}

@@ -1,0 +1,121 @@
+import { type Command, Option } from 'commander';
+import { daemon, ExitCode, note, outputOption, printJson } from '../context.js';
+
+interface OutOpt {
+  output: 'table' | 'json';
+}
+
+const out = () => new Option('-o, --output <format>', 'table or json').default('table').argParser(outputOption);
+
+async function confirmOrYes(yes: boolean | undefined, question: string): Promise<void> {
+  if (yes || !process.stdin.isTTY) return;
+  const { createInterface } = await import('node:readline/promises');
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  const a = (await rl.question(`${question} [y/N] `)).trim().toLowerCase();
+  rl.close();
+  if (a !== 'y' && a !== 'yes') throw new ExitCode(1);
+}
+
+async function runRequests(requestIds: string[], names: string[], verb: string): Promise<void> {
+  const client = await daemon();
+  const { followRequest } = await import('../follow.js');
+  let failed = 0;
+  await Promise.all(
+    requestIds.map(async (id, i) => {
+      const r = await followRequest(client, id, true);
+      if (r.status === 'SUCCEEDED') note(`${names[i]}: ${verb}`);
+      else {
+        failed++;
+        note(`aloft: ${names[i]}: ${r.error ?? 'failed'}`);
+      }
+    }),
+  );
+  if (failed) throw new ExitCode(1);
+}
+
+export function register(program: Command): void {
+  program
+    .command('status')
+    .description('Show clusters')
+    .argument('[clusters...]', 'only these clusters')
+    .option('-r, --refresh', 'ask the agents/providers for the latest state')
+    .addOption(out())
+    .action(async (clusters: string[], opts: OutOpt & { refresh?: boolean }) => {
+      const client = await daemon();
+      const res = await client.call('status', { clusters, refresh: opts.refresh });
+      if (opts.output === 'json') return printJson(res.clusters);
+      if (res.clusters.length === 0) {
+        process.stdout.write('No existing clusters.\n');
+        return;
+      }
+      const { table } = await import('../table.js');
+      const { CLUSTER_HEADERS, clusterRow } = await import('../render.js');
+      process.stdout.write(table(CLUSTER_HEADERS, res.clusters.map((c) => clusterRow(c))) + '\n');
+    });
+
+  program
+    .command('stop')
+    .description('Stop clusters (jobs are killed; nodes and their disks are kept)')
+    .argument('[clusters...]')
+    .option('-a, --all', 'all clusters')
+    .option('-y, --yes', 'do not ask for confirmation')
+    .action(async (clusters: string[], opts: { all?: boolean; yes?: boolean }) => {
+      const client = await daemon();
+      const names = opts.all ? (await client.call('status', {})).clusters.filter((c) => c.status === 'UP' || c.status === 'INIT').map((c) => c.name) : clusters;
+      if (names.length === 0) throw new Error('say which clusters to stop, or --all');
+      await confirmOrYes(opts.yes, `Stop ${names.join(', ')}?`);
+      const { requestIds } = await client.call('stop', { clusters: names });
+      await runRequests(requestIds, names, 'STOPPED');
+    });
+
+  program
+    .command('start')
+    .description('Start stopped clusters (or repair unhealthy ones)')
+    .argument('<clusters...>')
+    .option('-i, --idle-minutes-to-autostop <minutes>', 'set autostop')
+    .option('--down', 'autodown instead of autostop')
+    .option('-y, --yes', 'do not ask for confirmation')
+    .action(async (clusters: string[], opts: { idleMinutesToAutostop?: string; down?: boolean }) => {
+      const client = await daemon();
+      const { parseMinutes } = await import('./launch.js');
+      const idle = opts.idleMinutesToAutostop !== undefined ? parseMinutes(opts.idleMinutesToAutostop) : undefined;
+      const { requestIds } = await client.call('start', { clusters, idleMinutes: idle, down: opts.down });
+      await runRequests(requestIds, clusters, 'UP');
+    });
+
+  program
+    .command('down')
+    .description('Tear clusters down: every process killed, nodes removed (job logs are kept)')
+    .argument('[clusters...]')
+    .option('-a, --all', 'all clusters')
+    .option('-y, --yes', 'do not ask for confirmation')
+    .action(async (clusters: string[], opts: { all?: boolean; yes?: boolean }) => {
+      if (!opts.all && clusters.length === 0) throw new Error('say which clusters to tear down, or --all');
+      await confirmOrYes(opts.yes, `Tear down ${opts.all ? 'ALL clusters' : clusters.join(', ')}?`);
+      const client = await daemon();
+      const res = await client.call('down', opts.all ? { all: true } : { clusters });
+      if (res.clusters.length === 0) note('No clusters to tear down.');
+      await runRequests(res.requestIds, res.clusters, 'terminated');
+    });
+
+  program
+    .command('autostop')
+    .description('Stop (or tear down) clusters after they have been idle')
+    .argument('<clusters...>')
+    .option('-i, --idle-minutes <minutes>', 'idle minutes before autostop', '5')
+    .option('--down', 'tear down instead of stop')
+    .option('--cancel', 'cancel autostop')
+    .action(async (clusters: string[], opts: { idleMinutes: string; down?: boolean; cancel?: boolean }) => {
+      const client = await daemon();
+      const { parseMinutes } = await import('./launch.js');
+      const res = await client.call('autostop', {
+        clusters,
+        idleMinutes: parseMinutes(opts.idleMinutes),
+        down: opts.down ?? false,
+        cancel: opts.cancel,
+      });
+      for (const c of res.clusters) {
+        note(c.autostop ? `${c.name}: auto${c.autostop.down ? 'down' : 'stop'} after ${c.autostop.idleMinutes} idle minute(s)` : `${c.name}: autostop cancelled`);
+      }
+    });
+}

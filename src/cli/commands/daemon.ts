@@ -1,0 +1,63 @@
+import { type Command, Option } from 'commander';
+import { note, outputOption, printJson } from '../context.js';
+import { aloftHome, homePaths } from '../../util/paths.js';
+
+export function register(program: Command): void {
+  const d = program.command('daemon').description("Manage aloft's background daemon");
+
+  d.command('start')
+    .description('start the daemon (it starts by itself on first use)')
+    .action(async () => {
+      const { ensureDaemon } = await import('../../client/spawn.js');
+      const info = await ensureDaemon(aloftHome());
+      note(`daemon running (pid ${info.pid}, ${info.socket})`);
+    });
+
+  d.command('stop')
+    .description('stop the daemon (clusters and jobs keep running)')
+    .action(async () => {
+      const { probe } = await import('../../client/spawn.js');
+      const { postJson } = await import('../../client/http.js');
+      const paths = homePaths();
+      const info = await probe(paths.socket);
+      if (!info) return note('daemon not running');
+      await postJson(paths.socket, '/v1/rpc/shutdown', {});
+      const deadline = Date.now() + 10_000;
+      while (Date.now() < deadline) {
+        try {
+          process.kill(info.pid, 0);
+        } catch {
+          return note(`daemon stopped (pid ${info.pid})`);
+        }
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      throw new Error(`daemon (pid ${info.pid}) did not stop within 10s`);
+    });
+
+  d.command('status')
+    .description('pid, version, socket and uptime of the daemon')
+    .addOption(new Option('-o, --output <format>', 'table or json').default('table').argParser(outputOption))
+    .action(async (opts: { output: string }) => {
+      const { probe } = await import('../../client/spawn.js');
+      const paths = homePaths();
+      const info = await probe(paths.socket);
+      if (opts.output === 'json') {
+        printJson(info ? { running: true, ...info } : { running: false, socket: paths.socket, home: paths.home });
+      } else if (!info) {
+        process.stdout.write(`daemon: not running (socket ${paths.socket})\n`);
+      } else {
+        process.stdout.write(
+          `daemon: running\npid: ${info.pid}\nversion: ${info.version} (api ${info.apiVersion})\nsocket: ${info.socket}\nhome: ${info.home}\nuptime: ${info.uptimeSeconds}s\n`,
+        );
+      }
+      if (!info) process.exitCode = 1;
+    });
+
+  d.command('logs')
+    .description("print the daemon's log")
+    .option('--tail <lines>', 'only the last N lines', '200')
+    .action(async (opts: { tail: string }) => {
+      const { tailFile } = await import('../../client/spawn.js');
+      process.stdout.write(tailFile(homePaths().log, Number(opts.tail)) + '\n');
+    });
+}

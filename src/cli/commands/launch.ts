@@ -1,0 +1,145 @@
+import { type Command, Option } from 'commander';
+import { daemon, ExitCode, note, outputOption, printJson } from '../context.js';
+import type { TaskFlags } from '../task-input.js';
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+/** Flags that shape the task, shared by launch, exec and jobs launch. */
+export function taskOptions(cmd: Command): Command {
+  return cmd
+    .option('-n, --name <name>', 'task name')
+    .option('--env <KEY[=VALUE]>', 'set an env var (KEY alone takes it from this shell); repeatable', collect)
+    .option('--secret <KEY[=VALUE]>', 'set a secret env var, never stored or printed; repeatable', collect)
+    .option('--num-nodes <n>', 'number of nodes')
+    .option('--gpus <NAME[:COUNT]>', 'accelerators, e.g. A100:8')
+    .option('--cpus <n>', 'vCPUs per node, e.g. 4 or 4+')
+    .option('--memory <GiB>', 'memory per node, e.g. 16 or 16+')
+    .option('--infra <infra>', 'where to run: local, ssh/POOL, aws/us-east-1, k8s/CONTEXT, */REGION')
+    .option('--use-spot', 'use spot instances')
+    .option('--instance-type <type>', 'instance type')
+    .option('--disk-size <GiB>', 'disk size in GiB')
+    .option('--ports <port>', 'ports to open; repeatable', collect)
+    .option('--workdir <dir>', 'directory to sync to the nodes (~/sky_workdir)');
+}
+
+interface LaunchOpts extends TaskFlags {
+  cluster?: string;
+  yes?: boolean;
+  detach?: boolean;
+  dryrun?: boolean;
+  explain?: boolean;
+  idleMinutesToAutostop?: string;
+  down?: boolean;
+  setup?: boolean;
+  retryUntilUp?: boolean;
+  output: 'table' | 'json';
+}
+
+export function register(program: Command): void {
+  taskOptions(
+    program
+      .command('launch')
+      .description('Launch a cluster (or reuse one) and run a task on it')
+      .argument('[yaml_or_command...]', 'task YAML, or a command after --')
+      .option('-c, --cluster <name>', 'cluster name (generated when omitted)')
+      .option('-y, --yes', 'do not ask for confirmation')
+      .option('-d, --detach', 'do not stream the job output')
+      .option('--dryrun', 'show the plan without launching')
+      .option('--explain', 'with --dryrun: say why each offering was excluded')
+      .option('-i, --idle-minutes-to-autostop <minutes>', 'stop the cluster after this many idle minutes')
+      .option('--down', 'tear the cluster down (not stop) when idle / when done')
+      .option('--no-setup', 'skip setup on an existing cluster')
+      .option('--retry-until-up', 'keep retrying provisioning until it succeeds')
+      .addOption(new Option('-o, --output <format>', 'table or json').default('table').argParser(outputOption)),
+  ).action(async (args: string[], opts: LaunchOpts) => {
+    const { buildChain, singleTask } = await import('../task-input.js');
+    const chain = await buildChain(args, opts);
+    const client = await daemon();
+    if (opts.dryrun) {
+      const plan = await client.call('plan', { tasks: chain.tasks, explain: opts.explain });
+      if (opts.output === 'json') printJson(plan.plans.length === 1 ? plan.plans[0] : plan.plans);
+      else process.stdout.write(plan.text + '\n');
+      return;
+    }
+    const task = singleTask(chain, 'launch');
+    const idle = opts.idleMinutesToAutostop !== undefined ? parseMinutes(opts.idleMinutesToAutostop) : undefined;
+    if (!opts.yes && process.stdin.isTTY && process.stdout.isTTY) {
+      const plan = await client.call('plan', { tasks: [task] });
+      process.stderr.write(plan.text + '\n');
+      if (!(await confirm(`Launch ${opts.cluster ? `cluster ${opts.cluster}` : 'a new cluster'}?`))) throw new ExitCode(1);
+    }
+    const { requestId, cluster } = await client.call('launch', {
+      task,
+      cluster: opts.cluster,
+      noSetup: opts.setup === false,
+      idleMinutes: idle,
+      down: opts.down,
+      retryUntilUp: opts.retryUntilUp,
+    });
+    if (opts.output !== 'json') note(`Launching on cluster ${cluster} (request ${requestId})`);
+    const { followRequest, followLogs, jobExitCode } = await import('../follow.js');
+    const req = await followRequest(client, requestId, opts.output === 'json');
+    if (req.status !== 'SUCCEEDED') throw new Error(`launch failed at ${req.stage ?? 'start'}: ${req.error ?? 'unknown error'}`);
+    if (opts.output === 'json' && opts.detach) {
+      printJson({ cluster, request_id: requestId, job_id: req.jobId ?? null });
+      return;
+    }
+    if (req.jobId === undefined) {
+      note(`Cluster ${cluster} is UP (no run command).`);
+      return;
+    }
+    if (opts.detach) {
+      note(`Job ${req.jobId} submitted. Follow it with: aloft logs ${cluster} ${req.jobId}`);
+      return;
+    }
+    const { job, detached } = await followLogs(client, { cluster, job: req.jobId, follow: true });
+    if (detached) throw new ExitCode(130);
+    if (opts.output === 'json') printJson({ cluster, request_id: requestId, job });
+    else note(`Job ${req.jobId} ${job?.status ?? 'ended'}.  (aloft logs ${cluster} ${req.jobId} / aloft down ${cluster})`);
+    const code = jobExitCode(job);
+    if (code !== 0) throw new ExitCode(code);
+  });
+
+  taskOptions(
+    program
+      .command('exec')
+      .description('Run a task on an existing cluster (no provisioning, no setup)')
+      .argument('<cluster>', 'cluster name')
+      .argument('[yaml_or_command...]', 'task YAML, or a command after --')
+      .option('-d, --detach', 'do not stream the job output')
+      .addOption(new Option('-o, --output <format>', 'table or json').default('table').argParser(outputOption)),
+  ).action(async (cluster: string, args: string[], opts: TaskFlags & { detach?: boolean; output: string }) => {
+    const { buildChain, singleTask } = await import('../task-input.js');
+    const task = singleTask(await buildChain(args, opts), 'exec');
+    const client = await daemon();
+    const { jobId } = await client.call('exec', { cluster, task });
+    if (opts.detach) {
+      if (opts.output === 'json') printJson({ cluster, job_id: jobId });
+      else note(`Job ${jobId} submitted to ${cluster}. Follow it with: aloft logs ${cluster} ${jobId}`);
+      return;
+    }
+    const { followLogs, jobExitCode } = await import('../follow.js');
+    const { job, detached } = await followLogs(client, { cluster, job: jobId, follow: true });
+    if (detached) throw new ExitCode(130);
+    if (opts.output === 'json') printJson({ cluster, job });
+    const code = jobExitCode(job);
+    if (code !== 0) throw new ExitCode(code);
+  });
+}
+
+export function parseMinutes(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`idle minutes must be a number ≥ 0, not '${v}'`);
+  return n;
+}
+
+async function confirm(question: string): Promise<boolean> {
+  const { createInterface } = await import('node:readline/promises');
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = (await rl.question(`${question} [Y/n] `)).trim().toLowerCase();
+    return answer === '' || answer === 'y' || answer === 'yes';
+  } finally {
+    rl.close();
+  }
+}

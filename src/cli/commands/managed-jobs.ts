@@ -1,0 +1,141 @@
+import { type Command, Option } from 'commander';
+import { daemon, ExitCode, note, outputOption, printJson } from '../context.js';
+import type { TaskFlags } from '../task-input.js';
+import { taskOptions } from './launch.js';
+
+const STRATEGIES = ['EAGER_NEXT_REGION', 'FAILOVER'] as const;
+
+export function register(program: Command): void {
+  const jobs = program.command('jobs').description('Managed jobs: survive preemptions and failures by moving between clusters');
+
+  taskOptions(
+    jobs
+      .command('launch')
+      .description('Launch a managed job (its own cluster, torn down when it ends)')
+      .argument('[yaml_or_command...]', 'task YAML, or a command after --')
+      .option('-y, --yes', 'do not ask for confirmation')
+      .option('-d, --detach', 'do not stream the job output')
+      .option('--job-recovery <strategy>', `recovery strategy: ${STRATEGIES.join(' | ')}`)
+      .addOption(new Option('-o, --output <format>', 'table or json').default('table').argParser(outputOption)),
+  ).action(async (args: string[], opts: TaskFlags & { detach?: boolean; jobRecovery?: string; output: string }) => {
+    const strategy = opts.jobRecovery?.toUpperCase();
+    if (strategy !== undefined && !(STRATEGIES as readonly string[]).includes(strategy)) {
+      throw new Error(`--job-recovery takes ${STRATEGIES.join(' or ')}, not '${opts.jobRecovery}'`);
+    }
+    const { buildChain } = await import('../task-input.js');
+    const chain = await buildChain(args, opts);
+    if (chain.tasks.length !== 1) {
+      throw new Error(`this YAML is a pipeline of ${chain.tasks.length} tasks; managed pipelines are not supported yet (launch each task with \`aloft jobs launch\`)`);
+    }
+    const client = await daemon();
+    const { job } = await client.call('jobsLaunch', {
+      task: chain.tasks[0]!,
+      name: opts.name,
+      strategy: strategy as (typeof STRATEGIES)[number] | undefined,
+    });
+    if (opts.output === 'json' && opts.detach) return printJson(job);
+    note(`Managed job ${job.id}${job.name ? ` (${job.name})` : ''} submitted.`);
+    if (opts.detach) {
+      note(`Follow it with: aloft jobs logs ${job.id}`);
+      return;
+    }
+    const code = await followManaged(job.id);
+    if (code !== 0) throw new ExitCode(code);
+  });
+
+  jobs
+    .command('queue')
+    .description('Show managed jobs')
+    .option('-s, --skip-finished', 'hide finished jobs')
+    .option('-a, --all', 'show every field')
+    .addOption(new Option('-o, --output <format>', 'table or json').default('table').argParser(outputOption))
+    .action(async (opts: { skipFinished?: boolean; all?: boolean; output: string }) => {
+      const client = await daemon();
+      const { jobs: list } = await client.call('jobsQueue', { skipFinished: opts.skipFinished });
+      if (opts.output === 'json') return printJson(list);
+      if (list.length === 0) return void process.stdout.write('No managed jobs.\n');
+      const { table, ago, duration, color } = await import('../table.js');
+      const now = Date.now();
+      const headers = ['ID', 'NAME', 'RESOURCES', 'SUBMITTED', 'TOT. DURATION', 'JOB DURATION', '#RECOVERIES', 'STATUS', 'CLUSTER'];
+      if (opts.all) headers.push('RESTARTS', 'STRATEGY', 'REASON');
+      const rows = list.map((j) => {
+        const jobMs = j.jobDurationMs + (j.runningSince ? now - j.runningSince : 0);
+        const st = j.status;
+        const c = st === 'SUCCEEDED' ? 'green' : st === 'RUNNING' ? 'cyan' : st === 'RECOVERING' || st === 'STARTING' || st === 'PENDING' ? 'yellow' : st === 'CANCELLED' ? 'gray' : st === 'CANCELLING' ? 'yellow' : 'red';
+        const row = [
+          String(j.id),
+          j.name ?? '-',
+          j.resources,
+          ago(j.submittedAt, now),
+          duration((j.endedAt ?? now) - j.submittedAt),
+          duration(jobMs),
+          String(j.recoveries),
+          color(st, c),
+          j.endedAt ? '-' : (j.cluster ?? '-'),
+        ];
+        if (opts.all) row.push(String(j.restartsOnErrors), j.strategy, j.failureReason ?? '-');
+        return row;
+      });
+      process.stdout.write(table(headers, rows) + '\n');
+    });
+
+  jobs
+    .command('cancel')
+    .description('Cancel managed jobs')
+    .argument('[ids...]')
+    .option('-n, --name <name>', 'by name')
+    .option('-a, --all', 'every active managed job')
+    .option('-y, --yes', 'do not ask for confirmation')
+    .action(async (ids: string[], opts: { name?: string; all?: boolean }) => {
+      const nums = ids.map((s) => {
+        const n = Number(s);
+        if (!Number.isInteger(n) || n < 1) throw new Error(`managed job ids are positive whole numbers, not '${s}'`);
+        return n;
+      });
+      const client = await daemon();
+      const { cancelled } = await client.call('jobsCancel', { ids: nums, name: opts.name, all: opts.all });
+      note(cancelled.length ? `Cancelling managed job(s) ${cancelled.join(', ')}.` : 'No active managed job to cancel.');
+    });
+
+  jobs
+    .command('logs')
+    .description("Show a managed job's output across all its recoveries (the latest job by default)")
+    .argument('[id]')
+    .option('-n, --name <name>', 'by name')
+    .option('--no-follow', 'print what is there and exit')
+    .option('--controller', "show the controller's log (state changes, recoveries)")
+    .action(async (id: string | undefined, opts: { name?: string; follow: boolean; controller?: boolean }) => {
+      const n = id !== undefined ? Number(id) : undefined;
+      if (n !== undefined && (!Number.isInteger(n) || n < 1)) throw new Error(`managed job ids are positive whole numbers, not '${id}'`);
+      const code = await followManaged(n, { name: opts.name, follow: opts.follow, controller: opts.controller });
+      if (code !== 0 && opts.follow && !opts.controller) throw new ExitCode(code);
+    });
+}
+
+async function followManaged(id: number | undefined, o: { name?: string; follow?: boolean; controller?: boolean } = {}): Promise<number> {
+  const client = await daemon();
+  const sp = new URLSearchParams({ follow: o.follow === false ? '0' : '1' });
+  if (id !== undefined) sp.set('id', String(id));
+  if (o.name) sp.set('name', o.name);
+  if (o.controller) sp.set('controller', '1');
+  const { getNdjson } = await import('../../client/http.js');
+  const ac = new AbortController();
+  const onSig = () => {
+    ac.abort();
+    note(`\naloft: detached; the managed job keeps running. Re-attach with: aloft jobs logs${id !== undefined ? ` ${id}` : ''}`);
+  };
+  process.once('SIGINT', onSig);
+  try {
+    await getNdjson(client.socket, `/v1/stream/managedLogs?${sp}`, (item) => {
+      if (item.type === 'text') process.stdout.write(item.text);
+    }, ac.signal);
+  } finally {
+    process.off('SIGINT', onSig);
+  }
+  if (ac.signal.aborted) return 130;
+  if (o.controller || o.follow === false) return 0;
+  const { jobs } = await client.call('jobsQueue', {});
+  const j = id !== undefined ? jobs.find((x) => x.id === id) : o.name ? jobs.find((x) => x.name === o.name) : jobs[0];
+  if (j) note(`Managed job ${j.id}: ${j.status}${j.recoveries ? ` after ${j.recoveries} recover${j.recoveries === 1 ? 'y' : 'ies'}` : ''}${j.failureReason ? ` (${j.failureReason})` : ''}`);
+  return j?.status === 'SUCCEEDED' ? 0 : 1;
+}

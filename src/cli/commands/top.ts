@@ -1,0 +1,53 @@
+// `aloft top`: the live dashboard. Ink and React load only inside the action.
+import type { Command } from 'commander';
+
+export function register(program: Command): void {
+  program
+    .command('top')
+    .description('Live dashboard of clusters, jobs, requests, events and logs (k9s-style keys; ? for help)')
+    .option('--once', 'print the clusters view once as plain text and exit (works without a terminal)')
+    .action(async (opts: { once?: boolean }) => {
+      const [{ daemon, ExitCode }, { aloftHome, packageRoot }] = await Promise.all([
+        import('../context.js'),
+        import('../../util/paths.js'),
+      ]);
+      const home = aloftHome();
+      if (!opts.once && !(process.stdout.isTTY && process.stdin.isTTY)) {
+        process.stderr.write('aloft: top needs a terminal; use `aloft top --once` or `aloft status` in scripts and pipes\n');
+        throw new ExitCode(2);
+      }
+      const client = await daemon();
+      if (opts.once) {
+        const [{ onceText }, snapshot, info] = await Promise.all([
+          import('../../tui/once.js'),
+          client.call('snapshot', {}),
+          client.call('info', {}),
+        ]);
+        process.stdout.write(onceText(snapshot, { home, version: info.version, width: process.stdout.columns || 200 }));
+        return;
+      }
+      const [tui, { subscribeEvents }, info] = await Promise.all([
+        import('../../tui/index.js'),
+        import('../../client/events.js'),
+        client.call('info', {}),
+      ]);
+      // A bad keymap.yaml is the user's to fix: one line, before the screen switches.
+      const keymap = tui.loadKeymap(home);
+      const { join } = await import('node:path');
+      const bin = join(packageRoot(), 'bin', 'aloft');
+      await tui.runTop({
+        client,
+        home,
+        info,
+        keymap,
+        subscribe: (o) => subscribeEvents({ ...o, home }),
+        shellCommand: (cluster) => ({ command: process.execPath, args: [bin, 'ssh', cluster] }),
+        listTaskFiles: () => tui.listTaskFiles(process.cwd(), [join(packageRoot(), 'examples')]),
+        loadTask: async (path) => {
+          const { buildChain, singleTask } = await import('../task-input.js');
+          return singleTask(await buildChain([path], {}), 'launch');
+        },
+        loadGpus: tui.loadGpuCatalog,
+      });
+    });
+}

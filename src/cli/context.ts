@@ -1,0 +1,36 @@
+// What every command needs: a daemon client (starting the daemon on first use) and output helpers.
+import type { DaemonClient } from '../client/client.js';
+import { aloftHome } from '../util/paths.js';
+
+let client: DaemonClient | undefined;
+
+export async function daemon(): Promise<DaemonClient> {
+  if (client) return client;
+  const home = aloftHome();
+  const [{ ensureDaemon }, { DaemonClient }] = await Promise.all([import('../client/spawn.js'), import('../client/client.js')]);
+  await ensureDaemon(home);
+  client = new DaemonClient({ home });
+  return client;
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+}
+
+export function note(line: string): void {
+  process.stderr.write(line + '\n');
+}
+
+export type OutputFormat = 'table' | 'json';
+
+export function outputOption(v: string): OutputFormat {
+  if (v !== 'json' && v !== 'table') throw new Error(`-o takes json or table, not '${v}'`);
+  return v;
+}
+
+/** Exit with this code after stdout drains. */
+export class ExitCode extends Error {
+  constructor(readonly code: number) {
+    super(`exit ${code}`);
+  }
+}

@@ -1,0 +1,55 @@
+// Following a request's stages and a job's output, for launch/exec/logs/start/stop/down.
+import type { DaemonClient } from '../client/client.js';
+import type { JobRecord, RequestRecord } from '../protocol/model.js';
+import { UserError } from '../util/errors.js';
+import { note } from './context.js';
+
+export async function followRequest(client: DaemonClient, id: string, quiet = false): Promise<RequestRecord> {
+  let final: RequestRecord | undefined;
+  const started = Date.now();
+  const h = client.streamRequest(id, (item) => {
+    if (item.type === 'done') final = item.request;
+    else if (quiet) return;
+    else if (item.type === 'stage') note(`  ⚙ ${item.stage}${item.message ? `: ${item.message}` : ''}  (${((item.ts - started) / 1000).toFixed(1)}s)`);
+    else note(`    ${item.message}`);
+  });
+  await h.done;
+  if (!final) throw new UserError(`lost track of request ${id}; see \`aloft status\``);
+  return final;
+}
+
+/** Streams a job's log to stdout; resolves with the job's final record. Ctrl-C detaches. */
+export async function followLogs(
+  client: DaemonClient,
+  q: { cluster: string; job?: number; follow: boolean; tail?: number; rank?: number },
+  detachHint = true,
+): Promise<{ job: JobRecord | null; detached: boolean }> {
+  let job: JobRecord | null = null;
+  let detached = false;
+  const h = client.streamLogs(q, (item) => {
+    if (item.type === 'text') process.stdout.write(item.text);
+    else job = item.job;
+  });
+  const onSig = () => {
+    detached = true;
+    h.abort();
+    if (detachHint) {
+      note(`\naloft: detached; the job keeps running. Re-attach with: aloft logs ${q.cluster}${q.job !== undefined ? ` ${q.job}` : ''}`);
+    }
+  };
+  process.once('SIGINT', onSig);
+  try {
+    await h.done;
+  } finally {
+    process.off('SIGINT', onSig);
+  }
+  return { job, detached };
+}
+
+/** SkyPilot-like exit status for a finished job: 0 when it succeeded. */
+export function jobExitCode(job: JobRecord | null): number {
+  if (!job) return 1;
+  if (job.status === 'SUCCEEDED') return 0;
+  if (job.exitCode !== undefined && job.exitCode > 0 && job.exitCode < 256) return job.exitCode;
+  return job.status === 'CANCELLED' ? 130 : 1;
+}

@@ -1,0 +1,59 @@
+// Pure mappings from records to table rows and status colours, shared by listings.
+import type { ClusterRecord, ClusterStatus, JobRecord, JobStatus } from '../protocol/model.js';
+import { ago, color, duration } from './table.js';
+
+export function clusterStatusColor(s: ClusterStatus): string {
+  return s === 'UP' ? 'green' : s === 'INIT' ? 'yellow' : s === 'STOPPED' ? 'gray' : 'red';
+}
+
+export function jobStatusColor(s: JobStatus): string {
+  switch (s) {
+    case 'SUCCEEDED':
+      return 'green';
+    case 'RUNNING':
+    case 'SETTING_UP':
+      return 'cyan';
+    case 'PENDING':
+    case 'INIT':
+      return 'yellow';
+    case 'CANCELLED':
+      return 'gray';
+    default:
+      return 'red';
+  }
+}
+
+export function autostopText(c: ClusterRecord): string {
+  if (!c.autostop) return '-';
+  return `${c.autostop.idleMinutes}m${c.autostop.down ? ' (down)' : ''}`;
+}
+
+export const CLUSTER_HEADERS = ['NAME', 'INFRA', 'RESOURCES', 'STATUS', 'AUTOSTOP', '$/HR', 'LAUNCHED', 'LAST JOB'];
+
+export function clusterRow(c: ClusterRecord, now = Date.now()): string[] {
+  return [
+    c.name,
+    c.infra,
+    c.resources,
+    color(c.status, clusterStatusColor(c.status)) + (c.statusReason && c.status === 'INIT' ? ` (${c.statusReason})` : ''),
+    autostopText(c),
+    c.hourlyPrice > 0 ? `$${c.hourlyPrice.toFixed(2)}` : '-',
+    ago(c.launchedAt, now),
+    c.lastJobId !== undefined ? String(c.lastJobId) : '-',
+  ];
+}
+
+export const JOB_HEADERS = ['ID', 'NAME', 'SUBMITTED', 'STARTED', 'DURATION', 'RESOURCES', 'STATUS'];
+
+export function jobRow(j: JobRecord, now = Date.now()): string[] {
+  const end = j.endedAt ?? (j.startedAt ? now : undefined);
+  return [
+    String(j.id),
+    j.name ?? '-',
+    ago(j.submittedAt, now),
+    ago(j.startedAt, now),
+    j.startedAt && end ? duration(end - j.startedAt) : '-',
+    j.resources,
+    color(j.status, jobStatusColor(j.status)),
+  ];
+}

@@ -1,0 +1,67 @@
+// Builds the Task a launch/exec sends: from a YAML file or a command after `--`, with CLI flags
+// layered on top (flags win, as in SkyPilot).
+import type { Task, TaskChain } from '../spec/types.js';
+import { UserError } from '../util/errors.js';
+
+export interface TaskFlags {
+  name?: string;
+  env?: string[];
+  secret?: string[];
+  numNodes?: string;
+  gpus?: string;
+  cpus?: string;
+  memory?: string;
+  infra?: string;
+  useSpot?: boolean;
+  workdir?: string;
+  instanceType?: string;
+  diskSize?: string;
+  ports?: string[];
+}
+
+export async function buildChain(yamlOrCommand: string[], flags: TaskFlags): Promise<TaskChain> {
+  const spec = await import('../spec/index.js');
+  const envs = spec.parseKeyValueFlags(flags.env ?? [], '--env');
+  const secrets = spec.parseKeyValueFlags(flags.secret ?? [], '--secret');
+  const overrides = {
+    name: flags.name,
+    workdir: flags.workdir,
+    numNodes: flags.numNodes !== undefined ? parseIntFlag('--num-nodes', flags.numNodes) : undefined,
+    cpus: flags.cpus,
+    memory: flags.memory,
+    gpus: flags.gpus,
+    infra: flags.infra,
+    useSpot: flags.useSpot,
+    instanceType: flags.instanceType,
+    diskSize: flags.diskSize !== undefined ? parseIntFlag('--disk-size', flags.diskSize) : undefined,
+    ports: flags.ports,
+    envs,
+    secrets,
+  };
+  let chain: TaskChain;
+  const first = yamlOrCommand[0];
+  if (first !== undefined && yamlOrCommand.length === 1 && /\.ya?ml$/i.test(first)) {
+    chain = spec.parseTaskFile(first, { envOverrides: envs, secretOverrides: secrets });
+    chain.tasks = chain.tasks.map((t: Task) => spec.applyOverrides(t, overrides));
+  } else if (yamlOrCommand.length > 0) {
+    chain = { tasks: [spec.taskFromCommand(yamlOrCommand.join(' '), overrides)] };
+  } else {
+    chain = { tasks: [spec.taskFromCommand('', overrides)] };
+  }
+  return chain;
+}
+
+function parseIntFlag(flag: string, v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new UserError(`${flag} takes a positive whole number, not '${v}'`);
+  return n;
+}
+
+export function singleTask(chain: TaskChain, verb: string): Task {
+  if (chain.tasks.length !== 1) {
+    throw new UserError(
+      `this YAML is a pipeline of ${chain.tasks.length} tasks; \`aloft ${verb}\` runs one task (pipelines run with \`aloft jobs launch\`, or plan them with --dryrun)`,
+    );
+  }
+  return chain.tasks[0]!;
+}

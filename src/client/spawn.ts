@@ -1,0 +1,164 @@
+// Starts the daemon on first use. A start lock (O_EXCL file) makes sure two CLIs started at once
+// never start two daemons: the loser waits for the winner's socket. Readiness is a handshake (the
+// daemon writes "ready" on an inherited pipe), not a sleep loop. A daemon of another version is
+// asked to stop and replaced.
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, openSync, readFileSync, unlinkSync, watch, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import type { DaemonInfo } from '../protocol/api.js';
+import { UserError } from '../util/errors.js';
+import { ensureHome, homePaths, packageRoot } from '../util/paths.js';
+import { aloftVersion } from '../util/version.js';
+import { DaemonUnreachable, postJson } from './http.js';
+
+const START_TIMEOUT_MS = 30_000;
+
+export async function probe(socket: string): Promise<DaemonInfo | undefined> {
+  try {
+    return (await postJson(socket, '/v1/rpc/info', {}, 10_000)) as DaemonInfo;
+  } catch (err) {
+    if (err instanceof DaemonUnreachable) return undefined;
+    throw err;
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (pidAlive(pid)) {
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return true;
+}
+
+export function tailFile(path: string, lines = 12): string {
+  try {
+    const text = readFileSync(path, 'utf8');
+    return text.trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no daemon log)';
+  }
+}
+
+function tryLock(lock: string): boolean {
+  try {
+    const fd = openSync(lock, 'wx', 0o600);
+    writeSync(fd, String(process.pid));
+    closeSync(fd);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    const holder = Number(readFileSync(lock, 'utf8').trim() || '0');
+    if (holder > 0 && pidAlive(holder)) return false;
+    // The CLI that held it died mid-start; take the lock over.
+    try {
+      unlinkSync(lock);
+    } catch {
+      /* someone else took it over first */
+    }
+    return tryLock(lock);
+  }
+}
+
+/** Resolves when the lock file goes away or the socket appears (another CLI is starting the daemon). */
+function waitForOtherStarter(home: string, lock: string, timeoutMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const watcher = watch(home, () => {
+      if (!existsSync(lock)) finish();
+    });
+    const timer = setTimeout(finish, timeoutMs);
+    // Re-check after arming the watcher: the lock may have gone in between.
+    if (!existsSync(lock)) finish();
+    function finish() {
+      clearTimeout(timer);
+      watcher.close();
+      resolve();
+    }
+  });
+}
+
+function startDaemonProcess(home: string): Promise<void> {
+  const paths = homePaths(home);
+  const entry = join(packageRoot(), 'dist', 'daemon', 'main.js');
+  const logFd = openSync(paths.log, 'a', 0o600);
+  const child = spawn(process.execPath, [entry], {
+    detached: true,
+    stdio: ['ignore', logFd, logFd, 'pipe'],
+    env: { ...process.env, ALOFT_HOME: home, ALOFT_READY_FD: '3' },
+  });
+  closeSync(logFd);
+  return new Promise((resolve, reject) => {
+    const ready = child.stdio[3] as NodeJS.ReadableStream;
+    let got = '';
+    let settled = false;
+    const done = (err?: Error) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      child.unref();
+      (ready as unknown as { destroy(): void }).destroy();
+      if (err) reject(err);
+      else resolve();
+    };
+    const timer = setTimeout(
+      () => done(new UserError(`the daemon did not become ready in ${START_TIMEOUT_MS / 1000}s; its log ends with:\n${tailFile(paths.log)}`)),
+      START_TIMEOUT_MS,
+    );
+    ready.on('data', (c: Buffer) => {
+      got += c.toString();
+      if (got.includes('ready')) done();
+    });
+    child.on('exit', (code) =>
+      done(new UserError(`the daemon exited with code ${code} while starting; its log ends with:\n${tailFile(paths.log)}`)),
+    );
+    child.on('error', (err) => done(new UserError(`could not start the daemon: ${err.message}`)));
+  });
+}
+
+/** Makes sure a daemon of this version serves ALOFT_HOME; starts or replaces it as needed. */
+export async function ensureDaemon(home: string): Promise<DaemonInfo> {
+  ensureHome(home);
+  const paths = homePaths(home);
+  const version = aloftVersion();
+  const deadline = Date.now() + START_TIMEOUT_MS * 2;
+  while (Date.now() < deadline) {
+    const info = await probe(paths.socket);
+    if (info && info.version === version) return info;
+    if (!tryLock(paths.lock)) {
+      await waitForOtherStarter(home, paths.lock, START_TIMEOUT_MS);
+      continue;
+    }
+    try {
+      const again = await probe(paths.socket);
+      if (again && again.version === version) return again;
+      if (again) {
+        // Another version: ask it to leave, then take its place.
+        await postJson(paths.socket, '/v1/rpc/shutdown', {}, 10_000).catch(() => undefined);
+        if (!(await waitForExit(again.pid, 15_000))) {
+          try {
+            process.kill(again.pid, 'SIGKILL');
+          } catch {
+            /* gone */
+          }
+        }
+      }
+      await startDaemonProcess(home);
+    } finally {
+      try {
+        unlinkSync(paths.lock);
+      } catch {
+        /* already gone */
+      }
+    }
+  }
+  throw new UserError(`could not reach or start the daemon for ${home}`);
+}

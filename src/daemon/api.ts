@@ -1,0 +1,283 @@
+// The daemon's API methods and streams (protocol/api.ts). Long work runs as requests in the
+// background; these handlers only validate, start it, and answer.
+
+import { readFileSync } from 'node:fs';
+import type { ApiMethods, LaunchParams, LogStreamItem } from '../protocol/api.js';
+import { API_VERSION } from '../protocol/api.js';
+import type { ClusterRecord, JobRecord, RequestKind } from '../protocol/model.js';
+import { isTerminalJob, TERMINAL_MANAGED_STATUSES } from '../protocol/model.js';
+import { UserError } from '../util/errors.js';
+import { generateClusterName, validateClusterName } from '../util/names.js';
+import { aloftVersion } from '../util/version.js';
+import type { DaemonContext } from './context.js';
+import { runLaunch } from './pipeline/launch.js';
+import { requireCluster, setAutostop, startCluster, stopCluster, teardown } from './pipeline/lifecycle.js';
+import { submissionOf } from './pipeline/jobs.js';
+import { syncWorkdir } from './pipeline/sync.js';
+import { getProvider } from './providers.js';
+import type { RpcHandler, StreamHandler } from './server.js';
+
+type Handlers = { [M in keyof ApiMethods]: (p: ApiMethods[M]['params']) => Promise<ApiMethods[M]['result']> };
+
+export interface ApiOptions {
+  socket: string;
+  startedAt: number;
+  shutdown: () => void;
+}
+
+export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Record<string, RpcHandler>; streams: Record<string, StreamHandler> } {
+  const { store, requests } = ctx;
+
+  /** Runs `work` as a background request; answers with its id at once. */
+  const background = (kind: RequestKind, cluster: string, work: (reqId: string) => Promise<{ jobId?: number } | void>) => {
+    const req = requests.create(kind, cluster);
+    void (async () => {
+      try {
+        const r = await work(req.id);
+        requests.finish(req.id, { jobId: r ? r.jobId : undefined });
+      } catch (err) {
+        if (!(err instanceof UserError)) ctx.log.error({ cluster, kind, err: String(err), stack: (err as Error).stack }, 'request failed');
+        requests.finish(req.id, { error: err });
+      }
+    })();
+    return req.id;
+  };
+
+  const handlers: Handlers = {
+    async info() {
+      return {
+        version: aloftVersion(),
+        apiVersion: API_VERSION,
+        pid: process.pid,
+        socket: opts.socket,
+        home: ctx.home,
+        startedAt: opts.startedAt,
+        uptimeSeconds: Math.round((Date.now() - opts.startedAt) / 1000),
+      };
+    },
+    async shutdown() {
+      setImmediate(opts.shutdown);
+      return { ok: true };
+    },
+    async launch(p: LaunchParams) {
+      if (!p?.task) throw new UserError('launch needs a task');
+      const cluster = p.cluster ? validateClusterName(p.cluster) : generateClusterName();
+      const requestId = background('launch', cluster, (id) => runLaunch(ctx, p, requests_get(id)));
+      return { requestId, cluster };
+    },
+    async exec(p) {
+      const rec = requireCluster(ctx, validateClusterName(p.cluster));
+      if (rec.status !== 'UP') {
+        throw new UserError(
+          rec.status === 'STOPPED'
+            ? `cluster '${rec.name}' is STOPPED; start it with \`aloft start ${rec.name}\``
+            : `cluster '${rec.name}' is ${rec.status}${rec.statusReason ? ` (${rec.statusReason})` : ''}; repair it with \`aloft start ${rec.name}\``,
+          'CLUSTER_NOT_UP',
+        );
+      }
+      if (p.task.numNodes > rec.numNodes) {
+        throw new UserError(`cluster '${rec.name}' has ${rec.numNodes} node(s); the task needs ${p.task.numNodes}`);
+      }
+      if (p.task.workdir) {
+        const provider = await getProvider(rec.cloud, ctx.home);
+        await syncWorkdir(provider, rec.name, store.getInternal(rec.name).nodes ?? [], p.task.workdir);
+      }
+      const sub = submissionOf(p.task, { withSetup: false });
+      if (!sub) throw new UserError('nothing to run: give a YAML with `run:` or a command after --');
+      const client = await ctx.links.get(rec.name);
+      const { jobId } = await client.call('submit', sub);
+      return { cluster: rec.name, jobId };
+    },
+    async plan(p) {
+      const { planText } = await import('./plan-api.js');
+      return planText(ctx, p);
+    },
+    async status(p) {
+      let clusters = store.listClusters();
+      if (p?.clusters?.length) {
+        const want = new Set(p.clusters);
+        clusters = clusters.filter((c) => want.has(c.name));
+      }
+      if (p?.refresh) {
+        await Promise.all(
+          clusters
+            .filter((c) => c.status === 'UP' || c.status === 'INIT')
+            .map((c) => ctx.links.get(c.name).catch(() => ctx.links.scheduleCheck(c.name, 0))),
+        );
+        await new Promise((r) => setTimeout(r, 50));
+        clusters = clusters.map((c) => store.getCluster(c.name) ?? c);
+      }
+      return { clusters };
+    },
+    async queue(p) {
+      ctx.links.flushNow();
+      const clusters: ClusterRecord[] = p?.cluster ? [requireCluster(ctx, p.cluster)] : store.listClusters();
+      let jobs: JobRecord[] = [];
+      for (const c of clusters) jobs.push(...store.jobsOf(c.uid));
+      if (p?.skipFinished) jobs = jobs.filter((j) => !isTerminalJob(j.status));
+      return { jobs };
+    },
+    async cancel(p) {
+      const rec = requireCluster(ctx, p.cluster);
+      if (rec.status !== 'UP') throw new UserError(`cluster '${rec.name}' is ${rec.status}; nothing runs on it`);
+      if (!p.all && !(p.jobIds && p.jobIds.length > 0)) throw new UserError('say which jobs to cancel, or --all');
+      const client = await ctx.links.get(rec.name);
+      return client.call('cancel', p.all ? { all: true } : { jobIds: p.jobIds });
+    },
+    async stop(p) {
+      const names = p.clusters.map((n) => requireCluster(ctx, n).name);
+      return { requestIds: names.map((n) => background('stop', n, () => ctx.locks.with(n, () => stopCluster(ctx, n)))) };
+    },
+    async start(p) {
+      const names = p.clusters.map((n) => requireCluster(ctx, n).name);
+      return {
+        requestIds: names.map((n) =>
+          background('start', n, (id) =>
+            ctx.locks.with(n, async () => {
+              await startCluster(ctx, n, (m) => requests.progress(id, m));
+              if (p.idleMinutes !== undefined) await setAutostop(ctx, n, { idleMinutes: p.idleMinutes, down: p.down });
+            }),
+          ),
+        ),
+      };
+    },
+    async down(p) {
+      const names = p.all ? store.listClusters().map((c) => c.name) : (p.clusters ?? []).map((n) => requireCluster(ctx, n).name);
+      return {
+        clusters: names,
+        requestIds: names.map((n) => background('down', n, () => ctx.locks.with(n, () => teardown(ctx, n)))),
+      };
+    },
+    async autostop(p) {
+      const clusters: ClusterRecord[] = [];
+      for (const n of p.clusters) clusters.push(await setAutostop(ctx, n, p));
+      return { clusters };
+    },
+    async requests(p) {
+      return { requests: p?.all ? store.recentRequests(10_000) : store.recentRequests(100) };
+    },
+    async snapshot() {
+      return store.snapshot();
+    },
+    async jobsLaunch(p) {
+      if (!p?.task) throw new UserError('jobs launch needs a task');
+      return { job: managed().submit(p) };
+    },
+    async jobsQueue(p) {
+      let jobs = store.listManaged();
+      if (p?.skipFinished) jobs = jobs.filter((j) => !TERMINAL_MANAGED_STATUSES.has(j.status));
+      return { jobs };
+    },
+    async jobsCancel(p) {
+      const m = managed();
+      return { cancelled: m.cancel(m.resolve(p.ids, p.name, p.all ?? false)) };
+    },
+    async preempt(p) {
+      const rec = requireCluster(ctx, p.cluster);
+      if (rec.cloud !== 'local') throw new UserError(`only local clusters can be preempted by hand; ${rec.name} runs on ${rec.infra}`);
+      if (!rec.useSpot) throw new UserError(`cluster '${rec.name}' is not a spot cluster (launch it with --use-spot)`);
+      const { preemptLocal } = await import('./chaos.js');
+      await preemptLocal(ctx, rec.name);
+      return { ok: true };
+    },
+    async nodeTarget(p) {
+      const rec = requireCluster(ctx, p.cluster);
+      if (rec.status !== 'UP') throw new UserError(`cluster '${rec.name}' is ${rec.status}; start it first`);
+      const nodes = store.getInternal(rec.name).nodes ?? [];
+      const node = nodes[p.rank ?? 0];
+      if (!node) throw new UserError(`cluster '${rec.name}' has no node of rank ${p.rank ?? 0} (it has ${nodes.length})`);
+      const provider = await getProvider(rec.cloud, ctx.home);
+      const target = (provider as { sessionTarget?: (c: string, n: typeof node) => unknown }).sessionTarget?.(rec.name, node);
+      if (target) return target as ApiMethods['nodeTarget']['result'];
+      return { kind: 'local', home: node.home, env: { HOME: node.home, ALOFT_NODE_DIR: node.home, SKYPILOT_NODE_RANK: String(node.rank) } };
+    },
+  };
+
+  function managed() {
+    if (!ctx.managed) throw new UserError('managed jobs are not available in this daemon');
+    return ctx.managed;
+  }
+
+  function requests_get(id: string) {
+    const r = store.getRequest(id);
+    if (!r) throw new Error(`request ${id} vanished`);
+    return r;
+  }
+
+  const streams: Record<string, StreamHandler> = {
+    request: (q, send, signal) => {
+      const id = q.get('id');
+      if (!id) throw new UserError('request stream needs ?id=');
+      return requests.follow(id, send, signal);
+    },
+    logs: (q, send, signal) => streamLogs(ctx, q, send as (i: LogStreamItem) => void, signal),
+    managedLogs: (q, send, signal) =>
+      managed().streamLogs(
+        {
+          id: q.has('id') ? Number(q.get('id')) : undefined,
+          name: q.get('name') ?? undefined,
+          follow: q.get('follow') === '1',
+          controller: q.get('controller') === '1',
+        },
+        send as (i: LogStreamItem) => void,
+        signal,
+      ),
+  };
+
+  return { rpc: handlers as unknown as Record<string, RpcHandler>, streams };
+}
+
+async function streamLogs(ctx: DaemonContext, q: URLSearchParams, send: (i: LogStreamItem) => void, signal: AbortSignal): Promise<void> {
+  const { store } = ctx;
+  const name = q.get('cluster') ?? '';
+  const follow = q.get('follow') === '1';
+  const tail = q.has('tail') ? Number(q.get('tail')) : undefined;
+  const rank = q.has('rank') ? Number(q.get('rank')) : undefined;
+  const rec = store.getCluster(name);
+  const uid = rec?.uid ?? store.latestUidOf(name);
+  if (!uid) throw new UserError(`cluster '${name}' does not exist and has no saved logs`, 'NO_CLUSTER');
+  ctx.links.flushNow();
+  let jobId = q.has('job') ? Number(q.get('job')) : undefined;
+  if (jobId === undefined) jobId = store.jobsOf(uid, 1)[0]?.id;
+  if (jobId === undefined) throw new UserError(`cluster '${name}' has no jobs yet`);
+  const known = store.getJob(uid, jobId);
+
+  if (rec?.status === 'UP') {
+    try {
+      const client = await ctx.links.get(name);
+      const { done } = await client.stream('logs', { jobId, follow, tailLines: tail, rank }, (item: unknown) => {
+        const text = (item as { text?: string }).text;
+        if (text) send({ type: 'text', text });
+      });
+      const stopOnAbort = () => client.call('jobs', { jobIds: [jobId!] }).catch(() => undefined);
+      signal.addEventListener('abort', stopOnAbort, { once: true });
+      await done;
+      const { jobs } = await client.call('jobs', { jobIds: [jobId] });
+      const job = jobs[0] ? { ...jobs[0], cluster: name, clusterUid: uid } : (known ?? null);
+      send({ type: 'end', job });
+      return;
+    } catch (err) {
+      if (!known) throw err;
+      // fall through to the archived copy
+    }
+  }
+  if (!known) throw new UserError(`job ${jobId} not found on cluster '${name}'`);
+  const path = store.jobLog(uid, jobId);
+  if (!path) throw new UserError(`no saved log for job ${jobId} of cluster '${name}'`);
+  let text = readFileSync(path, 'utf8');
+  if (rank !== undefined) text = filterRank(text, rank);
+  if (tail !== undefined) {
+    const lines = text.split('\n');
+    if (lines[lines.length - 1] === '') lines.pop();
+    text = lines.slice(-tail).join('\n') + (lines.length ? '\n' : '');
+  }
+  if (text) send({ type: 'text', text });
+  send({ type: 'end', job: known, archived: true });
+}
+
+/** Keeps the lines of one rank of a gang job's log (lines are prefixed `(... rank=N, ...)`). */
+export function filterRank(text: string, rank: number): string {
+  const re = new RegExp(`^\\([^)]*\\brank=${rank}\\b[^)]*\\)`);
+  const kept = text.split('\n').filter((l) => re.test(l));
+  return kept.length ? kept.join('\n') + '\n' : '';
+}

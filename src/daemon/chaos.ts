@@ -1,0 +1,42 @@
+// Spot on the local infra, for real: a local cluster launched with use_spot can be preempted by
+// hand (`aloft local preempt`) or at random (config `local.spot_mtbp_seconds`, a mean time
+// between preemptions), which kills its nodes abruptly the way a cloud reclaims spot instances.
+import { readFileSync, existsSync } from 'node:fs';
+import type { DaemonContext } from './context.js';
+import { LocalProvider } from '../providers/local/provider.js';
+import { getProvider } from './providers.js';
+import { homePaths } from '../util/paths.js';
+
+export async function preemptLocal(ctx: DaemonContext, cluster: string): Promise<void> {
+  const provider = (await getProvider('local', ctx.home)) as LocalProvider;
+  ctx.store.notice(`cluster ${cluster}: spot node(s) preempted`, 'warn', cluster);
+  await provider.preempt(cluster);
+}
+
+/** Reads `local.spot_mtbp_seconds` from ALOFT_HOME/config.yaml (or ALOFT_SPOT_MTBP_SECONDS). */
+export async function chaosInterval(home: string): Promise<number | undefined> {
+  if (process.env.ALOFT_SPOT_MTBP_SECONDS) return Number(process.env.ALOFT_SPOT_MTBP_SECONDS);
+  const path = homePaths(home).config;
+  if (!existsSync(path)) return undefined;
+  const { parse } = await import('yaml');
+  const cfg = parse(readFileSync(path, 'utf8')) as { local?: { spot_mtbp_seconds?: number } } | null;
+  const v = cfg?.local?.spot_mtbp_seconds;
+  return typeof v === 'number' && v > 0 ? v : undefined;
+}
+
+/** Preempts a random UP local spot cluster at exponentially distributed intervals. */
+export async function startChaos(ctx: DaemonContext): Promise<void> {
+  const mtbp = await chaosInterval(ctx.home);
+  if (!mtbp) return;
+  ctx.log.info({ mtbp }, 'local spot chaos enabled');
+  const next = () => {
+    const wait = -Math.log(1 - Math.random()) * mtbp * 1000;
+    setTimeout(async () => {
+      const victims = ctx.store.listClusters().filter((c) => c.cloud === 'local' && c.useSpot && c.status === 'UP');
+      const v = victims[Math.floor(Math.random() * victims.length)];
+      if (v) await preemptLocal(ctx, v.name).catch(() => undefined);
+      next();
+    }, wait).unref();
+  };
+  next();
+}

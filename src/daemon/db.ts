@@ -1,0 +1,87 @@
+// Opens the state database (better-sqlite3, WAL) and brings its schema up to date.
+// Records are stored as JSON next to the few columns we query by, so adding a field to a
+// record needs no migration; migrations are for tables and indexes.
+
+import Database from 'better-sqlite3';
+
+type Db = Database.Database;
+
+const MIGRATIONS: Array<(db: Db) => void> = [
+  (db) => {
+    db.exec(`
+      CREATE TABLE clusters (
+        name TEXT PRIMARY KEY,
+        uid TEXT NOT NULL,
+        status TEXT NOT NULL,
+        record TEXT NOT NULL,
+        internal TEXT NOT NULL DEFAULT '{}',
+        updated_at INTEGER NOT NULL
+      );
+      CREATE TABLE jobs (
+        cluster_uid TEXT NOT NULL,
+        id INTEGER NOT NULL,
+        cluster TEXT NOT NULL,
+        status TEXT NOT NULL,
+        submitted_at INTEGER NOT NULL,
+        record TEXT NOT NULL,
+        log_path TEXT,
+        PRIMARY KEY (cluster_uid, id)
+      );
+      CREATE INDEX jobs_by_cluster ON jobs (cluster, submitted_at);
+      CREATE TABLE requests (
+        id TEXT PRIMARY KEY,
+        cluster TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        status TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        record TEXT NOT NULL
+      );
+      CREATE INDEX requests_by_status ON requests (status, created_at);
+      CREATE TABLE events (
+        seq INTEGER PRIMARY KEY,
+        ts INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        body TEXT NOT NULL
+      );
+    `);
+  },
+  (db) => {
+    db.exec(`
+      CREATE TABLE managed_jobs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        status TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        record TEXT NOT NULL,
+        task TEXT NOT NULL
+      );
+      CREATE INDEX managed_by_status ON managed_jobs (status);
+    `);
+  },
+];
+
+export function openDatabase(path: string): Db {
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  // NORMAL is durable across process crashes in WAL mode (only an OS crash can lose the tail).
+  db.pragma('synchronous = NORMAL');
+  db.pragma('busy_timeout = 5000');
+  migrate(db);
+  return db;
+}
+
+export function migrate(db: Db): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > MIGRATIONS.length) {
+    throw new Error(
+      `state database schema v${current} is newer than this aloft understands (v${MIGRATIONS.length}); upgrade aloft`,
+    );
+  }
+  for (let v = current; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      MIGRATIONS[v]!(db);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+}
+
+export type { Db };

@@ -1,0 +1,110 @@
+// The aloft daemon: started by the first CLI call that needs it (client/spawn.ts), detached,
+// one per ALOFT_HOME. It tells its parent it is ready by writing "ready" on fd 3.
+
+import { writeFileSync, rmSync, writeSync, closeSync, mkdirSync } from 'node:fs';
+import { AgentLinks } from './agents.js';
+import { createApi } from './api.js';
+import { ClusterLocks, type DaemonContext } from './context.js';
+import { openDatabase } from './db.js';
+import { createLogger } from './log.js';
+import { LogArchive } from './logs.js';
+import { makeLogFetcher } from './log-fetch.js';
+import { onAutostop } from './pipeline/lifecycle.js';
+import { recoverAfterRestart } from './recover.js';
+import { ManagedJobs } from './managed/service.js';
+import { startChaos } from './chaos.js';
+import { RequestTracker } from './requests.js';
+import { ApiServer } from './server.js';
+import { Store } from './store.js';
+import { aloftHome, ensureHome, homePaths } from '../util/paths.js';
+import { aloftVersion } from '../util/version.js';
+import { errorMessage } from '../util/errors.js';
+
+async function main(): Promise<void> {
+  const home = ensureHome(aloftHome());
+  const paths = homePaths(home);
+  mkdirSync(paths.logs, { recursive: true, mode: 0o700 });
+  const log = createLogger(paths.log);
+  const startedAt = Date.now();
+  log.info({ version: aloftVersion(), home }, 'daemon starting');
+
+  const db = openDatabase(paths.db);
+  const store = new Store(db);
+  const links = new AgentLinks();
+  const requests = new RequestTracker(store);
+  const ctx: DaemonContext = {
+    home,
+    store,
+    log,
+    links,
+    requests,
+    locks: new ClusterLocks(),
+    archive: undefined as unknown as LogArchive,
+  };
+  ctx.archive = new LogArchive(paths.logs, store, log, makeLogFetcher(ctx));
+  links.bind(ctx);
+  ctx.managed = new ManagedJobs(ctx);
+  links.onAutostop = (cluster, marker) => void onAutostop(ctx, cluster, marker);
+
+  let server: ApiServer | undefined;
+  let stopping = false;
+  const shutdown = async (why: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ why }, 'daemon stopping');
+    ctx.managed?.controller.stop();
+    links.closeAll();
+    await server?.close().catch(() => undefined);
+    rmSync(paths.socket, { force: true });
+    rmSync(paths.pidFile, { force: true });
+    try {
+      db.close();
+    } catch {
+      /* closing twice is harmless */
+    }
+    log.flush();
+    setTimeout(() => process.exit(0), 50);
+  };
+
+  const { rpc, streams } = createApi(ctx, { socket: paths.socket, startedAt, shutdown: () => void shutdown('api') });
+  server = new ApiServer({ store, log, rpc, streams });
+  await server.listen(paths.socket);
+  writeFileSync(paths.pidFile, String(process.pid), { mode: 0o600 });
+
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('uncaughtException', (err) => {
+    log.fatal({ err: errorMessage(err), stack: err.stack }, 'uncaught exception');
+    log.flush();
+  });
+  process.on('unhandledRejection', (err) => {
+    log.error({ err: errorMessage(err) }, 'unhandled rejection');
+  });
+
+  // Ready as soon as we answer; reconciling with agents happens in the background.
+  const readyFd = Number(process.env.ALOFT_READY_FD ?? '-1');
+  if (readyFd >= 0) {
+    try {
+      writeSync(readyFd, 'ready\n');
+      closeSync(readyFd);
+    } catch {
+      /* parent went away; we run anyway */
+    }
+  }
+  log.info({ socket: paths.socket }, 'daemon ready');
+  // Managed jobs resume after clusters are reconciled, so they see the true state below them.
+  void recoverAfterRestart(ctx)
+    .catch((err) => log.error({ err: errorMessage(err) }, 'recovery failed'))
+    .then(() => {
+      const n = ctx.managed!.controller.resumeAll();
+      if (n > 0) log.info({ jobs: n }, 'resumed managed jobs');
+      return startChaos(ctx);
+    })
+    .catch((err) => log.error({ err: errorMessage(err) }, 'managed-job resume failed'));
+}
+
+main().catch((err) => {
+  process.stderr.write(`aloft daemon: ${errorMessage(err)}\n`);
+  if (process.env.ALOFT_DEBUG) process.stderr.write(String((err as Error)?.stack) + '\n');
+  process.exit(1);
+});

@@ -1,0 +1,155 @@
+// The launch pipeline: OPTIMIZE → PROVISION → START_AGENTS → SYNC_WORKDIR → SYNC_FILE_MOUNTS →
+// SETUP+EXEC (the job runs setup, then run, on the agents). Each stage is recorded on the request
+// so a crash leaves a row saying how far it got.
+
+import type { LaunchParams } from '../../protocol/api.js';
+import type { ClusterRecord, RequestRecord } from '../../protocol/model.js';
+import { UserError, errorMessage } from '../../util/errors.js';
+import { shortId } from '../../util/names.js';
+import type { DaemonContext } from '../context.js';
+import { planLaunch, type Placement } from '../planning.js';
+import { getProvider } from '../providers.js';
+import { startAgents } from './agents.js';
+import { describeDemand, submissionOf } from './jobs.js';
+import { mountDestination, syncFileMounts, syncWorkdir } from './sync.js';
+import { describeResources, teardown } from './lifecycle.js';
+
+export async function runLaunch(ctx: DaemonContext, params: LaunchParams, req: RequestRecord): Promise<{ jobId?: number }> {
+  const { store, requests } = ctx;
+  const task = params.task;
+  const name = req.cluster;
+  const stage = (s: string, m?: string) => requests.stage(req.id, s, m);
+  const progress = (m: string) => requests.progress(req.id, m);
+
+  return ctx.locks.with(name, async () => {
+    stage('OPTIMIZE');
+    let rec = store.getCluster(name);
+    let fresh = false;
+    let placement: Placement | undefined;
+    if (!rec) {
+      placement = await planLaunch(ctx, task, { avoidRegions: params.avoidRegions, preferRegion: params.preferRegion });
+      const provider = await getProvider(placement.cloud, ctx.home);
+      for (const m of task.fileMounts) mountDestination(provider, m.dest);
+      const autostop =
+        params.idleMinutes !== undefined
+          ? { idleMinutes: params.idleMinutes, down: params.down ?? false }
+          : placement.spec.autostop
+            ? { ...placement.spec.autostop }
+            : params.down
+              ? { idleMinutes: 5, down: true }
+              : undefined;
+      rec = store.putCluster({
+        name,
+        uid: shortId(6),
+        status: 'INIT',
+        cloud: placement.cloud,
+        region: placement.region,
+        zone: placement.zone,
+        infra: placement.infra,
+        numNodes: task.numNodes,
+        instanceType: placement.instanceType,
+        resources: `${task.numNodes}x(pending)`,
+        useSpot: placement.useSpot,
+        hourlyPrice: placement.hourlyPrice * task.numNodes,
+        launchedAt: Date.now(),
+        updatedAt: Date.now(),
+        statusReason: 'launching',
+        ...(autostop ? { autostop } : {}),
+      });
+      store.putRequest({ ...store.getRequest(req.id)!, createdCluster: true });
+      fresh = true;
+      progress(`chose ${placement.infra}${placement.instanceType ? ` (${placement.instanceType})` : ''}, $${placement.hourlyPrice.toFixed(2)}/hr`);
+    } else {
+      checkFits(rec, params);
+      if (params.idleMinutes !== undefined) {
+        rec = store.updateCluster(name, { autostop: { idleMinutes: params.idleMinutes, down: params.down ?? false } })!;
+      }
+      progress(`reusing cluster ${name} (${rec.status})`);
+    }
+
+    try {
+      const provider = await getProvider(rec.cloud, ctx.home);
+      const needsAgents = rec.status !== 'UP' || !(await agentAlive(ctx, name));
+      if (needsAgents) {
+        stage('PROVISION');
+        ctx.links.drop(name);
+        const info = await provider.runInstances({
+          cluster: name,
+          clusterUid: rec.uid,
+          numNodes: rec.numNodes,
+          resources: placement?.spec ?? task.resources.candidates[0]!,
+          region: rec.region,
+          zone: rec.zone,
+          instanceType: rec.instanceType,
+          onProgress: progress,
+        });
+        await provider.waitInstances(name, 'running');
+        store.setInternal(name, { nodes: info.nodes });
+        progress(`${info.nodes.length} node(s) ready`);
+
+        stage('START_AGENTS');
+        const started = await startAgents(ctx, rec, provider, info, progress);
+        rec = store.updateCluster(name, {
+          nodeResources: started[0]!.resources,
+          resources: describeResources(rec.numNodes, started[0]!.resources, rec.instanceType),
+        })!;
+      }
+      const nodes = store.getInternal(name).nodes ?? [];
+
+      if (task.workdir) {
+        stage('SYNC_WORKDIR', task.workdir);
+        progress(`synced workdir ${task.workdir}: ${await syncWorkdir(provider, name, nodes, task.workdir)}`);
+      }
+      if (task.fileMounts.length > 0) {
+        stage('SYNC_FILE_MOUNTS');
+        await syncFileMounts(provider, name, nodes, task.fileMounts, progress);
+      }
+      rec = store.updateCluster(name, { status: 'UP', statusReason: undefined })!;
+
+      const sub = submissionOf(task, {
+        withSetup: !params.noSetup,
+        ...(params.taskId ? { taskId: params.taskId } : {}),
+        ...(params.managedJobId !== undefined
+          ? { extraEnv: { SKYPILOT_MANAGED_JOB_ID: String(params.managedJobId) } }
+          : {}),
+      });
+      if (!sub) return {};
+      stage(sub.setup ? 'SETUP' : 'EXEC', describeDemand(sub.numNodes, sub.demand));
+      const client = await ctx.links.get(name);
+      const { jobId } = await client.call('submit', sub);
+      progress(`submitted job ${jobId}`);
+      return { jobId };
+    } catch (err) {
+      if (fresh) {
+        // A cluster this launch created and could not finish is torn down: no orphan nodes.
+        progress(`launch failed (${errorMessage(err)}); cleaning up`);
+        await teardown(ctx, name, { archive: false }).catch((e) =>
+          ctx.log.error({ cluster: name, err: errorMessage(e) }, 'cleanup after failed launch failed'),
+        );
+      } else if (store.getCluster(name)?.status === 'INIT') {
+        store.updateCluster(name, { statusReason: `launch failed: ${errorMessage(err)}` });
+      }
+      throw err;
+    }
+  });
+}
+
+function checkFits(rec: ClusterRecord, params: LaunchParams): void {
+  const task = params.task;
+  if (task.numNodes > rec.numNodes) {
+    throw new UserError(`cluster '${rec.name}' has ${rec.numNodes} node(s); the task needs ${task.numNodes}`);
+  }
+  const want = task.resources.candidates[0]?.infra.cloud;
+  if (want && want !== '*' && want !== rec.cloud) {
+    throw new UserError(`cluster '${rec.name}' runs on ${rec.infra}; the task asks for ${want} (use another cluster name)`);
+  }
+}
+
+async function agentAlive(ctx: DaemonContext, name: string): Promise<boolean> {
+  try {
+    await ctx.links.get(name);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,35 @@
+// Provider registry: one instance per infra, created on first use (SDKs load lazily).
+import type { Provider } from '../providers/types.js';
+import { LocalProvider } from '../providers/local/provider.js';
+import { homePaths } from '../util/paths.js';
+import { UserError } from '../util/errors.js';
+
+const cache = new Map<string, Promise<Provider>>();
+
+async function create(cloud: string, home: string): Promise<Provider> {
+  switch (cloud) {
+    case 'local':
+      return new LocalProvider(homePaths(home).local);
+    case 'ssh': {
+      const sshModule = '../providers/ssh/provider.js';
+      const mod = (await import(sshModule)) as {
+        SshProvider: new (opts: { home: string }) => Provider;
+      };
+      return new mod.SshProvider({ home });
+    }
+    default:
+      throw new UserError(`infra '${cloud}' cannot be provisioned by this aloft yet (supported: local, ssh)`);
+  }
+}
+
+export function getProvider(cloud: string, home: string): Promise<Provider> {
+  let p = cache.get(cloud);
+  if (!p) {
+    p = create(cloud, home);
+    cache.set(cloud, p);
+    p.catch(() => cache.delete(cloud));
+  }
+  return p;
+}
+
+export const PROVISIONABLE = ['local', 'ssh'];

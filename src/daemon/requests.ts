@@ -1,0 +1,93 @@
+// Long operations (launch, start, stop, down) run as requests: a row in the database with the
+// current stage, plus an in-memory progress feed that `GET /v1/stream/request` replays and follows.
+import { EventEmitter } from 'node:events';
+import type { RequestStreamItem } from '../protocol/api.js';
+import type { RequestKind, RequestRecord } from '../protocol/model.js';
+import { errorMessage } from '../util/errors.js';
+import { shortId } from '../util/names.js';
+import type { Store } from './store.js';
+
+const KEEP_FINISHED_MS = 10 * 60_000;
+
+interface Live {
+  history: RequestStreamItem[];
+  feed: EventEmitter;
+}
+
+export class RequestTracker {
+  private live = new Map<string, Live>();
+
+  constructor(private readonly store: Store) {}
+
+  create(kind: RequestKind, cluster: string, extra: Partial<RequestRecord> = {}): RequestRecord {
+    const req: RequestRecord = {
+      id: `${kind}-${shortId(4)}`,
+      kind,
+      cluster,
+      status: 'RUNNING',
+      createdAt: Date.now(),
+      ...extra,
+    };
+    this.live.set(req.id, { history: [], feed: new EventEmitter() });
+    return this.store.putRequest(req);
+  }
+
+  stage(id: string, stage: string, message?: string): void {
+    const req = this.store.getRequest(id);
+    if (!req) return;
+    this.store.putRequest({ ...req, stage, stageStartedAt: Date.now() });
+    this.push(id, { type: 'stage', stage, message, ts: Date.now() });
+  }
+
+  progress(id: string, message: string): void {
+    this.push(id, { type: 'progress', message, ts: Date.now() });
+  }
+
+  finish(id: string, outcome: { error?: unknown; jobId?: number }): RequestRecord | undefined {
+    const req = this.store.getRequest(id);
+    if (!req) return undefined;
+    const done: RequestRecord = {
+      ...req,
+      status: outcome.error ? 'FAILED' : 'SUCCEEDED',
+      finishedAt: Date.now(),
+      ...(outcome.error ? { error: errorMessage(outcome.error) } : {}),
+      ...(outcome.jobId !== undefined ? { jobId: outcome.jobId } : {}),
+    };
+    this.store.putRequest(done);
+    this.push(id, { type: 'done', request: done });
+    setTimeout(() => this.live.delete(id), KEEP_FINISHED_MS).unref();
+    return done;
+  }
+
+  private push(id: string, item: RequestStreamItem): void {
+    const l = this.live.get(id);
+    if (!l) return;
+    l.history.push(item);
+    l.feed.emit('item', item);
+  }
+
+  /** Replays a request's progress and follows it until it is done. */
+  follow(id: string, send: (item: RequestStreamItem) => void, signal: AbortSignal): Promise<void> {
+    const req = this.store.getRequest(id);
+    if (!req) return Promise.reject(new Error(`unknown request '${id}'`));
+    const l = this.live.get(id);
+    if (!l || req.status !== 'RUNNING') {
+      for (const item of l?.history ?? []) if (item.type !== 'done') send(item);
+      send({ type: 'done', request: req });
+      return Promise.resolve();
+    }
+    for (const item of l.history) send(item);
+    return new Promise((resolve) => {
+      const onItem = (item: RequestStreamItem) => {
+        send(item);
+        if (item.type === 'done') stop();
+      };
+      const stop = () => {
+        l.feed.off('item', onItem);
+        resolve();
+      };
+      l.feed.on('item', onItem);
+      signal.addEventListener('abort', stop, { once: true });
+    });
+  }
+}

@@ -1,0 +1,197 @@
+// Does an offering satisfy one resources candidate? Returns undefined when it does, or the reason it
+// does not, in the words `--explain` shows. Checks run cheapest-first; the first failure is the reason.
+import type { LiveOffering } from '../providers/types.js';
+import type { ResourcesSpec } from '../spec/types.js';
+import type { Catalog, Offering } from '../catalog/catalog.js';
+import {
+  type AcceleratorMatcher,
+  acceleratorMemoryGiB,
+  canonicalAccelerator,
+  describeMatcher,
+  resolveAccelerator,
+} from '../catalog/accelerators.js';
+import { formatInfra, normalizeCloud, parseInfraPattern, selectorMatches } from './infra.js';
+import type { OptimizeContext } from './types.js';
+
+/** Size used when a task names no cpus, memory, instance type or fixed-shape GPU (SkyPilot's default VM). */
+export const DEFAULT_CPUS = 8;
+export const DEFAULT_MEMORY_GIB = 32;
+
+const fmt = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(1));
+
+export interface Request {
+  rs: ResourcesSpec;
+  numNodes: number;
+  matchers: AcceleratorMatcher[];
+  /** cloud the task names, normalized */
+  namedCloud?: string;
+  localAllowed: boolean;
+  usable: Set<string>;
+  allowed?: ReturnType<typeof parseInfraPattern>[];
+  allowedText?: string;
+  dryrun: boolean;
+  ctx: OptimizeContext;
+}
+
+export function makeRequest(rs: ResourcesSpec, numNodes: number, ctx: OptimizeContext): Request {
+  const matchers = (rs.accelerators ?? []).map((a) => resolveAccelerator(a.name, a.count));
+  const c = rs.infra.cloud;
+  const namedCloud = c && c !== '*' && !c.includes('*') ? normalizeCloud(c) : undefined;
+  const usable = new Set(ctx.usableClouds.map(normalizeCloud));
+  const onlyLocal = [...usable].every((u) => u === 'local');
+  const allowed = ctx.allowedInfra?.map(parseInfraPattern);
+  const localAllowed =
+    onlyLocal || namedCloud === 'local' || (allowed?.some((p) => selectorMatches(p, 'local', 'local')) ?? false);
+  return {
+    rs,
+    numNodes,
+    matchers,
+    namedCloud,
+    localAllowed,
+    usable,
+    allowed,
+    allowedText: ctx.allowedInfra?.join(', '),
+    dryrun: ctx.dryrun ?? false,
+    ctx,
+  };
+}
+
+/** Offerings worth looking at for this request (the rest cannot match and are not listed). */
+export function pool(req: Request, catalog: Catalog, live: Offering[]): Offering[] {
+  const { rs, matchers } = req;
+  let base: Offering[];
+  if (rs.instanceType) {
+    base = catalog.offerings.filter((o) => o.instanceType === rs.instanceType);
+  } else if (matchers.length === 0) {
+    base = catalog.byAccelerator.get('') ?? [];
+  } else if (matchers.every((m) => m.kind === 'name')) {
+    base = [];
+    for (const m of matchers) for (const o of catalog.byAccelerator.get(m.name) ?? []) base.push(o);
+  } else {
+    base = [];
+    for (const [k, list] of catalog.byAccelerator) if (k !== '') for (const o of list) base.push(o);
+  }
+  return live.length ? base.concat(live) : base;
+}
+
+export function liveToOffering(l: LiveOffering): Offering {
+  const accs: Record<string, number> = {};
+  for (const [name, n] of Object.entries(l.resources.accelerators)) {
+    const c = canonicalAccelerator(name) ?? name;
+    accs[c] = (accs[c] ?? 0) + n;
+  }
+  const first = Object.entries(accs)[0];
+  return {
+    cloud: normalizeCloud(l.cloud),
+    region: l.region,
+    zone: l.zone,
+    accelerator: first?.[0],
+    acceleratorCount: first?.[1] ?? 0,
+    acceleratorMemGiB: first ? acceleratorMemoryGiB(first[0]) : 0,
+    accelerators: accs,
+    cpus: l.resources.cpus,
+    memoryGiB: l.resources.memoryGiB,
+    price: 0,
+    spotPrice: 0,
+    live: true,
+    available: l.available,
+  };
+}
+
+/** The accelerator choice this offering satisfies, or the reason none fits. */
+export function matchAccelerators(req: Request, o: Offering): AcceleratorMatcher | string {
+  let why: string | undefined;
+  for (const m of req.matchers) {
+    if (o.live) {
+      const accs = o.accelerators ?? {};
+      for (const [name, have] of Object.entries(accs)) {
+        const fits = m.kind === 'name' ? name === m.name : memFits(m, acceleratorMemoryGiB(name));
+        if (!fits) continue;
+        if (have >= m.count) return m;
+        why ??= `only ${fmt(have)} ${name} on a node, asked for ${fmt(m.count)}`;
+      }
+      continue;
+    }
+    if (!o.accelerator) continue;
+    if (m.kind === 'name' ? o.accelerator !== m.name : !memFits(m, o.acceleratorMemGiB)) {
+      if (m.kind === 'memory') why ??= `${o.accelerator} has ${fmt(o.acceleratorMemGiB)}GB, asked for ${describeMatcher(m).split(':')[0]}`;
+      continue;
+    }
+    if (o.acceleratorCount === m.count) return m;
+    why ??= o.acceleratorCount < m.count ? `too few GPUs (${o.acceleratorCount} < ${fmt(m.count)})` : `${o.acceleratorCount} GPUs, asked for ${fmt(m.count)}`;
+  }
+  if (why) return why;
+  const want = req.matchers.map(describeMatcher).join(' or ');
+  return o.accelerator ? `has ${o.accelerator}:${o.acceleratorCount}, not ${want}` : `no accelerators (asked for ${want})`;
+}
+
+function memFits(m: Extract<AcceleratorMatcher, { kind: 'memory' }>, gib: number): boolean {
+  return m.atLeast ? gib >= m.minGiB : Math.abs(gib - m.minGiB) < 1;
+}
+
+function quantityReason(what: string, have: number, q: { value: number; atLeast: boolean }, live: boolean): string | undefined {
+  if (live || q.atLeast) return have >= q.value || (live && have === 0) ? undefined : `too few ${what} (${fmt(have)} < ${fmt(q.value)})`;
+  return have === q.value ? undefined : `${fmt(have)} ${what}, asked for exactly ${fmt(q.value)}`;
+}
+
+export interface Verdict {
+  reason?: string;
+  matcher?: AcceleratorMatcher;
+  noCredentials?: boolean;
+  price?: number;
+}
+
+/** Checks one offering against one request. */
+export function check(req: Request, o: Offering): Verdict {
+  const { rs, ctx } = req;
+  const infra = rs.infra;
+  if (infra.cloud !== undefined && !selectorMatches({ cloud: infra.cloud }, o.cloud, o.region)) {
+    return { reason: `infra is ${formatInfra(infra)}` };
+  }
+  if (infra.region !== undefined && !selectorMatches({ region: infra.region }, o.cloud, o.region)) {
+    return { reason: `region ${o.region}, asked for ${infra.region}` };
+  }
+  if (infra.zone !== undefined && !selectorMatches({ zone: infra.zone }, o.cloud, o.region, o.zone)) {
+    return { reason: `zone ${o.zone ?? '-'}, asked for ${infra.zone}` };
+  }
+  if (o.cloud === 'local') {
+    if (!req.localAllowed) return { reason: 'local is used only when named (infra: local) or in allowed infra, since other infra is usable' };
+  } else if (req.allowed && !req.allowed.some((p) => selectorMatches(p, o.cloud, o.region, o.zone))) {
+    return { reason: `not in allowed infra (${req.allowedText})` };
+  }
+  let noCredentials = false;
+  if (!o.live && !req.usable.has(o.cloud)) {
+    if (!req.dryrun) return { reason: `no credentials for ${o.cloud} (see aloft check)` };
+    noCredentials = true;
+  }
+  if (rs.instanceType && o.instanceType !== rs.instanceType) return { reason: `instance type ${o.instanceType ?? '-'}, asked for ${rs.instanceType}` };
+  let matcher: AcceleratorMatcher | undefined;
+  if (req.matchers.length) {
+    const m = matchAccelerators(req, o);
+    if (typeof m === 'string') return { reason: m };
+    matcher = m;
+  } else if (!rs.instanceType && !o.live && o.acceleratorCount > 0) {
+    return { reason: 'has accelerators, task asks for none' };
+  }
+  const live = o.live === true;
+  if (rs.cpus) {
+    const r = quantityReason('vCPUs', o.cpus, rs.cpus, live);
+    if (r) return { reason: r };
+  }
+  if (rs.memory) {
+    const r = quantityReason('GB memory', o.memoryGiB, rs.memory, live);
+    if (r) return { reason: r };
+  }
+  // With nothing said about size, cloud VMs whose host is a free choice get the default size.
+  if (!rs.cpus && !rs.memory && !rs.instanceType && !live && (o.acceleratorCount === 0 || o.hostPrice !== undefined && o.instanceType?.startsWith('n1-'))) {
+    if (o.cpus < DEFAULT_CPUS || o.memoryGiB < DEFAULT_MEMORY_GIB) {
+      return { reason: `smaller than the default ${DEFAULT_CPUS}+ vCPUs, ${DEFAULT_MEMORY_GIB}+ GB (set cpus/memory to change)` };
+    }
+  }
+  const price = rs.useSpot ? o.spotPrice : o.price;
+  if (price === undefined) return { reason: rs.useSpot ? 'no spot offering' : 'no on-demand offering (spot only)' };
+  if (live && (o.available ?? 1) < req.numNodes) return { reason: `only ${o.available} node(s) available, need ${req.numNodes}` };
+  const blocked = ctx.blocklist?.blocked(o.cloud, o.region, o.zone);
+  if (blocked) return { reason: `blocked: ${blocked.reason}` };
+  return { matcher, noCredentials, price };
+}

@@ -1,0 +1,302 @@
+// Single-task planning: every offering is checked against each resources candidate; the feasible
+// ones become a failover order (zones of a region, then the next region or cloud by price).
+import type { ResourcesSpec, Task } from '../spec/types.js';
+import { type Catalog, type Offering, loadCatalog } from '../catalog/catalog.js';
+import { describeMatcher, type AcceleratorMatcher, resolveAccelerator } from '../catalog/accelerators.js';
+import { UserError } from '../util/errors.js';
+import { check, liveToOffering, makeRequest, pool, type Request } from './filter.js';
+import { formatInfra } from './infra.js';
+import type { Candidate, ConsideredRow, OptimizeContext, Plan } from './types.js';
+
+export class InfeasibleError extends UserError {
+  constructor(message: string) {
+    super(message, 'INFEASIBLE');
+  }
+}
+
+// Rough relative training throughput per device, for `minimize: time` (A100 = 1).
+const SPEED: Record<string, number> = {
+  B200: 5, GB200: 5.5, H200: 3.4, H100: 3, 'H100-MEGA': 3, 'H100-NVL': 2.8, GH200: 3.2, MI355X: 4.5, MI325X: 3.4,
+  MI300X: 3, 'A100-80GB': 1.2, A100: 1, L40S: 0.9, L40: 0.8, A10G: 0.45, A10: 0.45, L4: 0.35, V100: 0.5, T4: 0.15,
+  P100: 0.25, P4: 0.1, Trainium: 0.8, Inferentia2: 0.4, MI250X: 1.1, MI250: 1, MI210: 0.6,
+};
+
+/** Relative run time of a candidate (lower is faster). */
+function timeScore(c: Candidate): number {
+  const per = c.accelerators ? (SPEED[c.accelerators.name] ?? 0.3) * c.accelerators.count * 100 : c.cpus || 1;
+  return 1 / (per * c.numNodes);
+}
+
+function toCandidate(req: Request, o: Offering, matcher: AcceleratorMatcher | undefined, price: number, noCredentials: boolean): Candidate {
+  const accCount = o.live ? matcher?.count : o.acceleratorCount;
+  let accName = o.accelerator;
+  if (o.live && matcher) {
+    accName = matcher.kind === 'name' ? matcher.name : Object.keys(o.accelerators ?? {})[0];
+  }
+  const accelerators = accName && accCount ? { name: accName, count: accCount } : undefined;
+  const c: Candidate = {
+    cloud: o.cloud,
+    region: o.region,
+    zone: o.zone,
+    instanceType: o.instanceType,
+    accelerators,
+    cpus: o.cpus,
+    memoryGiB: o.memoryGiB,
+    useSpot: req.rs.useSpot,
+    hourlyPrice: price,
+    totalHourlyPrice: Math.round(price * req.numNodes * 1e6) / 1e6,
+    numNodes: req.numNodes,
+    resources: {
+      ...req.rs,
+      infra: { cloud: o.cloud, region: o.region, zone: o.zone },
+      instanceType: o.instanceType,
+      accelerators: accelerators ? [accelerators] : undefined,
+    },
+  };
+  if (noCredentials) c.noCredentials = true;
+  if (o.live) c.live = true;
+  return c;
+}
+
+interface Evaluated {
+  /** best candidate per zone (or per live pool) */
+  perZone: Candidate[];
+  considered: ConsideredRow[];
+}
+
+/** A feasible offering before it is turned into a Candidate (most never are: only per-zone winners). */
+interface Lite {
+  o: Offering;
+  matcher?: AcceleratorMatcher;
+  price: number;
+  total: number;
+  time: number;
+  noCredentials: boolean;
+}
+
+function liteTime(o: Offering, m: AcceleratorMatcher | undefined, numNodes: number): number {
+  const name = o.live ? (m?.kind === 'name' ? m.name : o.accelerator) : o.accelerator;
+  const count = o.live ? (m?.count ?? 0) : o.acceleratorCount;
+  const per = name && count ? (SPEED[name] ?? 0.3) * count * 100 : o.cpus || 1;
+  return 1 / (per * numNodes);
+}
+
+function liteCmp(minimize: 'cost' | 'time') {
+  return (a: Lite, b: Lite): number => {
+    if (minimize === 'time' && Math.abs(a.time - b.time) > 1e-12) return a.time - b.time;
+    return (
+      a.total - b.total ||
+      a.o.cloud.localeCompare(b.o.cloud) ||
+      a.o.region.localeCompare(b.o.region) ||
+      (a.o.zone ?? '').localeCompare(b.o.zone ?? '') ||
+      (a.o.instanceType ?? '').localeCompare(b.o.instanceType ?? '')
+    );
+  };
+}
+
+// Pipeline stage at which a reason was found: later stages make better "why" hints.
+const STAGES: Array<[RegExp, number]> = [
+  [/^(infra is|region|zone)/, 1],
+  [/^(local is|not in allowed)/, 2],
+  [/^no credentials/, 3],
+  [/^instance type/, 4],
+  [/^blocked/, 9],
+  [/^(only \d+ node|no spot|no on-demand)/, 8],
+  [/(vCPUs|memory|default)/, 6],
+];
+const stageOf = (reason: string) => STAGES.find(([re]) => re.test(reason))?.[1] ?? 5;
+
+function evaluate(req: Request, catalog: Catalog, live: Offering[], minimize: 'cost' | 'time'): Evaluated {
+  const cmp = liteCmp(minimize);
+  const perZone = new Map<string, Lite>();
+  // Considered table: one row per (cloud, shape): the best feasible place, or the main exclusion.
+  const shapes = new Map<string, { best?: Lite; n: number; reasons: Map<string, { n: number; o: Offering }> }>();
+  for (const o of pool(req, catalog, live)) {
+    const v = check(req, o);
+    const shapeKey = o.live ? `${o.cloud}\0${o.region}` : `${o.cloud}\0${o.instanceType ?? ''}\0${o.accelerator ?? ''}:${o.acceleratorCount}`;
+    let shape = shapes.get(shapeKey);
+    if (!shape) shapes.set(shapeKey, (shape = { n: 0, reasons: new Map() }));
+    shape.n++;
+    if (v.reason !== undefined) {
+      const r = shape.reasons.get(v.reason);
+      if (r) r.n++;
+      else shape.reasons.set(v.reason, { n: 1, o });
+      continue;
+    }
+    const price = v.price!;
+    const total = price * req.numNodes;
+    const lite: Lite = { o, matcher: v.matcher, price, total, time: minimize === 'time' ? liteTime(o, v.matcher, req.numNodes) : 0, noCredentials: v.noCredentials === true };
+    const zoneKey = o.zone === undefined ? `${o.cloud}\0${o.region}` : `${o.cloud}\0${o.region}\0${o.zone}`;
+    const cur = perZone.get(zoneKey);
+    if (!cur || cmp(lite, cur) < 0) perZone.set(zoneKey, lite);
+    if (!shape.best || cmp(lite, shape.best) < 0) shape.best = lite;
+  }
+  const make = (l: Lite) => toCandidate(req, l.o, l.matcher, l.price, l.noCredentials);
+  const considered: ConsideredRow[] = [];
+  for (const s of shapes.values()) {
+    if (s.best) {
+      considered.push({ ...make(s.best), offerings: s.n });
+      continue;
+    }
+    let top: { reason: string; n: number; o: Offering; stage: number } | undefined;
+    for (const [reason, r] of s.reasons) {
+      const stage = stageOf(reason);
+      if (!top || stage > top.stage || (stage === top.stage && r.n > top.n)) top = { reason, n: r.n, o: r.o, stage };
+    }
+    if (!top) continue;
+    const o = top.o;
+    const price = (req.rs.useSpot ? o.spotPrice : o.price) ?? NaN;
+    const row = toCandidate(req, o, undefined, price, false) as ConsideredRow;
+    row.excluded = top.reason;
+    row.offerings = s.n;
+    considered.push(row);
+  }
+  return { perZone: [...perZone.values()].map(make), considered };
+}
+
+const cmpName = (a: Candidate, b: Candidate) =>
+  a.cloud.localeCompare(b.cloud) || a.region.localeCompare(b.region) || (a.zone ?? '').localeCompare(b.zone ?? '');
+
+/** Candidate order: objective, then price, then names (deterministic). */
+export function compareCandidates(minimize: 'cost' | 'time') {
+  return (a: Candidate, b: Candidate): number => {
+    if (minimize === 'time') {
+      const d = timeScore(a) - timeScore(b);
+      if (Math.abs(d) > 1e-12) return d;
+    }
+    return a.totalHourlyPrice - b.totalHourlyPrice || cmpName(a, b) || (a.instanceType ?? '').localeCompare(b.instanceType ?? '');
+  };
+}
+
+/** Orders zone candidates: the best region first with its zones, then the next region or cloud. */
+function failoverOrder(perZone: Iterable<Candidate>, cmp: (a: Candidate, b: Candidate) => number): Candidate[] {
+  const regions = new Map<string, Candidate[]>();
+  for (const c of perZone) {
+    const k = `${c.cloud}\0${c.region}`;
+    let list = regions.get(k);
+    if (!list) regions.set(k, (list = []));
+    list.push(c);
+  }
+  const groups = [...regions.values()].map((list) => list.sort(cmp));
+  groups.sort((a, b) => cmp(a[0]!, b[0]!));
+  return groups.flat();
+}
+
+/** What the request asks for, for error messages: "A100:8 in aws/us-west-2". */
+export function describeRequest(rs: ResourcesSpec, numNodes = 1): string {
+  const parts: string[] = [];
+  if (rs.accelerators?.length) {
+    parts.push(
+      rs.accelerators
+        .map((a) => {
+          try {
+            return describeMatcher(resolveAccelerator(a.name, a.count));
+          } catch {
+            return `${a.name}:${a.count}`;
+          }
+        })
+        .join(' or '),
+    );
+  }
+  if (rs.instanceType) parts.push(rs.instanceType);
+  if (rs.cpus) parts.push(`cpus=${rs.cpus.value}${rs.cpus.atLeast ? '+' : ''}`);
+  if (rs.memory) parts.push(`memory=${rs.memory.value}${rs.memory.atLeast ? '+' : ''}`);
+  if (rs.useSpot) parts.push('spot');
+  let s = parts.length ? parts.join(', ') : 'a node';
+  if (numNodes > 1) s = `${numNodes}x ${s}`;
+  const where = rs.infra.cloud || rs.infra.region || rs.infra.zone ? ` in ${formatInfra(rs.infra)}` : '';
+  return s + where;
+}
+
+const emptyCatalog: Catalog = { clouds: [], offerings: [], byAccelerator: new Map(), sources: {} };
+
+/** Shared work of planTask/planChain: the catalog and live offerings, converted once. */
+export function planInputs(ctx: OptimizeContext): { catalog: Catalog; live: Offering[] } {
+  let catalog = ctx.catalog;
+  if (!catalog) {
+    try {
+      catalog = loadCatalog();
+    } catch (e) {
+      if (e instanceof UserError) throw e;
+      catalog = emptyCatalog;
+    }
+  }
+  return { catalog, live: ctx.liveOfferings.map(liveToOffering) };
+}
+
+/** Plans one task: the cheapest (or fastest) feasible candidate and the failover order behind it. */
+export function planTask(task: Task, ctx: OptimizeContext, inputs = planInputs(ctx)): Plan {
+  const minimize = ctx.minimize ?? 'cost';
+  const cmp = compareCandidates(minimize);
+  const { catalog, live } = inputs;
+  const choice = task.resources;
+  const specs = choice.candidates.length ? choice.candidates : [defaultSpec()];
+  const considered: ConsideredRow[] = [];
+  const ordered: Candidate[][] = [];
+  const reasons: string[] = [];
+  for (const rs of specs) {
+    const req = makeRequest(rs, task.numNodes, ctx);
+    const ev = evaluate(req, catalog, live, minimize);
+    considered.push(...ev.considered);
+    const order = failoverOrder(ev.perZone, cmp);
+    ordered.push(order);
+    if (order.length === 0) reasons.push(infeasibleReason(req, ev.considered));
+    // ordered: the first candidate with any offering wins; the later ones are only fallbacks.
+    if (choice.mode === 'ordered' && order.length) break;
+  }
+  let all: Candidate[];
+  if (choice.mode === 'ordered') all = ordered.flat();
+  else all = failoverOrder(ordered.flat(), cmp); // any_of: pooled, cheapest wins
+  if (all.length === 0) {
+    const enabled = [...new Set(ctx.usableClouds)].join(', ') || 'none';
+    const what = specs.map((rs) => describeRequest(rs, task.numNodes)).join(' or ');
+    const why = reasons.length === 1 ? reasons[0] : undefined;
+    throw new InfeasibleError(`no infra offers ${what} (enabled: ${enabled})${why ? `; ${why}` : ''}`);
+  }
+  const chosen = all[0]!;
+  const max = ctx.maxFailover ?? 64;
+  const seen = new Set<string>();
+  const failover: Candidate[] = [];
+  for (const c of all.slice(1)) {
+    const k = `${c.cloud}\0${c.region}\0${c.zone ?? ''}\0${c.instanceType ?? ''}`;
+    if (seen.has(k)) continue;
+    seen.add(k);
+    failover.push(c);
+    if (failover.length >= max) break;
+  }
+  const sameAsChosen = (r: ConsideredRow) =>
+    !r.excluded && r.cloud === chosen.cloud && r.instanceType === chosen.instanceType && r.region === chosen.region &&
+    r.zone === chosen.zone && r.accelerators?.name === chosen.accelerators?.name && r.useSpot === chosen.useSpot;
+  let marked = false;
+  for (const r of considered) {
+    if (!marked && sameAsChosen(r)) {
+      r.chosen = true;
+      marked = true;
+    }
+  }
+  if (!marked) considered.push({ ...chosen, chosen: true });
+  considered.sort((a, b) => {
+    if (!!a.excluded !== !!b.excluded) return a.excluded ? 1 : -1;
+    if (a.chosen !== b.chosen) return a.chosen ? -1 : 1;
+    if (a.excluded) return (a.hourlyPrice || 0) - (b.hourlyPrice || 0) || cmpName(a, b);
+    return cmp(a, b);
+  });
+  return { task: task.name, minimize, chosen, failover, considered };
+}
+
+/** The one-line "why" for an infeasible request: the most telling exclusion. */
+function infeasibleReason(req: Request, rows: ConsideredRow[]): string {
+  if (rows.length === 0) {
+    if (req.matchers.length) return `no catalog or live offering has ${req.matchers.map(describeMatcher).join(' or ')}`;
+    return 'no offerings to choose from';
+  }
+  // Prefer the reason of a row that got furthest (named accelerator matched, same cloud).
+  const rank = (r: ConsideredRow) => stageOf(r.excluded ?? '') + (r.offerings ?? 0) / 1e6;
+  const best = [...rows].sort((a, b) => rank(b) - rank(a))[0]!;
+  const where = best.instanceType ?? (best.live ? `${best.cloud}/${best.region}` : best.cloud);
+  return `e.g. ${best.cloud} ${where === best.cloud ? '' : where + ': '}${best.excluded}`.replace(/\s+:/, ':');
+}
+
+function defaultSpec(): ResourcesSpec {
+  return { infra: {}, useSpot: false, ports: [], labels: {} };
+}

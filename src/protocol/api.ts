@@ -1,0 +1,116 @@
+// The daemon's local API, version 1: `POST /v1/rpc/<method>` with a JSON body answers JSON;
+// streams are `GET /v1/stream/<name>?...` (ndjson, one object per line) and the event websocket
+// `GET /v1/events?since=SEQ` (upgrade). Everything a client sends or receives is typed here.
+
+import type {
+  ClusterRecord,
+  JobRecord,
+  ManagedJobRecord,
+  RequestRecord,
+  StateEvent,
+  StateSnapshot,
+} from './model.js';
+import type { Task } from '../spec/types.js';
+
+export const API_VERSION = 'v1';
+
+export interface DaemonInfo {
+  version: string;
+  apiVersion: string;
+  pid: number;
+  socket: string;
+  home: string;
+  startedAt: number;
+  uptimeSeconds: number;
+}
+
+export interface LaunchParams {
+  task: Task;
+  cluster?: string;
+  /** skip setup when the cluster exists (--no-setup) */
+  noSetup?: boolean;
+  idleMinutes?: number;
+  down?: boolean;
+  dryrun?: boolean;
+  retryUntilUp?: boolean;
+  /** for launches made by the managed-jobs controller */
+  managedJobId?: number;
+  /** SKYPILOT_TASK_ID to keep across recoveries */
+  taskId?: string;
+  /** regions to avoid when another region can run the task (recovery strategies) */
+  avoidRegions?: string[];
+  /** region to try first */
+  preferRegion?: string;
+}
+
+export interface ExecParams {
+  cluster: string;
+  task: Task;
+}
+
+export interface PlanParams {
+  tasks: Task[];
+  explain?: boolean;
+}
+
+export interface ApiMethods {
+  info: { params: Record<string, never>; result: DaemonInfo };
+  shutdown: { params: Record<string, never>; result: { ok: true } };
+  /** starts a launch request; follow it with the `request` stream */
+  launch: { params: LaunchParams; result: { requestId: string; cluster: string } };
+  exec: { params: ExecParams; result: { cluster: string; jobId: number } };
+  /** the optimizer's plan (what --dryrun prints); `plan` is the optimizer's JSON */
+  plan: { params: PlanParams; result: { plans: unknown[]; text: string } };
+  status: { params: { clusters?: string[]; refresh?: boolean }; result: { clusters: ClusterRecord[] } };
+  queue: {
+    params: { cluster?: string; skipFinished?: boolean; all?: boolean };
+    result: { jobs: JobRecord[] };
+  };
+  cancel: { params: { cluster: string; jobIds?: number[]; all?: boolean }; result: { cancelled: number[] } };
+  stop: { params: { clusters: string[] }; result: { requestIds: string[] } };
+  start: { params: { clusters: string[]; idleMinutes?: number; down?: boolean }; result: { requestIds: string[] } };
+  down: { params: { clusters?: string[]; all?: boolean }; result: { requestIds: string[]; clusters: string[] } };
+  autostop: {
+    params: { clusters: string[]; idleMinutes?: number; down?: boolean; cancel?: boolean };
+    result: { clusters: ClusterRecord[] };
+  };
+  requests: { params: { all?: boolean }; result: { requests: RequestRecord[] } };
+  jobsLaunch: {
+    params: { task: Task; name?: string; strategy?: 'EAGER_NEXT_REGION' | 'FAILOVER' };
+    result: { job: ManagedJobRecord };
+  };
+  jobsQueue: { params: { skipFinished?: boolean; all?: boolean }; result: { jobs: ManagedJobRecord[] } };
+  jobsCancel: { params: { ids?: number[]; name?: string; all?: boolean }; result: { cancelled: number[] } };
+  /** kills a local spot cluster's nodes abruptly, the way a cloud reclaims a spot instance */
+  preempt: { params: { cluster: string }; result: { ok: true } };
+  /** where `aloft ssh` should go: a node's address and home */
+  nodeTarget: { params: { cluster: string; rank?: number }; result: NodeTarget };
+  snapshot: { params: Record<string, never>; result: StateSnapshot };
+}
+
+export type ApiMethod = keyof ApiMethods;
+
+/** Items of `GET /v1/stream/request?id=ID`: stage progress, then one final item. */
+export type RequestStreamItem =
+  | { type: 'stage'; stage: string; message?: string; ts: number }
+  | { type: 'progress'; message: string; ts: number }
+  | { type: 'done'; request: RequestRecord };
+
+/** Items of `GET /v1/stream/logs?cluster=C&job=J&follow=1&tail=N&rank=R`. */
+export type LogStreamItem =
+  | { type: 'text'; text: string }
+  | { type: 'end'; job: JobRecord | null; archived?: boolean };
+
+/** Messages on the event websocket. */
+export type EventStreamMessage =
+  | { type: 'snapshot'; snapshot: StateSnapshot }
+  | { type: 'event'; event: StateEvent };
+
+export type NodeTarget =
+  | { kind: 'local'; home: string; env: Record<string, string> }
+  | { kind: 'ssh'; host: string; port: number; user: string; identityFile?: string; home: string };
+
+/** Error body for a non-2xx answer. */
+export interface ApiErrorBody {
+  error: { code: string; message: string };
+}

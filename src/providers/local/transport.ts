@@ -1,0 +1,72 @@
+import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import net from 'node:net';
+import { isAbsolute, join } from 'node:path';
+import type { Duplex, Readable } from 'node:stream';
+import type { ExecOptions, ExecResult, Transport } from '../types.js';
+
+/** A node on this machine: commands are child processes, files are a directory. */
+export class LocalTransport implements Transport {
+  constructor(
+    private readonly home: string,
+    private readonly baseEnv: Record<string, string> = {},
+  ) {}
+
+  exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
+    return new Promise((resolve, reject) => {
+      mkdirSync(this.home, { recursive: true });
+      const child = spawn('bash', ['-c', command], {
+        cwd: this.home,
+        env: { ...process.env, ...this.baseEnv, ...opts.env },
+        stdio: ['pipe', 'pipe', 'pipe'],
+        signal: opts.signal,
+      });
+      const out: Buffer[] = [];
+      const err: Buffer[] = [];
+      let timer: NodeJS.Timeout | undefined;
+      if (opts.timeoutMs) timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs);
+      child.stdout.on('data', (c: Buffer) => (opts.onStdout ? opts.onStdout(c) : out.push(c)));
+      child.stderr.on('data', (c: Buffer) => (opts.onStderr ? opts.onStderr(c) : err.push(c)));
+      child.on('error', (e) => {
+        if (timer) clearTimeout(timer);
+        reject(e);
+      });
+      child.on('close', (code, signal) => {
+        if (timer) clearTimeout(timer);
+        resolve({
+          code: code ?? (signal ? 128 + 9 : 1),
+          stdout: Buffer.concat(out).toString('utf8'),
+          stderr: Buffer.concat(err).toString('utf8'),
+        });
+      });
+      child.stdin.on('error', () => {
+        /* the command may exit before reading its stdin */
+      });
+      const input = opts.stdin;
+      if (input === undefined) child.stdin.end();
+      else if (typeof input === 'string' || Buffer.isBuffer(input)) child.stdin.end(input);
+      else (input as Readable).pipe(child.stdin);
+    });
+  }
+
+  async upload(tar: Readable, destDir: string): Promise<void> {
+    const dest = isAbsolute(destDir) ? destDir : join(this.home, destDir);
+    mkdirSync(dest, { recursive: true });
+    const r = await this.exec(`tar -xf - -C ${JSON.stringify(dest)}`, { stdin: tar });
+    if (r.code !== 0) throw new Error(`upload to ${dest} failed: ${r.stderr.trim()}`);
+  }
+
+  connect(socketPath: string): Promise<Duplex> {
+    const path = isAbsolute(socketPath) ? socketPath : join(this.home, socketPath);
+    return new Promise((resolve, reject) => {
+      const sock = net.connect(path);
+      sock.once('connect', () => {
+        sock.off('error', reject);
+        resolve(sock);
+      });
+      sock.once('error', reject);
+    });
+  }
+
+  close(): void {}
+}

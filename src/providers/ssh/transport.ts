@@ -1,0 +1,143 @@
+// The Transport of a node reached over ssh: commands run with bash in the node's home, uploads
+// are a tar stream into `tar -x` (no rsync, no scp), and agent sockets are reached through
+// OpenSSH's streamlocal forwarding.
+import { posix } from 'node:path';
+import type { Duplex, Readable } from 'node:stream';
+import { shellQuote } from '../../util/shell.js';
+import type { ExecOptions, ExecResult, Transport } from '../types.js';
+import { describeEndpoint, SshConnection, type SshConnectionOptions, type SshEndpoint } from './connection.js';
+
+/** Where aloft keeps its own files on a host (agent bundles, a `node` link). */
+export const AGENT_DIR = '.aloft-agent';
+
+export interface SshTransportOptions {
+  /** the node's home: commands start there, relative paths are under it (default: the login dir) */
+  home?: string;
+  /** exported to every command (e.g. ALOFT_NODE_DIR, so a sweep finds the node's processes) */
+  env?: Record<string, string>;
+  /** close() ends the connection (false when a provider shares it between transports) */
+  ownsConnection?: boolean;
+}
+
+const SIGNALS: Record<string, number> = { HUP: 1, INT: 2, QUIT: 3, ABRT: 6, KILL: 9, SEGV: 11, PIPE: 13, ALRM: 14, TERM: 15 };
+
+export class SshTransport implements Transport {
+  constructor(
+    readonly connection: SshConnection,
+    private readonly opts: SshTransportOptions = {},
+  ) {}
+
+  static open(endpoint: SshEndpoint, conn: SshConnectionOptions, opts: SshTransportOptions = {}): SshTransport {
+    return new SshTransport(new SshConnection(endpoint, conn), { ownsConnection: true, ...opts });
+  }
+
+  get home(): string | undefined {
+    return this.opts.home;
+  }
+
+  /** The remote command line: the login shell starts bash, which sets up and runs `command`. */
+  wrap(command: string, env: Record<string, string> = {}): string {
+    const lines: string[] = [];
+    // A Node.js found outside PATH (nvm, volta...) is linked here by the provider.
+    lines.push(`export PATH="$HOME/${AGENT_DIR}/bin:$PATH"`);
+    for (const [k, v] of Object.entries({ ...this.opts.env, ...env })) {
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new Error(`invalid environment variable name '${k}'`);
+      lines.push(`export ${k}=${shellQuote(v)}`);
+    }
+    if (this.opts.home) {
+      const h = shellQuote(this.opts.home);
+      lines.push(`mkdir -p ${h} && cd ${h} || exit 1`);
+    }
+    lines.push(command);
+    return `exec bash -c ${shellQuote(lines.join('\n'))}`;
+  }
+
+  async exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
+    const conn = this.connection;
+    const releaseSession = await conn.session();
+    const release = conn.hold();
+    let ch;
+    try {
+      ch = await conn.exec(this.wrap(command, opts.env));
+    } catch (err) {
+      release();
+      releaseSession();
+      throw err;
+    }
+    return new Promise<ExecResult>((resolve, reject) => {
+      const out: Buffer[] = [];
+      const err: Buffer[] = [];
+      let code: number | undefined;
+      let killed = false;
+      let timer: NodeJS.Timeout | undefined;
+      const kill = () => {
+        killed = true;
+        try {
+          ch.signal('KILL');
+        } catch {
+          /* older servers ignore signals; closing the channel is the fallback */
+        }
+        ch.close();
+      };
+      if (opts.timeoutMs) timer = setTimeout(kill, opts.timeoutMs);
+      const onAbort = () => kill();
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+      ch.on('data', (c: Buffer) => (opts.onStdout ? opts.onStdout(c) : out.push(c)));
+      ch.stderr.on('data', (c: Buffer) => (opts.onStderr ? opts.onStderr(c) : err.push(c)));
+      ch.on('exit', (c: number | null, signal?: string) => {
+        if (typeof c === 'number') code = c;
+        else if (signal) code = 128 + (SIGNALS[signal] ?? 1);
+      });
+      ch.on('error', () => {
+        /* surfaces as close without an exit status */
+      });
+      ch.on('close', () => {
+        if (timer) clearTimeout(timer);
+        opts.signal?.removeEventListener('abort', onAbort);
+        release();
+        releaseSession();
+        if (code === undefined && !killed) {
+          reject(new Error(`connection to ${describeEndpoint(conn.endpoint)} was lost while running a command`));
+          return;
+        }
+        resolve({
+          code: code ?? 128 + 9,
+          stdout: Buffer.concat(out).toString('utf8'),
+          stderr: Buffer.concat(err).toString('utf8'),
+        });
+      });
+      const input = opts.stdin;
+      if (input === undefined) ch.end();
+      else if (typeof input === 'string' || Buffer.isBuffer(input)) ch.end(input);
+      else {
+        input.on('error', () => kill());
+        input.pipe(ch);
+      }
+    });
+  }
+
+  async upload(tar: Readable, destDir: string): Promise<void> {
+    const d = shellQuote(destDir);
+    const r = await this.exec(`mkdir -p ${d} && tar -xf - -C ${d}`, { stdin: tar });
+    if (r.code !== 0) {
+      throw new Error(`upload to ${destDir} on ${describeEndpoint(this.connection.endpoint)} failed: ${r.stderr.trim().split('\n').pop()}`);
+    }
+  }
+
+  async connect(socketPath: string): Promise<Duplex> {
+    const path = posix.isAbsolute(socketPath) || !this.opts.home ? socketPath : posix.join(this.opts.home, socketPath);
+    const release = this.connection.hold();
+    try {
+      const ch = await this.connection.forwardStreamLocal(path);
+      ch.once('close', release);
+      return ch;
+    } catch (err) {
+      release();
+      throw err;
+    }
+  }
+
+  close(): void {
+    if (this.opts.ownsConnection) this.connection.close();
+  }
+}

@@ -1,0 +1,217 @@
+// The dashboard: providers (keys, data, deps, UI state/actions, navigation), the frame, and the
+// active view. Nothing here knows how data arrives; see run.tsx for the terminal and the daemon.
+import { useCallback, useEffect, useMemo, useReducer, useState } from 'react';
+import { Box, useStdout } from 'ink';
+import { errorMessage } from '../util/errors.js';
+import {
+  DepsContext,
+  NavDispatchContext,
+  NavStateContext,
+  StoreContext,
+  UiActionsContext,
+  UiStateContext,
+  useNav,
+  useNavDispatch,
+  useDeps,
+  useUi,
+  useUiState,
+  type TopDeps,
+  type UiActions,
+  type UiState,
+} from './context.js';
+import { defaultKeymap, type Keymap } from './keys/commands.js';
+import { KeypressProvider, PRIORITY, useActiveLayers, useKeyLayer } from './keys/dispatcher.js';
+import { Crumbs, FlashLine, Header, HintBar } from './components/Frame.js';
+import { ConfirmDialog, FilterLine, HelpOverlay, PaletteLine, PromptDialog } from './components/Dialogs.js';
+import { initialNav, navReduce, viewTitle, type NavState, type ViewSpec } from './state/nav.js';
+import type { TuiStore } from './state/store.js';
+import { ClustersView } from './views/Clusters.js';
+import { JobsView } from './views/Jobs.js';
+import { RequestsView } from './views/Requests.js';
+import { EventsView } from './views/Events.js';
+import { LogsView } from './views/Logs.js';
+import { GpusView } from './views/Gpus.js';
+import { LaunchOverlay } from './views/Launch.js';
+
+export const FLASH_MS = 6000;
+/** header (2) + breadcrumbs + hint bar + flash line */
+const CHROME_LINES = 5;
+
+export interface AppProps {
+  store: TuiStore;
+  deps: TopDeps;
+  keymap?: Keymap;
+  /** terminal size; defaults to the stdout's, following resizes */
+  columns?: number;
+  rows?: number;
+  /** navigation to start from (the dashboard coming back from a shell) */
+  initialNav?: NavState;
+  onNavChange?(nav: NavState): void;
+}
+
+export function App(props: AppProps) {
+  const keymap = useMemo(() => props.keymap ?? defaultKeymap(), [props.keymap]);
+  return (
+    <KeypressProvider keymap={keymap}>
+      <StoreContext.Provider value={props.store}>
+        <DepsContext.Provider value={props.deps}>
+          <UiProvider>
+            <NavProvider initial={props.initialNav} onChange={props.onNavChange}>
+              <Screen columns={props.columns} rows={props.rows} />
+            </NavProvider>
+          </UiProvider>
+        </DepsContext.Provider>
+      </StoreContext.Provider>
+    </KeypressProvider>
+  );
+}
+
+function UiProvider({ children }: { children: React.ReactNode }) {
+  const [state, setState] = useState<UiState>({ overlay: null, input: null, flash: null });
+  const actions = useMemo<UiActions>(() => {
+    let ids = 0;
+    const flash: UiActions['flash'] = (text, level = 'info') =>
+      setState((s) => ({ ...s, flash: { text, level, id: ++ids } }));
+    return {
+      flash,
+      confirm: (req) => setState((s) => ({ ...s, overlay: { type: 'confirm', req } })),
+      prompt: (req) => setState((s) => ({ ...s, overlay: { type: 'prompt', req } })),
+      openOverlay: (o) => setState((s) => ({ ...s, overlay: o })),
+      closeOverlay: () => setState((s) => ({ ...s, overlay: null })),
+      openInput: (mode) => setState((s) => ({ ...s, input: mode })),
+      closeInput: () => setState((s) => ({ ...s, input: null })),
+      act(what, fn) {
+        flash(`${what}…`);
+        fn().then(
+          (msg) => flash(msg || `${what}: done`),
+          (err: unknown) => flash(`${what}: ${errorMessage(err)}`, 'error'),
+        );
+      },
+    };
+  }, []);
+  const flashId = state.flash?.id;
+  useEffect(() => {
+    if (flashId === undefined) return;
+    const t = setTimeout(() => setState((s) => (s.flash?.id === flashId ? { ...s, flash: null } : s)), FLASH_MS);
+    return () => clearTimeout(t);
+  }, [flashId]);
+  return (
+    <UiActionsContext.Provider value={actions}>
+      <UiStateContext.Provider value={state}>{children}</UiStateContext.Provider>
+    </UiActionsContext.Provider>
+  );
+}
+
+function NavProvider({ initial, onChange, children }: { initial?: NavState; onChange?(n: NavState): void; children: React.ReactNode }) {
+  const [nav, dispatch] = useReducer(navReduce, initial ?? initialNav());
+  useEffect(() => onChange?.(nav), [nav, onChange]);
+  return (
+    <NavDispatchContext.Provider value={dispatch}>
+      <NavStateContext.Provider value={nav}>{children}</NavStateContext.Provider>
+    </NavDispatchContext.Provider>
+  );
+}
+
+function useTerminalSize(columns?: number, rows?: number): { columns: number; rows: number } {
+  const { stdout } = useStdout();
+  const read = useCallback(
+    () => ({ columns: columns ?? (stdout.columns || 80), rows: rows ?? (stdout.rows || 24) }),
+    [stdout, columns, rows],
+  );
+  const [size, setSize] = useState(read);
+  useEffect(() => {
+    setSize(read());
+    const on = () => setSize(read());
+    stdout.on('resize', on);
+    return () => {
+      stdout.off('resize', on);
+    };
+  }, [stdout, read]);
+  return size;
+}
+
+function Screen(props: { columns?: number; rows?: number }) {
+  const size = useTerminalSize(props.columns, props.rows);
+  const ui = useUiState();
+  const nav = useNav();
+  const top = nav[nav.length - 1]!;
+  // One line short of the terminal: a full-height frame makes Ink clear the screen on every update.
+  const total = Math.max(CHROME_LINES + 3, size.rows - 1);
+  const viewHeight = total - CHROME_LINES;
+  const width = size.columns;
+  const overlay = ui.overlay;
+  return (
+    <Box flexDirection="column" width={width} height={total}>
+      <GlobalKeys />
+      <Header width={width} />
+      <Crumbs width={width} />
+      <Box flexDirection="column" height={viewHeight} width={width} overflow="hidden">
+        {overlay ? <OverlayView overlay={overlay} height={viewHeight} width={width} /> : null}
+        <Box display={overlay ? 'none' : 'flex'} flexDirection="column">
+          <ActiveView key={`${nav.length}:${viewTitle(top.view)}`} view={top.view} height={viewHeight} width={width} />
+        </Box>
+      </Box>
+      <HintBar width={width} />
+      {ui.input === 'filter' ? <FilterLine /> : ui.input === 'palette' ? <PaletteLine /> : <FlashLine />}
+    </Box>
+  );
+}
+
+function OverlayView({ overlay, height, width }: { overlay: NonNullable<UiState['overlay']>; height: number; width: number }) {
+  const layers = useActiveLayers();
+  switch (overlay.type) {
+    case 'confirm':
+      return <ConfirmDialog req={overlay.req} width={width} />;
+    case 'prompt':
+      return <PromptDialog req={overlay.req} width={width} />;
+    case 'help':
+      return <HelpOverlay layers={layers} height={height} />;
+    case 'launch':
+      return <LaunchOverlay height={height} width={width} />;
+  }
+}
+
+function ActiveView({ view, height, width }: { view: ViewSpec; height: number; width: number }) {
+  switch (view.kind) {
+    case 'clusters':
+      return <ClustersView height={height} width={width} />;
+    case 'jobs':
+      return <JobsView cluster={view.cluster} height={height} width={width} />;
+    case 'logs':
+      return <LogsView cluster={view.cluster} job={view.job} height={height} width={width} />;
+    case 'requests':
+      return <RequestsView height={height} width={width} />;
+    case 'events':
+      return <EventsView height={height} width={width} />;
+    case 'gpus':
+      return <GpusView height={height} width={width} />;
+  }
+}
+
+/** App-wide keys, below every view (a view may take a key for itself). */
+function GlobalKeys() {
+  const ui = useUi();
+  const nav = useNav();
+  const dispatch = useNavDispatch();
+  const deps = useDeps();
+  const top = nav[nav.length - 1]!;
+  useKeyLayer({
+    priority: PRIORITY.global,
+    title: 'general',
+    actions: [
+      { command: 'app.help', run: () => ui.openOverlay({ type: 'help' }) },
+      { command: 'palette.open', run: () => ui.openInput('palette') },
+      {
+        command: 'nav.back',
+        run: () => {
+          if (top.filter) dispatch({ type: 'patch', patch: { filter: '' } });
+          else if (nav.length > 1) dispatch({ type: 'pop' });
+        },
+        hideHint: nav.length <= 1 && !top.filter,
+      },
+      { command: 'app.quit', run: deps.quit },
+    ],
+  });
+  return null;
+}
+

@@ -1,0 +1,122 @@
+// Every key the dashboard reacts to is a named command with default keys; views register which
+// commands they handle, and help and the hint bar are generated from those registrations.
+
+export const COMMANDS = {
+  'nav.up': { keys: ['up', 'k'], help: 'Move up' },
+  'nav.down': { keys: ['down', 'j'], help: 'Move down' },
+  'nav.pageUp': { keys: ['pgup', 'ctrl+b'], help: 'Page up' },
+  'nav.pageDown': { keys: ['pgdown', 'ctrl+f'], help: 'Page down' },
+  'nav.top': { keys: ['home', 'g'], help: 'Go to top' },
+  'nav.bottom': { keys: ['end', 'G'], help: 'Go to bottom' },
+  'nav.enter': { keys: ['enter'], help: 'Open' },
+  'nav.back': { keys: ['esc'], help: 'Back' },
+  'app.quit': { keys: ['q', 'ctrl+c'], help: 'Quit' },
+  'app.help': { keys: ['?'], help: 'Help' },
+  'palette.open': { keys: [':'], help: 'Command' },
+  'filter.open': { keys: ['/'], help: 'Filter' },
+  'sort.name': { keys: ['N'], help: 'Sort by name' },
+  'sort.age': { keys: ['A'], help: 'Sort by age' },
+  'sort.status': { keys: ['S'], help: 'Sort by status' },
+  'view.logs': { keys: ['l'], help: 'Logs' },
+  'view.jobs': { keys: ['J'], help: 'Jobs' },
+  'cluster.shell': { keys: ['s'], help: 'Shell' },
+  'cluster.stop': { keys: ['p'], help: 'Stop' },
+  'cluster.start': { keys: ['u'], help: 'Start' },
+  'cluster.down': { keys: ['ctrl+d'], help: 'Down' },
+  'cluster.autostop': { keys: ['a'], help: 'Autostop' },
+  'cluster.launch': { keys: ['n'], help: 'Launch' },
+  'job.cancel': { keys: ['ctrl+k'], help: 'Cancel job' },
+  'logs.follow': { keys: ['f'], help: 'Autoscroll' },
+  'logs.wrap': { keys: ['w'], help: 'Wrap' },
+  'logs.timestamps': { keys: ['t'], help: 'Timestamps' },
+} as const satisfies Record<string, { keys: readonly string[]; help: string }>;
+
+export type CommandId = keyof typeof COMMANDS;
+
+export const COMMAND_IDS = Object.keys(COMMANDS) as CommandId[];
+
+export function isCommandId(s: string): s is CommandId {
+  return Object.prototype.hasOwnProperty.call(COMMANDS, s);
+}
+
+/** What Ink tells us about a keypress (the subset we use). */
+export interface KeyInfo {
+  upArrow?: boolean;
+  downArrow?: boolean;
+  leftArrow?: boolean;
+  rightArrow?: boolean;
+  pageUp?: boolean;
+  pageDown?: boolean;
+  home?: boolean;
+  end?: boolean;
+  return?: boolean;
+  escape?: boolean;
+  ctrl?: boolean;
+  meta?: boolean;
+  tab?: boolean;
+  shift?: boolean;
+  backspace?: boolean;
+  delete?: boolean;
+}
+
+/** Canonical name of a keypress: "j", "G", "enter", "ctrl+d", "up" ... */
+export function keyName(input: string, key: KeyInfo): string {
+  if (key.upArrow) return 'up';
+  if (key.downArrow) return 'down';
+  if (key.leftArrow) return 'left';
+  if (key.rightArrow) return 'right';
+  if (key.pageUp) return 'pgup';
+  if (key.pageDown) return 'pgdown';
+  if (key.home) return 'home';
+  if (key.end) return 'end';
+  if (key.return) return 'enter';
+  if (key.escape) return 'esc';
+  if (key.tab) return key.shift ? 'shift+tab' : 'tab';
+  if (key.backspace || key.delete) return 'backspace';
+  if (key.ctrl && input) return `ctrl+${input.toLowerCase()}`;
+  if (input === ' ') return 'space';
+  return input;
+}
+
+/** Normalizes what users write in keymap.yaml ("Ctrl-D", "ESC", "Return") to keyName() spelling. */
+export function normalizeKey(k: string): string {
+  const s = k.trim();
+  if (s.length === 1) return s;
+  const lower = s.toLowerCase().replace(/-/g, '+');
+  const aliases: Record<string, string> = {
+    escape: 'esc', return: 'enter', pageup: 'pgup', pagedown: 'pgdown', 'page+up': 'pgup', 'page+down': 'pgdown',
+    delete: 'backspace', del: 'backspace', space: 'space', spacebar: 'space',
+  };
+  if (aliases[lower]) return aliases[lower]!;
+  const m = lower.match(/^ctrl\+(.)$/);
+  if (m) return `ctrl+${m[1]}`;
+  return lower;
+}
+
+export type Keymap = ReadonlyMap<CommandId, readonly string[]>;
+
+export function defaultKeymap(): Map<CommandId, readonly string[]> {
+  return new Map(COMMAND_IDS.map((id) => [id, COMMANDS[id].keys]));
+}
+
+/** Reverse index for dispatch: key name → commands bound to it (a key may serve several). */
+export function indexKeymap(km: Keymap): Map<string, CommandId[]> {
+  const idx = new Map<string, CommandId[]>();
+  for (const [id, keys] of km) {
+    for (const k of keys) {
+      const list = idx.get(k) ?? [];
+      list.push(id);
+      idx.set(k, list);
+    }
+  }
+  return idx;
+}
+
+/** How a key is shown in hints and help. */
+export function displayKey(k: string): string {
+  const pretty: Record<string, string> = { up: '↑', down: '↓', left: '←', right: '→', enter: '⏎', esc: 'esc' };
+  if (pretty[k]) return pretty[k]!;
+  if (k.startsWith('ctrl+')) return `^${k.slice(5).toUpperCase()}`;
+  if (k.length === 1 && k >= 'A' && k <= 'Z') return `⇧${k}`;
+  return k;
+}

@@ -1,0 +1,111 @@
+// ONE input handler for the whole app. Layers register with a priority; a keypress goes to the
+// highest layer first, so an open dialog always beats the table under it (modal layers swallow
+// keys they do not handle).
+import { createContext, useCallback, useContext, useLayoutEffect, useMemo, useRef, useState, type ReactNode } from 'react';
+import { useInput } from 'ink';
+import { indexKeymap, keyName, type CommandId, type KeyInfo, type Keymap } from './commands.js';
+
+export const PRIORITY = { global: 0, view: 10, overlay: 50, input: 80, dialog: 100 } as const;
+
+export interface KeyAction {
+  command: CommandId;
+  run: () => void;
+  /** replaces the command's default help text in hints/help */
+  label?: string;
+  /** registered (works, listed in help) but not in the hint bar */
+  hideHint?: boolean;
+}
+
+export interface KeyLayer {
+  priority: number;
+  modal?: boolean;
+  actions: readonly KeyAction[];
+  /** raw keys before command lookup (text inputs, dialogs); return true when consumed */
+  onKey?: (input: string, key: KeyInfo, name: string) => boolean;
+  /** shown in help under this title */
+  title?: string;
+}
+
+interface Registry {
+  keymap: Keymap;
+  add(layer: { current: KeyLayer }): () => void;
+  /** non-modal layers, highest priority first (what help and hints describe) */
+  layers(): KeyLayer[];
+  version: number;
+}
+
+const KeyContext = createContext<Registry | null>(null);
+
+export function KeypressProvider({ keymap, children }: { keymap: Keymap; children: ReactNode }) {
+  const layers = useRef(new Set<{ current: KeyLayer }>());
+  const [version, setVersion] = useState(0);
+  const index = useMemo(() => indexKeymap(keymap), [keymap]);
+
+  useInput((input, key) => {
+    const name = keyName(input, key);
+    const commands = index.get(name) ?? [];
+    const sorted = [...layers.current].map((l) => l.current).sort((a, b) => b.priority - a.priority);
+    for (const layer of sorted) {
+      if (layer.onKey?.(input, key, name)) return;
+      const action = layer.actions.find((a) => commands.includes(a.command));
+      if (action) {
+        action.run();
+        return;
+      }
+      if (layer.modal) return;
+    }
+  });
+
+  const add = useCallback((layer: { current: KeyLayer }) => {
+    layers.current.add(layer);
+    setVersion((v) => v + 1);
+    return () => {
+      layers.current.delete(layer);
+      setVersion((v) => v + 1);
+    };
+  }, []);
+
+  const registry = useMemo<Registry>(
+    () => ({
+      keymap,
+      version,
+      add,
+      layers() {
+        const sorted = [...layers.current].map((l) => l.current).sort((a, b) => b.priority - a.priority);
+        const out: KeyLayer[] = [];
+        for (const l of sorted) {
+          if (l.modal) continue;
+          out.push(l);
+        }
+        return out;
+      },
+    }),
+    [keymap, version, add],
+  );
+  return <KeyContext.Provider value={registry}>{children}</KeyContext.Provider>;
+}
+
+function useRegistry(): Registry {
+  const r = useContext(KeyContext);
+  if (!r) throw new Error('useKeyLayer outside KeypressProvider');
+  return r;
+}
+
+/** Registers a layer while mounted (and `active`); its actions are read fresh on every keypress. */
+export function useKeyLayer(layer: KeyLayer, active = true): void {
+  const reg = useRegistry();
+  const ref = useRef(layer);
+  ref.current = layer;
+  const add = reg.add;
+  // Layout effect: a dialog must own the keyboard from the moment it is on screen.
+  useLayoutEffect(() => (active ? add(ref) : undefined), [active, add]);
+}
+
+export function useKeymap(): Keymap {
+  return useRegistry().keymap;
+}
+
+/** Layers as they are now (for the hint bar and help). */
+export function useActiveLayers(): KeyLayer[] {
+  return useRegistry().layers();
+}

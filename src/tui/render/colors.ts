@@ -1,0 +1,34 @@
+// The one place that decides what colour a status is (k9s: render → colour, never in views).
+import type { ClusterStatus, JobStatus, RequestStatus } from '../../protocol/model.js';
+
+export type Colour = 'green' | 'yellow' | 'red' | 'gray' | 'cyan' | 'blue' | 'magenta' | 'white';
+
+const COLOURS: Record<string, Colour> = {
+  // clusters
+  UP: 'green',
+  INIT: 'yellow',
+  STOPPED: 'gray',
+  TERMINATED: 'gray',
+  // jobs
+  PENDING: 'yellow',
+  SETTING_UP: 'cyan',
+  RUNNING: 'green',
+  SUCCEEDED: 'blue',
+  FAILED: 'red',
+  FAILED_SETUP: 'red',
+  FAILED_DRIVER: 'red',
+  CANCELLED: 'gray',
+  // notice levels
+  info: 'white',
+  warn: 'yellow',
+  error: 'red',
+};
+
+export function statusColour(status: ClusterStatus | JobStatus | RequestStatus | string | undefined): Colour {
+  return (status && COLOURS[status]) || 'white';
+}
+
+/** Requests are RUNNING while in flight; show them cyan so they do not read as healthy jobs. */
+export function requestColour(status: RequestStatus): Colour {
+  return status === 'RUNNING' ? 'cyan' : statusColour(status);
+}

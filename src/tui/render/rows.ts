@@ -1,0 +1,141 @@
+// Object → row: one pure function per record type; the STATUS colour comes from colors.ts.
+import type { ClusterRecord, JobRecord, RequestRecord, StateEvent } from '../../protocol/model.js';
+import { requestColour, statusColour } from './colors.js';
+import { formatAge, formatClock, formatDollars, formatDuration } from './format.js';
+import type { Column, Row } from './table.js';
+
+export const CLUSTER_COLUMNS: Column[] = [
+  { title: 'NAME', max: 40 },
+  { title: 'INFRA', max: 30 },
+  { title: 'RESOURCES', max: 40, flex: true },
+  { title: 'NODES', align: 'right' },
+  { title: 'STATUS' },
+  { title: 'AUTOSTOP' },
+  { title: '$/HR', align: 'right' },
+  { title: 'AGE', align: 'right' },
+  { title: 'LAST JOB', flex: true, max: 24 },
+];
+
+export function autostopText(c: ClusterRecord): string {
+  if (!c.autostop || c.autostop.idleMinutes < 0) return '-';
+  return `${c.autostop.idleMinutes}m${c.autostop.down ? ' (down)' : ''}`;
+}
+
+export function clusterRow(c: ClusterRecord, now: number, lastJob?: JobRecord): Row {
+  const last = c.lastJobId === undefined ? '-' : lastJob ? `${c.lastJobId} ${lastJob.status}` : String(c.lastJobId);
+  return {
+    key: c.name,
+    cells: [
+      c.name,
+      c.infra,
+      c.resources,
+      String(c.numNodes),
+      c.status,
+      autostopText(c),
+      c.status === 'UP' || c.status === 'INIT' ? formatDollars(c.hourlyPrice) : '-',
+      formatAge(c.launchedAt, now),
+      last,
+    ],
+    colour: statusColour(c.status),
+    colourCol: 4,
+    dim: c.status === 'STOPPED',
+  };
+}
+
+export const JOB_COLUMNS: Column[] = [
+  { title: 'ID', align: 'right' },
+  { title: 'NAME', max: 30, flex: true },
+  { title: 'SUBMITTED', align: 'right' },
+  { title: 'DURATION', align: 'right' },
+  { title: 'RESOURCES', max: 30, flex: true },
+  { title: 'STATUS' },
+];
+
+export function jobDuration(j: JobRecord, now: number): string {
+  if (j.startedAt === undefined) return '-';
+  return formatDuration((j.endedAt ?? now) - j.startedAt);
+}
+
+export function jobRow(j: JobRecord, now: number): Row {
+  const status = j.exitCode !== undefined && j.status.startsWith('FAILED') ? `${j.status} (${j.exitCode})` : j.status;
+  return {
+    key: String(j.id),
+    cells: [String(j.id), j.name ?? '-', `${formatAge(j.submittedAt, now)} ago`, jobDuration(j, now), j.resources, status],
+    colour: statusColour(j.status),
+    colourCol: 5,
+  };
+}
+
+export const REQUEST_COLUMNS: Column[] = [
+  { title: 'ID', max: 12 },
+  { title: 'KIND' },
+  { title: 'CLUSTER', max: 30 },
+  { title: 'STAGE', max: 24 },
+  { title: 'ELAPSED', align: 'right' },
+  { title: 'STATUS' },
+  { title: 'REASON', flex: true },
+];
+
+export const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+
+export function requestRow(r: RequestRecord, now: number): Row {
+  const running = r.status === 'RUNNING';
+  const spin = SPINNER[Math.floor(now / 100) % SPINNER.length]!;
+  const stage = r.stage ? (running ? `${spin} ${r.stage}` : r.stage) : running ? spin : '-';
+  return {
+    key: r.id,
+    cells: [
+      r.id,
+      r.kind,
+      r.cluster,
+      stage,
+      formatDuration((r.finishedAt ?? now) - r.createdAt),
+      r.status,
+      r.error ? r.error.split('\n')[0]! : '',
+    ],
+    colour: requestColour(r.status),
+    colourCol: 5,
+  };
+}
+
+export const EVENT_COLUMNS: Column[] = [
+  { title: 'TIME' },
+  { title: 'KIND' },
+  { title: 'OBJECT', max: 34 },
+  { title: 'WHAT', flex: true },
+];
+
+/** A one-line description of a change; undefined for kinds the timeline does not show. */
+export function eventRow(e: StateEvent): Row {
+  const time = formatClock(e.ts);
+  switch (e.kind) {
+    case 'cluster': {
+      const c = e.cluster!;
+      return { key: String(e.seq), cells: [time, 'cluster', c.name, describeCluster(c)], colour: statusColour(c.status), colourCol: 3 };
+    }
+    case 'cluster-removed':
+      return { key: String(e.seq), cells: [time, 'cluster', e.name ?? '?', e.message ?? 'removed'], colour: 'gray', colourCol: 3 };
+    case 'job': {
+      const j = e.job!;
+      const what = j.exitCode !== undefined && j.status !== 'SUCCEEDED' ? `${j.status} (exit ${j.exitCode})` : j.status;
+      return { key: String(e.seq), cells: [time, 'job', `${j.cluster}/${j.id}`, what], colour: statusColour(j.status), colourCol: 3 };
+    }
+    case 'request': {
+      const r = e.request!;
+      const what = r.status === 'RUNNING' ? `${r.kind} ${r.stage ?? 'started'}` : `${r.kind} ${r.status}${r.error ? `: ${r.error.split('\n')[0]}` : ''}`;
+      return { key: String(e.seq), cells: [time, 'request', r.cluster, what], colour: requestColour(r.status), colourCol: 3 };
+    }
+    case 'notice':
+    default:
+      return {
+        key: String(e.seq),
+        cells: [time, 'notice', e.name ?? '-', e.message ?? ''],
+        colour: statusColour(e.level ?? 'info'),
+        colourCol: 3,
+      };
+  }
+}
+
+function describeCluster(c: ClusterRecord): string {
+  return c.statusReason ? `${c.status}: ${c.statusReason}` : c.status;
+}

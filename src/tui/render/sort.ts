@@ -1,0 +1,45 @@
+// Sort orders for `N`/`A`/`S` (name, age, status), as comparators over records.
+import type { ClusterRecord, JobRecord, RequestRecord } from '../../protocol/model.js';
+
+export type SortKey = 'name' | 'age' | 'status';
+
+const CLUSTER_RANK: Record<string, number> = { INIT: 0, UP: 1, STOPPED: 2, TERMINATED: 3 };
+const JOB_RANK: Record<string, number> = {
+  RUNNING: 0, SETTING_UP: 1, PENDING: 2, INIT: 3, FAILED: 4, FAILED_SETUP: 5, FAILED_DRIVER: 6, CANCELLED: 7, SUCCEEDED: 8,
+};
+const REQ_RANK: Record<string, number> = { RUNNING: 0, FAILED: 1, CANCELLED: 2, SUCCEEDED: 3 };
+
+const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+export function clusterComparator(key: SortKey): (a: ClusterRecord, b: ClusterRecord) => number {
+  switch (key) {
+    case 'age':
+      return (a, b) => b.launchedAt - a.launchedAt || byName(a.name, b.name);
+    case 'status':
+      return (a, b) => (CLUSTER_RANK[a.status] ?? 9) - (CLUSTER_RANK[b.status] ?? 9) || byName(a.name, b.name);
+    default:
+      return (a, b) => byName(a.name, b.name);
+  }
+}
+
+export function jobComparator(key: SortKey): (a: JobRecord, b: JobRecord) => number {
+  switch (key) {
+    case 'name':
+      return (a, b) => byName(a.name ?? '', b.name ?? '') || b.id - a.id;
+    case 'status':
+      return (a, b) => (JOB_RANK[a.status] ?? 9) - (JOB_RANK[b.status] ?? 9) || b.id - a.id;
+    default:
+      return (a, b) => b.id - a.id;
+  }
+}
+
+export function requestComparator(key: SortKey): (a: RequestRecord, b: RequestRecord) => number {
+  switch (key) {
+    case 'name':
+      return (a, b) => byName(a.cluster, b.cluster) || b.createdAt - a.createdAt;
+    case 'status':
+      return (a, b) => (REQ_RANK[a.status] ?? 9) - (REQ_RANK[b.status] ?? 9) || b.createdAt - a.createdAt;
+    default:
+      return (a, b) => b.createdAt - a.createdAt;
+  }
+}

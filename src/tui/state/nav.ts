@@ -1,0 +1,95 @@
+// Which view is on screen and how we got there (breadcrumbs), with each level's list state so
+// esc returns to the same selection, filter and sort.
+import type { SortKey } from '../render/sort.js';
+
+export type ViewSpec =
+  | { kind: 'clusters' }
+  | { kind: 'jobs'; cluster: string }
+  | { kind: 'logs'; cluster: string; job?: number }
+  | { kind: 'requests' }
+  | { kind: 'events' }
+  | { kind: 'gpus' };
+
+export interface NavEntry {
+  view: ViewSpec;
+  /** key of the selected row */
+  selected?: string;
+  filter: string;
+  sort: SortKey;
+}
+
+export type NavState = readonly NavEntry[];
+
+export type NavAction =
+  | { type: 'push'; view: ViewSpec }
+  | { type: 'pop' }
+  | { type: 'reset'; views: ViewSpec[] }
+  | { type: 'patch'; patch: Partial<Omit<NavEntry, 'view'>> };
+
+const entry = (view: ViewSpec): NavEntry => ({ view, filter: '', sort: view.kind === 'clusters' ? 'name' : 'age' });
+
+export const initialNav = (): NavState => [entry({ kind: 'clusters' })];
+
+export function navReduce(state: NavState, a: NavAction): NavState {
+  switch (a.type) {
+    case 'push':
+      return [...state, entry(a.view)];
+    case 'pop':
+      return state.length > 1 ? state.slice(0, -1) : state;
+    case 'reset':
+      return a.views.length ? a.views.map(entry) : initialNav();
+    case 'patch': {
+      const top = state[state.length - 1]!;
+      return [...state.slice(0, -1), { ...top, ...a.patch }];
+    }
+  }
+}
+
+export function viewTitle(v: ViewSpec): string {
+  switch (v.kind) {
+    case 'jobs':
+      return `jobs(${v.cluster})`;
+    case 'logs':
+      return v.job === undefined ? `logs(${v.cluster})` : `logs(${v.cluster}/${v.job})`;
+    default:
+      return v.kind;
+  }
+}
+
+/** `:` palette commands → the stack they open. Returns an error line for unknown input. */
+export function parsePalette(text: string): { views: ViewSpec[] } | { error: string } {
+  const [cmd = '', ...args] = text.trim().replace(/^:/, '').split(/\s+/);
+  const arg = args[0];
+  switch (cmd) {
+    case 'clusters':
+    case 'cl':
+    case 'c':
+      return { views: [{ kind: 'clusters' }] };
+    case 'jobs':
+    case 'j':
+    case 'queue':
+      if (!arg) return { error: 'usage: :jobs CLUSTER' };
+      return { views: [{ kind: 'clusters' }, { kind: 'jobs', cluster: arg }] };
+    case 'logs':
+      if (!arg) return { error: 'usage: :logs CLUSTER [JOB]' };
+      return { views: [{ kind: 'clusters' }, { kind: 'logs', cluster: arg, job: args[1] ? Number(args[1]) : undefined }] };
+    case 'requests':
+    case 'req':
+    case 'r':
+      return { views: [{ kind: 'requests' }] };
+    case 'events':
+    case 'ev':
+    case 'e':
+      return { views: [{ kind: 'events' }] };
+    case 'gpus':
+    case 'gpu':
+    case 'g':
+      return { views: [{ kind: 'gpus' }] };
+    case 'managed':
+      return { error: 'managed jobs are not available yet' };
+    default:
+      return { error: `unknown command :${cmd} (try :clusters, :jobs CLUSTER, :requests, :events, :gpus)` };
+  }
+}
+
+export const PALETTE_COMMANDS = ['clusters', 'jobs CLUSTER', 'logs CLUSTER [JOB]', 'requests', 'events', 'gpus'];

@@ -1,0 +1,114 @@
+import { useMemo } from 'react';
+import { useData, useDeps, useNavDispatch, useUi } from '../context.js';
+import { PRIORITY, useKeyLayer, type KeyAction } from '../keys/dispatcher.js';
+import { CLUSTER_COLUMNS, clusterRow } from '../render/rows.js';
+import { clusterComparator } from '../render/sort.js';
+import { lastJobOf } from '../state/reducer.js';
+import { Table } from '../components/Table.js';
+import { useList, useNow, useSortKey } from './useList.js';
+import { parseAutostop } from './autostop.js';
+
+export function ClustersView({ height, width }: { height: number; width: number }) {
+  const data = useData();
+  const deps = useDeps();
+  const ui = useUi();
+  const nav = useNavDispatch();
+  const now = useNow(1000);
+  const sortKey = useSortKey();
+  const all = useMemo(() => {
+    const list = [...data.clusters.values()].sort(clusterComparator(sortKey));
+    return list.map((c) => clusterRow(c, now, lastJobOf(data, c)));
+  }, [data, now, sortKey]);
+  const list = useList(all, height - 1);
+  const cluster = list.selectedKey !== undefined ? data.clusters.get(list.selectedKey) : undefined;
+  const client = deps.client;
+
+  const needCluster = (fn: (name: string) => void) => () => {
+    if (!cluster) return ui.flash('no cluster selected', 'warn');
+    fn(cluster.name);
+  };
+  const actions: KeyAction[] = [
+    ...list.actions,
+    { command: 'nav.enter', label: 'Jobs', run: needCluster((name) => nav({ type: 'push', view: { kind: 'jobs', cluster: name } })) },
+    { command: 'view.jobs', run: needCluster((name) => nav({ type: 'push', view: { kind: 'jobs', cluster: name } })), hideHint: true },
+    {
+      command: 'view.logs',
+      run: needCluster((name) => {
+        const job = cluster?.lastJobId;
+        if (job === undefined) return ui.flash(`${name} has no jobs yet`, 'warn');
+        nav({ type: 'push', view: { kind: 'logs', cluster: name, job } });
+      }),
+    },
+    {
+      command: 'cluster.shell',
+      run: needCluster((name) => {
+        if (cluster?.status !== 'UP') return ui.flash(`${name} is ${cluster?.status}; a shell needs it UP`, 'warn');
+        if (!deps.shell) return ui.flash('shell is not available here', 'warn');
+        deps.shell(name);
+      }),
+    },
+    {
+      command: 'cluster.stop',
+      run: needCluster((name) =>
+        ui.act(`stop ${name}`, async () => {
+          await client.call('stop', { clusters: [name] });
+          return `stopping ${name}`;
+        }),
+      ),
+    },
+    {
+      command: 'cluster.start',
+      run: needCluster((name) =>
+        ui.act(`start ${name}`, async () => {
+          await client.call('start', { clusters: [name] });
+          return `starting ${name}`;
+        }),
+      ),
+    },
+    {
+      command: 'cluster.down',
+      run: needCluster((name) =>
+        ui.confirm({
+          title: `Tear down ${name}?`,
+          message: `This terminates ${name} and everything on it (jobs' logs stay archived).`,
+          confirmLabel: 'Down',
+          onConfirm: () =>
+            ui.act(`down ${name}`, async () => {
+              await client.call('down', { clusters: [name] });
+              return `tearing down ${name}`;
+            }),
+        }),
+      ),
+    },
+    {
+      command: 'cluster.autostop',
+      run: needCluster((name) =>
+        ui.prompt({
+          title: `Autostop ${name} after N idle minutes ("30", "30 down" to tear down, "off" to cancel)`,
+          initial: cluster?.autostop ? `${cluster.autostop.idleMinutes}${cluster.autostop.down ? ' down' : ''}` : '',
+          onSubmit(v) {
+            const p = parseAutostop(v);
+            if ('error' in p) return ui.flash(p.error, 'error');
+            ui.act(`autostop ${name}`, async () => {
+              await client.call('autostop', { clusters: [name], ...p });
+              return p.cancel ? `autostop cancelled on ${name}` : `autostop ${name} after ${p.idleMinutes}m idle${p.down ? ' (down)' : ''}`;
+            });
+          },
+        }),
+      ),
+    },
+    { command: 'cluster.launch', run: () => ui.openOverlay({ type: 'launch' }) },
+  ];
+  useKeyLayer({ priority: PRIORITY.view, actions, title: 'clusters' });
+  return (
+    <Table
+      columns={CLUSTER_COLUMNS}
+      rows={list.rows}
+      selected={list.selected}
+      height={height}
+      width={width}
+      empty={data.loaded ? 'no clusters; press n to launch a task' : 'waiting for the daemon…'}
+    />
+  );
+}
+

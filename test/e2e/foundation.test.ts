@@ -1,0 +1,215 @@
+// Issue 2: the real CLI, daemon, local provider and agents, end to end.
+import { mkdtempSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeHome, type AloftEnv } from '../helpers/cli.js';
+
+describe('foundation: launch → logs → exec → status → down', () => {
+  let a: AloftEnv;
+  beforeAll(() => {
+    a = makeHome();
+  });
+  afterAll(async () => {
+    await a.cleanup();
+  });
+
+  it('launches the README example and streams its output', async () => {
+    const r = await a.run(['launch', '-y', '-c', 'hello', 'examples/hello.yaml']);
+    expect(r.stderr).not.toMatch(/at .*\.js:\d+/); // no stack traces
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('hello from aloft: node 0 of 1');
+    expect(r.stdout).toContain('This file was synced from your workdir to the node.');
+    expect(r.stdout).toContain('setup on node 0');
+    expect(r.stdout).toMatch(/task sky-\d{4}-/);
+  });
+
+  it('keeps ALOFT_HOME private: dir 0700, socket 0600', () => {
+    expect(statSync(a.home).mode & 0o777).toBe(0o700);
+    expect(statSync(join(a.home, 'daemon.sock')).mode & 0o777).toBe(0o600);
+  });
+
+  it('shows the cluster UP in status -o json', async () => {
+    const r = await a.run(['status', '-o', 'json']);
+    expect(r.code).toBe(0);
+    const clusters = JSON.parse(r.stdout);
+    expect(clusters).toHaveLength(1);
+    expect(clusters[0]).toMatchObject({ name: 'hello', status: 'UP', infra: 'local', numNodes: 1 });
+  });
+
+  it('execs a command on the cluster and exits with its status', async () => {
+    const ok = await a.run(['exec', 'hello', '--', 'echo', 'exec-output-$SKYPILOT_NODE_RANK']);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain('exec-output-0');
+    const bad = await a.run(['exec', 'hello', '--', 'exit 3']);
+    expect(bad.code).toBe(3);
+  });
+
+  it('lists the jobs in the queue and replays logs', async () => {
+    const q = await a.run(['queue', 'hello', '-o', 'json']);
+    const jobs = JSON.parse(q.stdout) as Array<{ id: number; status: string }>;
+    expect(jobs.map((j) => [j.id, j.status]).sort()).toEqual([
+      [1, 'SUCCEEDED'],
+      [2, 'SUCCEEDED'],
+      [3, 'FAILED'],
+    ]);
+    const logs = await a.run(['logs', 'hello', '1', '--no-follow']);
+    expect(logs.code).toBe(0);
+    expect(logs.stdout).toContain('hello from aloft');
+    const tail = await a.run(['logs', 'hello', '2', '--no-follow', '--tail', '1']);
+    expect(tail.stdout.trim()).toBe('exec-output-0');
+  });
+
+  it('refuses websocket upgrades that carry an Origin header', async () => {
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = http.request({
+        socketPath: join(a.home, 'daemon.sock'),
+        path: '/v1/events',
+        headers: { Connection: 'Upgrade', Upgrade: 'websocket', Origin: 'http://evil.example', 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==' },
+      });
+      req.on('response', (res) => resolve(res.statusCode ?? 0));
+      req.on('upgrade', () => resolve(101));
+      req.on('error', reject);
+      req.end();
+    });
+    expect(status).toBe(403);
+  });
+
+  it('down removes the cluster and leaves no process behind', async () => {
+    const r = await a.run(['down', '-y', 'hello']);
+    expect(r.code).toBe(0);
+    const s = await a.run(['status', '-o', 'json']);
+    expect(JSON.parse(s.stdout)).toEqual([]);
+    const daemon = a.daemonPid();
+    expect(a.leftoverProcesses().filter((p) => p !== daemon)).toEqual([]);
+  });
+
+  it('keeps logs after down', async () => {
+    const logs = await a.run(['logs', 'hello', '1', '--no-follow']);
+    expect(logs.code).toBe(0);
+    expect(logs.stdout).toContain('hello from aloft');
+  });
+
+  it('daemon status reports pid, version, socket and uptime', async () => {
+    const r = await a.run(['daemon', 'status', '-o', 'json']);
+    expect(r.code).toBe(0);
+    const info = JSON.parse(r.stdout);
+    expect(info).toMatchObject({ running: true, pid: a.daemonPid(), socket: join(a.home, 'daemon.sock') });
+    expect(typeof info.version).toBe('string');
+    expect(typeof info.uptimeSeconds).toBe('number');
+  });
+});
+
+describe('foundation: errors a user can cause', () => {
+  let a: AloftEnv;
+  let dir: string;
+  beforeAll(() => {
+    a = makeHome();
+    dir = mkdtempSync(join(tmpdir(), 'aloft-yaml-'));
+  });
+  afterAll(async () => {
+    await a.cleanup();
+  });
+
+  const oneLine = (s: string) => s.trim().split('\n').filter(Boolean);
+
+  it('a misspelled key: file:line:col, the key, did you mean', async () => {
+    const f = join(dir, 'typo.yaml');
+    writeFileSync(f, 'name: t\nresources:\n  cpu: 2\nrun: echo hi\n');
+    const r = await a.run(['launch', '-y', f]);
+    expect(r.code).not.toBe(0);
+    const lines = oneLine(r.stderr);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/typo\.yaml:3:3/);
+    expect(lines[0]).toContain("'cpu'");
+    expect(lines[0]).toContain("did you mean 'cpus'");
+  });
+
+  it('an env with a null value must be given with --env', async () => {
+    const r = await a.run(['launch', '-y', 'examples/env-and-secret.yaml']);
+    expect(r.code).not.toBe(0);
+    const lines = oneLine(r.stderr);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/env-and-secret\.yaml:\d+:\d+/);
+    expect(lines[0]).toContain('MODEL');
+    expect(lines[0]).toContain('--env');
+  });
+
+  it('an unknown cluster', async () => {
+    const r = await a.run(['exec', 'no-such-cluster', '--', 'echo', 'hi']);
+    expect(r.code).not.toBe(0);
+    expect(oneLine(r.stderr)).toEqual(["aloft: cluster 'no-such-cluster' does not exist (see `aloft status`)"]);
+  });
+
+  it('an invalid cluster name', async () => {
+    const r = await a.run(['launch', '-y', '-c', 'Bad_Name', '--', 'echo', 'hi']);
+    expect(r.code).not.toBe(0);
+    expect(oneLine(r.stderr)[0]).toMatch(/invalid cluster name 'Bad_Name'/);
+  });
+
+  it('a bad flag value', async () => {
+    const r = await a.run(['status', '-o', 'xml']);
+    expect(r.code).not.toBe(0);
+    expect(oneLine(r.stderr)).toHaveLength(1);
+  });
+
+  it('exec on a stopped cluster says how to start it', async () => {
+    const l = await a.run(['launch', '-y', '-d', '-c', 'stopme', '--', 'true']);
+    expect(l.code).toBe(0);
+    expect((await a.run(['stop', '-y', 'stopme'])).code).toBe(0);
+    const r = await a.run(['exec', 'stopme', '--', 'echo', 'hi']);
+    expect(r.code).not.toBe(0);
+    expect(oneLine(r.stderr)).toEqual(["aloft: cluster 'stopme' is STOPPED; start it with `aloft start stopme`"]);
+    const s = await a.run(['start', 'stopme']);
+    expect(s.code).toBe(0);
+    const again = await a.run(['exec', 'stopme', '--', 'echo', 'back']);
+    expect(again.stdout).toContain('back');
+  });
+
+  it('workdir sync honours .gitignore', async () => {
+    const wd = join(dir, 'wd');
+    mkdirSync(wd);
+    writeFileSync(join(wd, '.gitignore'), 'secret.txt\n');
+    writeFileSync(join(wd, 'keep.txt'), 'kept\n');
+    writeFileSync(join(wd, 'secret.txt'), 'should not be synced\n');
+    const r = await a.run(['exec', 'stopme', '--workdir', wd, '--', 'ls']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('keep.txt');
+    expect(r.stdout).not.toContain('secret.txt');
+  });
+});
+
+describe('foundation: the daemon', () => {
+  let a: AloftEnv;
+  beforeAll(() => {
+    a = makeHome();
+  });
+  afterAll(async () => {
+    await a.cleanup();
+  });
+
+  it('two CLIs started at once start one daemon', async () => {
+    const rs = await Promise.all([1, 2, 3, 4].map(() => a.run(['status', '-o', 'json'])));
+    for (const r of rs) expect(r.code).toBe(0);
+    const infos = await Promise.all([1, 2].map(() => a.run(['daemon', 'status', '-o', 'json'])));
+    const pids = new Set(infos.map((r) => JSON.parse(r.stdout).pid));
+    expect(pids.size).toBe(1);
+    const daemons = a.leftoverProcesses();
+    expect(daemons).toEqual([a.daemonPid()]);
+  });
+
+  it('a CLI of another version replaces the daemon cleanly', async () => {
+    const before = a.daemonPid();
+    const r = await a.run(['daemon', 'status', '-o', 'json'], { env: { ALOFT_VERSION_OVERRIDE: '9.9.9' } });
+    // `daemon status` only probes; any command that needs the daemon replaces it.
+    expect(JSON.parse(r.stdout).version).not.toBe('9.9.9');
+    const s = await a.run(['status'], { env: { ALOFT_VERSION_OVERRIDE: '9.9.9' } });
+    expect(s.code).toBe(0);
+    const after = await a.run(['daemon', 'status', '-o', 'json']);
+    const info = JSON.parse(after.stdout);
+    expect(info.version).toBe('9.9.9');
+    expect(info.pid).not.toBe(before);
+    expect(() => process.kill(before!, 0)).toThrow();
+  });
+});

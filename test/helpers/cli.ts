@@ -1,0 +1,123 @@
+// Runs the real CLI (bin/aloft, compiled) against an isolated ALOFT_HOME, and cleans up after:
+// every cluster torn down, the daemon stopped, and no process of that home left behind.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const ROOT = resolve(__dirname, '..', '..');
+export const BIN = join(ROOT, 'bin', 'aloft');
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface AloftEnv {
+  home: string;
+  env: Record<string, string>;
+  run(args: string[], opts?: { env?: Record<string, string>; timeoutMs?: number; input?: string; cwd?: string }): Promise<RunResult>;
+  runSync(args: string[], opts?: { env?: Record<string, string> }): RunResult;
+  /** Processes whose environment ties them to this home (agents, jobs, the daemon). */
+  leftoverProcesses(): number[];
+  daemonPid(): number | undefined;
+  cleanup(): Promise<void>;
+}
+
+export function makeHome(prefix = 'aloft-t-'): AloftEnv {
+  // Short paths: unix sockets live under the home and have a 108-byte limit.
+  const home = mkdtempSync(join(tmpdir(), prefix));
+  const env: Record<string, string> = {
+    ALOFT_HOME: home,
+    NO_COLOR: '1',
+    ALOFT_AUTOSTOP_SECONDS_PER_MINUTE: process.env.ALOFT_AUTOSTOP_SECONDS_PER_MINUTE ?? '',
+  };
+  const fullEnv = (extra?: Record<string, string>) => {
+    const e: Record<string, string> = { ...(process.env as Record<string, string>), ...env, ...extra };
+    for (const k of Object.keys(e)) if (e[k] === '') delete e[k];
+    return e;
+  };
+  const self: AloftEnv = {
+    home,
+    env,
+    run(args, opts = {}) {
+      return new Promise((res, rej) => {
+        const child = spawn(process.execPath, [BIN, ...args], {
+          env: fullEnv(opts.env),
+          cwd: opts.cwd ?? ROOT,
+          stdio: ['pipe', 'pipe', 'pipe'],
+        });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (c) => (stdout += c));
+        child.stderr.on('data', (c) => (stderr += c));
+        const timer = setTimeout(() => {
+          child.kill('SIGKILL');
+          rej(new Error(`aloft ${args.join(' ')} timed out\nstdout: ${stdout}\nstderr: ${stderr}`));
+        }, opts.timeoutMs ?? 60_000);
+        child.on('close', (code) => {
+          clearTimeout(timer);
+          res({ code: code ?? -1, stdout, stderr });
+        });
+        child.stdin.end(opts.input ?? '');
+      });
+    },
+    runSync(args, opts = {}) {
+      const r = spawnSync(process.execPath, [BIN, ...args], { env: fullEnv(opts.env), cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+      return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+    },
+    leftoverProcesses() {
+      const found: number[] = [];
+      for (const e of readdirSync('/proc')) {
+        if (!/^\d+$/.test(e) || Number(e) === process.pid) continue;
+        try {
+          const environ = readFileSync(`/proc/${e}/environ`, 'latin1');
+          const stat = readFileSync(`/proc/${e}/stat`, 'latin1');
+          if (/^\d+ \(.*\) Z/.test(stat)) continue;
+          if (environ.split('\0').some((kv) => kv === `ALOFT_HOME=${home}` || kv.startsWith(`ALOFT_NODE_DIR=${home}/`) || kv.startsWith(`HOME=${home}/`))) {
+            found.push(Number(e));
+          }
+        } catch {
+          /* gone */
+        }
+      }
+      return found;
+    },
+    daemonPid() {
+      try {
+        return Number(readFileSync(join(home, 'daemon.pid'), 'utf8'));
+      } catch {
+        return undefined;
+      }
+    },
+    async cleanup() {
+      await self.run(['down', '-a', '-y'], { timeoutMs: 60_000 }).catch(() => undefined);
+      await self.run(['daemon', 'stop'], { timeoutMs: 30_000 }).catch(() => undefined);
+      for (const pid of self.leftoverProcesses()) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }
+      rmSync(home, { recursive: true, force: true });
+    },
+  };
+  return self;
+}
+
+export async function waitFor<T>(fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v) return v as T;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}

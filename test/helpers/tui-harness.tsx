@@ -1,0 +1,228 @@
+// Renders `aloft top` with every provider, fed by a fake daemon built from protocol types: plain
+// records in, the frames Ink would draw out. Keys go through the real stdin parsing.
+import { render } from 'ink-testing-library';
+import type { ApiClient, ConnectionState, EventSubscription, StreamHandle, SubscribeOptions } from '../../src/client/types.js';
+import type { ApiMethod, ApiMethods, EventStreamMessage, LogStreamItem, RequestStreamItem } from '../../src/protocol/api.js';
+import type { ClusterRecord, JobRecord, RequestRecord, StateEvent, StateSnapshot } from '../../src/protocol/model.js';
+import type { Task } from '../../src/spec/types.js';
+import { App } from '../../src/tui/App.js';
+import type { TopDeps } from '../../src/tui/context.js';
+import type { Keymap } from '../../src/tui/keys/commands.js';
+import { TuiStore } from '../../src/tui/state/store.js';
+
+export const KEY = {
+  up: '\u001B[A',
+  down: '\u001B[B',
+  left: '\u001B[D',
+  right: '\u001B[C',
+  enter: '\r',
+  esc: '\u001B',
+  tab: '\t',
+  backspace: '\u007F',
+  ctrlD: '\u0004',
+  ctrlK: '\u000B',
+  ctrlC: '\u0003',
+  pgdown: '\u001B[6~',
+} as const;
+
+let uidN = 0;
+export function cluster(name: string, o: Partial<ClusterRecord> = {}): ClusterRecord {
+  return {
+    name,
+    status: 'UP',
+    cloud: 'local',
+    infra: 'local',
+    numNodes: 1,
+    resources: '1x(cpus=2, mem=4GiB)',
+    useSpot: false,
+    hourlyPrice: 0,
+    launchedAt: Date.now() - 60_000,
+    updatedAt: Date.now(),
+    uid: `uid-${name}-${++uidN}`,
+    ...o,
+  };
+}
+
+export function job(c: ClusterRecord, id: number, o: Partial<JobRecord> = {}): JobRecord {
+  return {
+    cluster: c.name,
+    clusterUid: c.uid,
+    id,
+    name: `job${id}`,
+    status: 'RUNNING',
+    numNodes: 1,
+    demand: { cpus: 0.5, gpus: 0 },
+    resources: '1x[CPU:0.5]',
+    submittedAt: Date.now() - 30_000,
+    startedAt: Date.now() - 20_000,
+    taskId: `t${id}`,
+    ...o,
+  };
+}
+
+export function request(id: string, o: Partial<RequestRecord> = {}): RequestRecord {
+  return { id, kind: 'launch', cluster: 'c1', status: 'RUNNING', stage: 'PROVISION', createdAt: Date.now() - 5000, ...o };
+}
+
+export function snapshot(o: Partial<StateSnapshot> = {}): StateSnapshot {
+  return { seq: 1, clusters: [], jobs: [], requests: [], events: [], ...o };
+}
+
+let seqN = 1000;
+export function ev(o: Omit<StateEvent, 'seq' | 'ts'> & { seq?: number; ts?: number }): StateEvent {
+  return { seq: o.seq ?? ++seqN, ts: o.ts ?? Date.now(), ...o } as StateEvent;
+}
+
+/** The daemon's event websocket, as the TUI sees it. */
+export class FakeFeed {
+  subs: Array<SubscribeOptions & { closed: boolean }> = [];
+  subscribe = (opts: SubscribeOptions): EventSubscription => {
+    const s = { ...opts, closed: false };
+    this.subs.push(s);
+    return { close: () => void (s.closed = true) };
+  };
+  private get live() {
+    const s = this.subs[this.subs.length - 1];
+    if (!s || s.closed) throw new Error('no live subscription');
+    return s;
+  }
+  send(msg: EventStreamMessage): void {
+    this.live.onMessage(msg);
+  }
+  snapshot(s: StateSnapshot): void {
+    this.send({ type: 'snapshot', snapshot: s });
+  }
+  event(e: StateEvent): void {
+    this.send({ type: 'event', event: e });
+  }
+  connection(state: ConnectionState, detail?: string): void {
+    this.live.onConnection?.(state, detail);
+  }
+}
+
+export interface LogStream {
+  q: Parameters<ApiClient['streamLogs']>[0];
+  push(text: string): void;
+  end(job: JobRecord | null): void;
+  fail(err: Error): void;
+  aborted: boolean;
+}
+
+type Handlers = { [M in ApiMethod]?: (p: ApiMethods[M]['params']) => ApiMethods[M]['result'] | Promise<ApiMethods[M]['result']> };
+
+/** A daemon that answers from plain objects and records what it was asked. */
+export class FakeClient implements ApiClient {
+  calls: Array<{ method: ApiMethod; params: unknown }> = [];
+  logs: LogStream[] = [];
+  constructor(public handlers: Handlers = {}) {}
+
+  async call<M extends ApiMethod>(method: M, params: ApiMethods[M]['params']): Promise<ApiMethods[M]['result']> {
+    this.calls.push({ method, params });
+    const h = this.handlers[method] as ((p: unknown) => ApiMethods[M]['result']) | undefined;
+    if (!h) throw new Error(`daemon: ${method} failed`);
+    return h(params);
+  }
+
+  streamLogs(q: LogStream['q'], onItem: (item: LogStreamItem) => void): StreamHandle {
+    let resolve!: () => void;
+    let reject!: (e: Error) => void;
+    const done = new Promise<void>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    const s: LogStream = {
+      q,
+      aborted: false,
+      push: (text) => onItem({ type: 'text', text }),
+      end: (j) => {
+        onItem({ type: 'end', job: j });
+        resolve();
+      },
+      fail: (e) => reject(e),
+    };
+    this.logs.push(s);
+    return { done, abort: () => ((s.aborted = true), resolve()) };
+  }
+
+  streamRequest(_id: string, _onItem: (item: RequestStreamItem) => void): StreamHandle {
+    return { done: Promise.resolve(), abort: () => undefined };
+  }
+}
+
+export interface Harness {
+  feed: FakeFeed;
+  client: FakeClient;
+  store: TuiStore;
+  deps: TopDeps;
+  quits: number;
+  shells: string[];
+  frame(): string;
+  press(...keys: string[]): Promise<void>;
+  type(text: string): Promise<void>;
+  waitFor(text: string | RegExp, ms?: number): Promise<string>;
+  unmount(): void;
+}
+
+export const tick = (ms = 15) => new Promise((r) => setTimeout(r, ms));
+
+export function renderTop(
+  opts: {
+    snapshot?: StateSnapshot;
+    handlers?: Handlers;
+    keymap?: Keymap;
+    rows?: number;
+    columns?: number;
+    deps?: Partial<TopDeps>;
+  } = {},
+): Harness {
+  const feed = new FakeFeed();
+  const client = new FakeClient(opts.handlers);
+  // flush at once: tests see each message applied synchronously
+  const store = new TuiStore(0);
+  store.connect(feed.subscribe);
+  const shells: string[] = [];
+  const h: Partial<Harness> & { quits: number } = { quits: 0 };
+  const deps: TopDeps = {
+    client,
+    home: '/tmp/aloft-home',
+    info: { version: '9.9.9', apiVersion: 'v1', pid: 1, socket: '/tmp/s', home: '/tmp/aloft-home', startedAt: 0, uptimeSeconds: 1 },
+    quit: () => void h.quits++,
+    shell: (c) => void shells.push(c),
+    ...opts.deps,
+  };
+  feed.connection('connected');
+  if (opts.snapshot) feed.snapshot(opts.snapshot);
+  const ink = render(<App store={store} deps={deps} keymap={opts.keymap} rows={opts.rows ?? 30} columns={opts.columns ?? 100} />);
+  const frame = () => ink.lastFrame() ?? '';
+  return Object.assign(h, {
+    feed,
+    client,
+    store,
+    deps,
+    shells,
+    frame,
+    async press(...keys: string[]) {
+      for (const k of keys) {
+        ink.stdin.write(k);
+        await tick();
+      }
+    },
+    async type(text: string) {
+      for (const ch of text) {
+        ink.stdin.write(ch);
+        await tick(5);
+      }
+      await tick();
+    },
+    async waitFor(text: string | RegExp, ms = 2000) {
+      const deadline = Date.now() + ms;
+      for (;;) {
+        const f = frame();
+        if (typeof text === 'string' ? f.includes(text) : text.test(f)) return f;
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${String(text)}; last frame:\n${f}`);
+        await tick(10);
+      }
+    },
+    unmount: () => ink.unmount(),
+  }) as Harness;
+}

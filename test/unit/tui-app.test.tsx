@@ -1,0 +1,276 @@
+import { afterEach, describe, expect, test } from 'vitest';
+import { cleanup } from 'ink-testing-library';
+import { COMMANDS, COMMAND_IDS, defaultKeymap } from '../../src/tui/keys/commands.js';
+import { parseKeymap } from '../../src/tui/keys/keymap-file.js';
+import { cluster, ev, job, KEY, renderTop, snapshot, tick } from '../helpers/tui-harness.js';
+
+afterEach(() => cleanup());
+
+const three = () => {
+  const a = cluster('alpha', { hourlyPrice: 1.5, lastJobId: 2, launchedAt: Date.now() - 3_600_000 });
+  const b = cluster('bravo', { status: 'STOPPED', launchedAt: Date.now() - 60_000 });
+  const c = cluster('charlie', { status: 'INIT', launchedAt: Date.now() - 600_000 });
+  return { a, b, c, snap: snapshot({ seq: 3, clusters: [a, b, c], jobs: [job(a, 1, { status: 'SUCCEEDED' }), job(a, 2)] }) };
+};
+
+/** The selected row carries the ▸ mark. */
+function selectedRow(frame: string): string | undefined {
+  const line = frame.split('\n').find((l) => l.includes('▸ '));
+  return line?.replace(/\u001B\[[0-9;]*m/g, '').replace('▸', '').trim().split(/\s+/)[0];
+}
+
+describe('frame', () => {
+  test('header, breadcrumbs, rows and the key hints of the active view', async () => {
+    const { snap } = three();
+    const h = renderTop({ snapshot: snap });
+    const f = await h.waitFor('alpha');
+    expect(f).toContain('aloft');
+    expect(f).toContain('daemon 9.9.9');
+    expect(f).toContain('ALOFT_HOME /tmp/aloft-home');
+    expect(f).toContain('infra local');
+    expect(f).toMatch(/clusters 3.*UP.*1.*STOPPED.*1.*INIT.*1/);
+    expect(f).toMatch(/jobs.*RUNNING.*1/);
+    expect(f).toContain('$1.50/hr');
+    expect(f).toMatch(/NAME\s+INFRA\s+RESOURCES\s+NODES\s+STATUS\s+AUTOSTOP\s+\$\/HR\s+AGE\s+LAST JOB/);
+    expect(f).toContain('2 RUNNING');
+    expect(f).toMatch(/\^D down/);
+    expect(f).toMatch(/\? help/);
+    expect(f.split('\n').length).toBeLessThanOrEqual(29);
+  });
+
+  test('waiting for the daemon, then reconnecting… and back', async () => {
+    const h = renderTop({});
+    h.feed.connection('connecting');
+    await h.waitFor('connecting…');
+    await h.waitFor('waiting for the daemon');
+    h.feed.connection('connected');
+    h.feed.snapshot(snapshot({ seq: 1, clusters: [cluster('one')] }));
+    await h.waitFor('one');
+    expect(h.frame()).not.toContain('connecting…');
+    h.feed.connection('reconnecting', 'daemon restarted');
+    await h.waitFor('reconnecting… (daemon restarted)');
+    h.feed.event(ev({ seq: 2, kind: 'cluster', cluster: cluster('two') }));
+    h.feed.event(ev({ seq: 2, kind: 'cluster', cluster: cluster('two-dup') }));
+    h.feed.connection('connected');
+    const f = await h.waitFor('two');
+    expect(f).not.toContain('reconnecting');
+    expect(f).not.toContain('two-dup');
+  });
+
+  test('live events reach the screen', async () => {
+    const { snap, c } = three();
+    const h = renderTop({ snapshot: snap });
+    await h.waitFor('charlie');
+    h.feed.event(ev({ seq: 4, kind: 'cluster', cluster: { ...c, status: 'UP' } }));
+    await h.waitFor(/UP.*3|clusters 3.*UP.*2/);
+    h.feed.event(ev({ seq: 5, kind: 'cluster-removed', name: 'charlie' }));
+    await h.waitFor('clusters 2');
+    expect(h.frame()).not.toContain('charlie');
+  });
+});
+
+describe('keys', () => {
+  test('↑/↓ and j/k, G/g, move the selection', async () => {
+    const h = renderTop({ snapshot: three().snap });
+    await h.waitFor('alpha');
+    expect(selectedRow(h.frame())).toBe('alpha');
+    await h.press('j');
+    expect(selectedRow(h.frame())).toBe('bravo');
+    await h.press(KEY.down);
+    expect(selectedRow(h.frame())).toBe('charlie');
+    await h.press(KEY.down);
+    expect(selectedRow(h.frame())).toBe('charlie');
+    await h.press('k', KEY.up);
+    expect(selectedRow(h.frame())).toBe('alpha');
+    await h.press('G');
+    expect(selectedRow(h.frame())).toBe('charlie');
+    await h.press('g');
+    expect(selectedRow(h.frame())).toBe('alpha');
+  });
+
+  test('sorting by name, age and status', async () => {
+    const h = renderTop({ snapshot: three().snap });
+    await h.waitFor('alpha');
+    const order = () =>
+      h
+        .frame()
+        .split('\n')
+        .map((l) => l.replace(/\u001B\[[0-9;]*m/g, '').replace('▸', '').trim().split(/\s+/)[0])
+        .filter((n) => ['alpha', 'bravo', 'charlie'].includes(n!));
+    expect(order()).toEqual(['alpha', 'bravo', 'charlie']);
+    await h.press('A');
+    expect(h.frame()).toContain('sort:age');
+    expect(order()).toEqual(['bravo', 'charlie', 'alpha']);
+    await h.press('S');
+    expect(order()).toEqual(['charlie', 'alpha', 'bravo']);
+    await h.press('N');
+    expect(order()).toEqual(['alpha', 'bravo', 'charlie']);
+  });
+
+  test('/ filters the rows; esc clears', async () => {
+    const h = renderTop({ snapshot: three().snap });
+    await h.waitFor('alpha');
+    await h.press('/');
+    await h.type('rav');
+    let f = h.frame();
+    expect(f).toContain('/rav');
+    expect(f).toContain('bravo');
+    expect(f).not.toContain('alpha ');
+    await h.press(KEY.enter);
+    // the filter stays after enter, and keys go back to the table
+    f = h.frame();
+    expect(f).not.toContain('charlie');
+    expect(selectedRow(f)).toBe('bravo');
+    await h.press(KEY.esc);
+    f = h.frame();
+    expect(f).toContain('alpha');
+    expect(f).toContain('charlie');
+  });
+
+  test('enter drills into jobs, esc comes back to the same selection', async () => {
+    const h = renderTop({ snapshot: three().snap });
+    await h.waitFor('alpha');
+    await h.press(KEY.enter);
+    let f = await h.waitFor('jobs(alpha)');
+    expect(f).toMatch(/ID\s+NAME\s+SUBMITTED\s+DURATION\s+RESOURCES\s+STATUS/);
+    expect(f).toContain('job2');
+    expect(f).toContain('SUCCEEDED');
+    expect(f).toMatch(/clusters › jobs\(alpha\)/);
+    await h.press(KEY.esc);
+    f = h.frame();
+    expect(f).not.toContain('jobs(alpha)');
+    expect(selectedRow(f)).toBe('alpha');
+  });
+
+  test(': palette opens views; unknown commands flash an error', async () => {
+    const h = renderTop({ snapshot: three().snap });
+    await h.waitFor('alpha');
+    await h.press(':');
+    await h.type('req');
+    expect(h.frame()).toContain(':requests');
+    await h.press(KEY.enter);
+    await h.waitFor(/requests\s+sort/);
+    await h.press(':');
+    await h.type('events');
+    await h.press(KEY.enter);
+    await h.waitFor('TIME');
+    await h.press(':');
+    await h.type('jobs alpha');
+    await h.press(KEY.enter);
+    await h.waitFor('clusters › jobs(alpha)');
+    await h.press(':');
+    await h.type('nope');
+    await h.press(KEY.enter);
+    await h.waitFor('unknown command :nope');
+  });
+
+  test('? help lists every action of the active view with its keys', async () => {
+    const h = renderTop({ snapshot: three().snap, rows: 45 });
+    await h.waitFor('alpha');
+    await h.press('?');
+    const f = await h.waitFor('Help');
+    const clusterCommands = [
+      'nav.up', 'nav.down', 'nav.pageUp', 'nav.pageDown', 'nav.top', 'nav.bottom', 'nav.enter', 'nav.back', 'view.logs', 'view.jobs',
+      'cluster.shell', 'cluster.stop', 'cluster.start', 'cluster.down', 'cluster.autostop', 'cluster.launch', 'sort.name', 'sort.age',
+      'sort.status', 'filter.open', 'palette.open', 'app.help', 'app.quit',
+    ];
+    for (const id of clusterCommands) expect(f, id).toContain(id);
+    // the jobs view's own action is not offered on clusters
+    expect(f).not.toContain('job.cancel');
+    // keys of the table do not reach it while help is open
+    await h.press('j', 'n');
+    expect(h.frame()).toContain('Help');
+    await h.press(KEY.esc);
+    expect(selectedRow(h.frame())).toBe('alpha');
+    // on the logs view, help shows the log keys
+    await h.press('l');
+    await h.waitFor('logs(alpha/2)');
+    await h.press('?');
+    const g = await h.waitFor('Help');
+    for (const id of ['logs.follow', 'logs.wrap', 'logs.timestamps']) expect(g).toContain(id);
+    expect(g).not.toContain('cluster.down');
+  });
+
+  test('every command has a description and a default key', () => {
+    const km = defaultKeymap();
+    for (const id of COMMAND_IDS) {
+      expect(COMMANDS[id].help.length).toBeGreaterThan(0);
+      expect(km.get(id)!.length).toBeGreaterThan(0);
+    }
+  });
+
+  test('keys are rebindable (keymap.yaml)', async () => {
+    const h = renderTop({ snapshot: three().snap, keymap: parseKeymap('nav.down: x\ncluster.down: D\napp.quit: Q\n') });
+    await h.waitFor('alpha');
+    await h.press('j');
+    expect(selectedRow(h.frame())).toBe('alpha');
+    await h.press('x');
+    expect(selectedRow(h.frame())).toBe('bravo');
+    expect(h.frame()).toContain('⇧D down');
+    await h.press('D');
+    await h.waitFor('Tear down bravo?');
+    await h.press(KEY.esc, 'q');
+    expect(h.quits).toBe(0);
+    await h.press('Q');
+    expect(h.quits).toBe(1);
+  });
+
+  test('q and ctrl-c quit', async () => {
+    const h = renderTop({ snapshot: three().snap });
+    await h.waitFor('alpha');
+    await h.press('q');
+    expect(h.quits).toBe(1);
+    await h.press(KEY.ctrlC);
+    expect(h.quits).toBe(2);
+  });
+});
+
+describe('confirm dialog', () => {
+  test('down asks first, focus on Cancel, and the dialog wins over the table', async () => {
+    const h = renderTop({ snapshot: three().snap, handlers: { down: () => ({ requestIds: ['r9'], clusters: ['alpha'] }) } });
+    await h.waitFor('alpha');
+    await h.press(KEY.ctrlD);
+    let f = await h.waitFor('Tear down alpha?');
+    // Cancel is the focused (inverse) button
+    expect(f).toContain('[ Cancel ]');
+    expect(f).not.toContain('[ Down ]');
+    // table keys do nothing while the dialog is open
+    await h.press('j', 'j', 'p', 'u');
+    expect(h.frame()).toContain('Tear down alpha?');
+    expect(h.client.calls).toEqual([]);
+    await h.press(KEY.enter);
+    f = h.frame();
+    expect(f).not.toContain('Tear down');
+    expect(f).toContain('down: cancelled');
+    expect(h.client.calls).toEqual([]);
+    expect(selectedRow(f)).toBe('alpha');
+    // again, move focus to Down and confirm
+    await h.press(KEY.ctrlD);
+    await h.waitFor('Tear down alpha?');
+    await h.press(KEY.right, KEY.enter);
+    await h.waitFor('tearing down alpha');
+    expect(h.client.calls).toEqual([{ method: 'down', params: { clusters: ['alpha'] } }]);
+  });
+
+  test('a failing action flashes one line', async () => {
+    const h = renderTop({ snapshot: three().snap });
+    await h.waitFor('alpha');
+    await h.press('p');
+    await h.waitFor('stop alpha: daemon: stop failed');
+  });
+});
+
+describe('terminal size', () => {
+  test('1,000 clusters: only what fits is drawn and scrolling follows the selection', async () => {
+    const clusters = Array.from({ length: 1000 }, (_, i) => cluster(`c${String(i).padStart(4, '0')}`));
+    const h = renderTop({ snapshot: snapshot({ seq: 1, clusters }), rows: 20 });
+    await h.waitFor('c0000');
+    expect(h.frame().split('\n').length).toBeLessThanOrEqual(19);
+    expect(h.frame()).not.toContain('c0100');
+    await h.press('G');
+    expect(selectedRow(h.frame())).toBe('c0999');
+    await h.press(KEY.pgdown);
+    await tick();
+    expect(h.frame()).not.toContain('c0000');
+  });
+});

@@ -1,0 +1,160 @@
+import { describe, expect, test } from 'vitest';
+import { formatAge, formatDollars, formatDuration, fit, stripAnsi } from '../../src/tui/render/format.js';
+import { statusColour } from '../../src/tui/render/colors.js';
+import { CLUSTER_COLUMNS, clusterRow, eventRow, jobRow, requestRow } from '../../src/tui/render/rows.js';
+import { columnWidths, matchesFilter, plainTable, rowSegments, windowStart } from '../../src/tui/render/table.js';
+import { clusterComparator } from '../../src/tui/render/sort.js';
+import { parsePalette } from '../../src/tui/state/nav.js';
+import { parseAutostop } from '../../src/tui/views/autostop.js';
+import { onceText } from '../../src/tui/once.js';
+import { cluster, ev, job, request, snapshot } from '../helpers/tui-harness.js';
+
+describe('format', () => {
+  test('durations and ages', () => {
+    expect(formatDuration(45_000)).toBe('45s');
+    expect(formatDuration(3 * 60_000 + 5000)).toBe('3m05s');
+    expect(formatDuration(2 * 3600_000 + 5 * 60_000)).toBe('2h05m');
+    expect(formatDuration(3 * 86400_000 + 4 * 3600_000)).toBe('3d4h');
+    expect(formatDuration(-5)).toBe('0s');
+    expect(formatAge(undefined, 0)).toBe('-');
+    expect(formatAge(1000, 61_000)).toBe('1m00s');
+  });
+  test('dollars', () => {
+    expect(formatDollars(0)).toBe('-');
+    expect(formatDollars(1.234)).toBe('$1.23');
+    expect(formatDollars(250.4)).toBe('$250');
+  });
+  test('fit pads and truncates', () => {
+    expect(fit('abc', 5)).toBe('abc  ');
+    expect(fit('abc', 5, 'right')).toBe('  abc');
+    expect(fit('abcdef', 4)).toBe('abc…');
+  });
+  test('stripAnsi removes colours and control bytes', () => {
+    expect(stripAnsi('\u001B[31mred\u001B[0m\u0007 ok')).toBe('red ok');
+  });
+});
+
+describe('status → colour', () => {
+  test('one function for every kind of status', () => {
+    expect(statusColour('UP')).toBe('green');
+    expect(statusColour('INIT')).toBe('yellow');
+    expect(statusColour('STOPPED')).toBe('gray');
+    expect(statusColour('RUNNING')).toBe('green');
+    expect(statusColour('FAILED_SETUP')).toBe('red');
+    expect(statusColour('SUCCEEDED')).toBe('blue');
+    expect(statusColour('nonsense')).toBe('white');
+  });
+});
+
+describe('object → row', () => {
+  const now = 1_000_000_000;
+  test('cluster row has every column and the status colour', () => {
+    const c = cluster('train', {
+      status: 'UP',
+      infra: 'aws/us-east-1',
+      numNodes: 2,
+      hourlyPrice: 3.06,
+      autostop: { idleMinutes: 10, down: true },
+      launchedAt: now - 3600_000,
+      lastJobId: 4,
+    });
+    const r = clusterRow(c, now, job(c, 4, { status: 'FAILED' }));
+    expect(r.cells).toEqual(['train', 'aws/us-east-1', c.resources, '2', 'UP', '10m (down)', '$3.06', '1h00m', '4 FAILED']);
+    expect(r.cells.length).toBe(CLUSTER_COLUMNS.length);
+    expect(r.colour).toBe('green');
+    expect(CLUSTER_COLUMNS[r.colourCol!]!.title).toBe('STATUS');
+  });
+  test('stopped clusters cost nothing and are dimmed', () => {
+    const r = clusterRow(cluster('s', { status: 'STOPPED', hourlyPrice: 5 }), now);
+    expect(r.cells[6]).toBe('-');
+    expect(r.dim).toBe(true);
+  });
+  test('job row shows duration and exit code of failures', () => {
+    const c = cluster('c');
+    const r = jobRow(job(c, 7, { status: 'FAILED', exitCode: 3, startedAt: now - 90_000, endedAt: now - 30_000 }), now);
+    expect(r.cells[3]).toBe('1m00s');
+    expect(r.cells[5]).toBe('FAILED (3)');
+    expect(r.colour).toBe('red');
+  });
+  test('request row spins while running and gives the failure reason', () => {
+    const running = requestRow(request('r1', { stage: 'SETUP', createdAt: now - 12_000 }), now);
+    expect(running.cells[3]).toMatch(/^[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] SETUP$/);
+    expect(running.cells[4]).toBe('12s');
+    const failed = requestRow(request('r2', { status: 'FAILED', error: 'no capacity\nstack', finishedAt: now, createdAt: now - 3000 }), now);
+    expect(failed.cells[6]).toBe('no capacity');
+    expect(failed.colour).toBe('red');
+  });
+  test('event rows describe each kind', () => {
+    const c = cluster('x', { status: 'UP' });
+    expect(eventRow(ev({ kind: 'cluster', cluster: c })).cells.slice(1)).toEqual(['cluster', 'x', 'UP']);
+    expect(eventRow(ev({ kind: 'job', job: job(c, 2, { status: 'FAILED', exitCode: 1 }) })).cells[3]).toBe('FAILED (exit 1)');
+    expect(eventRow(ev({ kind: 'notice', message: 'autostop fired', level: 'warn', name: 'x' })).colour).toBe('yellow');
+    expect(eventRow(ev({ kind: 'cluster-removed', name: 'x' })).cells[3]).toBe('removed');
+  });
+});
+
+describe('table layout', () => {
+  const cols = [{ title: 'NAME' }, { title: 'STATUS' }, { title: 'WHAT', flex: true }];
+  const rows = [{ key: 'a', cells: ['alpha', 'UP', 'x'.repeat(50)], colour: 'green' as const, colourCol: 1 }];
+  test('natural widths, then flexible columns shrink first', () => {
+    expect(columnWidths(cols, rows, 200)).toEqual([5, 6, 50]);
+    expect(columnWidths(cols, rows, 30)).toEqual([5, 6, 15]);
+  });
+  test('segments colour only the status cell', () => {
+    const segs = rowSegments(cols, [5, 6, 4], rows[0]!);
+    expect(segs).toEqual([{ text: 'alpha  ' }, { text: 'UP    ', colour: 'green' }, { text: '  xxx…' }]);
+  });
+  test('plain table and filter', () => {
+    expect(plainTable(cols, rows, 40).split('\n')[0]).toBe('NAME   STATUS  WHAT');
+    expect(matchesFilter(rows[0]!, 'ALP')).toBe(true);
+    expect(matchesFilter(rows[0]!, 'zzz')).toBe(false);
+  });
+  test('window keeps the selection visible', () => {
+    expect(windowStart(0, 100, 10)).toBe(0);
+    expect(windowStart(15, 100, 10, 0)).toBe(6);
+    expect(windowStart(7, 100, 10, 6)).toBe(6);
+    expect(windowStart(3, 100, 10, 6)).toBe(3);
+    expect(windowStart(99, 100, 10, 0)).toBe(90);
+  });
+  test('sort by status puts INIT then UP then STOPPED', () => {
+    const list = [cluster('b', { status: 'STOPPED' }), cluster('a', { status: 'UP' }), cluster('c', { status: 'INIT' })];
+    expect(list.sort(clusterComparator('status')).map((c) => c.name)).toEqual(['c', 'a', 'b']);
+  });
+});
+
+describe('palette and prompts', () => {
+  test(':commands', () => {
+    expect(parsePalette(':clusters')).toEqual({ views: [{ kind: 'clusters' }] });
+    expect(parsePalette('jobs train')).toEqual({ views: [{ kind: 'clusters' }, { kind: 'jobs', cluster: 'train' }] });
+    expect(parsePalette('jobs')).toEqual({ error: 'usage: :jobs CLUSTER' });
+    expect(parsePalette('requests')).toEqual({ views: [{ kind: 'requests' }] });
+    expect(parsePalette('events')).toEqual({ views: [{ kind: 'events' }] });
+    expect(parsePalette('gpus')).toEqual({ views: [{ kind: 'gpus' }] });
+    expect(parsePalette('bogus')).toHaveProperty('error');
+  });
+  test('autostop input', () => {
+    expect(parseAutostop('30')).toEqual({ idleMinutes: 30, down: false });
+    expect(parseAutostop('30 down')).toEqual({ idleMinutes: 30, down: true });
+    expect(parseAutostop('off')).toEqual({ cancel: true });
+    expect(parseAutostop('soon')).toHaveProperty('error');
+  });
+});
+
+describe('--once', () => {
+  test('prints the clusters view as plain text', () => {
+    const now = Date.now();
+    const a = cluster('alpha', { hourlyPrice: 2, lastJobId: 1, launchedAt: now - 120_000 });
+    const text = onceText(snapshot({ clusters: [cluster('beta', { status: 'STOPPED' }), a], jobs: [job(a, 1, { status: 'SUCCEEDED' })] }), {
+      home: '/h',
+      version: '1.2.3',
+      now,
+    });
+    const lines = text.trimEnd().split('\n');
+    expect(lines[0]).toBe('aloft 1.2.3 · /h · clusters 2 (UP 1, STOPPED 1) · UP $2.00/hr');
+    expect(lines[1]).toMatch(/^NAME\s+INFRA\s+RESOURCES\s+NODES\s+STATUS\s+AUTOSTOP\s+\$\/HR\s+AGE\s+LAST JOB$/);
+    expect(lines[2]).toMatch(/^alpha .* UP .* \$2\.00\s+2m00s\s+1 SUCCEEDED$/);
+    expect(lines[3]).toMatch(/^beta .* STOPPED/);
+    expect(text).not.toMatch(/\u001B/);
+    expect(onceText(snapshot(), { home: '/h' })).toContain('No existing clusters.');
+  });
+});
