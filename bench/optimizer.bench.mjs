@@ -27,7 +27,7 @@ function coldMs(catalogDir, taskJson, runs) {
     const t0 = performance.now();
     const { planTask } = await import(${JSON.stringify(mod('optimizer/plan.js'))});
     const { loadCatalog } = await import(${JSON.stringify(mod('catalog/catalog.js'))});
-    const ctx = ${JSON.stringify(CTX)};
+    const ctx = ${JSON.stringify(catalogDir ? { ...CTX, usableClouds: ['synth'] } : CTX)};
     ${catalogDir ? `ctx.catalog = loadCatalog([${JSON.stringify(catalogDir)}]);` : ''}
     const p = planTask(${taskJson}, ctx);
     if (!p.chosen) throw new Error('no plan');
@@ -49,7 +49,7 @@ function warmMs(planTask, t, ctx, runs) {
 }
 
 /** 100,000 rows in AWS's column order: 500 shapes x 40 regions x 5 zones, a third with GPUs. */
-function syntheticCatalog(dir) {
+export function syntheticCatalog(dir) {
   const rows = ['InstanceType,AcceleratorName,AcceleratorCount,vCPUs,MemoryGiB,GpuInfo,Price,SpotPrice,Region,AvailabilityZone'];
   const gpus = ['A100', 'H100', 'L4', 'T4', 'A10G', 'L40S'];
   let seed = 1;
@@ -58,7 +58,7 @@ function syntheticCatalog(dir) {
   for (let s = 0; s < 500; s++) {
     const cpus = [2, 4, 8, 16, 32, 48, 64, 96][s % 8];
     const gpu = s % 3 === 0 ? gpus[(s / 3) % gpus.length | 0] : '';
-    const count = gpu ? [1, 2, 4, 8][s % 4] : '';
+    const count = gpu ? [1, 2, 4, 8][Math.floor(s / 18) % 4] : '';
     shapes.push([`syn${s}.x${cpus}`, gpu, count, cpus, cpus * 4, (cpus * 0.05 + (gpu ? count * 1.5 : 0)) * (0.8 + rand() * 0.4)]);
   }
   for (const [type, gpu, count, cpus, mem, base] of shapes) {

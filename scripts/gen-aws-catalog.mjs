@@ -40,6 +40,7 @@ const FAMILIES = [
   ['m7i', 0.4, ALL, undefined, SIZES(0.1008, 4, SEVEN)],
   ['c7i', 0.4, ALL, undefined, SIZES(0.08925, 2, SEVEN)],
   ['r7i', 0.38, ALL, undefined, SIZES(0.1323, 8, SEVEN)],
+  ['m5', 0.38, ALL, undefined, SIZES(0.096, 4, STD.filter(([s]) => s !== '32xlarge'))],
   ['t3', 0.3, ALL, undefined, [['medium', 2, 4, 0.0416], ['large', 2, 8, 0.0832], ['xlarge', 4, 16, 0.1664], ['2xlarge', 8, 32, 0.3328]]],
   ['g4dn', 0.35, ALL, undefined, [
     ['xlarge', 4, 16, 0.526, 'T4', 1], ['2xlarge', 8, 32, 0.752, 'T4', 1], ['4xlarge', 16, 64, 1.204, 'T4', 1],
@@ -57,6 +58,9 @@ const FAMILIES = [
     ['xlarge', 4, 32, 1.861, 'L40S', 1], ['2xlarge', 8, 64, 2.24208, 'L40S', 1], ['4xlarge', 16, 128, 3.00424, 'L40S', 1],
     ['8xlarge', 32, 256, 4.52856, 'L40S', 1], ['16xlarge', 64, 512, 7.57719, 'L40S', 1], ['12xlarge', 48, 384, 10.49264, 'L40S', 4],
     ['24xlarge', 96, 768, 15.06559, 'L40S', 4], ['48xlarge', 192, 1536, 30.13118, 'L40S', 8]]],
+  ['p3', 0.35, ['us-east-1', 'us-east-2', 'us-west-2', 'eu-west-1', 'ap-northeast-1'], undefined, [
+    ['2xlarge', 8, 61, 3.06, 'V100', 1], ['8xlarge', 32, 244, 12.24, 'V100', 4], ['16xlarge', 64, 488, 24.48, 'V100', 8]]],
+  ['p3dn', 0.35, ['us-east-1', 'us-west-2'], 2, [['24xlarge', 96, 768, 31.212, 'V100-32GB', 8]]],
   ['p4d', 0.45, ['us-east-1', 'us-west-2', 'eu-central-1', 'ap-northeast-1'], 2, [['24xlarge', 96, 1152, 21.957642, 'A100', 8]]],
   ['p4de', 0.45, ['us-east-1', 'us-west-2'], 2, [['24xlarge', 96, 1152, 27.447287, 'A100-80GB', 8]]],
   ['p5', 0.5, ['us-east-1', 'us-east-2', 'us-west-2', 'eu-north-1', 'ap-northeast-1'], 2, [['48xlarge', 192, 2048, 55.04, 'H100', 8]]],
@@ -69,7 +73,7 @@ const FAMILIES = [
 ];
 
 const GPU = {
-  T4: ['NVIDIA', 16384], A10G: ['NVIDIA', 24576], L4: ['NVIDIA', 24576], L40S: ['NVIDIA', 49152],
+  T4: ['NVIDIA', 16384], V100: ['NVIDIA', 16384], 'V100-32GB': ['NVIDIA', 32768], A10G: ['NVIDIA', 24576], L4: ['NVIDIA', 24576], L40S: ['NVIDIA', 49152],
   A100: ['NVIDIA', 40960], 'A100-80GB': ['NVIDIA', 81920], H100: ['NVIDIA', 81920], H200: ['NVIDIA', 144384],
   Trainium: ['AWS', 32768], Inferentia2: ['AWS', 32768],
 };

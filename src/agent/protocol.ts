@@ -95,6 +95,8 @@ export interface AgentMethods {
       script: string;
       env: Record<string, string>;
       workdir?: string;
+      /** prefix each output line with `(<label>, rank=<rank>, pid=<pid>) ` (e.g. "worker1") */
+      label?: string;
     };
     result: { pid: number };
   };
@@ -103,7 +105,7 @@ export interface AgentMethods {
 
 export type AgentMethod = keyof AgentMethods;
 
-/** Emitted on the `watch` stream. */
+/** Emitted on the `watch` stream (job changes; `{autostop: AutostopMarker}` when autostop fires). */
 export interface JobChange {
   seq: number;
   job: AgentJob;

@@ -56,7 +56,7 @@ const TABLE: Array<[string, AcceleratorVendor, number, ...string[]]> = [
   // AMD Instinct and Radeon
   ['MI355X', 'amd', 288, 'Instinct MI355X'],
   ['MI325X', 'amd', 256, 'Instinct MI325X'],
-  ['MI300X', 'amd', 192, 'Instinct MI300X'],
+  ['MI300X', 'amd', 192, 'Instinct MI300X', 'MI300'],
   ['MI300A', 'amd', 128, 'Instinct MI300A'],
   ['MI250X', 'amd', 128, 'Instinct MI250X'],
   ['MI250', 'amd', 128, 'Instinct MI250'],

@@ -32,6 +32,9 @@ export interface Offering {
   live?: boolean;
   /** live offering: nodes of this shape available now */
   available?: number;
+  /** grouping keys, computed once by the optimizer and kept for the next plan */
+  shapeKey?: string;
+  zoneKey?: string;
 }
 
 export interface Catalog {
@@ -56,124 +59,98 @@ const REQUIRED = ['InstanceType', 'vCPUs', 'MemoryGiB', 'AcceleratorName', 'Acce
 
 /** Parses one cloud's vms.csv text into offerings. */
 export function offeringsFromCsv(cloud: string, text: string, source = cloud): Offering[] {
-  interface Row {
-    type: string;
-    cpus: number;
-    mem: number;
-    acc: string;
-    accCount: number;
-    gpuMiB?: number;
-    region: string;
-    zone?: string;
-    price?: number;
-    spot?: number;
-  }
-  const rows: Row[] = [];
+  const out: Offering[] = [];
+  // Rows with an empty InstanceType price accelerators alone (GCP); they pair with hosts below.
+  const accRows: Offering[] = [];
   const col: Record<string, number> = {};
+  let iType = 0, iCpu = 0, iMem = 0, iAcc = 0, iCount = 0, iRegion = 0, iPrice = 0, iSpot = 0;
+  let iZone = -1, iGpu = -1;
+  const names = new Map<string, { name: string; mem: number }>();
+  const accName = (raw: string) => {
+    let hit = names.get(raw);
+    if (!hit) {
+      const name = canonicalAccelerator(raw) ?? raw;
+      names.set(raw, (hit = { name, mem: acceleratorMemoryGiB(name) }));
+    }
+    return hit;
+  };
+  let sawHeader = false;
   readCsv(
     text,
-    (names) => {
-      names.forEach((h, i) => (col[h] = i));
+    (header) => {
+      sawHeader = true;
+      header.forEach((h, i) => (col[h] = i));
       const missing = REQUIRED.filter((c) => col[c] === undefined);
       if (missing.length) throw new UserError(`${source}: not a catalog in SkyPilot's format (missing ${missing.join(', ')})`);
+      [iType, iCpu, iMem, iAcc, iCount, iRegion, iPrice, iSpot] = REQUIRED.map((c) => col[c]!);
+      iZone = col.AvailabilityZone ?? -1;
+      iGpu = col.GpuInfo ?? -1;
     },
     (f) => {
-      const region = f[col.Region!] ?? '';
+      const region = f[iRegion];
       if (!region) return;
-      const gpuInfo = col.GpuInfo !== undefined ? f[col.GpuInfo] : undefined;
-      let gpuMiB: number | undefined;
-      if (gpuInfo) {
-        const m = /SizeInMiB'?"?:\s*(\d+)/.exec(gpuInfo);
-        if (m) gpuMiB = Number(m[1]);
+      const raw = f[iAcc];
+      const type = f[iType];
+      let accelerator: string | undefined;
+      let acceleratorCount = 0;
+      let acceleratorMemGiB = 0;
+      if (raw) {
+        const a = accName(raw);
+        accelerator = a.name;
+        acceleratorCount = num(f[iCount]) ?? 0;
+        acceleratorMemGiB = a.mem;
+        const info = iGpu >= 0 ? f[iGpu] : undefined;
+        if (info) {
+          const m = /SizeInMiB'?"?:\s*(\d+)/.exec(info);
+          if (m) acceleratorMemGiB = Math.round((Number(m[1]) / 1024) * 10) / 10;
+        }
       }
-      rows.push({
-        type: f[col.InstanceType!] ?? '',
-        cpus: num(f[col.vCPUs!]) ?? 0,
-        mem: num(f[col.MemoryGiB!]) ?? 0,
-        acc: f[col.AcceleratorName!] ?? '',
-        accCount: num(f[col.AcceleratorCount!]) ?? 0,
-        gpuMiB,
+      const o: Offering = {
+        cloud,
         region,
-        zone: col.AvailabilityZone !== undefined ? f[col.AvailabilityZone] || undefined : undefined,
-        price: num(f[col.Price!]),
-        spot: num(f[col.SpotPrice!]),
-      });
+        zone: iZone >= 0 ? f[iZone] || undefined : undefined,
+        instanceType: type || undefined,
+        accelerator,
+        acceleratorCount,
+        acceleratorMemGiB,
+        cpus: num(f[iCpu]) ?? 0,
+        memoryGiB: num(f[iMem]) ?? 0,
+        price: num(f[iPrice]),
+        spotPrice: num(f[iSpot]),
+      };
+      if (type) out.push(o);
+      else if (accelerator) accRows.push(o);
     },
   );
-  if (rows.length === 0 && Object.keys(col).length === 0) throw new UserError(`${source}: empty catalog file`);
-
-  const out: Offering[] = [];
-  const accOf = (r: Row) => (r.acc ? (canonicalAccelerator(r.acc) ?? r.acc) : undefined);
-  const memOf = (r: Row, acc: string) =>
-    r.gpuMiB !== undefined ? Math.round((r.gpuMiB / 1024) * 10) / 10 : acceleratorMemoryGiB(acc);
-
-  const splitPricing = rows.some((r) => !r.type && r.acc);
-  if (!splitPricing) {
-    for (const r of rows) {
-      if (!r.type) continue;
-      const acc = accOf(r);
-      out.push({
-        cloud,
-        region: r.region,
-        zone: r.zone,
-        instanceType: r.type,
-        accelerator: acc,
-        acceleratorCount: acc ? r.accCount : 0,
-        acceleratorMemGiB: acc ? memOf(r, acc) : 0,
-        cpus: r.cpus,
-        memoryGiB: r.mem,
-        price: r.price,
-        spotPrice: r.spot,
-      });
-    }
-    return out;
-  }
+  if (!sawHeader) throw new UserError(`${source}: empty catalog file`);
+  if (accRows.length === 0) return out;
 
   // Split pricing (GCP): pair every accelerator row with each host in the same zone it fits on.
-  const hostsByZone = new Map<string, Row[]>();
-  for (const r of rows) {
-    if (!r.type) continue;
-    const z = r.zone ?? r.region;
+  const hostsByZone = new Map<string, Offering[]>();
+  const result: Offering[] = [];
+  for (const h of out) {
+    const z = h.zone ?? h.region;
     let list = hostsByZone.get(z);
     if (!list) hostsByZone.set(z, (list = []));
-    list.push(r);
-    if (r.acc || GCP_GPU_HOST.test(r.type)) continue;
-    out.push({
-      cloud,
-      region: r.region,
-      zone: r.zone,
-      instanceType: r.type,
-      acceleratorCount: 0,
-      acceleratorMemGiB: 0,
-      cpus: r.cpus,
-      memoryGiB: r.mem,
-      price: r.price,
-      spotPrice: r.spot,
-    });
+    list.push(h);
+    if (!h.accelerator && !GCP_GPU_HOST.test(h.instanceType!)) result.push(h);
   }
-  for (const a of rows) {
-    if (a.type || !a.acc) continue;
-    const acc = accOf(a)!;
+  for (const a of accRows) {
     for (const h of hostsByZone.get(a.zone ?? a.region) ?? []) {
-      if (!gcpHostFits(acc, a.accCount, h.type, h.cpus, h.mem)) continue;
-      out.push({
-        cloud,
-        region: a.region,
-        zone: a.zone,
-        instanceType: h.type,
-        accelerator: acc,
-        acceleratorCount: a.accCount,
-        acceleratorMemGiB: memOf(a, acc),
+      if (h.accelerator || !gcpHostFits(a.accelerator!, a.acceleratorCount, h.instanceType!, h.cpus, h.memoryGiB)) continue;
+      result.push({
+        ...a,
+        instanceType: h.instanceType,
         cpus: h.cpus,
-        memoryGiB: h.mem,
+        memoryGiB: h.memoryGiB,
         price: h.price !== undefined && a.price !== undefined ? addPrices(h.price, a.price) : undefined,
-        spotPrice: h.spot !== undefined && a.spot !== undefined ? addPrices(h.spot, a.spot) : undefined,
+        spotPrice: h.spotPrice !== undefined && a.spotPrice !== undefined ? addPrices(h.spotPrice, a.spotPrice) : undefined,
         hostPrice: h.price,
         acceleratorPrice: a.price,
       });
     }
   }
-  return out;
+  return result;
 }
 
 export function buildCatalog(offerings: Offering[], sources: Record<string, string> = {}): Catalog {

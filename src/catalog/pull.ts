@@ -40,6 +40,7 @@ async function download(url: string, timeoutMs: number): Promise<string> {
 
 export async function pullCatalog(opts: { cloud: string; url?: string; home?: string; timeoutMs?: number }): Promise<PullResult> {
   const cloud = opts.cloud.toLowerCase();
+  if (!/^[a-z0-9][a-z0-9-]*$/.test(cloud)) throw new UserError(`invalid cloud name '${opts.cloud}'`);
   const url = opts.url ?? defaultCatalogUrl(cloud);
   let text: string;
   try {

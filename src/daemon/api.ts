@@ -245,13 +245,13 @@ async function streamLogs(ctx: DaemonContext, q: URLSearchParams, send: (i: LogS
   if (rec?.status === 'UP') {
     try {
       const client = await ctx.links.get(name);
-      const { done } = await client.stream('logs', { jobId, follow, tailLines: tail, rank }, (item: unknown) => {
+      const handle = await client.stream('logs', { jobId, follow, tailLines: tail, rank }, (item: unknown) => {
         const text = (item as { text?: string }).text;
         if (text) send({ type: 'text', text });
       });
-      const stopOnAbort = () => client.call('jobs', { jobIds: [jobId!] }).catch(() => undefined);
-      signal.addEventListener('abort', stopOnAbort, { once: true });
-      await done;
+      // The reader went away (ctrl-c): stop the agent's stream too.
+      signal.addEventListener('abort', () => handle.cancel(), { once: true });
+      await handle.done;
       const { jobs } = await client.call('jobs', { jobIds: [jobId] });
       const job = jobs[0] ? { ...jobs[0], cluster: name, clusterUid: uid } : (known ?? null);
       send({ type: 'end', job });

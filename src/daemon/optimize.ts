@@ -1,77 +1,77 @@
-// Bridges the daemon to the optimizer: live offerings from local and ssh, then the plan's
-// failover order as placements.
+// Bridges the daemon to the optimizer: live offerings from local (and ssh pools), the catalog for
+// clouds, and the plan's failover order turned into placements the pipeline can try in turn.
 
-import type { NodeResources } from '../protocol/model.js';
-import type { ResourcesSpec, Task } from '../spec/types.js';
-import { UserError } from '../util/errors.js';
+import { existsSync, readFileSync } from 'node:fs';
+import type { LiveOffering } from '../providers/types.js';
+import type { Task } from '../spec/types.js';
+import type { Candidate, OptimizeContext, Plan } from '../optimizer/index.js';
+import { homePaths } from '../util/paths.js';
 import type { DaemonContext } from './context.js';
 import type { Placement } from './planning.js';
-import { infraString } from './planning.js';
-import { getProvider } from './providers.js';
+import { getProvider, PROVISIONABLE } from './providers.js';
 
-function fitsHost(spec: ResourcesSpec, host: NodeResources): string | undefined {
-  if (spec.cpus && (spec.cpus.atLeast ? host.cpus < spec.cpus.value : host.cpus < spec.cpus.value)) {
-    return `needs ${spec.cpus.value}${spec.cpus.atLeast ? '+' : ''} CPUs, this machine has ${host.cpus}`;
-  }
-  if (spec.memory && host.memoryGiB < spec.memory.value) {
-    return `needs ${spec.memory.value}${spec.memory.atLeast ? '+' : ''} GiB memory, this machine has ${host.memoryGiB}`;
-  }
-  if (spec.accelerators && spec.accelerators.length > 0) {
-    const ok = spec.accelerators.some((a) => {
-      const have = Object.entries(host.accelerators).find(([n]) => n.toLowerCase() === a.name.toLowerCase());
-      return have !== undefined && have[1] >= a.count;
-    });
-    if (!ok) {
-      const want = spec.accelerators.map((a) => `${a.name}:${a.count}`).join(' or ');
-      const have = Object.entries(host.accelerators).map(([n, c]) => `${n}:${c}`).join(', ') || 'no GPUs';
-      return `needs ${want}, this machine has ${have}`;
+/** Live offerings of the providers that have no catalog; a slow or broken pool never blocks planning. */
+async function liveOfferings(ctx: DaemonContext): Promise<LiveOffering[]> {
+  const out: LiveOffering[] = [];
+  const local = await getProvider('local', ctx.home);
+  out.push(...((await local.liveOfferings?.()) ?? []));
+  if (existsSync(`${ctx.home}/ssh_node_pools.yaml`)) {
+    try {
+      const ssh = await getProvider('ssh', ctx.home);
+      const offers = await Promise.race([
+        ssh.liveOfferings?.() ?? Promise.resolve([]),
+        new Promise<LiveOffering[]>((r) => setTimeout(() => r([]), 5000)),
+      ]);
+      out.push(...offers);
+    } catch (err) {
+      ctx.log.warn({ err: String(err) }, 'ssh pools unavailable for planning');
     }
   }
-  return undefined;
+  return out;
 }
 
-/** Placements for the task in preference order (cheapest first). */
+/** `allowed_infra` (or SkyPilot's `allowed_clouds`) from ALOFT_HOME/config.yaml. */
+async function allowedInfra(home: string): Promise<string[] | undefined> {
+  const path = homePaths(home).config;
+  if (!existsSync(path)) return undefined;
+  const { parse } = await import('yaml');
+  const cfg = parse(readFileSync(path, 'utf8')) as { allowed_infra?: string[]; allowed_clouds?: string[] } | null;
+  return cfg?.allowed_infra ?? cfg?.allowed_clouds;
+}
+
+export async function optimizerContext(ctx: DaemonContext, opts: { dryrun: boolean }): Promise<OptimizeContext> {
+  const { contextFromMachine } = await import('../optimizer/index.js');
+  const octx = await contextFromMachine({
+    liveOfferings: await liveOfferings(ctx),
+    allowedInfra: await allowedInfra(ctx.home),
+    dryrun: opts.dryrun,
+  });
+  // A launch can only use infra this aloft can provision; a dry run compares prices everywhere.
+  if (!opts.dryrun) octx.usableClouds = octx.usableClouds.filter((c) => PROVISIONABLE.includes(c));
+  return octx;
+}
+
+function toPlacement(c: Candidate): Placement {
+  return {
+    cloud: c.cloud,
+    region: c.region,
+    zone: c.zone,
+    instanceType: c.instanceType,
+    hourlyPrice: c.hourlyPrice,
+    useSpot: c.useSpot,
+    spec: c.resources,
+    infra: c.cloud === 'local' ? 'local' : [c.cloud, c.region, c.zone].filter(Boolean).join('/'),
+    failover: [],
+  };
+}
+
+export async function planTaskFor(ctx: DaemonContext, task: Task, dryrun: boolean): Promise<Plan> {
+  const { planTask } = await import('../optimizer/index.js');
+  return planTask(task, await optimizerContext(ctx, { dryrun }));
+}
+
+/** Placements for the task in failover order (cheapest first). */
 export async function planForDaemon(ctx: DaemonContext, task: Task): Promise<Placement[]> {
-  const out: Placement[] = [];
-  const reasons: string[] = [];
-  for (const spec of task.resources.candidates) {
-    const cloud = spec.infra.cloud && spec.infra.cloud !== '*' ? spec.infra.cloud : undefined;
-    if (cloud === undefined || cloud === 'local') {
-      const local = await getProvider('local', ctx.home);
-      const offers = (await local.liveOfferings?.()) ?? [];
-      const host = offers[0]?.resources;
-      const why = host ? fitsHost(spec, host) : 'local infra unavailable';
-      if (why) {
-        reasons.push(`local: ${why}`);
-        continue;
-      }
-      out.push({ cloud: 'local', region: 'local', hourlyPrice: 0, useSpot: spec.useSpot, spec, infra: 'local', failover: [] });
-    } else if (cloud === 'ssh') {
-      if (!spec.infra.region) throw new UserError('infra ssh needs a pool name: --infra ssh/POOL');
-      out.push({
-        cloud: 'ssh',
-        region: spec.infra.region,
-        hourlyPrice: 0,
-        useSpot: false,
-        spec,
-        infra: infraString('ssh', spec.infra.region),
-        failover: [],
-      });
-    } else {
-      out.push({
-        cloud,
-        region: spec.infra.region,
-        zone: spec.infra.zone,
-        instanceType: spec.instanceType,
-        hourlyPrice: 0,
-        useSpot: spec.useSpot,
-        spec,
-        infra: infraString(cloud, spec.infra.region, spec.infra.zone),
-        failover: [],
-      });
-    }
-    if (task.resources.mode === 'ordered' && out.length > 0) break;
-  }
-  if (out.length === 0) throw new UserError(`no infra can run this task: ${reasons.join('; ')}`);
-  return out;
+  const plan = await planTaskFor(ctx, task, false);
+  return [plan.chosen, ...plan.failover].map(toPlacement);
 }

@@ -1,16 +1,23 @@
-// `plan` (what `launch --dryrun` shows): the optimizer's choice and the offerings it weighed.
+// `plan` (what `launch --dryrun` shows): the optimizer's choice, the offerings it weighed, and
+// with --explain why each excluded one was excluded. A chain (multi-document YAML) is solved as
+// a pipeline by dynamic programming.
 import type { ApiMethods } from '../protocol/api.js';
 import type { DaemonContext } from './context.js';
-import { planForDaemon } from './optimize.js';
+import { optimizerContext } from './optimize.js';
 
 export async function planText(ctx: DaemonContext, p: ApiMethods['plan']['params']): Promise<ApiMethods['plan']['result']> {
-  const plans: unknown[] = [];
-  const lines: string[] = [];
-  for (const task of p.tasks) {
-    const placements = await planForDaemon(ctx, task);
-    const chosen = placements[0]!;
-    plans.push({ task: task.name ?? null, chosen: { cloud: chosen.cloud, region: chosen.region ?? null, zone: chosen.zone ?? null, instance_type: chosen.instanceType ?? null, use_spot: chosen.useSpot, hourly_price: chosen.hourlyPrice * task.numNodes } });
-    lines.push(`${task.name ?? 'task'}: ${chosen.infra}${chosen.instanceType ? ` ${chosen.instanceType}` : ''}, ${task.numNodes} node(s), $${(chosen.hourlyPrice * task.numNodes).toFixed(2)}/hr`);
+  const opt = await import('../optimizer/index.js');
+  const octx = await optimizerContext(ctx, { dryrun: true });
+  if (p.tasks.length === 1) {
+    const plan = opt.planTask(p.tasks[0]!, octx);
+    return { plans: [opt.planToJson(plan)], text: opt.renderPlan(plan, { explain: p.explain ?? false }) };
   }
-  return { plans, text: lines.join('\n') };
+  const pipeline = opt.planChain(p.tasks, octx);
+  const text = pipeline.plans
+    .map((plan, i) => `Task ${i + 1}/${pipeline.plans.length}${plan.task ? ` (${plan.task})` : ''}:\n${opt.renderPlan(plan, { explain: p.explain ?? false })}`)
+    .join('\n\n');
+  return {
+    plans: pipeline.plans.map((x) => opt.planToJson(x)),
+    text: `${text}\n\nPipeline (${pipeline.method}): compute + egress ≈ $${pipeline.totalCost.toFixed(2)} (egress $${pipeline.egressCost.toFixed(2)})`,
+  };
 }

@@ -3,6 +3,7 @@
 // is terminated at a hard deadline; a greedy placement with local improvement answers instead.
 import { Worker } from 'node:worker_threads';
 import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import type { Task } from '../spec/types.js';
 import { UserError } from '../util/errors.js';
 import { assemble, egressPerGB, gbOf, hoursOf, locations, planEach, type PipelineOptions, type PipelinePlan, solveChain } from './chain.js';
@@ -29,10 +30,13 @@ interface LpModel {
   binaries: Record<string, 1>;
 }
 
+// Written to run as either CommonJS or ESM: an eval'd worker follows the parent's --input-type.
 const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const solver = require(workerData.solverPath);
-parentPort.postMessage(solver.Solve(workerData.model));
+import('node:worker_threads').then(async ({ parentPort, workerData }) => {
+  const m = await import(workerData.solverUrl);
+  const solver = m.default ?? m;
+  parentPort.postMessage(solver.Solve(workerData.model));
+});
 `;
 
 function topoOrder(n: number, edges: Array<[number, number]>): number[] {
@@ -94,9 +98,9 @@ export function buildModel(locs: Candidate[][], edges: Array<[number, number]>, 
 }
 
 function solveInWorker(model: LpModel, deadlineMs: number): Promise<Record<string, number> | 'timeout' | 'infeasible'> {
-  const solverPath = createRequire(import.meta.url).resolve('javascript-lp-solver');
+  const solverUrl = pathToFileURL(createRequire(import.meta.url).resolve('javascript-lp-solver')).href;
   return new Promise((resolve, reject) => {
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { solverPath, model } });
+    const worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: [], workerData: { solverUrl, model } });
     const timer = setTimeout(() => {
       void worker.terminate();
       resolve('timeout');
@@ -185,9 +189,11 @@ export async function solveDag(plans: Plan[], edges: Array<[number, number]>, op
   let r: Awaited<ReturnType<typeof solveInWorker>>;
   try {
     r = await solveInWorker(model, opts.deadlineMs ?? 800);
-  } catch {
+  } catch (e) {
+    if (process.env.ALOFT_DEBUG) process.stderr.write(`ILP worker failed: ${String(e)}\n`);
     return fallback(false);
   }
+  if (process.env.ALOFT_DEBUG && typeof r === 'string') process.stderr.write(`ILP: ${r}\n`);
   if (r === 'timeout') return fallback(true);
   if (r === 'infeasible') return fallback(false);
   const values = r;

@@ -117,8 +117,10 @@ export function matchAccelerators(req: Request, o: Offering): AcceleratorMatcher
       if (m.kind === 'memory') why ??= `${o.accelerator} has ${fmt(o.acceleratorMemGiB)}GB, asked for ${describeMatcher(m).split(':')[0]}`;
       continue;
     }
-    if (o.acceleratorCount === m.count) return m;
-    why ??= o.acceleratorCount < m.count ? `too few GPUs (${o.acceleratorCount} < ${fmt(m.count)})` : `${o.acceleratorCount} GPUs, asked for ${fmt(m.count)}`;
+    // A fraction of a GPU (T4:0.5) is a share of a node with whole GPUs: the smallest that covers it.
+    const whole = Math.ceil(m.count);
+    if (o.acceleratorCount === whole) return m;
+    why ??= o.acceleratorCount < whole ? `too few GPUs (${o.acceleratorCount} < ${fmt(m.count)})` : `${o.acceleratorCount} GPUs, asked for ${fmt(m.count)}`;
   }
   if (why) return why;
   const want = req.matchers.map(describeMatcher).join(' or ');

@@ -6,3 +6,4 @@ export { planDag, solveDag, greedyPlacement, type TaskDag, type DagOptions } fro
 export { Blocklist, retryBackoffMs, type BlockEntry, type LaunchErrorKind } from './blocklist.js';
 export { renderPlan, planToJson, candidateToJson, describeCandidate, infraString } from './render.js';
 export { globMatch, normalizeCloud, parseInfraPattern, selectorMatches, formatInfra } from './infra.js';
+export { contextFromMachine } from './context.js';

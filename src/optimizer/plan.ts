@@ -81,15 +81,18 @@ function liteTime(o: Offering, m: AcceleratorMatcher | undefined, numNodes: numb
   return 1 / (per * numNodes);
 }
 
+/** Plain code-unit order: deterministic and much faster than localeCompare in hot loops. */
+const cmpStr = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
 function liteCmp(minimize: 'cost' | 'time') {
   return (a: Lite, b: Lite): number => {
     if (minimize === 'time' && Math.abs(a.time - b.time) > 1e-12) return a.time - b.time;
     return (
       a.total - b.total ||
-      a.o.cloud.localeCompare(b.o.cloud) ||
-      a.o.region.localeCompare(b.o.region) ||
-      (a.o.zone ?? '').localeCompare(b.o.zone ?? '') ||
-      (a.o.instanceType ?? '').localeCompare(b.o.instanceType ?? '')
+      cmpStr(a.o.cloud, b.o.cloud) ||
+      cmpStr(a.o.region, b.o.region) ||
+      cmpStr(a.o.zone ?? '', b.o.zone ?? '') ||
+      cmpStr(a.o.instanceType ?? '', b.o.instanceType ?? '')
     );
   };
 }
@@ -113,7 +116,7 @@ function evaluate(req: Request, catalog: Catalog, live: Offering[], minimize: 'c
   const shapes = new Map<string, { best?: Lite; n: number; reasons: Map<string, { n: number; o: Offering }> }>();
   for (const o of pool(req, catalog, live)) {
     const v = check(req, o);
-    const shapeKey = o.live ? `${o.cloud}\0${o.region}` : `${o.cloud}\0${o.instanceType ?? ''}\0${o.accelerator ?? ''}:${o.acceleratorCount}`;
+    const shapeKey = (o.shapeKey ??= o.live ? `${o.cloud}\0${o.region}` : `${o.cloud}\0${o.instanceType ?? ''}\0${o.accelerator ?? ''}:${o.acceleratorCount}`);
     let shape = shapes.get(shapeKey);
     if (!shape) shapes.set(shapeKey, (shape = { n: 0, reasons: new Map() }));
     shape.n++;
@@ -125,9 +128,11 @@ function evaluate(req: Request, catalog: Catalog, live: Offering[], minimize: 'c
     }
     const price = v.price!;
     const total = price * req.numNodes;
-    const lite: Lite = { o, matcher: v.matcher, price, total, time: minimize === 'time' ? liteTime(o, v.matcher, req.numNodes) : 0, noCredentials: v.noCredentials === true };
-    const zoneKey = o.zone === undefined ? `${o.cloud}\0${o.region}` : `${o.cloud}\0${o.region}\0${o.zone}`;
+    const zoneKey = (o.zoneKey ??= o.zone === undefined ? `${o.cloud}\0${o.region}` : `${o.cloud}\0${o.region}\0${o.zone}`);
     const cur = perZone.get(zoneKey);
+    // Most offerings lose on price alone: skip building anything for them.
+    if (minimize === 'cost' && cur && total > cur.total && shape.best && total > shape.best.total) continue;
+    const lite: Lite = { o, matcher: v.matcher, price, total, time: minimize === 'time' ? liteTime(o, v.matcher, req.numNodes) : 0, noCredentials: v.noCredentials === true };
     if (!cur || cmp(lite, cur) < 0) perZone.set(zoneKey, lite);
     if (!shape.best || cmp(lite, shape.best) < 0) shape.best = lite;
   }
@@ -155,7 +160,7 @@ function evaluate(req: Request, catalog: Catalog, live: Offering[], minimize: 'c
 }
 
 const cmpName = (a: Candidate, b: Candidate) =>
-  a.cloud.localeCompare(b.cloud) || a.region.localeCompare(b.region) || (a.zone ?? '').localeCompare(b.zone ?? '');
+  cmpStr(a.cloud, b.cloud) || cmpStr(a.region, b.region) || cmpStr(a.zone ?? '', b.zone ?? '');
 
 /** Candidate order: objective, then price, then names (deterministic). */
 export function compareCandidates(minimize: 'cost' | 'time') {
@@ -164,7 +169,7 @@ export function compareCandidates(minimize: 'cost' | 'time') {
       const d = timeScore(a) - timeScore(b);
       if (Math.abs(d) > 1e-12) return d;
     }
-    return a.totalHourlyPrice - b.totalHourlyPrice || cmpName(a, b) || (a.instanceType ?? '').localeCompare(b.instanceType ?? '');
+    return a.totalHourlyPrice - b.totalHourlyPrice || cmpName(a, b) || cmpStr(a.instanceType ?? '', b.instanceType ?? '');
   };
 }
 
@@ -240,11 +245,10 @@ export function planTask(task: Task, ctx: OptimizeContext, inputs = planInputs(c
     considered.push(...ev.considered);
     const order = failoverOrder(ev.perZone, cmp);
     ordered.push(order);
-    if (order.length === 0) reasons.push(infeasibleReason(req, ev.considered));
-    // ordered: the first candidate with any offering wins; the later ones are only fallbacks.
-    if (choice.mode === 'ordered' && order.length) break;
+    if (order.length === 0) reasons.push(infeasibleReason(req, ev.considered, catalog));
   }
   let all: Candidate[];
+  // ordered: the first candidate with any offering wins; the later ones follow it in failover.
   if (choice.mode === 'ordered') all = ordered.flat();
   else all = failoverOrder(ordered.flat(), cmp); // any_of: pooled, cheapest wins
   if (all.length === 0) {
@@ -285,12 +289,21 @@ export function planTask(task: Task, ctx: OptimizeContext, inputs = planInputs(c
 }
 
 /** The one-line "why" for an infeasible request: the most telling exclusion. */
-function infeasibleReason(req: Request, rows: ConsideredRow[]): string {
+function infeasibleReason(req: Request, rows: ConsideredRow[], catalog: Catalog): string {
+  const cloud = req.namedCloud;
+  if (cloud && !rows.some((r) => r.cloud === cloud)) {
+    if (cloud === 'kubernetes' || cloud === 'ssh' || cloud === 'local') return `${cloud} has no live offerings here (see \`aloft check\`)`;
+    if (!catalog.clouds.includes(cloud)) {
+      return `there is no ${cloud} catalog (shipped: ${catalog.clouds.join(', ') || 'none'}; try \`aloft catalog pull --cloud ${cloud}\`)`;
+    }
+    if (req.matchers.length) return `${cloud}'s catalog has no ${req.matchers.map(describeMatcher).join(' or ')}`;
+  }
   if (rows.length === 0) {
+    if (req.rs.instanceType) return `instance type ${req.rs.instanceType} is not in the catalog (\`aloft catalog pull\` refreshes it)`;
     if (req.matchers.length) return `no catalog or live offering has ${req.matchers.map(describeMatcher).join(' or ')}`;
     return 'no offerings to choose from';
   }
-  // Prefer the reason of a row that got furthest (named accelerator matched, same cloud).
+  // Prefer the reason of a row that got furthest through the checks.
   const rank = (r: ConsideredRow) => stageOf(r.excluded ?? '') + (r.offerings ?? 0) / 1e6;
   const best = [...rows].sort((a, b) => rank(b) - rank(a))[0]!;
   const where = best.instanceType ?? (best.live ? `${best.cloud}/${best.region}` : best.cloud);

@@ -2,6 +2,7 @@
 import type { Candidate, ConsideredRow, Plan } from './types.js';
 
 export function infraString(c: { cloud: string; region: string; zone?: string }): string {
+  if (c.cloud === 'local') return 'local';
   return [c.cloud, c.region, c.zone].filter((p) => p !== undefined && p !== '').join('/');
 }
 

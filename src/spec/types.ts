@@ -35,8 +35,11 @@ export interface JobRecovery {
 }
 
 export interface AutostopSpec {
+  /** -1 = autostop explicitly off (`autostop: false`) */
   idleMinutes: number;
   down: boolean;
+  /** what counts as activity (SkyPilot's wait_for); undefined = the default, jobs_and_ssh */
+  waitFor?: 'jobs_and_ssh' | 'jobs' | 'none';
 }
 
 /** One candidate set of resources (after expanding any_of / ordered each candidate is one of these). */
@@ -44,12 +47,19 @@ export interface ResourcesSpec {
   infra: InfraSelector;
   cpus?: Quantity;
   memory?: Quantity;
-  /** alternatives: any of these satisfies the request (from `{A100: 8, H100: 8}` or a list) */
+  /**
+   * alternatives: any of these satisfies the request (from `{A100: 8, H100: 8}`). A YAML list
+   * (`[H100:8, A100:8]`, "try in order") becomes `ordered` candidates with one accelerator each.
+   */
   accelerators?: AcceleratorRequest[];
+  /** TPU settings (SkyPilot's accelerator_args), kept as given */
+  acceleratorArgs?: Record<string, unknown>;
   instanceType?: string;
   useSpot: boolean;
   diskSize?: number;
   diskTier?: string;
+  /** 'standard' | 'best' (lower-cased); a best-effort hint */
+  networkTier?: string;
   ports: string[];
   imageId?: string | Record<string, string>;
   labels: Record<string, string>;
@@ -94,4 +104,9 @@ export interface Task {
 export interface TaskChain {
   name?: string;
   tasks: Task[];
+  /**
+   * With ParseOptions.allowUnsupported (dry runs): one `file:line:col: ...` line per feature aloft
+   * cannot honour yet and left out of the tasks. Without it those features are errors.
+   */
+  warnings?: string[];
 }

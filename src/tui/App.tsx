@@ -184,7 +184,7 @@ function ActiveView({ view, height, width }: { view: ViewSpec; height: number; w
     case 'events':
       return <EventsView height={height} width={width} />;
     case 'gpus':
-      return <GpusView height={height} width={width} />;
+      return <GpusView accelerator={view.accelerator} height={height} width={width} />;
   }
 }
 

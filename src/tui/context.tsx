@@ -20,7 +20,7 @@ export interface TopDeps {
   listTaskFiles?(): string[];
   /** parses a task YAML into the normalized Task the daemon takes */
   loadTask?(path: string): Promise<Task>;
-  /** accelerator catalog for the GPUs view; undefined until the optimizer provides one */
+  /** accelerator catalog for the GPUs view (lazily loaded) */
   loadGpus?(): Promise<GpuCatalog>;
 }
 

@@ -90,7 +90,6 @@ export async function runTop(opts: RunTopOptions): Promise<void> {
       exitOnCtrlC: false,
       patchConsole: true,
       maxFps: 60,
-      incrementalRendering: true,
     });
   };
 

@@ -15,6 +15,10 @@ export function sshdAvailable(): boolean {
 export interface SshdOptions {
   /** PATH of sessions on the server (to hide `node`, or show a fake one) */
   path?: string;
+  /** $HOME of sessions (keeps tests out of the real home; two servers may share one, like one machine) */
+  home?: string;
+  /** more variables set for every session (SetEnv) */
+  env?: Record<string, string>;
   /** reuse a port (restart on the same address) */
   port?: number;
   /** reuse a client key dir from an earlier server (so the same identity works) */
@@ -97,7 +101,11 @@ export async function startSshd(opts: SshdOptions = {}): Promise<Sshd> {
     `MaxSessions 50`,
     `MaxStartups 50:30:100`,
   ];
-  if (opts.path) lines.push(`SetEnv PATH=${opts.path}`);
+  const setEnv: string[] = [];
+  if (opts.path) setEnv.push(`PATH=${opts.path}`);
+  if (opts.home) setEnv.push(`HOME=${opts.home}`);
+  for (const [k, v] of Object.entries(opts.env ?? {})) setEnv.push(`${k}=${v}`);
+  if (setEnv.length) lines.push(`SetEnv ${setEnv.join(' ')}`);
   const config = join(dir, 'sshd_config');
   writeFileSync(config, lines.join('\n') + '\n');
   const child = spawn(SSHD, ['-D', '-e', '-f', config], { stdio: ['ignore', 'ignore', 'pipe'] });

@@ -127,7 +127,11 @@ describe('planTask: spot, any_of, ordered', () => {
     expect(anyOf.chosen.accelerators!.name).toBe('T4');
     const ordered = planTask(task(cands, { mode: 'ordered' }), clouds);
     expect(ordered.chosen.accelerators!.name).toBe('H100');
-    expect(ordered.failover.every((c) => c.accelerators!.name === 'H100')).toBe(true);
+    // the first choice's places come first, then the second choice's
+    const names = ordered.failover.map((c) => c.accelerators!.name);
+    expect(names.indexOf('T4')).toBeGreaterThan(0);
+    expect(names.slice(0, names.indexOf('T4')).every((n) => n === 'H100')).toBe(true);
+    expect(names.slice(names.indexOf('T4')).every((n) => n === 'T4')).toBe(true);
     const skip = planTask(task([rs({ accelerators: acc('A100', 3) }), rs({ accelerators: acc('L4', 1) })], { mode: 'ordered' }), clouds);
     expect(skip.chosen.accelerators!.name).toBe('L4');
   });

@@ -162,6 +162,11 @@ describe('keys', () => {
     await h.type('nope');
     await h.press(KEY.enter);
     await h.waitFor('unknown command :nope');
+    // a pasted / fast-typed chunk is replayed key by key
+    await h.press(':events\r');
+    await h.waitFor(/events\s+sort/);
+    await h.press('/zzz\r');
+    await h.waitFor('/zzz');
   });
 
   test('? help lists every action of the active view with its keys', async () => {

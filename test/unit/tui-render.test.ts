@@ -130,6 +130,7 @@ describe('palette and prompts', () => {
     expect(parsePalette('requests')).toEqual({ views: [{ kind: 'requests' }] });
     expect(parsePalette('events')).toEqual({ views: [{ kind: 'events' }] });
     expect(parsePalette('gpus')).toEqual({ views: [{ kind: 'gpus' }] });
+    expect(parsePalette('gpus H100')).toEqual({ views: [{ kind: 'gpus' }, { kind: 'gpus', accelerator: 'H100' }] });
     expect(parsePalette('bogus')).toHaveProperty('error');
   });
   test('autostop input', () => {

@@ -54,6 +54,30 @@ export function register(program: Command): void {
     });
 
   program
+    .command('requests')
+    .description('Show launches and other long operations (in flight and recent), with their stage')
+    .option('-a, --all', 'all kept requests, not only the recent ones')
+    .addOption(out())
+    .action(async (opts: OutOpt & { all?: boolean }) => {
+      const client = await daemon();
+      const { requests } = await client.call('requests', { all: opts.all });
+      if (opts.output === 'json') return printJson(requests);
+      const { table, ago, duration, color } = await import('../table.js');
+      const now = Date.now();
+      const rows = requests.map((r) => [
+        r.id,
+        r.kind,
+        r.cluster,
+        color(r.status, r.status === 'SUCCEEDED' ? 'green' : r.status === 'RUNNING' ? 'cyan' : 'red'),
+        r.stage ?? '-',
+        ago(r.createdAt, now),
+        duration((r.finishedAt ?? now) - r.createdAt),
+        r.error ?? '',
+      ]);
+      process.stdout.write(table(['ID', 'KIND', 'CLUSTER', 'STATUS', 'STAGE', 'CREATED', 'ELAPSED', 'ERROR'], rows) + '\n');
+    });
+
+  program
     .command('stop')
     .description('Stop clusters (jobs are killed; nodes and their disks are kept)')
     .argument('[clusters...]')

@@ -16,11 +16,12 @@ export async function streamClusterLog(
   if (rec && rec.uid === a.clusterUid && rec.status === 'UP') {
     try {
       const client = await ctx.links.get(a.cluster);
-      const { done } = await client.stream('logs', { jobId: a.jobId, follow }, (item: unknown) => {
+      const handle = await client.stream('logs', { jobId: a.jobId, follow }, (item: unknown) => {
         const text = (item as { text?: string }).text;
         if (text && !signal.aborted) send({ type: 'text', text });
       });
-      await done;
+      signal.addEventListener('abort', () => handle.cancel(), { once: true });
+      await handle.done;
       return;
     } catch {
       /* the cluster went away under us: use the archived copy */

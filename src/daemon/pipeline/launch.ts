@@ -18,11 +18,14 @@ export async function runLaunch(ctx: DaemonContext, params: LaunchParams, req: R
   const { store, requests } = ctx;
   const task = params.task;
   const name = req.cluster;
-  const stage = (s: string, m?: string) => requests.stage(req.id, s, m);
+  const stage = (s: string, m?: string) => {
+    requests.stage(req.id, s, m);
+    return debugPause(s);
+  };
   const progress = (m: string) => requests.progress(req.id, m);
 
   return ctx.locks.with(name, async () => {
-    stage('OPTIMIZE');
+    await stage('OPTIMIZE');
     let rec = store.getCluster(name);
     let fresh = false;
     let placement: Placement | undefined;
@@ -71,7 +74,7 @@ export async function runLaunch(ctx: DaemonContext, params: LaunchParams, req: R
       const provider = await getProvider(rec.cloud, ctx.home);
       const needsAgents = rec.status !== 'UP' || !(await agentAlive(ctx, name));
       if (needsAgents) {
-        stage('PROVISION');
+        await stage('PROVISION');
         ctx.links.drop(name);
         const info = await provider.runInstances({
           cluster: name,
@@ -87,7 +90,7 @@ export async function runLaunch(ctx: DaemonContext, params: LaunchParams, req: R
         store.setInternal(name, { nodes: info.nodes });
         progress(`${info.nodes.length} node(s) ready`);
 
-        stage('START_AGENTS');
+        await stage('START_AGENTS');
         const started = await startAgents(ctx, rec, provider, info, progress);
         rec = store.updateCluster(name, {
           nodeResources: started[0]!.resources,
@@ -97,11 +100,11 @@ export async function runLaunch(ctx: DaemonContext, params: LaunchParams, req: R
       const nodes = store.getInternal(name).nodes ?? [];
 
       if (task.workdir) {
-        stage('SYNC_WORKDIR', task.workdir);
+        await stage('SYNC_WORKDIR', task.workdir);
         progress(`synced workdir ${task.workdir}: ${await syncWorkdir(provider, name, nodes, task.workdir)}`);
       }
       if (task.fileMounts.length > 0) {
-        stage('SYNC_FILE_MOUNTS');
+        await stage('SYNC_FILE_MOUNTS');
         await syncFileMounts(provider, name, nodes, task.fileMounts, progress);
       }
       rec = store.updateCluster(name, { status: 'UP', statusReason: undefined })!;
@@ -114,7 +117,7 @@ export async function runLaunch(ctx: DaemonContext, params: LaunchParams, req: R
           : {}),
       });
       if (!sub) return {};
-      stage(sub.setup ? 'SETUP' : 'EXEC', describeDemand(sub.numNodes, sub.demand));
+      await stage(sub.setup ? 'SETUP' : 'EXEC', describeDemand(sub.numNodes, sub.demand));
       const client = await ctx.links.get(name);
       const { jobId } = await client.call('submit', sub);
       progress(`submitted job ${jobId}`);
@@ -132,6 +135,15 @@ export async function runLaunch(ctx: DaemonContext, params: LaunchParams, req: R
       throw err;
     }
   });
+}
+
+/** Test hook: ALOFT_DEBUG_PAUSE_STAGE=STAGE:MS holds the pipeline at a stage (crash tests). */
+function debugPause(stage: string): Promise<void> {
+  const spec = process.env.ALOFT_DEBUG_PAUSE_STAGE;
+  if (!spec) return Promise.resolve();
+  const [name, ms] = spec.split(':');
+  if (name !== stage) return Promise.resolve();
+  return new Promise((r) => setTimeout(r, Number(ms) || 0));
 }
 
 function checkFits(rec: ClusterRecord, params: LaunchParams): void {

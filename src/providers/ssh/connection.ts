@@ -61,7 +61,6 @@ export class SshConnection {
   private idleTimer?: NodeJS.Timeout;
   private sessions = 0;
   private waiting: Array<() => void> = [];
-  private closed = false;
 
   constructor(
     readonly endpoint: SshEndpoint,
@@ -85,7 +84,6 @@ export class SshConnection {
 
   /** The live client, connecting (or reconnecting after a drop) when needed. */
   get(): Promise<Client> {
-    if (this.closed) this.closed = false;
     if (this.client) return Promise.resolve(this.client);
     this.connecting ??= this.dial().finally(() => (this.connecting = undefined));
     return this.connecting;
@@ -215,7 +213,6 @@ export class SshConnection {
   }
 
   close(): void {
-    this.closed = true;
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = undefined;
     const c = this.client;

@@ -36,7 +36,7 @@ export class SshTransport implements Transport {
   }
 
   /** The remote command line: the login shell starts bash, which sets up and runs `command`. */
-  wrap(command: string, env: Record<string, string> = {}): string {
+  wrap(command: string, env: Record<string, string> = {}, timeoutMs?: number): string {
     const lines: string[] = [];
     // A Node.js found outside PATH (nvm, volta...) is linked here by the provider.
     lines.push(`export PATH="$HOME/${AGENT_DIR}/bin:$PATH"`);
@@ -48,6 +48,12 @@ export class SshTransport implements Transport {
       const h = shellQuote(this.opts.home);
       lines.push(`mkdir -p ${h} && cd ${h} || exit 1`);
     }
+    if (timeoutMs) {
+      // GNU/busybox timeout signals its whole process group, so grandchildren go too (a killed
+      // bash would leave them holding the channel open).
+      const sec = Math.max(1, Math.ceil(timeoutMs / 1000));
+      lines.push(`if command -v timeout >/dev/null 2>&1; then exec timeout -s KILL ${sec} bash -c ${shellQuote(command)}; fi`);
+    }
     lines.push(command);
     return `exec bash -c ${shellQuote(lines.join('\n'))}`;
   }
@@ -58,7 +64,7 @@ export class SshTransport implements Transport {
     const release = conn.hold();
     let ch;
     try {
-      ch = await conn.exec(this.wrap(command, opts.env));
+      ch = await conn.exec(this.wrap(command, opts.env, opts.timeoutMs));
     } catch (err) {
       release();
       releaseSession();
@@ -69,8 +75,11 @@ export class SshTransport implements Transport {
       const err: Buffer[] = [];
       let code: number | undefined;
       let killed = false;
+      let done = false;
       let timer: NodeJS.Timeout | undefined;
+      let forced: NodeJS.Timeout | undefined;
       const kill = () => {
+        if (killed) return;
         killed = true;
         try {
           ch.signal('KILL');
@@ -78,21 +87,27 @@ export class SshTransport implements Transport {
           /* older servers ignore signals; closing the channel is the fallback */
         }
         ch.close();
+        // A process that ignores all this keeps the channel open; do not wait for it.
+        forced = setTimeout(finish, 2000);
       };
-      if (opts.timeoutMs) timer = setTimeout(kill, opts.timeoutMs);
+      // The remote `timeout` normally ends the command; this is the backstop.
+      if (opts.timeoutMs) timer = setTimeout(kill, opts.timeoutMs + 3000);
       const onAbort = () => kill();
       opts.signal?.addEventListener('abort', onAbort, { once: true });
       ch.on('data', (c: Buffer) => (opts.onStdout ? opts.onStdout(c) : out.push(c)));
       ch.stderr.on('data', (c: Buffer) => (opts.onStderr ? opts.onStderr(c) : err.push(c)));
       ch.on('exit', (c: number | null, signal?: string) => {
         if (typeof c === 'number') code = c;
-        else if (signal) code = 128 + (SIGNALS[signal] ?? 1);
+        else if (signal) code = 128 + (SIGNALS[signal.replace(/^SIG/, '')] ?? 1);
       });
       ch.on('error', () => {
         /* surfaces as close without an exit status */
       });
-      ch.on('close', () => {
+      const finish = () => {
+        if (done) return;
+        done = true;
         if (timer) clearTimeout(timer);
+        if (forced) clearTimeout(forced);
         opts.signal?.removeEventListener('abort', onAbort);
         release();
         releaseSession();
@@ -105,7 +120,8 @@ export class SshTransport implements Transport {
           stdout: Buffer.concat(out).toString('utf8'),
           stderr: Buffer.concat(err).toString('utf8'),
         });
-      });
+      };
+      ch.on('close', finish);
       const input = opts.stdin;
       if (input === undefined) ch.end();
       else if (typeof input === 'string' || Buffer.isBuffer(input)) ch.end(input);

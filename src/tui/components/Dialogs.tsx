@@ -1,5 +1,5 @@
 // Modal pieces: confirm dialog, text prompt, `/` filter and `:` palette input lines, help.
-import { useState } from 'react';
+import { useRef, useState } from 'react';
 import { Box, Text } from 'ink';
 import { useNav, useNavDispatch, useUi, type ConfirmRequest, type PromptRequest } from '../context.js';
 import { COMMANDS, displayKey } from '../keys/commands.js';
@@ -9,7 +9,12 @@ import { PALETTE_COMMANDS, parsePalette } from '../state/nav.js';
 export function ConfirmDialog({ req, width }: { req: ConfirmRequest; width: number }) {
   const ui = useUi();
   // 0 = Cancel, 1 = the action; destructive actions start on Cancel.
-  const [focus, setFocus] = useState(req.focusConfirm ? 1 : 0);
+  const [focus, setFocusState] = useState(req.focusConfirm ? 1 : 0);
+  const focusRef = useRef(focus);
+  const setFocus = (f: (prev: number) => number) => {
+    focusRef.current = f(focusRef.current);
+    setFocusState(focusRef.current);
+  };
   useKeyLayer({
     priority: PRIORITY.dialog,
     modal: true,
@@ -19,7 +24,7 @@ export function ConfirmDialog({ req, width }: { req: ConfirmRequest; width: numb
         setFocus((f) => 1 - f);
       } else if (name === 'enter' || name === 'space') {
         ui.closeOverlay();
-        if (focus === 1) req.onConfirm();
+        if (focusRef.current === 1) req.onConfirm();
         else ui.flash(`${req.confirmLabel.toLowerCase()}: cancelled`, 'warn');
       } else if (name === 'esc' || name === 'n' || name === 'q') {
         ui.closeOverlay();
@@ -56,25 +61,24 @@ function useLineInput(opts: {
   onCancel(): void;
 }): string {
   const [value, setValue] = useState(opts.initial ?? '');
+  // Keys can arrive faster than renders; edit the latest value, not the rendered one.
+  const current = useRef(value);
+  const set = (v: string) => {
+    current.current = v;
+    setValue(v);
+    opts.onChange?.(v);
+  };
   useKeyLayer({
     priority: PRIORITY.input,
     modal: true,
     actions: [],
     onKey(input, key, name) {
-      if (name === 'enter') opts.onSubmit(value);
+      const v = current.current;
+      if (name === 'enter') opts.onSubmit(v);
       else if (name === 'esc') opts.onCancel();
-      else if (name === 'backspace') {
-        const v = value.slice(0, -1);
-        setValue(v);
-        opts.onChange?.(v);
-      } else if (name === 'ctrl+u') {
-        setValue('');
-        opts.onChange?.('');
-      } else if (input && !key.ctrl && !key.meta && !/[\u0000-\u001f]/.test(input)) {
-        const v = value + input;
-        setValue(v);
-        opts.onChange?.(v);
-      }
+      else if (name === 'backspace') set(v.slice(0, -1));
+      else if (name === 'ctrl+u') set('');
+      else if (input && !key.ctrl && !key.meta && !/[\u0000-\u001f]/.test(input)) set(v + input);
       return true;
     },
   });

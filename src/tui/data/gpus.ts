@@ -1,88 +1,79 @@
-// The GPUs view's data. The catalog/optimizer (src/catalog, src/optimizer) is owned by another
-// contributor; `aloft top` looks it up at run time through loadGpuCatalog() so the dashboard
-// works before it lands. HOOK: once the optimizer exports a catalog listing, map it here.
+// The GPUs view's data: the accelerator catalog (src/catalog, owned by the optimizer work),
+// loaded lazily so `aloft top` starts without parsing catalogs nobody looks at.
+import type { GpuOffer, GpuSummary } from '../../catalog/gpus.js';
+import { errorMessage } from '../../util/errors.js';
 import type { Column, Row } from '../render/table.js';
 import { formatDollars } from '../render/format.js';
 
-export interface GpuOffering {
-  accelerator: string;
-  count: number;
-  cloud: string;
-  instanceType: string;
-  region?: string;
-  hourlyPrice?: number;
-  spotPrice?: number;
-  memoryGiB?: number;
+export type { GpuOffer, GpuSummary };
+
+export interface GpuSource {
+  /** one row per accelerator */
+  summary(): GpuSummary[];
+  /** offers of one accelerator: per count, cloud and shape */
+  offers(name: string): GpuOffer[];
 }
 
-export type GpuCatalog = { offerings: GpuOffering[] } | { note: string };
+export type GpuCatalog = GpuSource | { note: string };
 
-export const GPU_COLUMNS: Column[] = [
+export const GPU_SUMMARY_COLUMNS: Column[] = [
+  { title: 'GPU' },
+  { title: 'MEM', align: 'right' },
+  { title: 'QTY', max: 24 },
+  { title: 'CLOUDS', flex: true, max: 40 },
+  { title: 'FROM $/HR', align: 'right' },
+  { title: 'SPOT FROM $/HR', align: 'right' },
+];
+
+export function gpuSummaryRow(s: GpuSummary): Row {
+  return {
+    key: s.accelerator,
+    cells: [
+      s.accelerator,
+      s.memoryGiB ? `${s.memoryGiB}GiB` : '-',
+      s.counts.join(', '),
+      s.clouds.join(', '),
+      formatDollars(s.price),
+      formatDollars(s.spotPrice),
+    ],
+  };
+}
+
+export const GPU_OFFER_COLUMNS: Column[] = [
   { title: 'GPU' },
   { title: 'QTY', align: 'right' },
   { title: 'CLOUD' },
   { title: 'INSTANCE', max: 28, flex: true },
   { title: 'REGION', max: 20 },
   { title: 'GPU MEM', align: 'right' },
+  { title: 'vCPUs', align: 'right' },
   { title: '$/HR', align: 'right' },
   { title: 'SPOT $/HR', align: 'right' },
 ];
 
-export function gpuRow(o: GpuOffering, i: number): Row {
+export function gpuOfferRow(o: GpuOffer, i: number): Row {
   return {
-    key: `${o.cloud}/${o.instanceType}/${o.region ?? ''}/${i}`,
+    key: `${o.cloud}/${o.instanceType}/${o.count}/${o.region}/${i}`,
     cells: [
       o.accelerator,
       String(o.count),
       o.cloud,
       o.instanceType,
-      o.region ?? '-',
+      o.region || '-',
       o.memoryGiB ? `${o.memoryGiB}GiB` : '-',
-      formatDollars(o.hourlyPrice),
+      String(o.cpus),
+      formatDollars(o.price),
       formatDollars(o.spotPrice),
     ],
   };
 }
 
-export const GPU_NOTE = 'The GPU catalog appears here once the optimizer is available in this build.';
-
-/**
- * Finds a catalog listing at run time. The specifier is computed so the build does not depend on
- * a module another contributor is still writing.
- */
+/** The catalog, or a one-line note when this build has none (or it fails to load). */
 export async function loadGpuCatalog(): Promise<GpuCatalog> {
-  const candidates = ['../../optimizer/index.js', '../../catalog/index.js'];
-  for (const spec of candidates) {
-    let mod: Record<string, unknown>;
-    try {
-      mod = (await import(new URL(spec, import.meta.url).href)) as Record<string, unknown>;
-    } catch {
-      continue;
-    }
-    const list = mod['listAccelerators'] ?? mod['listGpus'];
-    if (typeof list === 'function') {
-      const raw = (await (list as () => unknown)()) as unknown;
-      if (Array.isArray(raw)) return { offerings: raw.map(toOffering).filter((o): o is GpuOffering => o !== undefined) };
-    }
+  try {
+    const m = await import('../../catalog/gpus.js');
+    return { summary: () => m.summarizeGpus(), offers: (name) => m.listGpuOffers({ name }) };
+  } catch (err) {
+    return { note: `GPU catalog unavailable: ${errorMessage(err).split('\n')[0]}` };
   }
-  return { note: GPU_NOTE };
-}
-
-function toOffering(x: unknown): GpuOffering | undefined {
-  if (!x || typeof x !== 'object') return undefined;
-  const o = x as Record<string, unknown>;
-  const str = (k: string) => (typeof o[k] === 'string' ? (o[k] as string) : undefined);
-  const num = (k: string) => (typeof o[k] === 'number' ? (o[k] as number) : undefined);
-  const accelerator = str('accelerator') ?? str('acceleratorName') ?? str('name');
-  if (!accelerator) return undefined;
-  return {
-    accelerator,
-    count: num('count') ?? num('acceleratorCount') ?? 1,
-    cloud: str('cloud') ?? '-',
-    instanceType: str('instanceType') ?? '-',
-    region: str('region'),
-    hourlyPrice: num('hourlyPrice') ?? num('price'),
-    spotPrice: num('spotPrice'),
-    memoryGiB: num('gpuMemoryGiB') ?? num('memoryGiB'),
-  };
 }

@@ -5,6 +5,13 @@ import { createContext, useCallback, useContext, useLayoutEffect, useMemo, useRe
 import { useInput } from 'ink';
 import { indexKeymap, keyName, type CommandId, type KeyInfo, type Keymap } from './commands.js';
 
+function charKey(ch: string): KeyInfo {
+  if (ch === '\r' || ch === '\n') return { return: true };
+  if (ch === '\t') return { tab: true };
+  if (ch === '\u007F' || ch === '\b') return { backspace: true };
+  return { shift: ch !== ch.toLowerCase() };
+}
+
 export const PRIORITY = { global: 0, view: 10, overlay: 50, input: 80, dialog: 100 } as const;
 
 export interface KeyAction {
@@ -41,7 +48,7 @@ export function KeypressProvider({ keymap, children }: { keymap: Keymap; childre
   const [version, setVersion] = useState(0);
   const index = useMemo(() => indexKeymap(keymap), [keymap]);
 
-  useInput((input, key) => {
+  const dispatch = (input: string, key: KeyInfo) => {
     const name = keyName(input, key);
     const commands = index.get(name) ?? [];
     const sorted = [...layers.current].map((l) => l.current).sort((a, b) => b.priority - a.priority);
@@ -54,6 +61,26 @@ export function KeypressProvider({ keymap, children }: { keymap: Keymap; childre
       }
       if (layer.modal) return;
     }
+  };
+
+  // Pasted or fast-typed text arrives as one chunk ("gpus\r"): replay it a key at a time, each
+  // after the previous one has rendered, so a key that opens an input hands the rest to it.
+  const pending = useRef<string[]>([]);
+  const drain = () => {
+    const ch = pending.current.shift();
+    if (ch === undefined) return;
+    dispatch(ch, charKey(ch));
+    if (pending.current.length) setTimeout(drain, 1);
+  };
+
+  useInput((input, key) => {
+    if (input.length > 1 && !key.ctrl && !key.meta && !input.startsWith('\u001B')) {
+      const idle = pending.current.length === 0;
+      pending.current.push(...Array.from(input));
+      if (idle) setTimeout(drain, 1);
+      return;
+    }
+    dispatch(input, key);
   });
 
   const add = useCallback((layer: { current: KeyLayer }) => {

@@ -8,7 +8,7 @@ export type ViewSpec =
   | { kind: 'logs'; cluster: string; job?: number }
   | { kind: 'requests' }
   | { kind: 'events' }
-  | { kind: 'gpus' };
+  | { kind: 'gpus'; accelerator?: string };
 
 export interface NavEntry {
   view: ViewSpec;
@@ -51,6 +51,8 @@ export function viewTitle(v: ViewSpec): string {
       return `jobs(${v.cluster})`;
     case 'logs':
       return v.job === undefined ? `logs(${v.cluster})` : `logs(${v.cluster}/${v.job})`;
+    case 'gpus':
+      return v.accelerator ? `gpus(${v.accelerator})` : 'gpus';
     default:
       return v.kind;
   }
@@ -84,7 +86,7 @@ export function parsePalette(text: string): { views: ViewSpec[] } | { error: str
     case 'gpus':
     case 'gpu':
     case 'g':
-      return { views: [{ kind: 'gpus' }] };
+      return { views: arg ? [{ kind: 'gpus' }, { kind: 'gpus', accelerator: arg }] : [{ kind: 'gpus' }] };
     case 'managed':
       return { error: 'managed jobs are not available yet' };
     default:
@@ -92,4 +94,4 @@ export function parsePalette(text: string): { views: ViewSpec[] } | { error: str
   }
 }
 
-export const PALETTE_COMMANDS = ['clusters', 'jobs CLUSTER', 'logs CLUSTER [JOB]', 'requests', 'events', 'gpus'];
+export const PALETTE_COMMANDS = ['clusters', 'jobs CLUSTER', 'logs CLUSTER [JOB]', 'requests', 'events', 'gpus [GPU]'];

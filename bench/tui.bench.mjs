@@ -1,0 +1,239 @@
+// Issue 5 benchmarks: `aloft top` with 1,000 clusters and a job printing 1,000 lines/s.
+// Headless: the compiled dashboard renders through Ink into an in-memory terminal (160x45), fed
+// by the same store and event messages the daemon sends. Measures the cost of one frame
+// (event → reducer → React → layout → output), event → screen latency through the real
+// batching/throttling path, and keypress → screen latency while logs stream.
+import { EventEmitter } from 'node:events';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const COLS = 160;
+const ROWS = 45;
+
+const pct = (xs, p) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+};
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+class Term extends EventEmitter {
+  columns = COLS;
+  rows = ROWS;
+  isTTY = false;
+  writes = 0;
+  watchers = [];
+  write = (s) => {
+    this.writes++;
+    const now = performance.now();
+    this.watchers = this.watchers.filter((w) => {
+      if (!s.includes(w.text)) return true;
+      w.resolve(now);
+      return false;
+    });
+    return true;
+  };
+  /** resolves with the time the first frame containing `text` was written */
+  when(text, timeoutMs = 5000) {
+    return new Promise((resolve, reject) => {
+      const w = { text, resolve };
+      this.watchers.push(w);
+      setTimeout(() => {
+        if (this.watchers.includes(w)) reject(new Error(`"${text}" never reached the screen`));
+      }, timeoutMs).unref();
+    });
+  }
+}
+
+class Keys extends EventEmitter {
+  isTTY = true;
+  data = null;
+  press(s) {
+    this.data = s;
+    this.emit('readable');
+  }
+  read = () => {
+    const d = this.data;
+    this.data = null;
+    return d;
+  };
+  setEncoding() {}
+  setRawMode() {}
+  resume() {}
+  pause() {}
+  ref() {}
+  unref() {}
+}
+
+function cluster(i, now) {
+  const name = `c${String(i).padStart(4, '0')}`;
+  return {
+    name,
+    status: i % 7 === 0 ? 'STOPPED' : 'UP',
+    cloud: 'local',
+    infra: 'local',
+    numNodes: 1 + (i % 4),
+    resources: `${1 + (i % 4)}x(cpus=8, mem=32GiB, A100:1)`,
+    useSpot: false,
+    hourlyPrice: 1.5,
+    launchedAt: now - i * 1000,
+    updatedAt: now,
+    uid: `u-${name}`,
+    lastJobId: 1,
+  };
+}
+
+function job(c, id, status = 'RUNNING') {
+  return {
+    cluster: c.name, clusterUid: c.uid, id, name: 'train', status, numNodes: c.numNodes,
+    demand: { cpus: 1, gpus: 1 }, resources: '1x[A100:1]', submittedAt: c.launchedAt, startedAt: c.launchedAt, taskId: 't',
+  };
+}
+
+async function setup(clusters) {
+  const [{ createElement }, { render }, { App }, { TuiStore }] = await Promise.all([
+    import('react'),
+    import('ink'),
+    import(join(root, 'dist/tui/App.js')),
+    import(join(root, 'dist/tui/state/store.js')),
+  ]);
+  let seq = 1;
+  let subscription;
+  const logs = [];
+  const client = {
+    async call() {
+      throw new Error('not in the bench');
+    },
+    streamLogs(q, onItem) {
+      logs.push(onItem);
+      return { done: new Promise(() => {}), abort() {} };
+    },
+    streamRequest() {
+      return { done: Promise.resolve(), abort() {} };
+    },
+  };
+  const store = new TuiStore(16);
+  store.connect((o) => (subscription = o));
+  subscription.onConnection('connected');
+  const now = Date.now();
+  subscription.onMessage({
+    type: 'snapshot',
+    snapshot: { seq: seq, clusters, jobs: clusters.map((c) => job(c, 1)), requests: [], events: [] },
+  });
+  store.flush();
+  const term = new Term();
+  const keys = new Keys();
+  const deps = { client, home: '/bench', quit() {}, info: { version: 'bench' } };
+  const app = createElement(App, { store, deps, columns: COLS, rows: ROWS });
+  const ink = render(app, { stdout: term, stdin: keys, stderr: term, exitOnCtrlC: false, patchConsole: false, maxFps: 60 });
+  await sleep(100);
+  const emit = (event) => subscription.onMessage({ type: 'event', event: { seq: ++seq, ts: Date.now(), ...event } });
+  return { store, term, keys, ink, emit, logs, now, render, createElement, App, deps };
+}
+
+/** Event-loop stall detector: the longest gap between 2 ms ticks (what input would wait for). */
+function lagMonitor() {
+  let last = performance.now();
+  let max = 0;
+  const t = setInterval(() => {
+    const n = performance.now();
+    max = Math.max(max, n - last - 2);
+    last = n;
+  }, 2);
+  return () => {
+    clearInterval(t);
+    return max;
+  };
+}
+
+export default async function ({ quick } = {}) {
+  // Ink only writes on exit under CI; this bench wants the interactive path.
+  if (process.env.CI && process.env.CI !== '0' && process.env.CI !== 'false') process.env.CI = 'false';
+  const rows = [];
+  const N = 1000;
+  const now = Date.now();
+  const clusters = Array.from({ length: N }, (_, i) => cluster(i, now));
+  const s = await setup(clusters);
+
+  // 1. Frame time: one cluster changes; measure reducer → React → Yoga → output for 1,000 clusters.
+  const frames = [];
+  const iters = quick ? 30 : 150;
+  // bypass the batching delay and the fps throttle by waiting past it between samples
+  for (let i = 0; i < iters; i++) {
+    const c = clusters[i % 20];
+    const status = i % 2 ? 'UP' : 'INIT';
+    await sleep(20);
+    const t0 = performance.now();
+    s.emit({ kind: 'cluster', cluster: { ...c, status, statusReason: undefined, resources: `r${i}x` } });
+    const written = s.term.when(`r${i}x`);
+    s.store.flush();
+    frames.push((await written) - t0);
+  }
+  rows.push({ bench: 'tui', metric: 'frame render, 1,000 clusters (p50)', value: pct(frames, 50), unit: 'ms', target: '≤ 16 ms' });
+  rows.push({ bench: 'tui', metric: 'frame render, 1,000 clusters (p95)', value: pct(frames, 95), unit: 'ms', target: '≤ 16 ms' });
+
+  // 2. Event → screen under load: 1,000 cluster updates/s in the background, probes on top.
+  const lat = [];
+  let bg = 0;
+  const bgTimer = setInterval(() => {
+    for (let k = 0; k < 10; k++) {
+      const c = clusters[100 + ((bg++) % 800)];
+      s.emit({ kind: 'cluster', cluster: { ...c, updatedAt: Date.now() } });
+    }
+  }, 10);
+  const probes = quick ? 20 : 60;
+  for (let i = 0; i < probes; i++) {
+    await sleep(15 + (i % 7) * 5);
+    const c = clusters[i % 30];
+    const t0 = performance.now();
+    const written = s.term.when(`p${i}q`);
+    s.emit({ kind: 'cluster', cluster: { ...c, resources: `p${i}q` } });
+    lat.push((await written) - t0);
+  }
+  clearInterval(bgTimer);
+  rows.push({ bench: 'tui', metric: 'event → screen, 1k clusters + 1k updates/s (p50)', value: pct(lat, 50), unit: 'ms', target: '≤ 100 ms' });
+  rows.push({ bench: 'tui', metric: 'event → screen, 1k clusters + 1k updates/s (p95)', value: pct(lat, 95), unit: 'ms', target: '≤ 100 ms' });
+
+  // 3. Logs at 1,000 lines/s: line → screen latency, key → screen latency, event-loop stalls.
+  s.keys.press('l');
+  await sleep(100);
+  const onItem = s.logs[s.logs.length - 1];
+  if (!onItem) throw new Error('the logs view did not open a stream');
+  let n = 0;
+  const stopLag = lagMonitor();
+  const logTimer = setInterval(() => {
+    let chunk = '';
+    for (let k = 0; k < 10; k++) chunk += `(head, rank=0) step ${n++} loss=0.${n % 1000} ${'x'.repeat(60)}\n`;
+    onItem({ type: 'text', text: chunk });
+  }, 10);
+  const lineLat = [];
+  const keyLat = [];
+  const seconds = quick ? 1.5 : 5;
+  const end = performance.now() + seconds * 1000;
+  let i = 0;
+  while (performance.now() < end) {
+    await sleep(40);
+    const t0 = performance.now();
+    const written = s.term.when(`marker-${i}`);
+    onItem({ type: 'text', text: `marker-${i}\n` });
+    lineLat.push((await written) - t0);
+    if (i % 4 === 0) {
+      // toggle timestamps: the header line flips between "timestamps on" and "timestamps off"
+      const want = i % 8 === 0 ? 'timestamps on' : 'timestamps off';
+      const t1 = performance.now();
+      const shown = s.term.when(want);
+      s.keys.press('t');
+      keyLat.push((await shown) - t1);
+    }
+    i++;
+  }
+  clearInterval(logTimer);
+  const stall = stopLag();
+  const linesPerSec = n / seconds;
+  rows.push({ bench: 'tui', metric: `log line → screen at ${Math.round(linesPerSec)} lines/s (p95)`, value: pct(lineLat, 95), unit: 'ms', target: '≤ 100 ms' });
+  rows.push({ bench: 'tui', metric: 'keypress → screen while logs stream (p95)', value: pct(keyLat, 95), unit: 'ms', target: '≤ 100 ms' });
+  rows.push({ bench: 'tui', metric: 'longest event-loop stall while logs stream', value: stall, unit: 'ms', target: '≤ 16 ms' });
+  s.ink.unmount();
+  s.store.close();
+  return rows;
+}

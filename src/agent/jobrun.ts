@@ -1,0 +1,252 @@
+// Runs one job across its ranks: rank 0 here, ranks 1..N-1 through the worker agents. Setup runs
+// on every rank first; then run on every rank at once. The first rank to fail stops the others.
+import { closeSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AgentJob } from './protocol.js';
+import type { JobRuntime } from './journal.js';
+import { killGroup, spawnRank, type RankProc } from './proc.js';
+import type { AgentClient } from './rpc.js';
+import type { JobStatus } from '../protocol/model.js';
+
+/** The submission as kept on disk (spec.json), without secrets. */
+export interface StoredSpec {
+  name?: string;
+  hasSetup: boolean;
+  envs: Record<string, string>;
+  extraEnv?: Record<string, string>;
+  workdir?: string;
+}
+
+export function jobDir(nodeDir: string, id: number): string {
+  return join(nodeDir, 'jobs', String(id));
+}
+
+export const jobFiles = (nodeDir: string, id: number) => {
+  const dir = jobDir(nodeDir, id);
+  return {
+    dir,
+    spec: join(dir, 'spec.json'),
+    secrets: join(dir, 'secrets.json'),
+    runLog: join(dir, 'run.log'),
+    script: (phase: 'setup' | 'run') => join(dir, `${phase}.sh`),
+    exit: (phase: 'setup' | 'run', rank: number) => join(dir, `exit-${phase}-${rank}`),
+  };
+};
+
+export interface ClusterView {
+  name: string;
+  cloud: string;
+  region?: string;
+  zone?: string;
+  /** IPs in rank order */
+  ips: string[];
+}
+
+export interface RunnerHost {
+  nodeDir: string;
+  graceMs: number;
+  baseEnv(): Record<string, string>;
+  cluster(): ClusterView;
+  worker(rank: number): Promise<AgentClient>;
+  update(id: number, patch: Partial<AgentJob>, rt?: JobRuntime): void;
+}
+
+export interface Outcome {
+  status: JobStatus;
+  exitCode?: number;
+  failedRank?: number;
+}
+
+/** Where a job picks up after an agent restart. */
+export interface Resume {
+  phase: 'setup' | 'run';
+  /** the rank-0 process, still alive, or its recorded exit code */
+  proc?: RankProc;
+  code?: number;
+}
+
+interface RankHandle {
+  rank: number;
+  exited: Promise<number | null>;
+  kill(): Promise<void>;
+}
+
+export class JobRun {
+  cancelled = false;
+  private handles: RankHandle[] = [];
+
+  constructor(
+    private readonly host: RunnerHost,
+    private job: AgentJob,
+    private readonly spec: StoredSpec,
+    private readonly secrets: Record<string, string>,
+  ) {}
+
+  async execute(resume?: Resume): Promise<Outcome> {
+    if (this.spec.hasSetup && (!resume || resume.phase === 'setup')) {
+      const f = await this.phase('setup', resume);
+      if (this.cancelled) return { status: 'CANCELLED' };
+      if (f) return { status: 'FAILED_SETUP', exitCode: f.code ?? undefined, failedRank: f.rank };
+      resume = undefined;
+    }
+    const f = await this.phase('run', resume?.phase === 'run' ? resume : undefined);
+    if (this.cancelled) return { status: 'CANCELLED' };
+    if (f) {
+      const many = this.job.numNodes > 1 ? { failedRank: f.rank } : {};
+      return f.code === null ? { status: 'FAILED_DRIVER', ...many } : { status: 'FAILED', exitCode: f.code, ...many };
+    }
+    return { status: 'SUCCEEDED', exitCode: 0 };
+  }
+
+  async cancel(): Promise<void> {
+    this.cancelled = true;
+    await Promise.all(this.handles.map((h) => h.kill()));
+  }
+
+  private env(rank: number, phase: 'setup' | 'run'): Record<string, string> {
+    const c = this.host.cluster();
+    const n = this.job.numNodes;
+    const ips = c.ips.slice(0, n).join('\n');
+    const e: Record<string, string> = {
+      ...this.spec.envs,
+      ...this.secrets,
+      ...(this.spec.extraEnv ?? {}),
+      SKYPILOT_NODE_RANK: String(rank),
+      SKYPILOT_NODE_IPS: ips,
+      SKYPILOT_NUM_NODES: String(n),
+      SKYPILOT_NUM_GPUS_PER_NODE: String(this.job.demand.gpus ?? 0),
+      SKYPILOT_TASK_ID: this.job.taskId,
+      SKYPILOT_CLUSTER_INFO: JSON.stringify({
+        cluster_name: c.name,
+        cloud: c.cloud,
+        region: c.region ?? null,
+        zone: c.zone ?? null,
+        num_nodes: n,
+      }),
+      SKYPILOT_JOB_ID: String(this.job.id),
+    };
+    if (phase === 'setup') {
+      e.SKYPILOT_SETUP_NODE_RANK = String(rank);
+      e.SKYPILOT_SETUP_NODE_IPS = ips;
+      e.SKYPILOT_SETUP_NUM_NODES = String(n);
+    }
+    return e;
+  }
+
+  /** Runs one phase on every rank; the first failure ({rank, code|null}) or undefined. */
+  private async phase(phase: 'setup' | 'run', resume?: Resume): Promise<{ rank: number; code: number | null } | undefined> {
+    const files = jobFiles(this.host.nodeDir, this.job.id);
+    const n = this.job.numNodes;
+    let proc: RankProc;
+    if (resume?.proc) proc = resume.proc;
+    else if (resume?.code !== undefined) proc = { pid: -1, exited: Promise.resolve(resume.code) };
+    else {
+      const cwd = join(this.host.nodeDir, this.spec.workdir ?? 'sky_workdir');
+      mkdirSync(cwd, { recursive: true });
+      proc = spawnRank({
+        scriptPath: files.script(phase),
+        cwd,
+        env: { ...this.host.baseEnv(), ...this.env(0, phase) },
+        logPath: files.runLog,
+        exitPath: files.exit(phase, 0),
+        prefix: n > 1 ? '(head, rank=0, pid={pid}) ' : undefined,
+      });
+    }
+    const status: JobStatus = phase === 'setup' ? 'SETTING_UP' : 'RUNNING';
+    if (!(resume && this.job.status === status)) {
+      const patch: Partial<AgentJob> = { status };
+      if (phase === 'run' && !this.job.startedAt) patch.startedAt = Date.now();
+      this.job = { ...this.job, ...patch };
+      this.host.update(this.job.id, patch, { phase, pid: proc.pid, pstart: proc.pstart });
+    }
+    const grace = this.host.graceMs;
+    this.handles = [{ rank: 0, exited: proc.exited, kill: () => killGroup(proc.pid, grace) }];
+    let fd: number | undefined;
+    if (n > 1) {
+      fd = openSync(files.runLog, 'a', 0o600);
+      for (let r = 1; r < n; r++) this.handles.push(this.remote(r, phase, fd));
+    }
+    if (this.cancelled) void Promise.all(this.handles.map((h) => h.kill()));
+    let failed: { rank: number; code: number | null } | undefined;
+    const handles = this.handles;
+    await Promise.all(
+      handles.map((h) =>
+        h.exited.then((code) => {
+          if (code === 0 || failed || this.cancelled) return;
+          failed = { rank: h.rank, code };
+          for (const o of handles) if (o !== h) void o.kill();
+        }),
+      ),
+    );
+    if (fd !== undefined) closeSync(fd);
+    return failed;
+  }
+
+  private remote(rank: number, phase: 'setup' | 'run', fd: number): RankHandle {
+    let client: AgentClient | undefined;
+    let killed = false;
+    let started = false;
+    let pending = '';
+    const write = (text: string) => {
+      pending += text;
+      const nl = pending.lastIndexOf('\n');
+      if (nl === -1) return;
+      writeSync(fd, pending.slice(0, nl + 1));
+      pending = pending.slice(nl + 1);
+    };
+    const flush = () => {
+      if (pending) writeSync(fd, pending + '\n');
+      pending = '';
+    };
+    const label = `worker${rank}`;
+    const killRemote = async () => {
+      try {
+        const c = client ?? (await this.host.worker(rank));
+        await c.call('killRank', { jobId: this.job.id, phase }, { timeoutMs: this.host.graceMs + 10_000 });
+      } catch {
+        /* worker gone: nothing left to kill through it */
+      }
+    };
+    const exited = (async (): Promise<number | null> => {
+      let code: number | null = null;
+      try {
+        client = await this.host.worker(rank);
+        if (killed) return null;
+        const h = await client.stream(
+          'runRank',
+          {
+            jobId: this.job.id,
+            rank,
+            phase,
+            script: readFileSync(jobFiles(this.host.nodeDir, this.job.id).script(phase), 'utf8'),
+            env: this.env(rank, phase),
+            workdir: this.spec.workdir,
+            label,
+          },
+          (item: { text?: string; exitCode?: number }) => {
+            if (typeof item.text === 'string') write(item.text);
+            else if (typeof item.exitCode === 'number') code = item.exitCode;
+          },
+        );
+        started = true;
+        // A kill that raced the start found nothing to kill on the worker.
+        if (killed) void killRemote();
+        await h.done;
+        flush();
+        return code;
+      } catch (err) {
+        flush();
+        writeSync(fd, `(${label}, rank=${rank}) [aloft] lost rank ${rank}: ${(err as Error).message}\n`);
+        return null;
+      }
+    })();
+    return {
+      rank,
+      exited,
+      kill: async () => {
+        killed = true;
+        if (started || client) await killRemote();
+      },
+    };
+  }
+}

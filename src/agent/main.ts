@@ -1,0 +1,285 @@
+// Entry of the agent bundle (dist/agent/agent.cjs), uploaded to every node:
+//   start --dir NODE_DIR [--listen-tcp HOST:PORT --token-file F]   daemonize, print {"pid","socket"[,"tcp"]}
+//   serve --dir NODE_DIR [--listen-tcp HOST:PORT --token-file F]   run in the foreground
+//   pipe --socket PATH                                              bridge stdin/stdout to a unix socket
+//   version
+import { spawn } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readFileSync, realpathSync, unlinkSync, writeFileSync, writeSync, chmodSync } from 'node:fs';
+import net from 'node:net';
+import { resolve } from 'node:path';
+import { Agent, agentPaths } from './agent.js';
+import { processAlive } from './proc.js';
+import { AGENT_PROTOCOL_VERSION } from './protocol.js';
+import { detectResources } from './resources.js';
+import { AgentClient } from './rpc.js';
+import { startListeners } from './server.js';
+
+declare const __ALOFT_VERSION__: string | undefined;
+export const AGENT_VERSION = typeof __ALOFT_VERSION__ === 'string' ? __ALOFT_VERSION__ : 'dev';
+
+class UsageError extends Error {}
+
+interface Args {
+  cmd: string;
+  flags: Record<string, string>;
+}
+
+function parseArgs(argv: string[]): Args {
+  const [cmd = '', ...rest] = argv;
+  const flags: Record<string, string> = {};
+  for (let i = 0; i < rest.length; i++) {
+    const a = rest[i]!;
+    if (!a.startsWith('--')) throw new UsageError(`unexpected argument '${a}'`);
+    const eq = a.indexOf('=');
+    if (eq !== -1) flags[a.slice(2, eq)] = a.slice(eq + 1);
+    else {
+      const v = rest[i + 1];
+      if (v === undefined) throw new UsageError(`${a} needs a value`);
+      flags[a.slice(2)] = v;
+      i++;
+    }
+  }
+  return { cmd, flags };
+}
+
+function need(flags: Record<string, string>, name: string): string {
+  const v = flags[name];
+  if (!v) throw new UsageError(`--${name} is required`);
+  return v;
+}
+
+function parseHostPort(s: string): { host: string; port: number } {
+  const i = s.lastIndexOf(':');
+  if (i <= 0) throw new UsageError(`--listen-tcp wants HOST:PORT, got '${s}'`);
+  const port = Number(s.slice(i + 1));
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`bad port in '${s}'`);
+  return { host: s.slice(0, i).replace(/^\[|\]$/g, ''), port };
+}
+
+interface StartInfo {
+  pid: number;
+  socket: string;
+  tcp?: { host: string; port: number };
+}
+
+/** The running agent for this node dir, if one answers hello. */
+async function probe(nodeDir: string): Promise<StartInfo | undefined> {
+  const p = agentPaths(nodeDir);
+  let info: StartInfo;
+  try {
+    info = JSON.parse(readFileSync(p.info, 'utf8')) as StartInfo;
+  } catch {
+    return undefined;
+  }
+  if (!processAlive(info.pid)) return undefined;
+  try {
+    const sock = await new Promise<net.Socket>((res, rej) => {
+      const s = net.connect(p.socket);
+      s.once('connect', () => res(s));
+      s.once('error', rej);
+    });
+    const c = await AgentClient.connect(sock, { timeoutMs: 5000 });
+    c.close();
+    return c.hello.pid === info.pid ? info : { ...info, pid: c.hello.pid };
+  } catch {
+    return undefined;
+  }
+}
+
+function logTail(path: string, lines = 20): string {
+  try {
+    return readFileSync(path, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+async function cmdStart(flags: Record<string, string>): Promise<number> {
+  const nodeDir = resolve(need(flags, 'dir'));
+  const p = agentPaths(nodeDir);
+  const running = await probe(nodeDir);
+  if (running) {
+    process.stdout.write(JSON.stringify(running) + '\n');
+    return 0;
+  }
+  mkdirSync(p.dir, { recursive: true, mode: 0o700 });
+  const logFd = openSync(p.log, 'a', 0o600);
+  const args = [realpathSync(process.argv[1]!), 'serve', '--dir', nodeDir, '--ready-fd', '3'];
+  if (flags['listen-tcp']) args.push('--listen-tcp', flags['listen-tcp']);
+  if (flags['token-file']) args.push('--token-file', resolve(flags['token-file']));
+  const child = spawn(process.execPath, args, {
+    detached: true,
+    stdio: ['ignore', logFd, logFd, 'pipe'],
+    env: { ...process.env, ALOFT_NODE_DIR: nodeDir },
+    cwd: nodeDir,
+  });
+  closeSync(logFd);
+  const ready = child.stdio[3] as net.Socket;
+  return new Promise<number>((done) => {
+    let buf = '';
+    let settled = false;
+    ready.on('data', (c: Buffer) => {
+      buf += c.toString('utf8');
+      const nl = buf.indexOf('\n');
+      if (nl === -1 || settled) return;
+      settled = true;
+      process.stdout.write(buf.slice(0, nl) + '\n');
+      ready.destroy();
+      child.unref();
+      done(0);
+    });
+    ready.on('error', () => undefined);
+    child.once('exit', async (code, signal) => {
+      if (settled) return;
+      settled = true;
+      // Lost a start race to another agent for the same dir: report that one.
+      const other = await probe(nodeDir);
+      if (other) {
+        process.stdout.write(JSON.stringify(other) + '\n');
+        return done(0);
+      }
+      process.stderr.write(`agent failed to start (${signal ?? `exit code ${code}`}); last lines of ${p.log}:\n${logTail(p.log)}\n`);
+      done(1);
+    });
+  });
+}
+
+/** One agent per node dir: an exclusive pid file, taken over only from a dead owner. */
+function takePidLock(pidPath: string): void {
+  for (let i = 0; i < 5; i++) {
+    try {
+      writeFileSync(pidPath, String(process.pid), { flag: 'wx', mode: 0o600 });
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const other = Number(readFileSync(pidPath, 'utf8').trim());
+    if (other && other !== process.pid && processAlive(other)) {
+      let cmd = '';
+      try {
+        cmd = readFileSync(`/proc/${other}/cmdline`, 'latin1');
+      } catch {
+        cmd = 'serve';
+      }
+      if (cmd.includes('serve')) throw new Error(`an agent is already running for this node (pid ${other})`);
+    }
+    try {
+      unlinkSync(pidPath);
+    } catch {
+      /* raced with another starter */
+    }
+  }
+  throw new Error('could not take the agent pid lock');
+}
+
+function log(msg: string): void {
+  process.stdout.write(`${new Date().toISOString()} ${msg}\n`);
+}
+
+async function cmdServe(flags: Record<string, string>): Promise<number> {
+  const nodeDir = resolve(need(flags, 'dir'));
+  const p = agentPaths(nodeDir);
+  mkdirSync(p.dir, { recursive: true, mode: 0o700 });
+  chmodSync(p.dir, 0o700);
+  process.env.ALOFT_NODE_DIR = nodeDir;
+  let tcp: { host: string; port: number; token: string } | undefined;
+  if (flags['listen-tcp']) {
+    const hp = parseHostPort(flags['listen-tcp']);
+    const tokenFile = need(flags, 'token-file');
+    const token = readFileSync(tokenFile, 'utf8').trim();
+    if (!token) throw new UsageError(`token file ${tokenFile} is empty`);
+    tcp = { ...hp, token };
+  }
+  takePidLock(p.pid);
+  const resources = await detectResources();
+  let listeners: Awaited<ReturnType<typeof startListeners>> | undefined;
+  let exiting = false;
+  const exit = (code = 0) => {
+    if (exiting) return;
+    exiting = true;
+    listeners?.close();
+    try {
+      if (readFileSync(p.pid, 'utf8').trim() === String(process.pid)) unlinkSync(p.pid);
+    } catch {
+      /* gone */
+    }
+    log('agent exiting');
+    process.exit(code);
+  };
+  const agent = new Agent({ nodeDir, version: AGENT_VERSION, resources, log, exit: () => exit(0) });
+  agent.start();
+  listeners = await startListeners(agent, p.socket, tcp);
+  const info: StartInfo = { pid: process.pid, socket: p.socket, ...(listeners.tcpAddress ? { tcp: listeners.tcpAddress } : {}) };
+  writeFileSync(p.info, JSON.stringify(info), { mode: 0o600 });
+  log(`agent ${AGENT_VERSION} (protocol ${AGENT_PROTOCOL_VERSION}) serving ${p.socket}${info.tcp ? ` and tcp ${info.tcp.host}:${info.tcp.port}` : ''}; ${resources.cpus} cpus`);
+  // Jobs run in their own process groups and keep running: a restarted agent re-attaches.
+  process.on('SIGTERM', () => exit(0));
+  process.on('SIGINT', () => exit(0));
+  process.on('SIGHUP', () => undefined);
+  process.on('uncaughtException', (err) => {
+    log(`fatal: ${err.stack ?? err.message}`);
+    exit(1);
+  });
+  const readyFd = flags['ready-fd'] ? Number(flags['ready-fd']) : undefined;
+  if (readyFd !== undefined) {
+    try {
+      writeSync(readyFd, JSON.stringify(info) + '\n');
+      closeSync(readyFd);
+    } catch {
+      /* the starter went away; keep serving */
+    }
+  }
+  return -1;
+}
+
+async function cmdPipe(flags: Record<string, string>): Promise<number> {
+  const path = need(flags, 'socket');
+  return new Promise((done) => {
+    const sock = net.connect(path);
+    sock.once('error', (err) => {
+      process.stderr.write(`cannot reach agent at ${path}: ${err.message}\n`);
+      done(1);
+    });
+    sock.once('connect', () => {
+      process.stdin.pipe(sock);
+      sock.pipe(process.stdout);
+      sock.on('close', () => done(0));
+    });
+  });
+}
+
+export async function main(argv: string[]): Promise<void> {
+  let code: number;
+  try {
+    const { cmd, flags } = parseArgs(argv);
+    switch (cmd) {
+      case 'start':
+        code = await cmdStart(flags);
+        break;
+      case 'serve':
+        code = await cmdServe(flags);
+        break;
+      case 'pipe':
+        code = await cmdPipe(flags);
+        break;
+      case 'version':
+        process.stdout.write(`${AGENT_VERSION} protocol ${AGENT_PROTOCOL_VERSION}\n`);
+        code = 0;
+        break;
+      default:
+        throw new UsageError(`usage: agent start|serve --dir NODE_DIR [--listen-tcp HOST:PORT --token-file F] | pipe --socket PATH | version`);
+    }
+  } catch (err) {
+    process.stderr.write(`aloft-agent: ${(err as Error).message}\n`);
+    code = err instanceof UsageError ? 2 : 1;
+  }
+  if (code >= 0) {
+    process.exitCode = code;
+    // stdout of a pipe may still be flushing; exit once it has.
+    if (process.stdout.writableLength === 0) process.exit(code);
+    else process.stdout.once('drain', () => process.exit(code));
+  }
+}
+
+void main(process.argv.slice(2));
+

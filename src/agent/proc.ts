@@ -1,0 +1,152 @@
+// One rank's process on this node. It runs in its own process group (so cancel reaches the whole
+// tree) and writes straight to its log file, and a tiny bash wrapper records its exit code in a
+// file: the job's output and outcome survive the agent dying mid-job.
+import { spawn } from 'node:child_process';
+import { appendFileSync, openSync, closeSync, readFileSync } from 'node:fs';
+
+// $1 script, $2 exit-code file, $3 optional line prefix ({pid} → this process's pid).
+const WRAPPER = [
+  's=$1; e=$2; p=$3; set --',
+  'if [ -n "$p" ]; then',
+  '  p=${p//\\{pid\\}/$$}',
+  '  ( source "$s" ) 2>&1 | awk -v p="$p" \'{ print p $0; fflush() }\'',
+  '  c=${PIPESTATUS[0]}',
+  'else',
+  '  ( source "$s" ); c=$?',
+  'fi',
+  'echo "$c" > "$e"',
+  'exit "$c"',
+].join('\n');
+
+export interface RankProc {
+  pid: number;
+  pstart?: string;
+  /** exit code (128+n for a signal); null when the process vanished without recording one */
+  exited: Promise<number | null>;
+}
+
+export interface SpawnRankOptions {
+  scriptPath: string;
+  cwd: string;
+  env: Record<string, string>;
+  logPath: string;
+  exitPath: string;
+  prefix?: string;
+}
+
+const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGABRT: 6, SIGKILL: 9, SIGSEGV: 11, SIGPIPE: 13, SIGALRM: 14, SIGTERM: 15 };
+
+export function spawnRank(o: SpawnRankOptions): RankProc {
+  const fd = openSync(o.logPath, 'a', 0o600);
+  let child;
+  try {
+    child = spawn('bash', ['-c', WRAPPER, 'aloft-rank', o.scriptPath, o.exitPath, o.prefix ?? ''], {
+      cwd: o.cwd,
+      env: o.env,
+      detached: true,
+      stdio: ['ignore', fd, fd],
+    });
+  } finally {
+    closeSync(fd);
+  }
+  const exited = new Promise<number | null>((resolve) => {
+    child.once('error', (err) => {
+      try {
+        appendFileSync(o.logPath, `[aloft] cannot start the job's process: ${err.message}\n`);
+      } catch {
+        /* log dir gone */
+      }
+      resolve(127);
+    });
+    child.once('exit', (code, signal) => {
+      if (code !== null) resolve(code);
+      else resolve(128 + (SIGNALS[signal ?? ''] ?? 9));
+    });
+  });
+  const pid = child.pid ?? -1;
+  // The wrapper lives in its own group; the agent must not wait for it to exit.
+  child.unref();
+  return { pid, pstart: pid > 0 ? procStart(pid) : undefined, exited };
+}
+
+/** Start time of a process (field 22 of /proc/<pid>/stat), to tell a recycled pid apart. */
+export function procStart(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return rest[19];
+  } catch {
+    return undefined;
+  }
+}
+
+export function processAlive(pid: number, pstart?: string): boolean {
+  if (pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (rest[0] === 'Z') return false;
+    if (pstart && rest[19] !== pstart) return false;
+  } catch {
+    /* no /proc: trust kill(0) */
+  }
+  return true;
+}
+
+export function readExitCode(path: string): number | undefined {
+  try {
+    const t = readFileSync(path, 'utf8').trim();
+    if (!/^\d+$/.test(t)) return undefined;
+    return Number(t);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A process this agent did not start (found after a restart): polled for its end. */
+export function adoptRank(pid: number, pstart: string | undefined, exitPath: string, pollMs = 200): RankProc {
+  const exited = new Promise<number | null>((resolve) => {
+    const tick = () => {
+      if (processAlive(pid, pstart)) {
+        setTimeout(tick, pollMs).unref();
+        return;
+      }
+      resolve(readExitCode(exitPath) ?? null);
+    };
+    tick();
+  });
+  return { pid, pstart, exited };
+}
+
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** SIGTERM to the whole group, SIGKILL to what is left after `graceMs`. Resolves when it is gone. */
+export async function killGroup(pgid: number, graceMs: number): Promise<void> {
+  if (pgid <= 0) return;
+  try {
+    process.kill(-pgid, 'SIGTERM');
+  } catch {
+    return;
+  }
+  const deadline = Date.now() + graceMs;
+  while (groupAlive(pgid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+  try {
+    process.kill(-pgid, 'SIGKILL');
+  } catch {
+    return;
+  }
+  const hard = Date.now() + 3000;
+  while (groupAlive(pgid) && Date.now() < hard) await new Promise((r) => setTimeout(r, 25));
+}

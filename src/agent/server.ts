@@ -1,0 +1,97 @@
+// Wires the agent's methods to RPC connections on its unix socket (and, for workers on other
+// machines, a TCP listener that demands the cluster token first).
+import { chmodSync, existsSync, unlinkSync } from 'node:fs';
+import net from 'node:net';
+import type { Agent } from './agent.js';
+import { logsHandler } from './logs.js';
+import { AgentError, RpcConnection, type Handler } from './rpc.js';
+
+const STREAMING = new Set(['watch', 'logs', 'runRank']);
+
+export function handlers(agent: Agent): Record<string, Handler> {
+  return {
+    hello: () => agent.hello(),
+    configure: (p) => agent.configure(p),
+    submit: (p) => agent.submit(p),
+    cancel: (p) => agent.cancel(p ?? {}),
+    jobs: (p) => agent.jobs(p ?? {}),
+    watch: (p, ctx) => agent.watch(p ?? {}, ctx.sink!),
+    logs: (p, ctx) => logsHandler(agent, p, ctx.sink!),
+    setAutostop: (p) => agent.setAutostop(p ?? {}),
+    info: () => agent.info(),
+    shutdown: (p) => agent.shutdown(p?.reason),
+    runRank: (p, ctx) => {
+      if (!p || typeof p.script !== 'string' || typeof p.jobId !== 'number') throw new AgentError('bad runRank params', 'BAD_REQUEST');
+      return agent.ranks.run(p, ctx.sink);
+    },
+    killRank: async (p) => {
+      await agent.ranks.kill(p.jobId, p.phase);
+      return { ok: true };
+    },
+  };
+}
+
+export interface Listeners {
+  unix: net.Server;
+  tcp?: net.Server;
+  tcpAddress?: { host: string; port: number };
+  close(): void;
+}
+
+function listen(server: net.Server, ...args: unknown[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    (server.listen as (...a: unknown[]) => void)(...args, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+export async function startListeners(
+  agent: Agent,
+  socketPath: string,
+  tcp?: { host: string; port: number; token: string },
+): Promise<Listeners> {
+  const h = handlers(agent);
+  const conns = new Set<RpcConnection>();
+  const accept = (token?: string) => (sock: net.Socket) => {
+    sock.setNoDelay?.(true);
+    const c = new RpcConnection(sock, h, { streaming: STREAMING, token });
+    conns.add(c);
+    c.on('close', () => conns.delete(c));
+  };
+  if (existsSync(socketPath)) unlinkSync(socketPath);
+  const unix = net.createServer(accept());
+  // The socket is created 0600 from the start: no window where others could connect.
+  const old = process.umask(0o177);
+  try {
+    await listen(unix, socketPath);
+  } finally {
+    process.umask(old);
+  }
+  chmodSync(socketPath, 0o600);
+  let tcpServer: net.Server | undefined;
+  let tcpAddress: { host: string; port: number } | undefined;
+  if (tcp) {
+    tcpServer = net.createServer(accept(tcp.token));
+    await listen(tcpServer, tcp.port, tcp.host);
+    const a = tcpServer.address() as net.AddressInfo;
+    tcpAddress = { host: tcp.host, port: a.port };
+  }
+  return {
+    unix,
+    tcp: tcpServer,
+    tcpAddress,
+    close() {
+      unix.close();
+      tcpServer?.close();
+      for (const c of conns) c.stream.destroy();
+      try {
+        unlinkSync(socketPath);
+      } catch {
+        /* gone */
+      }
+    },
+  };
+}

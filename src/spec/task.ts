@@ -1,0 +1,120 @@
+// One validated task document → Task: envs and secrets resolved (null values must come from
+// --env/--secret), ${VAR} substituted into workdir and file_mounts, local paths made absolute and
+// checked, resources normalized.
+import { existsSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { isAbsolute, posix, resolve } from 'node:path';
+import type { RawTask } from './schema.js';
+import { ENV_NAME_RE } from './schema.js';
+import { normalizeResources } from './resources.js';
+import { isRemoteSource } from './unsupported.js';
+import type { LocalFileMount, Task } from './types.js';
+import type { SourceDoc } from './yaml.js';
+
+export interface NormalizeOptions {
+  envOverrides: Record<string, string>;
+  secretOverrides: Record<string, string>;
+  /** directory that relative workdir / file-mount sources resolve against */
+  baseDir: string;
+  allowUnsupported: boolean;
+  checkPaths: boolean;
+}
+
+const VAR_RE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g;
+
+/** SkyPilot-style: `${VAR}` / `$VAR` for vars the task defines; anything else is left as written. */
+export function substituteEnvs(text: string, envs: Record<string, string>): string {
+  return text.replace(VAR_RE, (whole, braced: string | undefined, bare: string | undefined) => {
+    const name = (braced ?? bare)!;
+    return Object.prototype.hasOwnProperty.call(envs, name) ? envs[name]! : whole;
+  });
+}
+
+export function expandHome(p: string): string {
+  if (p === '~') return homedir();
+  if (p.startsWith('~/')) return resolve(homedir(), p.slice(2));
+  return p;
+}
+
+export function resolveLocalPath(p: string, baseDir: string): string {
+  const e = expandHome(p.trim());
+  return isAbsolute(e) ? resolve(e) : resolve(baseDir, e);
+}
+
+function resolveVars(
+  doc: SourceDoc,
+  section: 'envs' | 'secrets',
+  raw: Record<string, unknown> | undefined,
+  overrides: Record<string, string>,
+): Record<string, string> {
+  const flag = section === 'envs' ? '--env' : '--secret';
+  const noun = section === 'envs' ? 'env' : 'secret';
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(raw ?? {})) {
+    if (!ENV_NAME_RE.test(key)) {
+      doc.fail([section, key], `${section}: '${key}' is not a valid environment variable name (letters, digits and _, not starting with a digit)`, 'key');
+    }
+    if (Object.prototype.hasOwnProperty.call(overrides, key)) out[key] = overrides[key]!;
+    else if (value === null || value === undefined) doc.fail([section, key], `${noun} '${key}' has no value; pass ${flag} ${key}=VALUE`, 'key');
+    else out[key] = doc.sourceText([section, key]) ?? String(value);
+  }
+  // like SkyPilot, a flag may also add a variable the YAML does not declare
+  for (const [k, v] of Object.entries(overrides)) if (!(k in out)) out[k] = v;
+  return out;
+}
+
+function checkPath(doc: SourceDoc, path: (string | number)[], abs: string, what: string, wantDir: boolean, opts: NormalizeOptions): void {
+  if (!opts.checkPaths) return;
+  if (!existsSync(abs)) doc.fail(path, `${what}: ${abs} does not exist`);
+  if (wantDir && !statSync(abs).isDirectory()) doc.fail(path, `${what}: ${abs} is not a directory`);
+}
+
+/** Where a mount lands on the node: absolute, or `~/...` (a relative dest is relative to home). */
+function normalizeDest(dest: string): string {
+  const d = dest.trim();
+  if (d.startsWith('/')) return posix.normalize(d);
+  if (d === '~' || d.startsWith('~/')) return d === '~' ? '~' : `~/${posix.normalize(d.slice(2))}`;
+  return `~/${posix.normalize(d)}`;
+}
+
+function fileMounts(doc: SourceDoc, raw: RawTask['file_mounts'], envs: Record<string, string>, opts: NormalizeOptions): LocalFileMount[] {
+  const out: LocalFileMount[] = [];
+  for (const [rawDest, src] of Object.entries(raw ?? {})) {
+    if (isRemoteSource(src)) continue; // reported by unsupported.ts (or a warning in dry runs)
+    const path = ['file_mounts', rawDest];
+    const destText = substituteEnvs(rawDest, envs);
+    if (!destText.trim()) doc.fail(path, `file_mounts: empty destination`, 'key');
+    const srcText = substituteEnvs(src as string, envs);
+    if (!srcText.trim()) doc.fail(path, `file_mounts: ${destText}: empty source path`);
+    const source = resolveLocalPath(srcText, opts.baseDir);
+    checkPath(doc, path, source, `file_mounts: ${destText}`, false, opts);
+    const dest = normalizeDest(destText);
+    if (out.some((m) => m.dest === dest)) doc.fail(path, `file_mounts: ${dest} is mounted twice`, 'key');
+    out.push({ kind: 'local', dest, source });
+  }
+  return out;
+}
+
+export function normalizeTask(doc: SourceDoc, raw: RawTask, opts: NormalizeOptions): Task {
+  const envs = resolveVars(doc, 'envs', raw.envs, opts.envOverrides);
+  const secrets = resolveVars(doc, 'secrets', Array.isArray(raw.secrets) ? undefined : raw.secrets, opts.secretOverrides);
+  const task: Task = {
+    numNodes: raw.num_nodes ?? 1,
+    resources: normalizeResources(doc, raw.resources, opts.allowUnsupported),
+    envs,
+    secrets,
+    fileMounts: fileMounts(doc, raw.file_mounts, envs, opts),
+    source: doc.file,
+  };
+  if (raw.name !== undefined) task.name = raw.name;
+  if (typeof raw.workdir === 'string') {
+    const text = substituteEnvs(raw.workdir, envs);
+    if (!text.trim()) doc.fail(['workdir'], 'workdir: empty path');
+    task.workdir = resolveLocalPath(text, opts.baseDir);
+    checkPath(doc, ['workdir'], task.workdir, 'workdir', true, opts);
+  }
+  if (typeof raw.setup === 'string') task.setup = raw.setup;
+  if (typeof raw.run === 'string') task.run = raw.run;
+  if (raw.config) task.config = raw.config;
+  return task;
+}

@@ -1,0 +1,108 @@
+// Runs the Zod schema over one YAML document and turns the first problem (in file order) into a
+// one-line SpecError: unknown fields get a did-you-mean, wrong types say what was expected and
+// what was found.
+import type { z } from 'zod';
+import { SpecError, describeValue, nearest, type SourcePos } from './errors.js';
+import {
+  ACCELERATOR_ARGS_KEYS,
+  AUTOSTOP_KEYS,
+  CANDIDATE_KEYS,
+  JOB_RECOVERY_KEYS,
+  RESOURCE_KEYS,
+  STORAGE_KEYS,
+  TASK_KEYS,
+  TaskSchema,
+  WORKDIR_KEYS,
+  type RawTask,
+} from './schema.js';
+import type { Path, SourceDoc } from './yaml.js';
+
+/** `resources.any_of[0].cpus`, `file_mounts["/data"]` */
+export function pathString(path: Path): string {
+  let out = '';
+  for (const seg of path) {
+    if (typeof seg === 'number') out += `[${seg}]`;
+    else if (/^[A-Za-z0-9_-]+$/.test(seg)) out += out ? `.${seg}` : seg;
+    else out += `[${JSON.stringify(seg)}]`;
+  }
+  return out || 'task';
+}
+
+export function getIn(obj: unknown, path: Path): unknown {
+  let cur = obj;
+  for (const seg of path) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string | number, unknown>)[seg];
+  }
+  return cur;
+}
+
+function knownKeys(path: Path): readonly string[] {
+  const last = path[path.length - 1];
+  if (path.length === 0) return TASK_KEYS;
+  if (path.length === 1 && last === 'resources') return RESOURCE_KEYS;
+  if (path.length === 1 && last === 'workdir') return WORKDIR_KEYS;
+  if (path[0] === 'resources' && (path[1] === 'any_of' || path[1] === 'ordered') && path.length === 3) return CANDIDATE_KEYS;
+  if (last === 'autostop') return AUTOSTOP_KEYS;
+  if (last === 'job_recovery' || last === 'spot_recovery') return JOB_RECOVERY_KEYS;
+  if (last === 'accelerator_args') return ACCELERATOR_ARGS_KEYS;
+  if (path[0] === 'file_mounts' && path.length === 2) return STORAGE_KEYS;
+  return [];
+}
+
+function unknownFieldReason(path: Path, key: string): string {
+  const where = path.length === 0 ? 'task' : pathString(path);
+  const known = knownKeys(path);
+  const near = nearest(key, known);
+  if (near) return `unknown field '${key}' in ${where}; did you mean '${near}'?`;
+  // a resource field written at the top level, or a task field inside resources
+  if (path.length === 0 && RESOURCE_KEYS.includes(key)) return `unknown field '${key}' in task; it belongs under 'resources:'`;
+  if (path.length > 0 && path[0] === 'resources' && TASK_KEYS.includes(key)) {
+    return `unknown field '${key}' in ${where}; '${key}' is a task field: move it to the top level`;
+  }
+  return `unknown field '${key}' in ${where}`;
+}
+
+interface Found {
+  pos: SourcePos;
+  reason: string;
+}
+
+function issueProblems(issue: z.core.$ZodIssue, raw: unknown, doc: SourceDoc, base: Path = []): Found[] {
+  const path = [...base, ...(issue.path as (string | number)[])];
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((k) => ({ pos: doc.pos([...path, k], 'key'), reason: unknownFieldReason(path, k) }));
+  }
+  if (issue.code === 'invalid_union') {
+    // When the value has the right shape for one alternative (e.g. a mapping for autostop), that
+    // alternative's own complaint (a misspelled key) says more than "expected one of ...".
+    const inner = issue.errors.flat().filter((i) => !(i.code === 'invalid_type' && i.path.length === 0));
+    if (inner.length > 0) return inner.flatMap((i) => issueProblems(i, raw, doc, path));
+  }
+  const value = getIn(raw, path);
+  const missingValue = value === null || value === undefined;
+  const got = missingValue ? 'nothing' : describeValue(value);
+  return [{ pos: doc.pos(path, missingValue ? 'key' : 'value'), reason: `${pathString(path)}: ${cleanMessage(issue)}, got ${got}` }];
+}
+
+function cleanMessage(issue: z.core.$ZodIssue): string {
+  // Our schemas set a message on every check; this catches any that slipped through.
+  if (/^Invalid input: expected (\w+)/.test(issue.message)) {
+    const m = /^Invalid input: expected (\w+)/.exec(issue.message)!;
+    return `expected ${m[1] === 'object' ? 'a mapping' : m[1] === 'array' ? 'a list' : `a ${m[1]}`}`;
+  }
+  return issue.message;
+}
+
+const before = (a: SourcePos, b: SourcePos) => a.line < b.line || (a.line === b.line && a.col < b.col);
+
+/** Validates one document's raw value; throws the first problem in file order. */
+export function validateTask(raw: unknown, doc: SourceDoc): RawTask {
+  const res = TaskSchema.safeParse(raw);
+  if (res.success) return res.data;
+  let first: Found | undefined;
+  for (const issue of res.error.issues) {
+    for (const f of issueProblems(issue, raw, doc)) if (!first || before(f.pos, first.pos)) first = f;
+  }
+  throw new SpecError(first?.reason ?? 'invalid task', first?.pos ?? doc.start());
+}

@@ -1,0 +1,126 @@
+// Issue 7: managed jobs on the real local infra, with real preemptions (`aloft local preempt`).
+import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeHome, waitFor, type AloftEnv } from '../helpers/cli.js';
+
+interface MJ {
+  id: number;
+  name: string;
+  status: string;
+  recoveries: number;
+  cluster?: string;
+  restartsOnErrors: number;
+}
+
+describe('managed jobs on local spot', () => {
+  let a: AloftEnv;
+  let dir: string;
+  beforeAll(() => {
+    a = makeHome();
+    dir = mkdtempSync(join(tmpdir(), 'aloft-mj-'));
+  });
+  afterAll(async () => {
+    await a.cleanup();
+  });
+
+  const queue = async (): Promise<MJ[]> => JSON.parse((await a.run(['jobs', 'queue', '-o', 'json'])).stdout);
+  const job = async (id: number) => (await queue()).find((j) => j.id === id)!;
+  const clusters = async (): Promise<Array<{ name: string }>> => JSON.parse((await a.run(['status', '-o', 'json'])).stdout);
+
+  it('a spot job preempted twice resumes from its checkpoint and succeeds with 2 recoveries', async () => {
+    const ckpt = join(dir, 'ckpt');
+    const yaml = join(dir, 'train.yaml');
+    writeFileSync(
+      yaml,
+      `name: train
+resources:
+  infra: local
+  use_spot: true
+envs:
+  CKPT: ${ckpt}
+run: |
+  n=$(cat "$CKPT" 2>/dev/null || echo 0)
+  echo "resume from $n task=$SKYPILOT_TASK_ID mj=$SKYPILOT_MANAGED_JOB_ID"
+  while [ "$n" -lt 40 ]; do n=$((n+1)); echo "$n" > "$CKPT"; echo "step $n"; sleep 0.1; done
+  echo "finished at $n"
+`,
+    );
+    const r = await a.run(['jobs', 'launch', '-y', '-d', yaml]);
+    expect(r.code).toBe(0);
+    const [first] = await queue();
+    const id = first!.id;
+    for (let i = 1; i <= 2; i++) {
+      await waitFor(async () => {
+        const j = await job(id);
+        const step = existsSync(ckpt) ? Number(readFileSync(ckpt, 'utf8')) : 0;
+        return j.status === 'RUNNING' && j.recoveries === i - 1 && step >= i * 8;
+      }, 30_000, `running before preemption ${i}`);
+      const p = await a.run(['local', 'preempt', `mj-${id}`]);
+      expect(p.code).toBe(0);
+      await waitFor(async () => (await job(id)).recoveries === i, 10_000, `recovery ${i}`);
+    }
+    const done = await waitFor(async () => {
+      const j = await job(id);
+      return j.status === 'SUCCEEDED' ? j : undefined;
+    }, 60_000, 'SUCCEEDED');
+    expect(done.recoveries).toBe(2);
+    const logs = await a.run(['jobs', 'logs', String(id), '--no-follow']);
+    const resumes = [...logs.stdout.matchAll(/resume from (\d+) task=(\S+) mj=(\d+)/g)];
+    expect(resumes).toHaveLength(3);
+    expect(Number(resumes[1]![1])).toBeGreaterThanOrEqual(8);
+    expect(Number(resumes[2]![1])).toBeGreaterThan(Number(resumes[1]![1]));
+    expect(new Set(resumes.map((m) => m[2])).size).toBe(1); // SKYPILOT_TASK_ID stable
+    expect(resumes.every((m) => m[3] === String(id))).toBe(true);
+    expect(logs.stdout).toContain('finished at 40');
+    const ctl = await a.run(['jobs', 'logs', String(id), '--controller', '--no-follow']);
+    expect(ctl.stdout).toMatch(/RUNNING → RECOVERING/);
+    await waitFor(async () => (await clusters()).length === 0, 15_000, 'no cluster left');
+  });
+
+  it('a failing job restarts up to max_restarts_on_errors, then FAILED', async () => {
+    const yaml = join(dir, 'fail.yaml');
+    writeFileSync(yaml, `name: flaky\nresources:\n  infra: local\n  job_recovery:\n    max_restarts_on_errors: 2\nrun: echo attempt; exit 5\n`);
+    const r = await a.run(['jobs', 'launch', '-y', yaml]);
+    expect(r.code).not.toBe(0);
+    const j = (await queue()).find((x) => x.name === 'flaky')!;
+    expect(j.status).toBe('FAILED');
+    expect(j.restartsOnErrors).toBe(2);
+    const logs = await a.run(['jobs', 'logs', String(j.id), '--no-follow']);
+    expect(logs.stdout.match(/^attempt$/gm)).toHaveLength(3);
+    await waitFor(async () => (await clusters()).length === 0, 15_000, 'no cluster left');
+  });
+
+  it('cancel while STARTING and while RUNNING leaves no cluster', async () => {
+    const starting = await a.run(['jobs', 'launch', '-y', '-d', '-n', 'c1', '--infra', 'local', '--', 'sleep', '600']);
+    expect(starting.code).toBe(0);
+    const c1 = (await queue()).find((x) => x.name === 'c1')!;
+    expect((await a.run(['jobs', 'cancel', String(c1.id)])).code).toBe(0);
+    await a.run(['jobs', 'launch', '-y', '-d', '-n', 'c2', '--infra', 'local', '--', 'sleep', '600']);
+    const c2 = (await queue()).find((x) => x.name === 'c2')!;
+    await waitFor(async () => (await job(c2.id)).status === 'RUNNING', 30_000, 'c2 RUNNING');
+    expect((await a.run(['jobs', 'cancel', '-n', 'c2'])).code).toBe(0);
+    await waitFor(async () => (await job(c1.id)).status === 'CANCELLED' && (await job(c2.id)).status === 'CANCELLED', 30_000, 'both CANCELLED');
+    await waitFor(async () => (await clusters()).length === 0, 15_000, 'no cluster left');
+  });
+
+  it('a daemon SIGKILLed during RECOVERING still finishes the job', async () => {
+    await a.run(['jobs', 'launch', '-y', '-d', '-n', 'survivor', '--infra', 'local', '--use-spot', '--', 'sleep 3; echo survived']);
+    const j = (await queue()).find((x) => x.name === 'survivor')!;
+    await waitFor(async () => (await job(j.id)).status === 'RUNNING', 30_000, 'RUNNING');
+    const pid = a.daemonPid()!;
+    await a.run(['local', 'preempt', `mj-${j.id}`]);
+    await waitFor(async () => (await job(j.id)).status === 'RECOVERING' || (await job(j.id)).recoveries === 1, 10_000, 'RECOVERING');
+    process.kill(pid, 'SIGKILL');
+    const done = await waitFor(async () => {
+      const x = await job(j.id);
+      return x.status === 'SUCCEEDED' ? x : undefined;
+    }, 60_000, 'SUCCEEDED after daemon restart');
+    expect(done.recoveries).toBeGreaterThanOrEqual(1);
+    expect(a.daemonPid()).not.toBe(pid);
+    const logs = await a.run(['jobs', 'logs', String(j.id), '--no-follow']);
+    expect(logs.stdout).toContain('survived');
+    await waitFor(async () => (await clusters()).length === 0, 15_000, 'no cluster left');
+  });
+});

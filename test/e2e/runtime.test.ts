@@ -1,0 +1,188 @@
+// Issue 3: gang multi-node jobs, the resource-aware queue, cancel, autostop, secrets, and crashes.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeHome, waitFor, type AloftEnv } from '../helpers/cli.js';
+
+interface Job {
+  id: number;
+  status: string;
+  exitCode?: number;
+  failedRank?: number;
+}
+
+/** Processes whose HOME or ALOFT_NODE_DIR is under `dir`, with their command lines. */
+function processesUnder(dir: string): Array<{ pid: number; cmd: string }> {
+  const out: Array<{ pid: number; cmd: string }> = [];
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const stat = readFileSync(`/proc/${e}/stat`, 'latin1');
+      if (/^\d+ \(.*\) Z/.test(stat)) continue;
+      const env = readFileSync(`/proc/${e}/environ`, 'latin1').split('\0');
+      if (env.some((kv) => kv.startsWith(`HOME=${dir}`) || kv.startsWith(`ALOFT_NODE_DIR=${dir}`))) {
+        out.push({ pid: Number(e), cmd: readFileSync(`/proc/${e}/cmdline`, 'latin1').replace(/\0/g, ' ') });
+      }
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
+
+describe('runtime', () => {
+  let a: AloftEnv;
+  const jobs = async (c: string): Promise<Job[]> => JSON.parse((await a.run(['queue', c, '-o', 'json'])).stdout);
+  const job = async (c: string, id: number) => (await jobs(c)).find((j) => j.id === id);
+
+  beforeAll(() => {
+    a = makeHome();
+    a.env.ALOFT_AUTOSTOP_SECONDS_PER_MINUTE = '1';
+  });
+  afterAll(async () => {
+    await a.cleanup();
+  });
+
+  it('runs a 2-node gang job: every rank at once, with ranks and IPs, logs prefixed by rank', async () => {
+    const r = await a.run(['launch', '-y', '-c', 'gang', '--num-nodes', '2', '--', 'echo "rank=$SKYPILOT_NODE_RANK n=$SKYPILOT_NUM_NODES ips=$(echo $SKYPILOT_NODE_IPS | tr -d " \\n")"']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/rank=0, .*rank=0 n=2 ips=127\.0\.0\.1127\.0\.0\.1/);
+    expect(r.stdout).toMatch(/rank=1, .*rank=1 n=2/);
+    const only1 = await a.run(['logs', 'gang', '1', '--no-follow', '--rank', '1']);
+    expect(only1.stdout).toContain('rank=1 n=2');
+    expect(only1.stdout).not.toContain('rank=0 n=2');
+  });
+
+  it('fails the whole gang when one rank fails and stops the others', async () => {
+    const r = await a.run(['exec', 'gang', '--', 'if [ "$SKYPILOT_NODE_RANK" = 1 ]; then exit 4; fi; sleep 60']);
+    expect(r.code).toBe(4);
+    const [last] = await jobs('gang');
+    expect(last).toMatchObject({ status: 'FAILED', failedRank: 1 });
+    const gangDir = join(a.home, 'local', 'gang');
+    await waitFor(() => !processesUnder(gangDir).some((p) => p.cmd.includes('sleep 60')), 10_000, 'rank 0 killed');
+  });
+
+  it('keeps a job PENDING until the resources it asks for are free', async () => {
+    const status = JSON.parse((await a.run(['status', 'gang', '-o', 'json'])).stdout)[0];
+    const cpus = String(status.nodeResources.cpus);
+    const first = await a.run(['exec', 'gang', '-d', '--cpus', cpus, '--', 'sleep 2']);
+    expect(first.code).toBe(0);
+    const second = await a.run(['exec', 'gang', '-d', '--cpus', cpus, '--', 'echo second']);
+    expect(second.code).toBe(0);
+    const [j2, j1] = await jobs('gang');
+    expect(j1!.status).toBe('RUNNING');
+    expect(j2!.status).toBe('PENDING');
+    await waitFor(async () => (await job('gang', j2!.id))?.status === 'SUCCEEDED', 20_000, 'second job ran');
+    // Jobs that fit run concurrently.
+    await a.run(['exec', 'gang', '-d', '--', 'sleep 2']);
+    await a.run(['exec', 'gang', '-d', '--', 'sleep 2']);
+    const [b, c] = await jobs('gang');
+    expect([b!.status, c!.status]).toEqual(['RUNNING', 'RUNNING']);
+  });
+
+  it('cancel kills the whole process tree on every node', async () => {
+    const r = await a.run(['exec', 'gang', '-d', '--', 'bash -c "sleep 777 & sleep 777 & wait"']);
+    expect(r.code).toBe(0);
+    const [j] = await jobs('gang');
+    const gangDir = join(a.home, 'local', 'gang');
+    await waitFor(() => processesUnder(gangDir).filter((p) => p.cmd.includes('sleep 777')).length === 4, 10_000, '4 sleeps');
+    expect((await a.run(['cancel', 'gang', String(j!.id)])).code).toBe(0);
+    await waitFor(async () => (await job('gang', j!.id))?.status === 'CANCELLED', 10_000, 'CANCELLED');
+    await waitFor(() => processesUnder(gangDir).filter((p) => p.cmd.includes('sleep 777')).length === 0, 10_000, 'tree killed');
+  });
+
+  it('20 concurrent exec -d: 20 distinct jobs, none lost, none doubled', async () => {
+    const before = (await jobs('gang')).length;
+    const rs = await Promise.all(Array.from({ length: 20 }, (_, i) => a.run(['exec', 'gang', '-d', '-o', 'json', '--', `echo n${i}`])));
+    const ids = rs.map((r) => {
+      expect(r.code).toBe(0);
+      return JSON.parse(r.stdout).job_id as number;
+    });
+    expect(new Set(ids).size).toBe(20);
+    const after = await jobs('gang');
+    expect(after.length).toBe(before + 20);
+  });
+
+  it('never stores or prints secrets', async () => {
+    const secret = 'sup3r-s3cret-v4lue-' + Date.now();
+    const r = await a.run(['launch', '-y', '-c', 'sec', '--secret', `TOKEN=${secret}`, '--', 'echo "len=${#TOKEN}"']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`len=${secret.length}`);
+    expect(r.stdout).not.toContain(secret);
+    for (const args of [['status', '-o', 'json'], ['queue', 'sec', '-o', 'json'], ['logs', 'sec', '--no-follow']]) {
+      expect((await a.run(args)).stdout).not.toContain(secret);
+    }
+    await a.run(['daemon', 'stop']); // checkpoint the WAL into the file we read
+    for (const f of readdirSync(a.home)) {
+      if (/^(state\.db.*|daemon\.log)$/.test(f)) expect(readFileSync(join(a.home, f), 'latin1'), f).not.toContain(secret);
+    }
+    expect((await a.run(['down', '-y', 'sec'])).code).toBe(0);
+  });
+
+  it('autostops an idle cluster (shortened clock) and shows the setting', async () => {
+    const r = await a.run(['launch', '-y', '-c', 'idle', '-i', '2', '--', 'echo hi']);
+    expect(r.code).toBe(0);
+    const s = JSON.parse((await a.run(['status', 'idle', '-o', 'json'])).stdout)[0];
+    expect(s.autostop).toEqual({ idleMinutes: 2, down: false });
+    await waitFor(async () => JSON.parse((await a.run(['status', 'idle', '-o', 'json'])).stdout)[0]?.status === 'STOPPED', 20_000, 'STOPPED');
+    expect(processesUnder(join(a.home, 'local', 'idle'))).toEqual([]);
+    const d = await a.run(['launch', '-y', '-c', 'idle2', '-i', '1', '--down', '--', 'echo bye']);
+    expect(d.code).toBe(0);
+    await waitFor(async () => JSON.parse((await a.run(['status', '-o', 'json'])).stdout).every((c: { name: string }) => c.name !== 'idle2'), 20_000, 'autodown');
+    const logs = await a.run(['logs', 'idle2', '1', '--no-follow']);
+    expect(logs.stdout).toContain('bye');
+  });
+
+  it('a daemon SIGKILLed mid-job: the job keeps running and its end arrives', async () => {
+    const r = await a.run(['exec', 'gang', '-d', '--', 'sleep 2; echo after-crash']);
+    expect(r.code).toBe(0);
+    const [j] = await jobs('gang');
+    process.kill(a.daemonPid()!, 'SIGKILL');
+    await new Promise((res) => setTimeout(res, 300));
+    const done = await waitFor(async () => {
+      const x = await job('gang', j!.id);
+      return x?.status === 'SUCCEEDED' ? x : undefined;
+    }, 20_000, 'job SUCCEEDED after daemon restart');
+    expect(done.status).toBe('SUCCEEDED');
+    expect((await a.run(['logs', 'gang', String(j!.id), '--no-follow'])).stdout).toContain('after-crash');
+  });
+
+  it('a daemon SIGKILLed mid-launch: the launch is failed with its stage and leaves no node', async () => {
+    // The pause is read by the daemon, so restart it with the setting.
+    await a.run(['daemon', 'stop']);
+    const l2 = a.run(['launch', '-y', '-d', '-c', 'midway', '--', 'echo never'], { env: { ALOFT_DEBUG_PAUSE_STAGE: 'START_AGENTS:5000' } });
+    await waitFor(async () => {
+      const reqs = JSON.parse((await a.run(['requests', '-o', 'json'])).stdout) as Array<{ cluster: string; stage?: string; status: string }>;
+      return reqs.some((q) => q.cluster === 'midway' && q.stage === 'START_AGENTS' && q.status === 'RUNNING');
+    }, 20_000, 'launch at START_AGENTS');
+    process.kill(a.daemonPid()!, 'SIGKILL');
+    await l2.catch(() => undefined);
+    await waitFor(async () => {
+      const reqs = JSON.parse((await a.run(['requests', '-o', 'json'])).stdout) as Array<{ cluster: string; status: string; error?: string }>;
+      return reqs.some((q) => q.cluster === 'midway' && q.status === 'FAILED' && /interrupted at stage START_AGENTS/.test(q.error ?? ''));
+    }, 20_000, 'request marked failed');
+    await waitFor(async () => JSON.parse((await a.run(['status', '-o', 'json'])).stdout).every((c: { name: string }) => c.name !== 'midway'), 20_000, 'cluster removed');
+    expect(processesUnder(join(a.home, 'local', 'midway'))).toEqual([]);
+  });
+
+  it('an agent SIGKILLed: the cluster shows INIT, start repairs it, dead jobs become FAILED_DRIVER', async () => {
+    const r = await a.run(['exec', 'gang', '-d', '--', 'sleep 600']);
+    expect(r.code).toBe(0);
+    const [j] = await jobs('gang');
+    await waitFor(async () => (await job('gang', j!.id))?.status === 'RUNNING', 10_000, 'RUNNING');
+    const headDir = join(a.home, 'local', 'gang', '0');
+    const procs = processesUnder(headDir);
+    const agent = procs.find((p) => p.cmd.includes('agent.cjs'));
+    expect(agent).toBeDefined();
+    // Kill the head agent and the job's processes on the head node, as a node crash would.
+    for (const p of procs) process.kill(p.pid, 'SIGKILL');
+    await waitFor(async () => JSON.parse((await a.run(['status', 'gang', '-o', 'json'])).stdout)[0]?.status === 'INIT', 10_000, 'INIT');
+    const s = await a.run(['start', 'gang']);
+    expect(s.code).toBe(0);
+    const t0 = Date.now();
+    await waitFor(async () => (await job('gang', j!.id))?.status === 'FAILED_DRIVER', 10_000, 'FAILED_DRIVER');
+    expect(Date.now() - t0).toBeLessThan(5000);
+    const again = await a.run(['exec', 'gang', '--', 'echo repaired']);
+    expect(again.stdout).toContain('repaired');
+  });
+});

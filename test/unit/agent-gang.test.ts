@@ -1,0 +1,114 @@
+// Gang jobs across two real agents: the head runs rank 0 and drives rank 1 through the worker.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { AgentClient } from '../../src/agent/rpc.js';
+import type { JobSubmission } from '../../src/agent/protocol.js';
+import { alive, cleanupNode, client, clusterConfig, readLogs, startAgent, tempNodeDir, waitFor, waitJob, type StartedAgent } from '../helpers/agent-harness.js';
+
+const gang = (run: string, extra: Partial<JobSubmission> = {}): JobSubmission => ({
+  run,
+  envs: {},
+  secrets: {},
+  numNodes: 2,
+  demand: { cpus: 1, gpus: 0 },
+  ...extra,
+});
+
+describe('agent: gang jobs on 2 nodes', () => {
+  let dirs: string[];
+  let agents: StartedAgent[];
+  let c: AgentClient;
+
+  beforeAll(async () => {
+    dirs = [tempNodeDir('aloft-head-'), tempNodeDir('aloft-worker-')];
+    agents = await Promise.all(dirs.map((d) => startAgent(d)));
+    c = await client(agents[0]!);
+    await c.call('configure', clusterConfig(agents));
+  });
+  afterAll(async () => {
+    c?.close();
+    for (const d of dirs) await cleanupNode(d);
+  });
+
+  test('ranks, IPs, setup on every rank, prefixed logs, --rank narrowing', async () => {
+    const { jobId } = await c.call(
+      'submit',
+      gang('echo "rank=$SKYPILOT_NODE_RANK n=$SKYPILOT_NUM_NODES ips=$(echo "$SKYPILOT_NODE_IPS" | paste -sd,) home=$HOME"', {
+        setup: 'echo "setup on $SKYPILOT_SETUP_NODE_RANK"',
+      }),
+    );
+    const { text, status } = await readLogs(c, jobId);
+    expect(status).toBe('SUCCEEDED');
+    const lines = text.trim().split('\n');
+    expect(lines).toHaveLength(4);
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^\(head, rank=0, pid=\d+\) setup on 0$/),
+        expect.stringMatching(/^\(worker1, rank=1, pid=\d+\) setup on 1$/),
+        expect.stringMatching(new RegExp(`^\\(head, rank=0, pid=\\d+\\) rank=0 n=2 ips=127.0.0.1,127.0.0.2 home=${dirs[0]}$`)),
+        expect.stringMatching(new RegExp(`^\\(worker1, rank=1, pid=\\d+\\) rank=1 n=2 ips=127.0.0.1,127.0.0.2 home=${dirs[1]}$`)),
+      ]),
+    );
+    const r1 = await readLogs(c, jobId, { rank: 1, follow: false });
+    expect(r1.text.trim().split('\n').every((l) => l.startsWith('(worker1, rank=1,'))).toBe(true);
+    expect(r1.text.trim().split('\n')).toHaveLength(2);
+    // the worker keeps its own copy of its rank's output
+    expect(readFileSync(join(dirs[1]!, 'jobs', String(jobId), 'rank-1.log'), 'utf8')).toContain('rank=1 n=2');
+  });
+
+  test('one rank failing stops the others → FAILED with failedRank and exit code', async () => {
+    const pidFile = join(dirs[0]!, 'rank0.pid');
+    const { jobId } = await c.call('submit', gang(`if [ "$SKYPILOT_NODE_RANK" = 1 ]; then sleep 0.5; echo bye; exit 5; fi; sleep 300 & echo $! > ${pidFile}; wait`));
+    const job = await waitJob(c, jobId, ['FAILED', 'SUCCEEDED', 'CANCELLED', 'FAILED_DRIVER'], 20_000);
+    expect(job).toMatchObject({ status: 'FAILED', failedRank: 1, exitCode: 5 });
+    expect(alive(Number(readFileSync(pidFile, 'utf8')))).toBe(false);
+    const { text } = await readLogs(c, jobId);
+    expect(text).toMatch(/\(worker1, rank=1, pid=\d+\) bye/);
+  });
+
+  test('a failing setup on a worker → FAILED_SETUP, run never starts', async () => {
+    const { jobId } = await c.call('submit', gang('echo ran', { setup: '[ "$SKYPILOT_SETUP_NODE_RANK" = 1 ] && exit 4; true' }));
+    const job = await waitJob(c, jobId, ['FAILED_SETUP', 'SUCCEEDED', 'FAILED'], 20_000);
+    expect(job).toMatchObject({ status: 'FAILED_SETUP', failedRank: 1, exitCode: 4 });
+    expect((await readLogs(c, jobId)).text).not.toContain('ran');
+  });
+
+  test('cancel reaches the worker rank', async () => {
+    const pidFile = join(dirs[1]!, 'rank1.pid');
+    const { jobId } = await c.call('submit', gang(`[ "$SKYPILOT_NODE_RANK" = 1 ] && { sleep 300 & echo $! > ${pidFile}; }; wait; sleep 300`));
+    const wpid = await waitFor(() => {
+      try {
+        return Number(readFileSync(pidFile, 'utf8')) || undefined;
+      } catch {
+        return undefined;
+      }
+    }, 10_000, 'worker pid');
+    await c.call('cancel', { jobIds: [jobId] });
+    expect((await waitJob(c, jobId, ['CANCELLED'])).status).toBe('CANCELLED');
+    await waitFor(() => !alive(wpid), 5000, 'worker rank to die');
+  });
+
+  test('a TCP worker demands the cluster token', async () => {
+    const wdir = tempNodeDir('aloft-tcpworker-');
+    dirs.push(wdir);
+    const tokenFile = join(wdir, 'token');
+    writeFileSync(tokenFile, 'tok-123', { mode: 0o600 });
+    const w = await startAgent(wdir, { extraArgs: ['--listen-tcp', '127.0.0.1:0', '--token-file', tokenFile] });
+    expect(w.tcp?.port).toBeGreaterThan(0);
+    const headDir = tempNodeDir('aloft-tcphead-');
+    dirs.push(headDir);
+    const h = await startAgent(headDir);
+    const hc = await client(h);
+    await hc.call('configure', clusterConfig([h, w], { token: 'wrong' }));
+    const bad = await hc.call('submit', gang('echo hi'));
+    const badJob = await waitJob(hc, bad.jobId, ['FAILED_DRIVER', 'FAILED', 'SUCCEEDED'], 20_000);
+    expect(badJob.status).toBe('FAILED_DRIVER');
+    await hc.call('configure', clusterConfig([h, w], { token: 'tok-123' }));
+    const ok = await hc.call('submit', gang('echo hi from $SKYPILOT_NODE_RANK'));
+    const { text, status } = await readLogs(hc, ok.jobId);
+    expect(status).toBe('SUCCEEDED');
+    expect(text).toMatch(/\(worker1, rank=1, pid=\d+\) hi from 1/);
+    hc.close();
+  });
+});

@@ -1,0 +1,77 @@
+// Every SkyPilot example YAML either parses or fails with one SpecError line naming file:line:col.
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseTaskFile, SpecError } from '../../src/spec/index.js';
+import { loadDocuments } from '../../src/spec/yaml.js';
+
+const CORPUS = '/work/shared/skypilot-yaml-corpus';
+
+/** Dummy values for every env/secret the YAML leaves empty (what a user passes with --env). */
+function nullVars(file: string, section: 'envs' | 'secrets'): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const d of loadDocuments(readFileSync(file, 'utf8'), file)) {
+    const raw = d.toJS() as Record<string, unknown> | null;
+    const vars = raw && typeof raw === 'object' ? (raw[section] as Record<string, unknown> | undefined) : undefined;
+    if (vars && typeof vars === 'object' && !Array.isArray(vars)) {
+      for (const [k, v] of Object.entries(vars)) if (v === null) out[k] = `dummy-${k.toLowerCase()}`;
+    }
+  }
+  return out;
+}
+
+// The corpus lives outside the repo (../shared); without it there is nothing to check.
+describe.skipIf(!existsSync(CORPUS))('SkyPilot example corpus', () => {
+  it('parses every YAML or rejects it with one positioned line', () => {
+    const files = readdirSync(CORPUS).filter((f) => /\.ya?ml$/.test(f)).sort();
+    expect(files.length).toBeGreaterThan(100);
+    let parsed = 0;
+    const reasons = new Map<string, string[]>();
+    for (const f of files) {
+      const path = join(CORPUS, f);
+      try {
+        parseTaskFile(path, {
+          allowUnsupported: true,
+          checkPaths: false,
+          envOverrides: nullVars(path, 'envs'),
+          secretOverrides: nullVars(path, 'secrets'),
+        });
+        parsed++;
+      } catch (err) {
+        if (!(err instanceof SpecError)) throw new Error(`${f}: threw ${String(err)}`);
+        expect(err.message).not.toContain('\n');
+        expect(err.message).toMatch(new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:\\d+:\\d+: `));
+        const reason = err.reason.replace(/'[^']*'|"[^"]*"/g, "'…'");
+        reasons.set(reason, [...(reasons.get(reason) ?? []), f]);
+        console.log(`rejected ${err.message}`);
+      }
+    }
+    const rejected = files.length - parsed;
+    console.log(`corpus: ${parsed} parsed, ${rejected} rejected of ${files.length}`);
+    for (const [r, fs] of reasons) console.log(`  ${fs.length} × ${r}`);
+    expect(rejected).toBe(0);
+  });
+
+  it('without allowUnsupported, rejects only for features aloft cannot honour yet', () => {
+    const files = readdirSync(CORPUS).filter((f) => /\.ya?ml$/.test(f)).sort();
+    let parsed = 0;
+    const reasons = new Map<string, number>();
+    for (const f of files) {
+      const path = join(CORPUS, f);
+      try {
+        parseTaskFile(path, { checkPaths: false, envOverrides: nullVars(path, 'envs'), secretOverrides: nullVars(path, 'secrets') });
+        parsed++;
+      } catch (err) {
+        if (!(err instanceof SpecError)) throw new Error(`${f}: threw ${String(err)}`);
+        expect(err.message.split('\n')).toHaveLength(1);
+        expect(err.line).toBeGreaterThan(0);
+        expect(err.reason).toMatch(/not supported yet/);
+        const reason = err.reason.replace(/^file_mounts: .*?: /, 'file_mounts: DEST: ').replace(/\(\w+:\/\/\)/, '(URL)');
+        reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
+      }
+    }
+    console.log(`corpus (strict): ${parsed} parsed, ${files.length - parsed} rejected of ${files.length}`);
+    for (const [r, n] of [...reasons].sort((a, b) => b[1] - a[1])) console.log(`  ${n} × ${r}`);
+    expect(parsed).toBeGreaterThan(files.length / 2);
+  });
+});

@@ -1,0 +1,313 @@
+import { afterEach, describe, expect, test } from 'vitest';
+import { cleanup } from 'ink-testing-library';
+import type { Task } from '../../src/spec/types.js';
+import { cluster, ev, job, KEY, renderTop, request, snapshot, tick } from '../helpers/tui-harness.js';
+
+afterEach(() => cleanup());
+
+const base = () => {
+  const a = cluster('alpha', { lastJobId: 2, autostop: { idleMinutes: 10, down: false } });
+  const b = cluster('bravo', { status: 'STOPPED' });
+  return {
+    a,
+    b,
+    snap: snapshot({
+      seq: 10,
+      clusters: [a, b],
+      jobs: [job(a, 1, { status: 'SUCCEEDED', endedAt: Date.now() }), job(a, 2, { status: 'RUNNING', name: 'train' })],
+      requests: [
+        request('req-ok', { cluster: 'alpha', status: 'SUCCEEDED', stage: 'EXEC', finishedAt: Date.now(), jobId: 2 }),
+        request('req-run', { cluster: 'gamma', status: 'RUNNING', stage: 'PROVISION' }),
+        request('req-bad', { cluster: 'delta', status: 'FAILED', stage: 'PROVISION', error: 'no local capacity for 8 GPUs\ndetails', finishedAt: Date.now() }),
+      ],
+      events: [ev({ seq: 9, kind: 'notice', message: 'autostop armed for alpha', name: 'alpha' })],
+    }),
+  };
+};
+
+describe('clusters view actions', () => {
+  test('stop, start and autostop call the daemon and flash the outcome', async () => {
+    const { snap } = base();
+    const h = renderTop({
+      snapshot: snap,
+      handlers: {
+        stop: () => ({ requestIds: ['r1'] }),
+        start: () => ({ requestIds: ['r2'] }),
+        autostop: () => ({ clusters: [] }),
+      },
+    });
+    await h.waitFor('alpha');
+    await h.press('p');
+    await h.waitFor('stopping alpha');
+    await h.press('j', 'u');
+    await h.waitFor('starting bravo');
+    await h.press('k', 'a');
+    await h.waitFor('Autostop alpha after N idle minutes');
+    expect(h.frame()).toContain('› 10');
+    await h.press(KEY.backspace, KEY.backspace);
+    await h.type('30 down');
+    await h.press(KEY.enter);
+    await h.waitFor('autostop alpha after 30m idle (down)');
+    await h.press('a', KEY.backspace, KEY.backspace);
+    await h.type('off');
+    await h.press(KEY.enter);
+    await h.waitFor('autostop cancelled on alpha');
+    expect(h.client.calls).toEqual([
+      { method: 'stop', params: { clusters: ['alpha'] } },
+      { method: 'start', params: { clusters: ['bravo'] } },
+      { method: 'autostop', params: { clusters: ['alpha'], idleMinutes: 30, down: true } },
+      { method: 'autostop', params: { clusters: ['alpha'], cancel: true } },
+    ]);
+  });
+
+  test('s opens a shell on an UP cluster only', async () => {
+    const h = renderTop({ snapshot: base().snap });
+    await h.waitFor('alpha');
+    await h.press('s');
+    expect(h.shells).toEqual(['alpha']);
+    await h.press('j', 's');
+    await h.waitFor('bravo is STOPPED; a shell needs it UP');
+    expect(h.shells).toEqual(['alpha']);
+  });
+
+  test('l on a cluster opens the logs of its latest job', async () => {
+    const h = renderTop({ snapshot: base().snap });
+    await h.waitFor('alpha');
+    await h.press('l');
+    await h.waitFor('logs(alpha/2)');
+    expect(h.client.logs[0]!.q).toEqual({ cluster: 'alpha', job: 2, follow: true, tail: 1000 });
+    await h.press(KEY.esc, 'j', 'l');
+    await h.waitFor('bravo has no jobs yet');
+  });
+});
+
+describe('jobs view', () => {
+  test('lists the jobs; ctrl-k cancels a running job after confirmation', async () => {
+    const h = renderTop({ snapshot: base().snap, handlers: { cancel: (p) => ({ cancelled: p.jobIds ?? [] }) } });
+    await h.waitFor('alpha');
+    await h.press(KEY.enter);
+    const f = await h.waitFor('jobs(alpha)');
+    expect(f).toMatch(/2\s+train\s+\S+ ago\s+\S+\s+1x\[CPU:0\.5\]\s+RUNNING/);
+    expect(f).toMatch(/1\s+job1 .* SUCCEEDED/);
+    await h.press(KEY.ctrlK);
+    await h.waitFor('Cancel job 2 on alpha?');
+    await h.press(KEY.enter);
+    await h.waitFor('cancel job: cancelled');
+    expect(h.client.calls).toEqual([]);
+    await h.press(KEY.ctrlK, KEY.tab, KEY.enter);
+    await h.waitFor('cancelled job 2 on alpha');
+    expect(h.client.calls).toEqual([{ method: 'cancel', params: { cluster: 'alpha', jobIds: [2] } }]);
+    await h.press('j', KEY.ctrlK);
+    await h.waitFor('job 1 already SUCCEEDED');
+  });
+
+  test('enter opens the selected job’s logs; the cluster going away is shown', async () => {
+    const h = renderTop({ snapshot: base().snap });
+    await h.waitFor('alpha');
+    await h.press(KEY.enter, 'j', KEY.enter);
+    await h.waitFor('logs(alpha/1)');
+    await h.press(KEY.esc);
+    h.feed.event(ev({ seq: 11, kind: 'cluster-removed', name: 'alpha' }));
+    await h.waitFor('alpha: no such cluster');
+  });
+});
+
+describe('requests view', () => {
+  test('stage with a spinner, elapsed time, failures with their reason', async () => {
+    const h = renderTop({ snapshot: base().snap });
+    await h.waitFor('alpha');
+    await h.press(':');
+    await h.type('requests');
+    await h.press(KEY.enter);
+    const f = await h.waitFor('req-run');
+    expect(f).toMatch(/ID\s+KIND\s+CLUSTER\s+STAGE\s+ELAPSED\s+STATUS\s+REASON/);
+    expect(f).toMatch(/req-run\s+launch\s+gamma\s+[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] PROVISION\s+5s\s+RUNNING/);
+    expect(f).toMatch(/req-bad .* FAILED\s+no local capacity for 8 GPUs/);
+    expect(f).not.toContain('details');
+    // the spinner turns
+    const spin = () => h.frame().match(/([⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]) PROVISION/)?.[1];
+    const first = spin();
+    await tick(250);
+    expect(spin()).not.toBe(first);
+    // progress arrives as events
+    h.feed.event(ev({ seq: 11, kind: 'request', request: request('req-run', { cluster: 'gamma', stage: 'SETUP' }) }));
+    await h.waitFor(/req-run .* SETUP/);
+    // enter on a finished launch opens its job's logs
+    await h.press('S');
+    await h.press('G');
+    await h.press(KEY.enter);
+    await h.waitFor('logs(alpha/2)');
+  });
+});
+
+describe('events view', () => {
+  test('timeline from the snapshot, then new state changes, newest first', async () => {
+    const { snap, a } = base();
+    const h = renderTop({ snapshot: snap });
+    await h.waitFor('alpha');
+    await h.press(':');
+    await h.type('events');
+    await h.press(KEY.enter);
+    await h.waitFor('autostop armed for alpha');
+    h.feed.event(ev({ seq: 11, kind: 'cluster', cluster: { ...a, status: 'STOPPED' } }));
+    h.feed.event(ev({ seq: 12, kind: 'job', job: job(a, 2, { status: 'FAILED', exitCode: 137 }) }));
+    const f = await h.waitFor('FAILED (exit 137)');
+    const lines = f.split('\n');
+    const iJob = lines.findIndex((l) => l.includes('FAILED (exit 137)'));
+    const iStop = lines.findIndex((l) => /cluster\s+alpha\s+STOPPED/.test(l));
+    const iNotice = lines.findIndex((l) => l.includes('autostop armed'));
+    expect(iJob).toBeGreaterThan(0);
+    expect(iJob).toBeLessThan(iStop);
+    expect(iStop).toBeLessThan(iNotice);
+  });
+});
+
+describe('logs view', () => {
+  test('follows output, autoscroll / wrap / timestamps keys, end of log', async () => {
+    const h = renderTop({ snapshot: base().snap, rows: 14 });
+    await h.waitFor('alpha');
+    await h.press('l');
+    await h.waitFor('waiting for output');
+    const s = h.client.logs[0]!;
+    s.push('(head, rank=0) step 1\n(worker1, rank=1) step 1\n');
+    await h.waitFor('(worker1, rank=1) step 1');
+    for (let i = 2; i <= 40; i++) s.push(`(head, rank=0) step ${i}\n`);
+    let f = await h.waitFor('step 40');
+    expect(f).not.toContain('step 10\n');
+    expect(f).toContain('autoscroll on');
+    // scrolling up stops autoscroll; new lines do not move the view
+    await h.press('k', 'k');
+    f = h.frame();
+    expect(f).toContain('autoscroll off');
+    expect(f).not.toContain('step 40');
+    s.push('(head, rank=0) step 41\n');
+    await tick(80);
+    expect(h.frame()).not.toContain('step 41');
+    await h.press('f');
+    await h.waitFor('step 41');
+    // wrap
+    s.push(`(head, rank=0) ${'x'.repeat(150)}END\n`);
+    await h.waitFor('x'.repeat(40));
+    expect(h.frame()).not.toContain('END');
+    await h.press('w');
+    await h.waitFor('xEND');
+    // timestamps
+    await h.press('t');
+    await h.waitFor(/\d\d:\d\d:\d\d \(head, rank=0\) step 41/);
+    s.end(job(base().a, 2, { status: 'SUCCEEDED' }));
+    await h.waitFor('end of log: job 2 SUCCEEDED');
+    await h.press(KEY.esc);
+    expect(s.aborted).toBe(true);
+  });
+
+  test('a failing stream is one line', async () => {
+    const h = renderTop({ snapshot: base().snap });
+    await h.waitFor('alpha');
+    await h.press('l');
+    await h.waitFor('logs(alpha/2)');
+    h.client.logs[0]!.fail(new Error('cluster alpha is not reachable'));
+    await h.waitFor('log stream failed: cluster alpha is not reachable');
+  });
+
+  test('1,000 lines in a burst: bounded and only the tail is drawn', async () => {
+    const h = renderTop({ snapshot: base().snap, rows: 20 });
+    await h.waitFor('alpha');
+    await h.press('l');
+    await h.waitFor('logs(alpha/2)');
+    const s = h.client.logs[0]!;
+    for (let i = 0; i < 12_000; i++) s.push(`line ${i}\n`);
+    const f = await h.waitFor('line 11999');
+    expect(f).toContain('10000 lines (+2000 older dropped)');
+    expect(f.split('\n').length).toBeLessThanOrEqual(19);
+  });
+});
+
+describe('gpus view', () => {
+  test('shows a one-line note when there is no catalog', async () => {
+    const h = renderTop({ snapshot: base().snap, deps: { loadGpus: async () => ({ note: 'No GPU catalog in this build.' }) } });
+    await h.waitFor('alpha');
+    await h.press(':');
+    await h.type('gpus');
+    await h.press(KEY.enter);
+    await h.waitFor('No GPU catalog in this build.');
+  });
+  test('lists accelerators; enter shows one accelerator’s offers', async () => {
+    const h = renderTop({
+      snapshot: base().snap,
+      deps: {
+        loadGpus: async () => ({
+          summary: () => [
+            { accelerator: 'A100', memoryGiB: 40, counts: [1, 8], clouds: ['aws', 'gcp'], price: 3.67, spotPrice: 1.1 },
+            { accelerator: 'H100', memoryGiB: 80, counts: [8], clouds: ['aws'], price: 98.32 },
+          ],
+          offers: (name: string) => [
+            { accelerator: name, count: 8, cloud: 'aws', region: 'us-east-1', instanceType: 'p4d.24xlarge', memoryGiB: 40, cpus: 96, hostMemoryGiB: 1152, price: 32.77, spotPrice: 9.83 },
+          ],
+        }),
+      },
+    });
+    await h.waitFor('alpha');
+    await h.press(':');
+    await h.type('gpus');
+    await h.press(KEY.enter);
+    let f = await h.waitFor('H100');
+    expect(f).toMatch(/GPU\s+MEM\s+QTY\s+CLOUDS\s+FROM \$\/HR\s+SPOT FROM \$\/HR/);
+    expect(f).toMatch(/A100\s+40GiB\s+1, 8\s+aws, gcp\s+\$3\.67\s+\$1\.10/);
+    await h.press(KEY.enter);
+    f = await h.waitFor('p4d.24xlarge');
+    expect(f).toContain('gpus › gpus(A100)');
+    expect(f).toMatch(/A100\s+8\s+aws\s+p4d\.24xlarge\s+us-east-1\s+40GiB\s+96\s+\$32\.77\s+\$9\.83/);
+  });
+});
+
+describe('launch', () => {
+  test('pick a task YAML, see the dry-run plan, launch on confirm, follow it in requests', async () => {
+    const task = { name: 'hello', numNodes: 1 } as unknown as Task;
+    const loaded: string[] = [];
+    const h = renderTop({
+      snapshot: base().snap,
+      deps: {
+        listTaskFiles: () => ['/w/a.yaml', '/w/examples/hello.yaml'],
+        loadTask: async (p) => {
+          loaded.push(p);
+          return task;
+        },
+      },
+      handlers: {
+        plan: () => ({ plans: [], text: 'Considered resources (1 node):\nINFRA  INSTANCE  $/HR\nlocal  -         0.00  ✔' }),
+        launch: () => ({ requestId: 'req-new', cluster: 'hello-1' }),
+      },
+    });
+    await h.waitFor('alpha');
+    await h.press('n');
+    await h.waitFor('Launch a task');
+    expect(h.frame()).toContain('examples/hello.yaml');
+    await h.press('j', KEY.enter);
+    await h.waitFor('Considered resources (1 node):');
+    expect(loaded).toEqual(['/w/examples/hello.yaml']);
+    expect(h.frame()).toContain('[ Launch ]');
+    await h.press(KEY.enter);
+    await h.waitFor('launching hello-1 (request req-new)');
+    expect(h.frame()).toMatch(/clusters › requests/);
+    expect(h.client.calls.map((c) => c.method)).toEqual(['plan', 'launch']);
+    expect(h.client.calls[1]!.params).toEqual({ task });
+  });
+
+  test('a task that does not parse is one line and the picker stays', async () => {
+    const h = renderTop({
+      snapshot: base().snap,
+      deps: {
+        listTaskFiles: () => ['/w/bad.yaml'],
+        loadTask: async () => {
+          throw new Error('resources.accelerators: unknown accelerator "Z9"');
+        },
+      },
+    });
+    await h.waitFor('alpha');
+    await h.press('n', KEY.enter);
+    await h.waitFor('unknown accelerator "Z9"');
+    expect(h.frame()).toContain('Launch a task');
+    await h.press(KEY.esc);
+    expect(h.frame()).not.toContain('Launch a task');
+  });
+});
