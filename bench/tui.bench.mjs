@@ -113,7 +113,10 @@ async function setup(clusters) {
     },
   };
   const store = new TuiStore(16);
-  store.connect((o) => (subscription = o));
+  store.connect((o) => {
+    subscription = o;
+    return { close() {} };
+  });
   subscription.onConnection('connected');
   const now = Date.now();
   subscription.onMessage({
@@ -200,10 +203,13 @@ export default async function ({ quick } = {}) {
   const onItem = s.logs[s.logs.length - 1];
   if (!onItem) throw new Error('the logs view did not open a stream');
   let n = 0;
+  // Every line carries the current tag; a probe changes the tag and waits for it on screen (a
+  // single marker line would scroll away before anyone could see it at this rate).
+  let tag = 'start';
   const stopLag = lagMonitor();
   const logTimer = setInterval(() => {
     let chunk = '';
-    for (let k = 0; k < 10; k++) chunk += `(head, rank=0) step ${n++} loss=0.${n % 1000} ${'x'.repeat(60)}\n`;
+    for (let k = 0; k < 10; k++) chunk += `(head, rank=0) step ${n++} ${tag} loss=0.${n % 1000} ${'x'.repeat(60)}\n`;
     onItem({ type: 'text', text: chunk });
   }, 10);
   const lineLat = [];
@@ -214,8 +220,8 @@ export default async function ({ quick } = {}) {
   while (performance.now() < end) {
     await sleep(40);
     const t0 = performance.now();
-    const written = s.term.when(`marker-${i}`);
-    onItem({ type: 'text', text: `marker-${i}\n` });
+    const written = s.term.when(`mk${i}-`);
+    tag = `mk${i}-`;
     lineLat.push((await written) - t0);
     if (i % 4 === 0) {
       // toggle timestamps: the header line flips between "timestamps on" and "timestamps off"

@@ -63,6 +63,8 @@ export interface Resume {
   /** the rank-0 process, still alive, or its recorded exit code */
   proc?: RankProc;
   code?: number;
+  /** a gang job: re-attach to the workers' ranks instead of starting them */
+  attach?: boolean;
 }
 
 interface RankHandle {
@@ -163,8 +165,9 @@ export class JobRun {
     this.handles = [{ rank: 0, exited: proc.exited, kill: () => killGroup(proc.pid, grace) }];
     let fd: number | undefined;
     if (n > 1) {
+      const offsets = resume?.attach ? forwardedBytes(files.runLog, n) : undefined;
       fd = openSync(files.runLog, 'a', 0o600);
-      for (let r = 1; r < n; r++) this.handles.push(this.remote(r, phase, fd));
+      for (let r = 1; r < n; r++) this.handles.push(this.remote(r, phase, fd, offsets?.[r]));
     }
     if (this.cancelled) void Promise.all(this.handles.map((h) => h.kill()));
     let failed: { rank: number; code: number | null } | undefined;
@@ -182,7 +185,7 @@ export class JobRun {
     return failed;
   }
 
-  private remote(rank: number, phase: 'setup' | 'run', fd: number): RankHandle {
+  private remote(rank: number, phase: 'setup' | 'run', fd: number, attachOffset?: number): RankHandle {
     let client: AgentClient | undefined;
     let killed = false;
     let started = false;
@@ -207,37 +210,63 @@ export class JobRun {
         /* worker gone: nothing left to kill through it */
       }
     };
+    const reattachMs = Number(process.env.ALOFT_AGENT_REATTACH_MS ?? 10_000);
     const exited = (async (): Promise<number | null> => {
-      let code: number | null = null;
-      try {
-        client = await this.host.worker(rank);
-        if (killed) return null;
-        const h = await client.stream(
-          'runRank',
-          {
-            jobId: this.job.id,
-            rank,
-            phase,
-            script: readFileSync(jobFiles(this.host.nodeDir, this.job.id).script(phase), 'utf8'),
-            env: this.env(rank, phase),
-            workdir: this.spec.workdir,
-            label,
-          },
-          (item: { text?: string; exitCode?: number }) => {
-            if (typeof item.text === 'string') write(item.text);
-            else if (typeof item.exitCode === 'number') code = item.exitCode;
-          },
-        );
-        started = true;
-        // A kill that raced the start found nothing to kill on the worker.
-        if (killed) void killRemote();
-        await h.done;
-        flush();
-        return code;
-      } catch (err) {
-        flush();
-        writeSync(fd, `(${label}, rank=${rank}) [aloft] lost rank ${rank}: ${(err as Error).message}\n`);
-        return null;
+      // Where the worker's rank log continues: base (answered by the worker) + bytes received.
+      let base: number | undefined = attachOffset;
+      let received = 0;
+      let lostSince: number | undefined;
+      for (;;) {
+        let code: number | undefined;
+        try {
+          if (killed && !started) return null;
+          client = await this.host.worker(rank);
+          const attach = base !== undefined ? { attach: { offset: base + received } } : {};
+          if (base !== undefined) {
+            base += received;
+            received = 0;
+          }
+          const h = await client.stream(
+            'runRank',
+            {
+              jobId: this.job.id,
+              rank,
+              phase,
+              script: attach.attach ? '' : readFileSync(jobFiles(this.host.nodeDir, this.job.id).script(phase), 'utf8'),
+              env: attach.attach ? {} : this.env(rank, phase),
+              workdir: this.spec.workdir,
+              label,
+              ...attach,
+            },
+            (item: { text?: string; exitCode?: number }) => {
+              if (typeof item.text === 'string') {
+                write(item.text);
+                received += Buffer.byteLength(item.text);
+              } else if (typeof item.exitCode === 'number') code = item.exitCode;
+            },
+          );
+          if (base === undefined) base = h.result.offset ?? 0;
+          started = true;
+          lostSince = undefined;
+          // A kill that raced the start found nothing to kill on the worker.
+          if (killed) void killRemote();
+          await h.done;
+          if (code !== undefined) {
+            flush();
+            return code;
+          }
+        } catch (err) {
+          const e = err as { code?: string; message: string };
+          // Never answered: whether it started is unknown, so its output offset is too.
+          const hopeless = killed || this.cancelled || e.code === 'NOT_FOUND' || base === undefined;
+          lostSince ??= Date.now();
+          if (hopeless || Date.now() - lostSince > reattachMs) {
+            flush();
+            if (!killed && !this.cancelled) writeSync(fd, `(${label}, rank=${rank}) [aloft] lost rank ${rank}: ${e.message}\n`);
+            return null;
+          }
+        }
+        await new Promise((r) => setTimeout(r, 300));
       }
     })();
     return {
@@ -249,4 +278,30 @@ export class JobRun {
       },
     };
   }
+}
+
+/** Bytes of each worker rank's lines already copied into run.log (where to re-attach from). */
+export function forwardedBytes(runLog: string, numNodes: number): number[] {
+  const out = new Array<number>(numNodes).fill(0);
+  let data: Buffer;
+  try {
+    data = readFileSync(runLog);
+  } catch {
+    return out;
+  }
+  const prefixes = out.map((_, r) => Buffer.from(`(worker${r}, rank=${r}, pid=`));
+  let start = 0;
+  while (start < data.length) {
+    let nl = data.indexOf(0x0a, start);
+    if (nl === -1) break;
+    for (let r = 1; r < numNodes; r++) {
+      const p = prefixes[r]!;
+      if (nl - start >= p.length && data.compare(p, 0, p.length, start, start + p.length) === 0) {
+        out[r]! += nl + 1 - start;
+        break;
+      }
+    }
+    start = nl + 1;
+  }
+  return out;
 }

@@ -97,8 +97,11 @@ export interface AgentMethods {
       workdir?: string;
       /** prefix each output line with `(<label>, rank=<rank>, pid=<pid>) ` (e.g. "worker1") */
       label?: string;
+      /** re-attach to this rank's process (already started) and stream its log from `offset` */
+      attach?: { offset: number };
     };
-    result: { pid: number };
+    /** offset: where in the rank's log file on the worker the streamed text starts */
+    result: { pid: number; offset?: number };
   };
   killRank: { params: { jobId: number; phase?: 'setup' | 'run' }; result: { ok: true } };
 }

@@ -1,12 +1,13 @@
 // The worker side of a gang job: the head agent asks this node to run one rank (runRank) and
-// streams its output back; killRank stops it. The rank's output also stays in
-// <node>/jobs/<id>/rank-<r>.log on this node.
-import { mkdirSync, statSync, writeFileSync } from 'node:fs';
+// streams its output back; killRank stops it. The rank's output stays in
+// <node>/jobs/<id>/rank-<r>.log on this node, and its pid in pid-<phase>-<r>, so a head that lost
+// its stream (restart, dropped connection) can re-attach from the offset it had reached.
+import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import type { AgentMethods } from './protocol.js';
-import { killGroup, spawnRank, type RankProc } from './proc.js';
-import type { StreamSink } from './rpc.js';
+import { adoptRank, killGroup, processAlive, readExitCode, spawnRank, type RankProc } from './proc.js';
+import { AgentError, type StreamSink } from './rpc.js';
 import { FileTailer } from './tail.js';
 
 type RunRankParams = AgentMethods['runRank']['params'];
@@ -26,57 +27,124 @@ export class RankManager {
     private readonly graceMs: number,
   ) {}
 
-  run(p: RunRankParams, sink: StreamSink | undefined): { pid: number } {
-    const dir = join(this.nodeDir, 'jobs', String(p.jobId));
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  private files(jobId: number, phase: 'setup' | 'run', rank: number) {
+    const dir = join(this.nodeDir, 'jobs', String(jobId));
+    return {
+      dir,
+      script: join(dir, `${phase}-${rank}.sh`),
+      log: join(dir, `rank-${rank}.log`),
+      exit: join(dir, `exit-${phase}-${rank}`),
+      pid: join(dir, `pid-${phase}-${rank}`),
+    };
+  }
+
+  run(p: RunRankParams, sink: StreamSink | undefined): { pid: number; offset: number } {
+    const f = this.files(p.jobId, p.phase, p.rank);
+    const key = `${p.jobId}:${p.phase}`;
+    if (p.attach) return this.attach(p, key, f, p.attach.offset, sink);
+    mkdirSync(f.dir, { recursive: true, mode: 0o700 });
     const cwd = join(this.nodeDir, p.workdir ?? 'sky_workdir');
     mkdirSync(cwd, { recursive: true });
-    const scriptPath = join(dir, `${p.phase}-${p.rank}.sh`);
-    writeFileSync(scriptPath, p.script, { mode: 0o600 });
-    const logPath = join(dir, `rank-${p.rank}.log`);
+    writeFileSync(f.script, p.script, { mode: 0o600 });
     let offset = 0;
     try {
-      offset = statSync(logPath).size;
+      offset = statSync(f.log).size;
     } catch {
       /* new */
     }
     const proc = spawnRank({
-      scriptPath,
+      scriptPath: f.script,
       cwd,
       env: { ...this.baseEnv(), ...p.env },
-      logPath,
-      exitPath: join(dir, `exit-${p.phase}-${p.rank}`),
+      logPath: f.log,
+      exitPath: f.exit,
       prefix: p.label ? `(${p.label}, rank=${p.rank}, pid={pid}) ` : undefined,
     });
-    const key = `${p.jobId}:${p.phase}`;
-    const entry: RankEntry = { jobId: p.jobId, phase: p.phase, proc };
+    writeFileSync(f.pid, `${proc.pid} ${proc.pstart ?? ''}`, { mode: 0o600 });
+    this.track(key, { jobId: p.jobId, phase: p.phase, proc });
+    if (sink) this.stream(proc, f.log, offset, sink);
+    return { pid: proc.pid, offset };
+  }
+
+  private attach(
+    p: RunRankParams,
+    key: string,
+    f: ReturnType<RankManager['files']>,
+    offset: number,
+    sink: StreamSink | undefined,
+  ): { pid: number; offset: number } {
+    let proc = this.ranks.get(key)?.proc;
+    if (!proc) {
+      let pid = -1;
+      let pstart: string | undefined;
+      try {
+        const [a, b] = readFileSync(f.pid, 'utf8').trim().split(' ');
+        pid = Number(a);
+        pstart = b || undefined;
+      } catch {
+        /* never started here */
+      }
+      const code = readExitCode(f.exit);
+      if (code !== undefined) proc = { pid, exited: Promise.resolve(code) };
+      else if (pid > 0 && processAlive(pid, pstart)) {
+        proc = adoptRank(pid, pstart, f.exit);
+        this.track(key, { jobId: p.jobId, phase: p.phase, proc });
+      } else throw new AgentError(`rank ${p.rank} of job ${p.jobId} (${p.phase}) is not running here`, 'NOT_FOUND');
+    }
+    if (sink) this.stream(proc, f.log, offset, sink);
+    return { pid: proc.pid, offset };
+  }
+
+  private track(key: string, entry: RankEntry): void {
     this.ranks.set(key, entry);
-    const dec = new StringDecoder('utf8');
-    const tailer = sink
-      ? new FileTailer(logPath, offset, async (chunk) => {
-          const text = dec.write(chunk);
-          if (text) sink.send({ text });
-          await sink.drained();
-        })
-      : undefined;
-    tailer?.start();
-    // The head went away: the rank keeps running, nobody reads its output over the wire.
-    sink?.onClose(() => tailer?.stop());
-    void proc.exited.then(async (code) => {
+    void entry.proc.exited.then(() => {
       if (this.ranks.get(key) === entry) this.ranks.delete(key);
-      if (!tailer || !sink) return;
+    });
+  }
+
+  private stream(proc: RankProc, logPath: string, offset: number, sink: StreamSink): void {
+    const dec = new StringDecoder('utf8');
+    const tailer = new FileTailer(logPath, offset, async (chunk) => {
+      const text = dec.write(chunk);
+      if (text) sink.send({ text });
+      await sink.drained();
+    });
+    tailer.start();
+    // The head went away: the rank keeps running, nobody reads its output over the wire.
+    sink.onClose(() => tailer.stop());
+    void proc.exited.then(async (code) => {
       await tailer.finish();
+      if (sink.closed) return;
       const rest = dec.end();
       if (rest) sink.send({ text: rest });
       sink.send({ exitCode: code ?? 255 });
       sink.end();
     });
-    return { pid: proc.pid };
   }
 
   async kill(jobId: number, phase?: 'setup' | 'run'): Promise<void> {
-    const victims = [...this.ranks.values()].filter((e) => e.jobId === jobId && (!phase || e.phase === phase));
-    await Promise.all(victims.map((e) => killGroup(e.proc.pid, this.graceMs)));
+    const pids = new Set(
+      [...this.ranks.values()].filter((e) => e.jobId === jobId && (!phase || e.phase === phase)).map((e) => e.proc.pid),
+    );
+    // Ranks started by an earlier incarnation of this agent are known only by their pid files.
+    const dir = join(this.nodeDir, 'jobs', String(jobId));
+    let names: string[] = [];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      /* no such job here */
+    }
+    for (const n of names) {
+      const m = n.match(/^pid-(setup|run)-\d+$/);
+      if (!m || (phase && m[1] !== phase)) continue;
+      try {
+        const [a, b] = readFileSync(join(dir, n), 'utf8').trim().split(' ');
+        if (processAlive(Number(a), b || undefined)) pids.add(Number(a));
+      } catch {
+        /* raced with cleanup */
+      }
+    }
+    await Promise.all([...pids].map((pid) => killGroup(pid, this.graceMs)));
   }
 
   async killAll(): Promise<void> {

@@ -4,6 +4,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { SpecError, describeValue, type SourcePos } from './errors.js';
+import { defaultResources } from './resources.js';
 import { CANDIDATE_KEYS, RESOURCE_KEYS, TASK_KEYS } from './schema.js';
 import { normalizeTask } from './task.js';
 import type { Task, TaskChain } from './types.js';
@@ -49,7 +50,9 @@ function isPipelineHeader(raw: unknown, total: number): boolean {
 
 export function parseTaskText(text: string, sourceName: string, opts: ParseOptions = {}): TaskChain {
   // an empty document (a trailing `---`, or only comments) is not a task
-  const docs = loadDocuments(text, sourceName).filter((d) => d.toJS() !== null && d.toJS() !== undefined);
+  const docs = loadDocuments(text, sourceName)
+    .map((doc) => ({ doc, raw: doc.toJS() }))
+    .filter((d) => d.raw !== null && d.raw !== undefined);
   const warnings: string[] = [];
   const chain: TaskChain = { tasks: [] };
   const normalizeOpts = {
@@ -59,8 +62,7 @@ export function parseTaskText(text: string, sourceName: string, opts: ParseOptio
     allowUnsupported: opts.allowUnsupported ?? false,
     checkPaths: opts.checkPaths ?? true,
   };
-  docs.forEach((doc, i) => {
-    const raw = doc.toJS();
+  docs.forEach(({ doc, raw }, i) => {
     if (!isMapping(raw)) {
       throw new SpecError(`expected a mapping of task fields (name:, resources:, run: ...), got ${describeValue(raw)}`, doc.start());
     }
@@ -112,7 +114,7 @@ const formatPos = (p: SourcePos, reason: string) => `${p.file}:${p.line}:${p.col
 function emptyTask(source: string, name?: string): Task {
   const t: Task = {
     numNodes: 1,
-    resources: { mode: 'single', candidates: [{ infra: {}, useSpot: false, ports: [], labels: {} }] },
+    resources: { mode: 'single', candidates: [defaultResources()] },
     envs: {},
     secrets: {},
     fileMounts: [],

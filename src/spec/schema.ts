@@ -32,16 +32,17 @@ const memory = z
   .union([z.number(), z.string().regex(SIZE_RE, msg(`expected a number of GB, "N+", or a size like "64GB"`))], msg(`expected a number of GB, "N+", or a size like "64GB"`))
   .describe('memory per node in GB: N, "N+" (at least), or with a unit, e.g. "64GB"');
 
-const envValue = z
-  .union([z.string(), z.number(), z.boolean(), z.null()], msg('expected a string value (or nothing, to require --env)'))
-  .describe('value; leave empty to require it at launch with --env KEY=VALUE');
+const varValue = (flag: string) =>
+  z
+    .union([z.string(), z.number(), z.boolean(), z.null()], msg(`expected a string value (or nothing, to require ${flag})`))
+    .describe(`value; leave empty to require it at launch with ${flag} KEY=VALUE`);
 
 const accelerators = z
   .union(
     [
       z.string(),
-      z.record(z.string(), z.union([z.number(), z.null()])),
-      z.array(z.string()),
+      z.record(z.string(), z.union([z.number(), z.null()], msg('expected a count'))),
+      z.array(z.string(msg('expected "NAME:COUNT"'))),
     ],
     msg('expected "NAME:COUNT", a mapping {NAME: COUNT}, or a list of "NAME:COUNT"'),
   )
@@ -49,7 +50,7 @@ const accelerators = z
 
 const ports = z
   .union(
-    [int('a port number'), z.string(), z.array(z.union([z.number().int(), z.string()])), z.null()],
+    [int('a port number'), z.string(), z.array(z.union([z.number().int(), z.string()], msg('expected a port or a range'))), z.null()],
     msg('expected a port, a range "10000-10010", or a list of them'),
   )
   .describe('ports to open: 8080, "10000-10010", or a list');
@@ -81,7 +82,7 @@ const jobRecovery = z
         strategy: z.union([z.string(), z.null()], msg('expected FAILOVER or EAGER_NEXT_REGION')).optional(),
         max_restarts_on_errors: int('a whole number').min(0, msg('expected 0 or more')).optional(),
         recover_on_exit_codes: z
-          .union([z.number().int(), z.array(z.number().int())], msg('expected an exit code or a list of exit codes'))
+          .union([z.number().int(), z.array(z.number(msg('expected an exit code')).int(msg('expected an exit code')))], msg('expected an exit code or a list of exit codes'))
           .optional(),
       }),
     ],
@@ -180,11 +181,11 @@ export const taskShape = {
   num_nodes: int('a whole number of nodes').min(1, msg('expected 1 or more nodes')).describe('number of nodes').optional(),
   resources: ResourcesSchema.optional(),
   envs: z
-    .record(z.string(), envValue, msg('expected a mapping of environment variables'))
+    .record(z.string(), varValue('--env'), msg('expected a mapping of environment variables'))
     .describe('environment variables for setup and run; also substituted into workdir and file_mounts')
     .optional(),
   secrets: z
-    .union([z.record(z.string(), envValue), z.array(z.string())], msg('expected a mapping of secret environment variables'))
+    .union([z.record(z.string(), varValue('--secret')), z.array(z.string())], msg('expected a mapping of secret environment variables'))
     .describe('like envs, but never stored or printed; empty values require --secret KEY=VALUE')
     .optional(),
   file_mounts: z

@@ -91,6 +91,7 @@ function cleanMessage(issue: z.core.$ZodIssue): string {
     const m = /^Invalid input: expected (\w+)/.exec(issue.message)!;
     return `expected ${m[1] === 'object' ? 'a mapping' : m[1] === 'array' ? 'a list' : `a ${m[1]}`}`;
   }
+  if (/^Invalid/.test(issue.message)) return 'not a valid value here';
   return issue.message;
 }
 

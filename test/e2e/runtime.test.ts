@@ -54,7 +54,7 @@ describe('runtime', () => {
   });
 
   it('fails the whole gang when one rank fails and stops the others', async () => {
-    const r = await a.run(['exec', 'gang', '--', 'if [ "$SKYPILOT_NODE_RANK" = 1 ]; then exit 4; fi; sleep 60']);
+    const r = await a.run(['exec', 'gang', '--num-nodes', '2', '--', 'if [ "$SKYPILOT_NODE_RANK" = 1 ]; then exit 4; fi; sleep 60']);
     expect(r.code).toBe(4);
     const [last] = await jobs('gang');
     expect(last).toMatchObject({ status: 'FAILED', failedRank: 1 });
@@ -81,11 +81,11 @@ describe('runtime', () => {
   });
 
   it('cancel kills the whole process tree on every node', async () => {
-    const r = await a.run(['exec', 'gang', '-d', '--', 'bash -c "sleep 777 & sleep 777 & wait"']);
+    const r = await a.run(['exec', 'gang', '-d', '--num-nodes', '2', '--', 'bash -c "sleep 777 & sleep 777 & wait"']);
     expect(r.code).toBe(0);
     const [j] = await jobs('gang');
     const gangDir = join(a.home, 'local', 'gang');
-    await waitFor(() => processesUnder(gangDir).filter((p) => p.cmd.includes('sleep 777')).length === 4, 10_000, '4 sleeps');
+    await waitFor(() => processesUnder(gangDir).filter((p) => p.cmd.startsWith('sleep 777')).length === 4, 10_000, '4 sleeps');
     expect((await a.run(['cancel', 'gang', String(j!.id)])).code).toBe(0);
     await waitFor(async () => (await job('gang', j!.id))?.status === 'CANCELLED', 10_000, 'CANCELLED');
     await waitFor(() => processesUnder(gangDir).filter((p) => p.cmd.includes('sleep 777')).length === 0, 10_000, 'tree killed');

@@ -228,7 +228,7 @@ describe('YAML details', () => {
     expect(t.fileMounts).toEqual([]);
     expect(t.resources.candidates[0]!.cpus).toBeUndefined();
     expect(t.run).toBeUndefined();
-    const m = parseTaskText(y(['x-common: &c', '  cpus: 4+', 'resources:', '  <<: *c', '  memory: 8']), 't.yaml', {}).tasks;
-    expect(m).toBeDefined();
+    const r = parseTaskText(y(['resources:', '  any_of:', '    - &a {cpus: 4+, infra: aws}', '    - <<: *a', '      infra: gcp']), 't.yaml').tasks[0]!.resources;
+    expect(r.candidates.map((c) => [c.infra.cloud, c.cpus?.value])).toEqual([['aws', 4], ['gcp', 4]]);
   });
 });

@@ -19,6 +19,7 @@ import type {
 } from '../types.js';
 import { SshConnection, type SshEndpoint } from './connection.js';
 import { KnownHosts } from './known-hosts.js';
+import { summarizePools, type PoolHostStatus, type PoolSummary } from './inspect.js';
 import { getPool, loadPools, poolsPath, type Pool, type PoolHost } from './pools.js';
 import { probeHost, RUNTIME_DIR, sweepDir, uploadAgent } from './remote.js';
 import { JsonReservationStore, Mutex, type ReservationStore, type ReservedNode, type SshReservation } from './reservations.js';
@@ -31,17 +32,6 @@ export interface SshProviderOptions {
   reservations?: ReservationStore;
   connectTimeoutMs?: number;
   keepaliveMs?: number;
-}
-
-/** A host as `aloft check` / `aloft gpus list --infra ssh` show it. */
-export interface PoolHostStatus {
-  pool: string;
-  host: string;
-  reachable: boolean;
-  reason?: string;
-  resources?: NodeResources;
-  /** clusters holding the host */
-  clusters: string[];
 }
 
 export class SshProvider implements Provider {
@@ -60,6 +50,7 @@ export class SshProvider implements Provider {
   private readonly connections = new Map<string, SshConnection>();
   private readonly reserveLock = new Mutex();
   private readonly agentUploads = new Map<string, Promise<string>>();
+  private readonly inspected = new Map<string, { at: number; row: Omit<PoolHostStatus, 'clusters'> }>();
 
   constructor(private readonly opts: SshProviderOptions = {}) {
     this.home = opts.home ?? aloftHome();
@@ -186,40 +177,61 @@ export class SshProvider implements Provider {
     return m;
   }
 
-  /** Every host of every pool: reachable or why not, resources, holders. */
-  async inspectPools(): Promise<PoolHostStatus[]> {
+  /**
+   * Every host of every pool: reachable or why not, resources, holders. Probes run in parallel,
+   * each bounded by `timeoutMs`; answers younger than `maxAgeMs` are reused (planning asks often).
+   */
+  async inspectPools(opts: { timeoutMs?: number; maxAgeMs?: number } = {}): Promise<PoolHostStatus[]> {
     const holders = this.holders();
-    const rows: PoolHostStatus[] = [];
-    await Promise.all(
-      [...loadPools(this.home).values()].flatMap((pool) =>
-        pool.hosts.map(async (h) => {
-          const row: PoolHostStatus = { pool: pool.name, host: h.key, reachable: false, clusters: holders.get(h.key) ?? [] };
-          try {
-            const t = this.hostTransport(h);
-            await probeHost(t, h.key);
-            row.resources = await detectResources(t);
-            row.reachable = true;
-          } catch (err) {
-            row.reason = errorMessage(err);
-          }
-          rows.push(row);
-        }),
+    const timeoutMs = opts.timeoutMs ?? 15_000;
+    const maxAge = opts.maxAgeMs ?? 0;
+    const probeOne = async (h: PoolHost): Promise<Omit<PoolHostStatus, 'clusters'>> => {
+      const cached = this.inspected.get(h.key);
+      if (cached && Date.now() - cached.at <= maxAge) return cached.row;
+      const row: Omit<PoolHostStatus, 'clusters'> = { pool: h.pool, host: h.key, reachable: false };
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        const t = this.hostTransport(h);
+        const work = (async () => {
+          await probeHost(t, h.key);
+          return detectResources(t);
+        })();
+        const late = new Promise<never>((_, rej) => {
+          timer = setTimeout(() => rej(new Error(`cannot reach ${h.key}: timed out`)), timeoutMs);
+        });
+        row.resources = await Promise.race([work, late]);
+        row.reachable = true;
+      } catch (err) {
+        row.reason = errorMessage(err);
+      } finally {
+        if (timer) clearTimeout(timer);
+      }
+      this.inspected.set(h.key, { at: Date.now(), row });
+      return row;
+    };
+    const pools = [...loadPools(this.home).values()];
+    const rows = await Promise.all(
+      pools.flatMap((pool) =>
+        pool.hosts.map(async (h): Promise<PoolHostStatus> => ({ ...(await probeOne(h)), pool: pool.name, clusters: holders.get(h.key) ?? [] })),
       ),
     );
     return rows.sort((a, b) => (a.pool === b.pool ? a.host.localeCompare(b.host) : a.pool.localeCompare(b.pool)));
   }
 
+  /** Offerings plus, for pools short of free hosts, why each other host cannot be used. */
+  async liveOfferingsWithProblems(): Promise<PoolSummary> {
+    // Bounded so planning stays quick; provisioning probes again with the full timeout.
+    return summarizePools(await this.inspectPools({ timeoutMs: 4000, maxAgeMs: 20_000 }), loadPools(this.home));
+  }
+
   async liveOfferings(): Promise<LiveOffering[]> {
-    const out: LiveOffering[] = [];
-    const rows = await this.inspectPools();
-    const pools = loadPools(this.home);
-    for (const [name, pool] of pools) {
-      const mine = rows.filter((r) => r.pool === name && r.reachable && r.resources);
-      const free = mine.filter((r) => pool.shared || r.clusters.length === 0);
-      if (mine.length === 0) continue;
-      out.push({ cloud: 'ssh', region: name, resources: (free[0] ?? mine[0])!.resources!, available: free.length });
-    }
-    return out;
+    return (await this.liveOfferingsWithProblems()).offerings;
+  }
+
+  /** One line on why pool `name` has too few free hosts (for the planner's message), or undefined. */
+  async poolProblems(name: string): Promise<string | undefined> {
+    const p = (await this.liveOfferingsWithProblems()).problems.get(name);
+    return p && p.length ? `ssh pool '${name}': ${p.join('; ')}` : undefined;
   }
 
   // ---- lifecycle ----
