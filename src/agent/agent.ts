@@ -2,18 +2,20 @@
 // driven from the head, watch streams, autostop. RPC plumbing lives in server.ts.
 import { EventEmitter } from 'node:events';
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { join } from 'node:path';
 import type { AutostopSetting, JobStatus, NodeResources } from '../protocol/model.js';
-import { isTerminalJob } from '../protocol/model.js';
 import { JobRun, jobFiles, type Outcome, type Resume, type RunnerHost, type StoredSpec, type ClusterView } from './jobrun.js';
 import { Journal, type JobRuntime } from './journal.js';
-import { adoptRank, killGroup, processAlive, readExitCode } from './proc.js';
-import type { AgentJob, AgentMethods, AutostopMarker, ClusterConfig, Endpoint, HelloResult, JobSubmission } from './protocol.js';
+import { adoptRank, processAlive, readExitCode } from './proc.js';
+import type { AgentJob, AgentMethods, AutostopMarker, ClusterConfig, HelloResult, JobSubmission } from './protocol.js';
 import { AGENT_PROTOCOL_VERSION, isJobStatusActive } from './protocol.js';
 import { RankManager } from './ranks.js';
 import { totalGpus } from './resources.js';
-import { AgentClient, AgentError, type StreamSink } from './rpc.js';
+import { AgentError, type StreamSink } from './rpc.js';
+import { WorkerPool } from './workers.js';
+import { agentPaths, describeDemand, makeTaskId, writeAtomic } from './paths.js';
+
+export { agentPaths } from './paths.js';
 
 export interface AgentInit {
   nodeDir: string;
@@ -33,40 +35,6 @@ type Params<M extends keyof AgentMethods> = AgentMethods[M]['params'];
 
 const EPS = 1e-9;
 
-export function agentPaths(nodeDir: string) {
-  const dir = join(nodeDir, 'agent');
-  return {
-    dir,
-    socket: join(dir, 'agent.sock'),
-    pid: join(dir, 'agent.pid'),
-    log: join(dir, 'agent.log'),
-    journal: join(dir, 'journal.jsonl'),
-    state: join(dir, 'state.json'),
-    info: join(dir, 'agent.json'),
-    marker: join(nodeDir, 'autostopped.json'),
-  };
-}
-
-function writeAtomic(path: string, data: string): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, data, { mode: 0o600 });
-  renameSync(tmp, path);
-}
-
-/** SkyPilot-style task id: sky-YYYY-MM-DD-HH-MM-SS-ffffff_<cluster>_<job>. */
-export function makeTaskId(at: number, cluster: string, jobId: number): string {
-  const d = new Date(at);
-  const p = (n: number, w = 2) => String(n).padStart(w, '0');
-  const stamp = `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}-${p(d.getHours())}-${p(d.getMinutes())}-${p(d.getSeconds())}`;
-  return `sky-${stamp}-${p(d.getMilliseconds() * 1000, 6)}_${cluster}_${jobId}`;
-}
-
-export function describeDemand(numNodes: number, d: { cpus: number; gpus: number; accelerator?: string }): string {
-  const parts = [`CPU:${d.cpus}`];
-  if (d.gpus > 0) parts.push(`${d.accelerator ?? 'GPU'}:${d.gpus}`);
-  return `${numNodes}x[${parts.join(', ')}]`;
-}
-
 export class Agent extends EventEmitter {
   readonly nodeDir: string;
   readonly paths: ReturnType<typeof agentPaths>;
@@ -80,7 +48,7 @@ export class Agent extends EventEmitter {
   private used = new Map<number, { cpus: number; gpus: number }>();
   private specCache = new Map<number, { spec: StoredSpec; secrets: Record<string, string> }>();
   private watchers = new Set<StreamSink>();
-  private workers = new Map<number, Promise<AgentClient>>();
+  private readonly workers: WorkerPool;
   private lastBusyAt = Date.now();
   private shuttingDown = false;
   private autostopTimer: NodeJS.Timeout | undefined;
@@ -100,13 +68,14 @@ export class Agent extends EventEmitter {
     } catch {
       this.state = {};
     }
+    this.workers = new WorkerPool(() => this.state.config);
     this.ranks = new RankManager(this.nodeDir, () => this.baseEnv(), this.graceMs);
     this.host = {
       nodeDir: this.nodeDir,
       graceMs: this.graceMs,
       baseEnv: () => this.baseEnv(),
       cluster: () => this.clusterView(),
-      worker: (rank) => this.worker(rank),
+      worker: (rank) => this.workers.get(rank),
       update: (id, patch, rt) => this.update(id, patch, rt),
     };
   }
@@ -192,7 +161,7 @@ export class Agent extends EventEmitter {
     if (c.autostop) this.state.autostop = c.autostop;
     this.lastBusyAt = Date.now();
     this.saveState();
-    if (changed) this.dropWorkers();
+    if (changed) this.workers.drop();
     this.schedule();
     return { ok: true };
   }
@@ -322,14 +291,14 @@ export class Agent extends EventEmitter {
     this.shuttingDown = true;
     await this.cancel({ all: true });
     await this.ranks.killAll();
-    await this.shutdownWorkers(reason);
+    await this.workers.shutdownAll(reason, this.graceMs + 10_000);
     setTimeout(() => this.stopAndExit(), 50);
     return { ok: true };
   }
 
   private stopAndExit(): void {
     if (this.autostopTimer) clearInterval(this.autostopTimer);
-    this.dropWorkers();
+    this.workers.drop();
     this.journal.close();
     this.init.exit();
   }
@@ -438,64 +407,21 @@ export class Agent extends EventEmitter {
       }
       const phase = e.rt.phase ?? (job.status === 'SETTING_UP' ? 'setup' : 'run');
       const exitPath = jobFiles(this.nodeDir, job.id).exit(phase, 0);
-      if (job.numNodes > 1) {
-        // The head lost its streams to the workers' ranks: stop what is left, report the loss.
-        this.init.log(`job ${job.id}: gang job interrupted by an agent restart`);
-        if (e.rt.pid && processAlive(e.rt.pid, e.rt.pstart)) void killGroup(e.rt.pid, this.graceMs);
-        for (let r = 1; r < job.numNodes; r++) {
-          void this.worker(r)
-            .then((c) => c.call('killRank', { jobId: job.id }, { timeoutMs: this.graceMs + 10_000 }))
-            .catch(() => undefined);
-        }
-        this.finishBookkeeping(job.id, { status: 'FAILED_DRIVER' });
-        continue;
-      }
       const code = readExitCode(exitPath);
       let resume: Resume | undefined;
       if (code !== undefined) resume = { phase, code };
       else if (e.rt.pid && processAlive(e.rt.pid, e.rt.pstart)) resume = { phase, proc: adoptRank(e.rt.pid, e.rt.pstart, exitPath) };
       if (!resume) {
         this.init.log(`job ${job.id}: its process is gone without an exit code`);
+        // Whatever runs of it on the workers is orphaned now.
+        this.workers.killJob(job.id, job.numNodes, this.graceMs + 10_000);
         this.finishBookkeeping(job.id, { status: 'FAILED_DRIVER' });
         continue;
       }
+      // Gang jobs pick up the workers' ranks where the old head left their output.
+      if (job.numNodes > 1) resume.attach = true;
       this.launch(job, resume);
     }
-  }
-
-  // ------------------------------------------------------------ workers
-
-  private worker(rank: number): Promise<AgentClient> {
-    let p = this.workers.get(rank);
-    if (p) return p;
-    const node = this.state.config?.nodes.find((n) => n.rank === rank);
-    if (!node) return Promise.reject(new AgentError(`no node with rank ${rank} in the cluster config`, 'NO_NODE'));
-    p = connectEndpoint(node.endpoint).then((sock) => AgentClient.connect(sock, { token: this.state.config?.token, timeoutMs: 15_000 }));
-    this.workers.set(rank, p);
-    p.then(
-      (c) => c.on('close', () => this.workers.get(rank) === p && this.workers.delete(rank)),
-      () => this.workers.get(rank) === p && this.workers.delete(rank),
-    );
-    return p;
-  }
-
-  private dropWorkers(): void {
-    for (const p of this.workers.values()) p.then((c) => c.close(), () => undefined);
-    this.workers.clear();
-  }
-
-  private async shutdownWorkers(reason: string): Promise<void> {
-    const nodes = (this.state.config?.nodes ?? []).filter((n) => n.rank !== 0);
-    await Promise.all(
-      nodes.map(async (n) => {
-        try {
-          const c = await this.worker(n.rank);
-          await c.call('shutdown', { reason }, { timeoutMs: this.graceMs + 10_000 });
-        } catch {
-          /* already gone */
-        }
-      }),
-    );
   }
 
   // ------------------------------------------------------------ autostop
@@ -520,7 +446,7 @@ export class Agent extends EventEmitter {
     writeAtomic(this.paths.marker, JSON.stringify(marker));
     for (const w of this.watchers) w.send({ autostop: marker });
     await Promise.all([...this.watchers].map((w) => w.drained()));
-    await this.shutdownWorkers('autostop');
+    await this.workers.shutdownAll('autostop', this.graceMs + 10_000);
     setTimeout(() => this.stopAndExit(), 100);
   }
 
@@ -528,19 +454,4 @@ export class Agent extends EventEmitter {
   statusOf(id: number): JobStatus | undefined {
     return this.getJob(id)?.status;
   }
-}
-
-export function isTerminal(s: JobStatus): boolean {
-  return isTerminalJob(s);
-}
-
-export function connectEndpoint(ep: Endpoint): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const sock = ep.kind === 'unix' ? net.connect(ep.path) : net.connect(ep.port, ep.host);
-    sock.once('connect', () => {
-      sock.off('error', reject);
-      resolve(sock);
-    });
-    sock.once('error', reject);
-  });
 }

@@ -3,7 +3,7 @@
 // atomically replaces the old one. A line is one write(2), so a SIGKILLed agent loses nothing
 // it had acknowledged; a torn last line (power loss) is skipped on replay.
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
-import type { AgentJob } from './protocol.js';
+import { isJobStatusActive, type AgentJob } from './protocol.js';
 
 /** What the agent needs to re-attach to a job's processes after a restart. */
 export interface JobRuntime {
@@ -81,12 +81,12 @@ export class Journal {
   }
 
   /** Rewrites the journal with one line per kept job; atomic rename over the old file. */
-  compact(isActive: (j: AgentJob) => boolean = () => false): void {
+  compact(): void {
     const entries = [...this.jobs.values()].sort((a, b) => a.job.id - b.job.id);
     let drop = entries.length - KEEP_JOBS;
     for (const e of entries) {
       if (drop <= 0) break;
-      if (isActive(e.job)) continue;
+      if (isJobStatusActive(e.job.status)) continue;
       this.jobs.delete(e.job.id);
       drop--;
     }

@@ -19,7 +19,7 @@ export interface TaskFlags {
   ports?: string[];
 }
 
-export async function buildChain(yamlOrCommand: string[], flags: TaskFlags): Promise<TaskChain> {
+export async function buildChain(yamlOrCommand: string[], flags: TaskFlags, opts: { dryrun?: boolean } = {}): Promise<TaskChain> {
   const spec = await import('../spec/index.js');
   const envs = spec.parseKeyValueFlags(flags.env ?? [], '--env');
   const secrets = spec.parseKeyValueFlags(flags.secret ?? [], '--secret');
@@ -41,7 +41,9 @@ export async function buildChain(yamlOrCommand: string[], flags: TaskFlags): Pro
   let chain: TaskChain;
   const first = yamlOrCommand[0];
   if (first !== undefined && yamlOrCommand.length === 1 && /\.ya?ml$/i.test(first)) {
-    chain = spec.parseTaskFile(first, { envOverrides: envs, secretOverrides: secrets });
+    // A dry run plans what it can and lists what aloft could not honour yet, instead of stopping.
+    chain = spec.parseTaskFile(first, { envOverrides: envs, secretOverrides: secrets, allowUnsupported: opts.dryrun === true, checkPaths: opts.dryrun !== true });
+    for (const w of chain.warnings ?? []) process.stderr.write(`aloft: warning: ${w}\n`);
     chain.tasks = chain.tasks.map((t: Task) => spec.applyOverrides(t, overrides));
   } else if (yamlOrCommand.length > 0) {
     chain = { tasks: [spec.taskFromCommand(yamlOrCommand.join(' '), overrides)] };

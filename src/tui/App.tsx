@@ -145,7 +145,7 @@ function Screen(props: { columns?: number; rows?: number }) {
       <GlobalKeys />
       <Header width={width} />
       <Crumbs width={width} />
-      <Box flexDirection="column" height={viewHeight} width={width} overflow="hidden">
+      <Box flexDirection="column" height={viewHeight} width={width}>
         {overlay ? <OverlayView overlay={overlay} height={viewHeight} width={width} /> : null}
         <Box display={overlay ? 'none' : 'flex'} flexDirection="column">
           <ActiveView key={`${nav.length}:${viewTitle(top.view)}`} view={top.view} height={viewHeight} width={width} />

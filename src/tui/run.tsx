@@ -10,6 +10,11 @@ import type { Keymap } from './keys/commands.js';
 import type { NavState } from './state/nav.js';
 import { TuiStore, type Subscribe } from './state/store.js';
 
+/** Events are applied together at most this often (one state change per batch). */
+export const FLUSH_MS = 25;
+/** Ink's output throttle: keeps a 1,000-lines/s log from costing 1,000 frames/s. */
+export const MAX_FPS = 30;
+
 const ENTER_ALT = '\u001B[?1049h\u001B[H\u001B[2J\u001B[?25l';
 const LEAVE_ALT = '\u001B[?25h\u001B[?1049l';
 
@@ -28,7 +33,7 @@ export interface RunTopOptions extends Omit<TopDeps, 'quit' | 'shell' | 'info'> 
 export async function runTop(opts: RunTopOptions): Promise<void> {
   const stdin = opts.stdin ?? process.stdin;
   const stdout = opts.stdout ?? process.stdout;
-  const store = new TuiStore(16);
+  const store = new TuiStore(FLUSH_MS);
   store.connect(opts.subscribe);
 
   let onScreen = false;
@@ -89,7 +94,7 @@ export async function runTop(opts: RunTopOptions): Promise<void> {
       stdout,
       exitOnCtrlC: false,
       patchConsole: true,
-      maxFps: 60,
+      maxFps: MAX_FPS,
     });
   };
 

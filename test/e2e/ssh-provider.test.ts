@@ -114,6 +114,26 @@ oldnode:
     expect(viaConfig.trim()).toBe('ok');
   });
 
+  it('inspects pools: reachability with reasons, resources, holders', async () => {
+    const rows = await provider.inspectPools({ timeoutMs: 5000 });
+    const duo = rows.filter((r) => r.pool === 'duo');
+    expect(duo.map((r) => [r.host.split(':').pop(), r.reachable, r.clusters])).toEqual(
+      expect.arrayContaining([
+        [String(deadPort), false, []],
+        [String(a.port), true, ['duo']],
+        [String(b.port), true, ['duo']],
+      ]),
+    );
+    expect(duo.find((r) => !r.reachable)!.reason).toMatch(/connection refused/);
+    expect(duo.find((r) => r.reachable)!.resources!.cpus).toBeGreaterThan(0);
+    expect(rows.find((r) => r.pool === 'nonode')!.reason).toMatch(/Node\.js is not installed/);
+    const offers = await provider.liveOfferings();
+    expect(offers.find((o) => o.region === 'duo')).toMatchObject({ cloud: 'ssh', available: 0 });
+    expect(offers.find((o) => o.region === 'shared')).toMatchObject({ available: 1 });
+    expect(offers.find((o) => o.region === 'nonode')).toBeUndefined();
+    expect(await provider.poolProblems('nonode')).toMatch(/^ssh pool 'nonode': .*Node\.js is not installed/);
+  });
+
   it('is idempotent for the same cluster and refuses hosts held by another cluster', async () => {
     const again = await provider.runInstances(req('duo', 'duo', 2));
     expect(again.nodes).toEqual(info.nodes);

@@ -112,3 +112,64 @@ describe('agent: gang jobs on 2 nodes', () => {
     hc.close();
   });
 });
+
+describe('agent: gang jobs survive agent restarts', () => {
+  const dirs: string[] = [];
+  afterAll(async () => {
+    for (const d of dirs) await cleanupNode(d);
+  });
+
+  async function cluster(): Promise<{ agents: StartedAgent[]; c: AgentClient }> {
+    const ds = [tempNodeDir('aloft-head-'), tempNodeDir('aloft-worker-')];
+    dirs.push(...ds);
+    const agents = await Promise.all(ds.map((d) => startAgent(d)));
+    const c = await client(agents[0]!);
+    await c.call('configure', clusterConfig(agents));
+    return { agents, c };
+  }
+
+  const script = 'for i in 1 2 3 4 5 6; do echo "r$SKYPILOT_NODE_RANK-$i"; sleep 0.25; done; [ "$SKYPILOT_NODE_RANK" = 1 ] && exit 6; true';
+
+  function check(text: string): void {
+    for (const r of [0, 1]) {
+      const label = r === 0 ? 'head' : 'worker1';
+      const mine = text.split('\n').filter((l) => l.startsWith(`(${label}, rank=${r},`));
+      expect(mine.map((l) => l.replace(/^\([^)]*\) /, ''))).toEqual([1, 2, 3, 4, 5, 6].map((i) => `r${r}-${i}`));
+    }
+  }
+
+  test('head SIGKILLed mid-job: the restarted head re-attaches to both ranks, no line lost or doubled', async () => {
+    const { agents, c } = await cluster();
+    const { jobId } = await c.call('submit', gang(script));
+    await waitJob(c, jobId, ['RUNNING']);
+    await new Promise((r) => setTimeout(r, 500));
+    process.kill(agents[0]!.pid, 'SIGKILL');
+    c.close();
+    await waitFor(() => !alive(agents[0]!.pid), 5000, 'head to die');
+    await new Promise((r) => setTimeout(r, 400));
+    const head = await startAgent(agents[0]!.nodeDir);
+    const c2 = await client(head);
+    const { text, status } = await readLogs(c2, jobId);
+    expect(status).toBe('FAILED');
+    check(text);
+    expect((await waitJob(c2, jobId, ['FAILED'])).failedRank).toBe(1);
+    c2.close();
+  });
+
+  test('worker SIGKILLed mid-job and restarted: the head re-attaches through it', async () => {
+    const { agents, c } = await cluster();
+    const { jobId } = await c.call('submit', gang(script));
+    await waitJob(c, jobId, ['RUNNING']);
+    await new Promise((r) => setTimeout(r, 500));
+    process.kill(agents[1]!.pid, 'SIGKILL');
+    await waitFor(() => !alive(agents[1]!.pid), 5000, 'worker to die');
+    const w = await startAgent(agents[1]!.nodeDir);
+    // same socket path, so the head's endpoint still points at it
+    expect(w.socket).toBe(agents[1]!.socket);
+    const { text, status } = await readLogs(c, jobId);
+    expect(status).toBe('FAILED');
+    check(text);
+    expect(await waitJob(c, jobId, ['FAILED'])).toMatchObject({ failedRank: 1, exitCode: 6 });
+    c.close();
+  });
+});

@@ -53,7 +53,7 @@ export function register(program: Command): void {
       .addOption(new Option('-o, --output <format>', 'table or json').default('table').argParser(outputOption)),
   ).action(async (args: string[], opts: LaunchOpts) => {
     const { buildChain, singleTask } = await import('../task-input.js');
-    const chain = await buildChain(args, opts);
+    const chain = await buildChain(args, opts, { dryrun: opts.dryrun });
     const client = await daemon();
     if (opts.dryrun) {
       const plan = await client.call('plan', { tasks: chain.tasks, explain: opts.explain });

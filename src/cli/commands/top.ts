@@ -26,6 +26,8 @@ export function register(program: Command): void {
         process.stdout.write(onceText(snapshot, { home, version: info.version, width: process.stdout.columns || 200 }));
         return;
       }
+      // React's development build is several times slower per frame; nobody debugs React here.
+      process.env.NODE_ENV ??= 'production';
       const [tui, { subscribeEvents }, info] = await Promise.all([
         import('../../tui/index.js'),
         import('../../client/events.js'),

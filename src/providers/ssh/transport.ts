@@ -100,7 +100,11 @@ export class SshTransport implements Transport {
         if (typeof c === 'number') code = c;
         else if (signal) code = 128 + (SIGNALS[signal.replace(/^SIG/, '')] ?? 1);
       });
-      ch.on('error', () => {
+      const trace: string[] = [];
+      ch.on('end', () => trace.push('end'));
+      ch.on('exit', (...a: unknown[]) => trace.push('exit:' + JSON.stringify(a)));
+      ch.on('error', (e: Error) => {
+        trace.push('error:' + e.message);
         /* surfaces as close without an exit status */
       });
       const finish = () => {
@@ -112,7 +116,7 @@ export class SshTransport implements Transport {
         release();
         releaseSession();
         if (code === undefined && !killed) {
-          reject(new Error(`connection to ${describeEndpoint(conn.endpoint)} was lost while running a command`));
+          reject(new Error(`connection to ${describeEndpoint(conn.endpoint)} was lost while running a command ${trace.join(',')} connected=${conn.connected} out=${JSON.stringify(Buffer.concat(out).toString())} err=${JSON.stringify(Buffer.concat(err).toString())}`));
           return;
         }
         resolve({

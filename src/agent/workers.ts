@@ -1,0 +1,73 @@
+// The head agent's connections to its worker agents (unix sockets locally, TCP with the cluster
+// token across machines), opened lazily and re-opened after a drop.
+import net from 'node:net';
+import type { ClusterConfig, Endpoint } from './protocol.js';
+import { AgentClient, AgentError } from './rpc.js';
+
+export function connectEndpoint(ep: Endpoint): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const sock = ep.kind === 'unix' ? net.connect(ep.path) : net.connect(ep.port, ep.host);
+    // An unreachable host would otherwise hold the rank for the kernel's SYN timeout (minutes).
+    const timer = setTimeout(() => sock.destroy(new Error(`connecting to ${ep.kind === 'unix' ? ep.path : `${ep.host}:${ep.port}`} timed out`)), 10_000);
+    sock.once('connect', () => {
+      clearTimeout(timer);
+      sock.off('error', reject);
+      resolve(sock);
+    });
+    sock.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+  });
+}
+
+export class WorkerPool {
+  private clients = new Map<number, Promise<AgentClient>>();
+
+  constructor(private readonly config: () => ClusterConfig | undefined) {}
+
+  get(rank: number): Promise<AgentClient> {
+    let p = this.clients.get(rank);
+    if (p) return p;
+    const cfg = this.config();
+    const node = cfg?.nodes.find((n) => n.rank === rank);
+    if (!node) return Promise.reject(new AgentError(`no node with rank ${rank} in the cluster config`, 'NO_NODE'));
+    const made = connectEndpoint(node.endpoint).then((sock) => AgentClient.connect(sock, { token: cfg?.token, timeoutMs: 15_000 }));
+    p = made;
+    this.clients.set(rank, made);
+    const forget = () => {
+      if (this.clients.get(rank) === made) this.clients.delete(rank);
+    };
+    made.then((c) => c.on('close', forget), forget);
+    return made;
+  }
+
+  drop(): void {
+    for (const p of this.clients.values()) p.then((c) => c.close(), () => undefined);
+    this.clients.clear();
+  }
+
+  /** Asks every worker agent to shut down (best effort: a dead one is already down). */
+  async shutdownAll(reason: string, timeoutMs: number): Promise<void> {
+    const nodes = (this.config()?.nodes ?? []).filter((n) => n.rank !== 0);
+    await Promise.all(
+      nodes.map(async (n) => {
+        try {
+          const c = await this.get(n.rank);
+          await c.call('shutdown', { reason }, { timeoutMs });
+        } catch {
+          /* already gone */
+        }
+      }),
+    );
+  }
+
+  /** Kills whatever runs of a job on the workers (after the head lost it). */
+  killJob(jobId: number, numNodes: number, timeoutMs: number): void {
+    for (let r = 1; r < numNodes; r++) {
+      void this.get(r)
+        .then((c) => c.call('killRank', { jobId }, { timeoutMs }))
+        .catch(() => undefined);
+    }
+  }
+}
