@@ -104,7 +104,9 @@ function UiProvider({ children }: { children: React.ReactNode }) {
 
 function NavProvider({ initial, onChange, children }: { initial?: NavState; onChange?(n: NavState): void; children: React.ReactNode }) {
   const [nav, dispatch] = useReducer(navReduce, initial ?? initialNav());
-  useEffect(() => onChange?.(nav), [nav, onChange]);
+  useEffect(() => {
+    onChange?.(nav);
+  }, [nav, onChange]);
   return (
     <NavDispatchContext.Provider value={dispatch}>
       <NavStateContext.Provider value={nav}>{children}</NavStateContext.Provider>

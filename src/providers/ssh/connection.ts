@@ -125,6 +125,7 @@ export class SshConnection {
         port: e.port,
         username: e.user,
         readyTimeout: this.opts.connectTimeoutMs ?? 15_000,
+        debug: (m: string) => { (globalThis as any).__sshlog = ((globalThis as any).__sshlog ?? []).slice(-40).concat(m); },
         keepaliveInterval: this.opts.keepaliveMs ?? 15_000,
         keepaliveCountMax: 3,
         hostVerifier: (key: Buffer) => {

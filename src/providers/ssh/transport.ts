@@ -116,7 +116,7 @@ export class SshTransport implements Transport {
         release();
         releaseSession();
         if (code === undefined && !killed) {
-          reject(new Error(`connection to ${describeEndpoint(conn.endpoint)} was lost while running a command ${trace.join(',')} connected=${conn.connected} out=${JSON.stringify(Buffer.concat(out).toString())} err=${JSON.stringify(Buffer.concat(err).toString())}`));
+          reject(new Error(`connection to ${describeEndpoint(conn.endpoint)} was lost while running a command ${trace.join(',')} connected=${conn.connected} out=${JSON.stringify(Buffer.concat(out).toString())} err=${JSON.stringify(Buffer.concat(err).toString())}\n${((globalThis as any).__sshlog ?? []).join('\n')}`));
           return;
         }
         resolve({
