@@ -63,6 +63,10 @@ export class Agent extends EventEmitter {
     mkdirSync(this.paths.dir, { recursive: true, mode: 0o700 });
     mkdirSync(join(this.nodeDir, 'jobs'), { recursive: true, mode: 0o700 });
     this.journal = new Journal(this.paths.journal);
+    // Jobs that fell out of the table take their directories (logs, scripts) with them.
+    this.journal.onDrop = (ids) => {
+      for (const id of ids) rmSync(jobFiles(this.nodeDir, id).dir, { recursive: true, force: true });
+    };
     try {
       this.state = JSON.parse(readFileSync(this.paths.state, 'utf8')) as PersistedState;
     } catch {
@@ -158,7 +162,8 @@ export class Agent extends EventEmitter {
     if (!c || !Array.isArray(c.nodes) || c.nodes.length === 0) throw new AgentError('configure needs at least one node', 'BAD_REQUEST');
     const changed = JSON.stringify(this.state.config?.nodes) !== JSON.stringify(c.nodes) || this.state.config?.token !== c.token;
     this.state.config = c;
-    if (c.autostop) this.state.autostop = c.autostop;
+    // The daemon's record is the truth about autostop; configure carries all of it.
+    this.state.autostop = c.autostop;
     this.lastBusyAt = Date.now();
     this.saveState();
     if (changed) this.workers.drop();

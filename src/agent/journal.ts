@@ -37,6 +37,9 @@ export class Journal {
   nextId = 1;
   seq = 0;
 
+  /** called with the ids of finished jobs dropped by a compaction (their files can go too) */
+  onDrop: (ids: number[]) => void = () => undefined;
+
   constructor(private readonly path: string) {
     this.replay();
     this.fd = openSync(path, 'a', 0o600);
@@ -84,10 +87,12 @@ export class Journal {
   compact(): void {
     const entries = [...this.jobs.values()].sort((a, b) => a.job.id - b.job.id);
     let drop = entries.length - KEEP_JOBS;
+    const dropped: number[] = [];
     for (const e of entries) {
       if (drop <= 0) break;
       if (isJobStatusActive(e.job.status)) continue;
       this.jobs.delete(e.job.id);
+      dropped.push(e.job.id);
       drop--;
     }
     const kept = [...this.jobs.values()].sort((a, b) => a.seq - b.seq);
@@ -105,6 +110,7 @@ export class Journal {
     closeSync(this.fd);
     this.fd = openSync(this.path, 'a', 0o600);
     this.linesSinceCompact = kept.length + 1;
+    if (dropped.length > 0) this.onDrop(dropped);
   }
 
   close(): void {

@@ -132,16 +132,28 @@ async function cmdStart(flags: Record<string, string>): Promise<number> {
     child.once('exit', async (code, signal) => {
       if (settled) return;
       settled = true;
-      // Lost a start race to another agent for the same dir: report that one.
-      const other = await probe(nodeDir);
-      if (other) {
-        process.stdout.write(JSON.stringify(other) + '\n');
-        return done(0);
+      // Lost a start race to another agent for the same dir: report that one once it answers.
+      for (let i = 0; i < 50; i++) {
+        const other = await probe(nodeDir);
+        if (other) {
+          process.stdout.write(JSON.stringify(other) + '\n');
+          return done(0);
+        }
+        if (!otherStarting(p.pid)) break;
+        await new Promise((r) => setTimeout(r, 100));
       }
       process.stderr.write(`agent failed to start (${signal ?? `exit code ${code}`}); last lines of ${p.log}:\n${logTail(p.log)}\n`);
       done(1);
     });
   });
+}
+
+function otherStarting(pidPath: string): boolean {
+  try {
+    return processAlive(Number(readFileSync(pidPath, 'utf8').trim()));
+  } catch {
+    return false;
+  }
 }
 
 /** One agent per node dir: an exclusive pid file, taken over only from a dead owner. */
@@ -216,6 +228,7 @@ async function cmdServe(flags: Record<string, string>): Promise<number> {
   process.on('SIGTERM', () => exit(0));
   process.on('SIGINT', () => exit(0));
   process.on('SIGHUP', () => undefined);
+  process.on('unhandledRejection', (err) => log(`unhandled: ${(err as Error)?.stack ?? String(err)}`));
   process.on('uncaughtException', (err) => {
     log(`fatal: ${err.stack ?? err.message}`);
     exit(1);

@@ -1,4 +1,5 @@
 // The agent's side of an RPC connection: dispatches calls to handlers and carries streams.
+import { timingSafeEqual } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { LineDecoder, type Message } from './rpc-framing.js';
@@ -98,7 +99,7 @@ export class RpcConnection extends EventEmitter {
 
   private async dispatch(id: number, method: string, params: any): Promise<void> {
     if (!this.authed) {
-      if (method !== 'hello' || params?.token !== this.opts.token) {
+      if (method !== 'hello' || !sameToken(params?.token, this.opts.token!)) {
         this.write({ id, error: { message: 'unauthorized: hello with the cluster token first', code: 'UNAUTHORIZED' } });
         this.stream.end();
         return;
@@ -204,3 +205,10 @@ class SinkImpl implements StreamSink {
   }
 }
 
+
+function sameToken(given: unknown, want: string): boolean {
+  if (typeof given !== 'string') return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(want);
+  return a.length === b.length && timingSafeEqual(a, b);
+}

@@ -26,7 +26,6 @@ interface ActiveStream {
   onItem: (data: any) => void;
   done: () => void;
   fail: (e: Error) => void;
-  /** items that arrived before the caller got the result (never happens in order, kept for safety) */
 }
 
 export interface StreamHandle<R> {

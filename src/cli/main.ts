@@ -20,7 +20,7 @@ async function main(argv: string[]): Promise<void> {
   registerClusters(program);
   registerJobs(program);
   registerDaemon(program);
-  await registerOptional(program);
+  registerOptional(program);
   await program.parseAsync(argv);
 }
 

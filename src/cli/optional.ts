@@ -1,17 +1,15 @@
-// Verbs contributed by other areas (spec, optimizer, ssh, tui). Each module exports
-// `register(program)`; they are looked up at start-up but their heavy code loads in the action.
+// Verbs contributed by other areas (spec, optimizer, ssh, tui, managed jobs). Each module only
+// declares its options; its heavy code loads inside the action.
 import type { Command } from 'commander';
+import { register as schema } from './commands/schema.js';
+import { register as gpus } from './commands/gpus.js';
+import { register as check } from './commands/check.js';
+import { register as catalog } from './commands/catalog.js';
+import { register as ssh } from './commands/ssh.js';
+import { register as top } from './commands/top.js';
+import { register as managedJobs } from './commands/managed-jobs.js';
+import { register as local } from './commands/local.js';
 
-const MODULES = ['schema', 'gpus', 'check', 'catalog', 'ssh', 'top', 'managed-jobs', 'local'];
-
-export async function registerOptional(program: Command): Promise<void> {
-  const mods = await Promise.all(
-    MODULES.map((m) =>
-      import(`./commands/${m}.js`).catch((err: NodeJS.ErrnoException) => {
-        if (err.code === 'ERR_MODULE_NOT_FOUND') return undefined;
-        throw err;
-      }),
-    ),
-  );
-  for (const mod of mods) (mod as { register?: (p: Command) => void } | undefined)?.register?.(program);
+export function registerOptional(program: Command): void {
+  for (const register of [managedJobs, gpus, check, catalog, ssh, top, local, schema]) register(program);
 }

@@ -20,7 +20,9 @@ export interface TaskFlags {
 }
 
 export async function buildChain(yamlOrCommand: string[], flags: TaskFlags, opts: { dryrun?: boolean } = {}): Promise<TaskChain> {
-  const spec = await import('../spec/index.js');
+  const first = yamlOrCommand[0];
+  const isYaml = first !== undefined && yamlOrCommand.length === 1 && /\.ya?ml$/i.test(first);
+  const spec = isYaml ? await import('../spec/index.js') : await import('../spec/command.js');
   const envs = spec.parseKeyValueFlags(flags.env ?? [], '--env');
   const secrets = spec.parseKeyValueFlags(flags.secret ?? [], '--secret');
   const overrides = {
@@ -39,10 +41,10 @@ export async function buildChain(yamlOrCommand: string[], flags: TaskFlags, opts
     secrets,
   };
   let chain: TaskChain;
-  const first = yamlOrCommand[0];
-  if (first !== undefined && yamlOrCommand.length === 1 && /\.ya?ml$/i.test(first)) {
+  if (isYaml) {
+    const { parseTaskFile } = spec as typeof import('../spec/index.js');
     // A dry run plans what it can and lists what aloft could not honour yet, instead of stopping.
-    chain = spec.parseTaskFile(first, { envOverrides: envs, secretOverrides: secrets, allowUnsupported: opts.dryrun === true, checkPaths: opts.dryrun !== true });
+    chain = parseTaskFile(first!, { envOverrides: envs, secretOverrides: secrets, allowUnsupported: opts.dryrun === true, checkPaths: opts.dryrun !== true });
     for (const w of chain.warnings ?? []) process.stderr.write(`aloft: warning: ${w}\n`);
     chain.tasks = chain.tasks.map((t: Task) => spec.applyOverrides(t, overrides));
   } else if (yamlOrCommand.length > 0) {

@@ -3,7 +3,7 @@
 import { statSync } from 'node:fs';
 import { SpecError, ValueProblem } from './errors.js';
 import { defaultResources } from './resources.js';
-import { ENV_NAME_RE } from './schema.js';
+import { ENV_NAME_RE } from './patterns.js';
 import { resolveLocalPath } from './task.js';
 import type { ResourcesSpec, Task } from './types.js';
 import { parseAccelerators, parseDiskSize, parseInfra, parsePorts, parseQuantity, parseSize } from './values.js';

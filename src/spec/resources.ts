@@ -5,7 +5,7 @@ import { SpecError, ValueProblem } from './errors.js';
 import type { RawCandidate, RawResources } from './schema.js';
 import { isDockerImage } from './unsupported.js';
 import type { InfraSelector, ResourcesChoice, ResourcesSpec } from './types.js';
-import { pathString } from './validate.js';
+import { pathString } from './patterns.js';
 import {
   type AcceleratorChoice,
   normalizeCloudName,

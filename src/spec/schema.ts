@@ -8,10 +8,9 @@ const msg = (error: string) => ({ error });
 const notYet = () => z.unknown().describe('SkyPilot field aloft does not support yet').optional();
 
 // Patterns shared with the value parsers in values.ts.
-export const QUANTITY_RE = /^\s*\d+(\.\d+)?\s*\+?\s*$/;
 // no regex flags: JSON Schema patterns cannot carry them
-export const SIZE_RE = /^\s*\d+(\.\d+)?\s*([kKmMgGtTpP][iI]?[bB]?)?\s*\+?\s*$/;
-export const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+export { QUANTITY_RE, SIZE_RE, ENV_NAME_RE } from './patterns.js';
+import { QUANTITY_RE, SIZE_RE, ENV_NAME_RE } from './patterns.js';
 
 const str = (what = 'a string') => z.string(msg(`expected ${what}`));
 const bool = () => z.boolean(msg('expected true or false'));

@@ -5,7 +5,7 @@ import { existsSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, posix, resolve } from 'node:path';
 import type { RawTask } from './schema.js';
-import { ENV_NAME_RE } from './schema.js';
+import { ENV_NAME_RE } from './patterns.js';
 import { normalizeResources } from './resources.js';
 import { isRemoteSource } from './unsupported.js';
 import type { LocalFileMount, Task } from './types.js';

@@ -3,7 +3,7 @@
 // ParseOptions.allowUnsupported (dry runs) each becomes a warning and the feature is left out.
 import type { Path } from './yaml.js';
 import type { RawCandidate, RawTask } from './schema.js';
-import { pathString } from './validate.js';
+import { pathString } from './patterns.js';
 
 export interface UnsupportedUse {
   path: Path;

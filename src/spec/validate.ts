@@ -17,16 +17,8 @@ import {
 } from './schema.js';
 import type { Path, SourceDoc } from './yaml.js';
 
-/** `resources.any_of[0].cpus`, `file_mounts["/data"]` */
-export function pathString(path: Path): string {
-  let out = '';
-  for (const seg of path) {
-    if (typeof seg === 'number') out += `[${seg}]`;
-    else if (/^[A-Za-z0-9_-]+$/.test(seg)) out += out ? `.${seg}` : seg;
-    else out += `[${JSON.stringify(seg)}]`;
-  }
-  return out || 'task';
-}
+import { pathString } from './patterns.js';
+export { pathString };
 
 export function getIn(obj: unknown, path: Path): unknown {
   let cur = obj;

@@ -1,7 +1,7 @@
 // Parsers for the value syntaxes shared by YAML fields and CLI flags: "4+", "64GB", "A100:8",
 // "10000-10010", "1h", "aws/us-east-1". They throw ValueProblem; callers add the position/flag.
 import { ValueProblem, describeValue, didYouMean } from './errors.js';
-import { QUANTITY_RE, SIZE_RE } from './schema.js';
+import { QUANTITY_RE, SIZE_RE } from './patterns.js';
 import type { AcceleratorRequest, AutostopSpec, InfraSelector, JobRecovery, JobRecoveryStrategy, Quantity } from './types.js';
 
 const bad = (expected: string, v: unknown): never => {

@@ -1,6 +1,6 @@
 // `aloft top` in a real terminal: alternate screen, one Ink app fed by the daemon's event stream,
 // stepping aside for `s` (shell) and restoring the terminal however we leave.
-import { spawn } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { render, type Instance } from 'ink';
 import type { ApiClient } from '../client/types.js';
 import type { DaemonInfo } from '../protocol/api.js';
@@ -75,6 +75,7 @@ export async function runTop(opts: RunTopOptions): Promise<void> {
   let finish!: () => void;
   const finished = new Promise<void>((r) => (finish = r));
   let inShell = false;
+  let failure: unknown;
 
   const deps: TopDeps = {
     client: opts.client,
@@ -84,7 +85,7 @@ export async function runTop(opts: RunTopOptions): Promise<void> {
     loadTask: opts.loadTask,
     loadGpus: opts.loadGpus,
     quit: () => finish(),
-    shell: opts.shellCommand ? (cluster) => void shell(cluster) : undefined,
+    shell: opts.shellCommand ? (cluster) => setImmediate(() => shell(cluster)) : undefined,
   };
 
   const mount = () => {
@@ -96,9 +97,14 @@ export async function runTop(opts: RunTopOptions): Promise<void> {
       patchConsole: true,
       maxFps: MAX_FPS,
     });
+    // A render error ends Ink's app; end ours too instead of leaving its error screen up.
+    instance.waitUntilExit().catch((err: unknown) => {
+      failure = err;
+      finish();
+    });
   };
 
-  const shell = async (cluster: string) => {
+  const shell = (cluster: string) => {
     if (inShell || !opts.shellCommand) return;
     inShell = true;
     const { command, args } = opts.shellCommand(cluster);
@@ -106,19 +112,17 @@ export async function runTop(opts: RunTopOptions): Promise<void> {
     instance?.unmount();
     instance = undefined;
     restore();
+    stdin.pause();
     stdout.write(`aloft: shell on ${cluster}; exit it to return to aloft top\n`);
     // Ctrl-C in the session is the session's business, not a reason to kill the dashboard.
     const ignore = () => undefined;
     process.on('SIGINT', ignore);
     try {
-      await new Promise<void>((resolve) => {
-        const child = spawn(command, args, { stdio: 'inherit' });
-        child.on('error', (err) => {
-          stdout.write(`aloft: could not start a shell: ${err.message}\n`);
-          resolve();
-        });
-        child.on('exit', () => resolve());
-      });
+      // Synchronous on purpose: while the session runs, this process must not read the terminal
+      // (an interactive shell takes the foreground and our reads would fail with EIO). Events
+      // from the daemon wait in the socket and are applied when the dashboard comes back.
+      const r = spawnSync(command, args, { stdio: 'inherit' });
+      if (r.error) stdout.write(`aloft: could not start a shell: ${r.error.message}\n`);
     } finally {
       process.off('SIGINT', ignore);
       inShell = false;
@@ -139,4 +143,5 @@ export async function runTop(opts: RunTopOptions): Promise<void> {
     process.off('SIGTERM', onSignal);
     process.off('SIGHUP', onSignal);
   }
+  if (failure) throw failure;
 }

@@ -184,24 +184,20 @@ describe('agent: single-node jobs', () => {
 
   test('throughput: trivial jobs submit → SUCCEEDED', async () => {
     const n = 300;
-    const t0 = performance.now();
     let done = 0;
-    const finished = new Promise<void>((resolve) => {
-      void c.stream('watch', { sinceSeq: c.hello.seq }, () => undefined);
-      const check = setInterval(async () => {
-        const { jobs } = await c.call('jobs', {});
-        done = jobs.filter((j) => j.status === 'SUCCEEDED' && j.id > last).length;
-        if (done >= n) {
-          clearInterval(check);
-          resolve();
-        }
-      }, 50);
+    let resolve!: () => void;
+    const all = new Promise<void>((r) => (resolve = r));
+    const { jobs } = await c.call('jobs', {});
+    const last = jobs.reduce((m, j) => Math.max(m, j.id), 0);
+    const h = await c.stream('watch', { sinceSeq: (await c.call('jobs', {})).seq }, (d: { job?: { id: number; status: string } }) => {
+      if (d.job && d.job.id > last && d.job.status === 'SUCCEEDED' && ++done === n) resolve();
     });
-    const last = (await c.call('jobs', {})).jobs.reduce((m, j) => Math.max(m, j.id), 0);
+    const t0 = performance.now();
     await Promise.all(Array.from({ length: n }, () => c.call('submit', sub('true'))));
-    await finished;
+    await all;
     const secs = (performance.now() - t0) / 1000;
     console.log(`throughput: ${n} jobs in ${secs.toFixed(2)} s = ${(n / secs).toFixed(0)} jobs/s`);
+    h.cancel();
     expect(n / secs).toBeGreaterThan(50);
   });
 });

@@ -50,7 +50,10 @@ test('compaction keeps one line per job and every active job; ids never go back'
     j.put(job(id, 'PENDING'), {});
     j.put(job(id, 'SUCCEEDED'), {});
   }
+  const dropped: number[] = [];
+  j.onDrop = (ids) => dropped.push(...ids);
   j.compact();
+  expect(dropped).toEqual(Array.from({ length: 51 }, (_, i) => i + 2));
   const lines = readFileSync(path, 'utf8').trim().split('\n');
   expect(lines.length).toBe(10_000 + 1);
   expect(j.jobs.has(running)).toBe(true);

@@ -24,6 +24,13 @@ export interface SshConnectionOptions {
   idleCloseMs?: number;
 }
 
+export interface ExitInfo {
+  seen?: boolean;
+  code?: number;
+  /** e.g. SIGTERM */
+  signal?: string;
+}
+
 export class SshConnectError extends UserError {
   constructor(message: string) {
     super(message, 'SSH_CONNECT');
@@ -125,7 +132,6 @@ export class SshConnection {
         port: e.port,
         username: e.user,
         readyTimeout: this.opts.connectTimeoutMs ?? 15_000,
-        debug: (m: string) => { (globalThis as any).__sshlog = ((globalThis as any).__sshlog ?? []).slice(-40).concat(m); },
         keepaliveInterval: this.opts.keepaliveMs ?? 15_000,
         keepaliveCountMax: 3,
         hostVerifier: (key: Buffer) => {
@@ -179,11 +185,24 @@ export class SshConnection {
     };
   }
 
-  exec(command: string): Promise<ClientChannel> {
+  /**
+   * Starts a command. Its exit status is captured here, synchronously: ssh2 may parse the exit
+   * and the close in the same tick as the channel's confirmation, before a caller could listen.
+   */
+  exec(command: string): Promise<{ ch: ClientChannel; exit: ExitInfo }> {
     return this.get().then(
       (client) =>
-        new Promise<ClientChannel>((resolve, reject) => {
-          client.exec(command, (err, ch) => (err ? reject(this.channelError(err)) : resolve(ch)));
+        new Promise<{ ch: ClientChannel; exit: ExitInfo }>((resolve, reject) => {
+          client.exec(command, (err, ch) => {
+            if (err) return reject(this.channelError(err));
+            const exit: ExitInfo = {};
+            ch.once('exit', (code: number | null, signal?: string) => {
+              exit.seen = true;
+              if (typeof code === 'number') exit.code = code;
+              if (signal) exit.signal = signal;
+            });
+            resolve({ ch, exit });
+          });
         }),
     );
   }

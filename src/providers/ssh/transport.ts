@@ -5,7 +5,8 @@ import { posix } from 'node:path';
 import type { Duplex, Readable } from 'node:stream';
 import { shellQuote } from '../../util/shell.js';
 import type { ExecOptions, ExecResult, Transport } from '../types.js';
-import { describeEndpoint, SshConnection, type SshConnectionOptions, type SshEndpoint } from './connection.js';
+import type { ClientChannel } from 'ssh2';
+import { describeEndpoint, SshConnection, type ExitInfo, type SshConnectionOptions, type SshEndpoint } from './connection.js';
 
 /** Where aloft keeps its own files on a host (agent bundles, a `node` link). */
 export const AGENT_DIR = '.aloft-agent';
@@ -62,9 +63,10 @@ export class SshTransport implements Transport {
     const conn = this.connection;
     const releaseSession = await conn.session();
     const release = conn.hold();
-    let ch;
+    let ch: ClientChannel;
+    let exit: ExitInfo;
     try {
-      ch = await conn.exec(this.wrap(command, opts.env, opts.timeoutMs));
+      ({ ch, exit } = await conn.exec(this.wrap(command, opts.env, opts.timeoutMs)));
     } catch (err) {
       release();
       releaseSession();
@@ -73,7 +75,6 @@ export class SshTransport implements Transport {
     return new Promise<ExecResult>((resolve, reject) => {
       const out: Buffer[] = [];
       const err: Buffer[] = [];
-      let code: number | undefined;
       let killed = false;
       let done = false;
       let timer: NodeJS.Timeout | undefined;
@@ -96,15 +97,7 @@ export class SshTransport implements Transport {
       opts.signal?.addEventListener('abort', onAbort, { once: true });
       ch.on('data', (c: Buffer) => (opts.onStdout ? opts.onStdout(c) : out.push(c)));
       ch.stderr.on('data', (c: Buffer) => (opts.onStderr ? opts.onStderr(c) : err.push(c)));
-      ch.on('exit', (c: number | null, signal?: string) => {
-        if (typeof c === 'number') code = c;
-        else if (signal) code = 128 + (SIGNALS[signal.replace(/^SIG/, '')] ?? 1);
-      });
-      const trace: string[] = [];
-      ch.on('end', () => trace.push('end'));
-      ch.on('exit', (...a: unknown[]) => trace.push('exit:' + JSON.stringify(a)));
-      ch.on('error', (e: Error) => {
-        trace.push('error:' + e.message);
+      ch.on('error', () => {
         /* surfaces as close without an exit status */
       });
       const finish = () => {
@@ -115,8 +108,11 @@ export class SshTransport implements Transport {
         opts.signal?.removeEventListener('abort', onAbort);
         release();
         releaseSession();
+        let code: number | undefined;
+        if (exit.code !== undefined) code = exit.code;
+        else if (exit.signal) code = 128 + (SIGNALS[exit.signal.replace(/^SIG/, '')] ?? 1);
         if (code === undefined && !killed) {
-          reject(new Error(`connection to ${describeEndpoint(conn.endpoint)} was lost while running a command ${trace.join(',')} connected=${conn.connected} out=${JSON.stringify(Buffer.concat(out).toString())} err=${JSON.stringify(Buffer.concat(err).toString())}\n${((globalThis as any).__sshlog ?? []).join('\n')}`));
+          reject(new Error(`connection to ${describeEndpoint(conn.endpoint)} was lost while running a command`));
           return;
         }
         resolve({

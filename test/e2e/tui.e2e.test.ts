@@ -1,0 +1,135 @@
+// Issue 5 end to end: the real CLI and daemon, `aloft top` in a real terminal (tmux 160x45).
+// Launch a cluster, see it UP, `?` help, `l` the job's output, down with confirmation, `q` quits
+// and the terminal is back as it was (main screen, cooked mode, echo, cursor visible).
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BIN, makeHome, ROOT, type AloftEnv } from '../helpers/cli.js';
+
+const TMUX = '/usr/bin/tmux';
+const CLUSTER = 'tuie2e';
+
+class Tmux {
+  readonly sock = `aloft-tui-${process.pid}`;
+  constructor(readonly target = 'main') {}
+  run(...args: string[]): string {
+    const r = spawnSync(TMUX, ['-L', this.sock, ...args], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`tmux ${args.join(' ')}: ${r.stderr}`);
+    return r.stdout;
+  }
+  keys(...keys: string[]): void {
+    for (const k of keys) this.run('send-keys', '-t', this.target, k);
+  }
+  /** Types text literally (no key-name lookup), then Enter. */
+  line(text: string): void {
+    this.run('send-keys', '-t', this.target, '-l', text);
+    this.run('send-keys', '-t', this.target, 'Enter');
+  }
+  screen(): string {
+    return this.run('capture-pane', '-p', '-t', this.target);
+  }
+  show(format: string): string {
+    return this.run('display-message', '-p', '-t', this.target, format).trim();
+  }
+  async waitFor(pred: string | RegExp | ((s: string) => boolean), ms = 20_000): Promise<string> {
+    const test = typeof pred === 'function' ? pred : (s: string) => (typeof pred === 'string' ? s.includes(pred) : pred.test(s));
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const s = this.screen();
+      if (test(s)) return s;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${String(pred)}; screen:\n${s}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  kill(): void {
+    spawnSync(TMUX, ['-L', this.sock, 'kill-server']);
+  }
+}
+
+describe('aloft top in a real terminal', () => {
+  let a: AloftEnv;
+  const t = new Tmux();
+
+  beforeAll(() => {
+    if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) throw new Error('run `npm run build` first');
+    a = makeHome('aloft-tui-');
+  });
+  afterAll(async () => {
+    t.kill();
+    await a?.cleanup();
+  });
+
+  it('launch → UP in top → ? help → l logs → down with confirmation → q restores the terminal', async () => {
+    const launched = await a.run(['launch', '-y', '-c', CLUSTER, '--', 'echo hello-from-tui-e2e; echo second-line'], { timeoutMs: 90_000 });
+    expect(launched.code, launched.stderr).toBe(0);
+
+    // A plain shell in a 160x45 terminal; aloft top is started from it like a user would.
+    const env = Object.entries({ ...a.env, TERM: 'xterm-256color', PS1: 'e2e$ ' })
+      .filter(([, v]) => v !== '')
+      .map(([k, v]) => `${k}=${v}`);
+    t.run('new-session', '-d', '-s', t.target, '-x', '160', '-y', '45', 'env', '-u', 'CI', ...env, 'bash', '--norc', '--noprofile');
+    await t.waitFor('e2e$');
+    const sttyBefore = sttyFlags(t);
+    t.line(`${process.execPath} ${BIN} top`);
+
+    // 1. the cluster shows UP, in the alternate screen
+    let s = await t.waitFor(new RegExp(`${CLUSTER}\\s+local\\s+.*\\s+UP\\s`));
+    expect(s).toMatch(/^aloft daemon \d+\.\d+\.\d+ · ALOFT_HOME /m);
+    expect(s).toMatch(/NAME\s+INFRA\s+RESOURCES\s+NODES\s+STATUS\s+AUTOSTOP\s+\$\/HR\s+AGE\s+LAST JOB/);
+    expect(t.show('#{alternate_on}')).toBe('1');
+
+    // 2. ? lists the actions, esc closes it
+    t.keys('?');
+    s = await t.waitFor('cluster.down');
+    for (const id of ['nav.up', 'view.logs', 'cluster.shell', 'cluster.stop', 'cluster.start', 'cluster.autostop', 'app.quit']) {
+      expect(s).toContain(id);
+    }
+    t.keys('Escape');
+    await t.waitFor((x) => !x.includes('cluster.down') && x.includes(CLUSTER));
+
+    // 3. l shows the job's output
+    t.keys('l');
+    s = await t.waitFor('hello-from-tui-e2e');
+    expect(s).toContain('second-line');
+    expect(s).toContain(`logs(${CLUSTER}/1)`);
+    t.keys('Escape');
+    await t.waitFor((x) => !x.includes('logs(') && x.includes('LAST JOB'));
+
+    // 4. ctrl-d asks first with the focus on Cancel: enter keeps the cluster
+    t.keys('C-d');
+    s = await t.waitFor(`Tear down ${CLUSTER}?`);
+    expect(s).toContain('[ Cancel ]');
+    t.keys('Enter');
+    await t.waitFor('down: cancelled');
+    expect(a.runSync(['status']).stdout).toContain(CLUSTER);
+    //    then → Down, enter: it goes away on screen and for the CLI
+    t.keys('C-d');
+    await t.waitFor(`Tear down ${CLUSTER}?`);
+    t.keys('Right', 'Enter');
+    await t.waitFor('no clusters', 60_000);
+    expect(a.runSync(['status']).stdout).not.toContain(CLUSTER);
+
+    // 5. q quits: back on the main screen, at the prompt, terminal modes as before
+    t.keys('q');
+    await t.waitFor((x) => t.show('#{alternate_on}') === '0' && /e2e\$ $/m.test(x));
+    expect(t.show('#{cursor_flag}')).toBe('1');
+    expect(sttyFlags(t)).toEqual(sttyBefore);
+    expect(sttyBefore).toEqual(['echo', 'icanon']);
+  });
+});
+
+/** echo/icanon as `stty` reports them inside the pane. */
+function sttyFlags(t: Tmux): string[] {
+  const mark = `stty-${Math.random().toString(36).slice(2, 8)}`;
+  t.line(`stty -a | tr ' ;' '\\n\\n' | grep -x -e echo -e -echo -e icanon -e -icanon | sort | tr '\\n' ' '; echo ${mark}`);
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const s = t.screen();
+    // the output line ends with the mark; the echoed command line contains `echo MARK`
+    const line = s.split('\n').find((l) => l.trimEnd().endsWith(mark) && !l.includes(`echo ${mark}`));
+    if (line) return line.trimEnd().slice(0, -mark.length).trim().split(/\s+/);
+    if (Date.now() > deadline) throw new Error(`no stty output; screen:\n${s}`);
+    spawnSync('sleep', ['0.1']);
+  }
+}
