@@ -4,6 +4,7 @@
 // (event → reducer → React → layout → output), event → screen latency through the real
 // batching/throttling path, and keypress → screen latency while logs stream.
 import { EventEmitter } from 'node:events';
+import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -167,6 +168,7 @@ export default async function ({ quick } = {}) {
 
   // 1. Frame time: one cluster changes; measure reducer → React → Yoga → output for 1,000 clusters.
   const frames = [];
+  const cpu = [];
   const iters = quick ? 30 : 150;
   // bypass the batching delay and the fps throttle by waiting past it between samples
   for (let i = 0; i < iters; i++) {
@@ -174,13 +176,20 @@ export default async function ({ quick } = {}) {
     const status = i % 2 ? 'UP' : 'INIT';
     await sleep(20);
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     s.emit({ kind: 'cluster', cluster: { ...c, status, statusReason: undefined, resources: `r${i}x` } });
     const written = s.term.when(`r${i}x`);
     s.store.flush();
     frames.push((await written) - t0);
+    const dc = process.cpuUsage(c0);
+    cpu.push((dc.user + dc.system) / 1000);
   }
-  rows.push({ bench: 'tui', metric: 'frame render, 1,000 clusters (p50)', value: pct(frames, 50), unit: 'ms', target: '≤ 16 ms' });
-  rows.push({ bench: 'tui', metric: 'frame render, 1,000 clusters (p95)', value: pct(frames, 95), unit: 'ms', target: '≤ 16 ms' });
+  // Wall time counts waiting for a CPU on a busy machine; CPU time is the frame's own work.
+  const load = `load avg ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} CPUs`;
+  rows.push({ bench: 'tui', metric: 'frame render, 1,000 clusters, wall (p50)', value: pct(frames, 50), unit: 'ms', target: '≤ 16 ms', note: load });
+  rows.push({ bench: 'tui', metric: 'frame render, 1,000 clusters, wall (p95)', value: pct(frames, 95), unit: 'ms', target: '≤ 16 ms' });
+  rows.push({ bench: 'tui', metric: 'frame render, 1,000 clusters, CPU (p50)', value: pct(cpu, 50), unit: 'ms', target: '≤ 16 ms' });
+  rows.push({ bench: 'tui', metric: 'frame render, 1,000 clusters, CPU (p95)', value: pct(cpu, 95), unit: 'ms', target: '≤ 16 ms' });
   s.ink.unmount();
   s.store.close();
   s = await setup(clusters);
@@ -251,7 +260,7 @@ export default async function ({ quick } = {}) {
   const linesPerSec = n / ((performance.now() - started) / 1000);
   rows.push({ bench: 'tui', metric: `log line → screen at ${Math.round(linesPerSec)} lines/s (p95)`, value: pct(lineLat, 95), unit: 'ms', target: '≤ 100 ms' });
   rows.push({ bench: 'tui', metric: 'keypress → screen while logs stream (p95)', value: pct(keyLat, 95), unit: 'ms', target: '≤ 100 ms' });
-  rows.push({ bench: 'tui', metric: 'longest event-loop stall while logs stream', value: stall, unit: 'ms', target: '≤ 16 ms' });
+  rows.push({ bench: 'tui', metric: 'longest event-loop stall while logs stream', value: stall, unit: 'ms', target: '≤ 16 ms', note: `load avg ${os.loadavg()[0].toFixed(1)}` });
   s.ink.unmount();
   s.store.close();
   return rows;

@@ -1,6 +1,6 @@
 // Runs one job across its ranks: rank 0 here, ranks 1..N-1 through the worker agents. Setup runs
 // on every rank first; then run on every rank at once. The first rank to fail stops the others.
-import { closeSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AgentJob } from './protocol.js';
 import type { JobRuntime } from './journal.js';
@@ -32,6 +32,15 @@ export const jobFiles = (nodeDir: string, id: number) => {
     exit: (phase: 'setup' | 'run', rank: number) => join(dir, `exit-${phase}-${rank}`),
   };
 };
+
+const madeDirs = new Set<string>();
+
+/** mkdir -p, remembered: thousands of jobs share one workdir and file creation is not free. */
+function ensureDir(dir: string): void {
+  if (madeDirs.has(dir) && existsSync(dir)) return;
+  mkdirSync(dir, { recursive: true });
+  madeDirs.add(dir);
+}
 
 export interface ClusterView {
   name: string;
@@ -144,7 +153,7 @@ export class JobRun {
     else if (resume?.code !== undefined) proc = { pid: -1, exited: Promise.resolve(resume.code) };
     else {
       const cwd = join(this.host.nodeDir, this.spec.workdir ?? 'sky_workdir');
-      mkdirSync(cwd, { recursive: true });
+      ensureDir(cwd);
       proc = spawnRank({
         scriptPath: files.script(phase),
         cwd,

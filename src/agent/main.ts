@@ -15,7 +15,9 @@ import { AgentClient } from './rpc.js';
 import { startListeners } from './server.js';
 
 declare const __ALOFT_VERSION__: string | undefined;
-export const AGENT_VERSION = typeof __ALOFT_VERSION__ === 'string' ? __ALOFT_VERSION__ : 'dev';
+// ALOFT_VERSION_OVERRIDE lets tests simulate an upgraded agent (as for the daemon).
+export const AGENT_VERSION =
+  process.env.ALOFT_VERSION_OVERRIDE || (typeof __ALOFT_VERSION__ === 'string' ? __ALOFT_VERSION__ : 'dev');
 
 class UsageError extends Error {}
 
@@ -63,7 +65,7 @@ interface StartInfo {
 }
 
 /** The running agent for this node dir, if one answers hello. */
-async function probe(nodeDir: string): Promise<StartInfo | undefined> {
+async function probe(nodeDir: string): Promise<(StartInfo & { version: string; protocol: number }) | undefined> {
   const p = agentPaths(nodeDir);
   let info: StartInfo;
   try {
@@ -80,10 +82,27 @@ async function probe(nodeDir: string): Promise<StartInfo | undefined> {
     });
     const c = await AgentClient.connect(sock, { timeoutMs: 5000 });
     c.close();
-    return c.hello.pid === info.pid ? info : { ...info, pid: c.hello.pid };
+    return { ...info, pid: c.hello.pid, version: c.hello.version, protocol: c.hello.protocol };
   } catch {
     return undefined;
   }
+}
+
+function printInfo(i: StartInfo): void {
+  const out: StartInfo = { pid: i.pid, socket: i.socket, ...(i.tcp ? { tcp: i.tcp } : {}) };
+  process.stdout.write(JSON.stringify(out) + '\n');
+}
+
+/** Stops an agent of another version; its jobs keep running and the new agent re-attaches. */
+async function retire(pid: number): Promise<void> {
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    return;
+  }
+  const deadline = Date.now() + 10_000;
+  while (processAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  if (processAlive(pid)) process.kill(pid, 'SIGKILL');
 }
 
 function logTail(path: string, lines = 20): string {
@@ -98,10 +117,11 @@ async function cmdStart(flags: Record<string, string>): Promise<number> {
   const nodeDir = resolve(need(flags, 'dir'));
   const p = agentPaths(nodeDir);
   const running = await probe(nodeDir);
-  if (running) {
-    process.stdout.write(JSON.stringify(running) + '\n');
+  if (running && running.version === AGENT_VERSION && running.protocol === AGENT_PROTOCOL_VERSION) {
+    printInfo(running);
     return 0;
   }
+  if (running) await retire(running.pid);
   mkdirSync(p.dir, { recursive: true, mode: 0o700 });
   const logFd = openSync(p.log, 'a', 0o600);
   const args = [realpathSync(process.argv[1]!), 'serve', '--dir', nodeDir, '--ready-fd', '3'];
@@ -136,7 +156,7 @@ async function cmdStart(flags: Record<string, string>): Promise<number> {
       for (let i = 0; i < 50; i++) {
         const other = await probe(nodeDir);
         if (other) {
-          process.stdout.write(JSON.stringify(other) + '\n');
+          printInfo(other);
           return done(0);
         }
         if (!otherStarting(p.pid)) break;

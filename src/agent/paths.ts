@@ -1,12 +1,34 @@
 // Where an agent keeps its files on the node, and small naming helpers.
+//
+//   NODE_DIR/agent/            0700: agent.sock (0600), agent.pid, agent.json ({pid, socket, tcp?}),
+//                              agent.log, journal.jsonl (job table), state.json (cluster config, autostop)
+//   NODE_DIR/jobs/<id>/        run.sh, setup.sh, spec.json (no secrets), secrets.json (0600, removed when
+//                              the job ends), run.log (every rank's lines), exit-<phase>-<rank>
+//                              on workers: <phase>-<rank>.sh, rank-<rank>.log, pid-<phase>-<rank>
+//   NODE_DIR/sky_workdir/      default working directory of jobs (HOME=NODE_DIR)
+//   NODE_DIR/autostopped.json  written by the head agent when autostop fires
+import { createHash } from 'node:crypto';
 import { renameSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
+/** Unix socket paths are limited to 107 bytes; Node silently truncates longer ones. */
+const MAX_SOCKET_PATH = 100;
+
+function socketPath(dir: string, nodeDir: string): string {
+  const p = join(dir, 'agent.sock');
+  if (Buffer.byteLength(p) <= MAX_SOCKET_PATH) return p;
+  // Too deep a node dir: a short, stable name in a private dir under the temp dir instead.
+  const h = createHash('sha256').update(nodeDir).digest('hex').slice(0, 16);
+  const uid = typeof process.getuid === 'function' ? process.getuid() : 0;
+  return join(tmpdir(), `aloft-agents-${uid}`, `${h}.sock`);
+}
 
 export function agentPaths(nodeDir: string) {
   const dir = join(nodeDir, 'agent');
   return {
     dir,
-    socket: join(dir, 'agent.sock'),
+    socket: socketPath(dir, nodeDir),
     pid: join(dir, 'agent.pid'),
     log: join(dir, 'agent.log'),
     journal: join(dir, 'journal.jsonl'),

@@ -6,6 +6,7 @@ import type { LiveOffering } from '../providers/types.js';
 import type { Task } from '../spec/types.js';
 import type { Candidate, OptimizeContext, Plan } from '../optimizer/index.js';
 import { homePaths } from '../util/paths.js';
+import { UserError } from '../util/errors.js';
 import type { DaemonContext } from './context.js';
 import type { Placement } from './planning.js';
 import { getProvider, PROVISIONABLE } from './providers.js';
@@ -67,7 +68,19 @@ function toPlacement(c: Candidate): Placement {
 
 export async function planTaskFor(ctx: DaemonContext, task: Task, dryrun: boolean): Promise<Plan> {
   const { planTask } = await import('../optimizer/index.js');
-  return planTask(task, await optimizerContext(ctx, { dryrun }));
+  const octx = await optimizerContext(ctx, { dryrun });
+  try {
+    return planTask(task, octx);
+  } catch (err) {
+    // A named ssh pool that cannot be used: say why per host (Node missing, unreachable, in use).
+    const pool = task.resources.candidates.find((c) => c.infra.cloud === 'ssh' && c.infra.region)?.infra.region;
+    if (pool && existsSync(`${ctx.home}/ssh_node_pools.yaml`)) {
+      const ssh = (await getProvider('ssh', ctx.home)) as unknown as { poolProblems?: (p: string) => Promise<string | undefined> };
+      const why = await ssh.poolProblems?.(pool).catch(() => undefined);
+      if (why) throw new UserError(why);
+    }
+    throw err;
+  }
 }
 
 /** Placements for the task in failover order (cheapest first). */

@@ -110,3 +110,26 @@ export interface Provider {
   openPorts?(cluster: string, ports: string[]): Promise<void>;
   cleanupPorts?(cluster: string): Promise<void>;
 }
+
+export type ProvisionErrorKind = 'capacity' | 'quota' | 'credentials' | 'other';
+
+/** A provisioning failure the failover loop understands (the place is blocked and the next tried). */
+export class ProvisionError extends Error {
+  constructor(
+    message: string,
+    readonly kind: ProvisionErrorKind,
+  ) {
+    super(message);
+    this.name = 'ProvisionError';
+  }
+}
+
+/** Classifies any provider error: cloud SDK error names and messages map to a kind. */
+export function classifyProvisionError(err: unknown): ProvisionErrorKind {
+  if (err instanceof ProvisionError) return err.kind;
+  const text = `${(err as Error)?.name ?? ''} ${(err as Error)?.message ?? String(err)}`;
+  if (/quota|LimitExceeded|limit exceeded|VcpuLimitExceeded/i.test(text)) return 'quota';
+  if (/InsufficientInstanceCapacity|ZONE_RESOURCE_POOL_EXHAUSTED|capacity|no free host|stockout|SpotMaxPriceTooLow|Unsupported.*zone/i.test(text)) return 'capacity';
+  if (/credential|Unauthorized|AuthFailure|permission denied|not authorized|InvalidClientTokenId/i.test(text)) return 'credentials';
+  return 'other';
+}

@@ -1,12 +1,11 @@
 // Issue 6 end to end: the real CLI and daemon launch a 2-node job on an ssh node pool whose two
 // hosts are OpenSSH servers on this machine (same $HOME, like two pool entries for one machine).
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { processesWithEnv } from '../../src/providers/local/processes.js';
 import { makeHome, waitFor, type AloftEnv } from '../helpers/cli.js';
-import { freePort, pathWithoutNode, sshdAvailable, startSshd, type Sshd } from '../helpers/sshd.js';
+import { freePort, pathWithoutNode, removeSshTemp, sshTempDir, sshdAvailable, startSshd, type Sshd } from '../helpers/sshd.js';
 
 /** Processes of the nodes under `dir` whose command line contains `needle`. */
 function nodeProcesses(dir: string, needle: string): number[] {
@@ -48,7 +47,7 @@ describe.skipIf(!sshdAvailable())('ssh node pools through the CLI', () => {
 
   beforeAll(async () => {
     a = makeHome('aloft-ssh-');
-    remoteHome = mkdtempSync(join(tmpdir(), 'rh-'));
+    remoteHome = sshTempDir('rh-');
     runtime = join(remoteHome, '.aloft-runtime');
     // Agents read the autostop time unit from their environment, which on a host is the session's.
     const env = { ALOFT_AUTOSTOP_SECONDS_PER_MINUTE: '1' };
@@ -69,7 +68,7 @@ nonode:
   hosts: [127.0.0.1:${s3.port}]
 `,
     );
-    const wd = mkdtempSync(join(tmpdir(), 'wd-'));
+    const wd = sshTempDir('wd-');
     writeFileSync(join(wd, 'data.txt'), 'synced data\n');
     writeFileSync(join(wd, 'secret.txt'), 'do not sync\n');
     writeFileSync(join(wd, '.gitignore'), 'secret.txt\n');
@@ -93,6 +92,7 @@ run: |
     await a?.cleanup();
     for (const s of [s1, s2, s3]) await s?.stop();
     if (remoteHome) rmSync(remoteHome, { recursive: true, force: true });
+    removeSshTemp();
   });
 
   it('runs a 2-node job whose ranks both see the synced workdir', async () => {

@@ -1,15 +1,14 @@
 // The ssh provider against real OpenSSH servers on loopback: two pool entries that are the same
 // machine (and the same $HOME), a dead host, a host without Node.js, a changed host key.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { processesWithEnv } from '../../src/providers/local/processes.js';
 import { SshProvider } from '../../src/providers/ssh/provider.js';
 import type { SshTransport } from '../../src/providers/ssh/transport.js';
 import type { ClusterInfo, ProvisionRequest } from '../../src/providers/types.js';
-import { freePort, pathWithoutNode, sshdAvailable, startSshd, type Sshd } from '../helpers/sshd.js';
+import { freePort, pathWithoutNode, removeSshTemp, sshTempDir, sshdAvailable, startSshd, type Sshd } from '../helpers/sshd.js';
 
 const ROOT = resolve(__dirname, '..', '..');
 
@@ -43,8 +42,8 @@ describe.skipIf(!sshdAvailable())('ssh provider', () => {
   });
 
   beforeAll(async () => {
-    home = mkdtempSync(join(tmpdir(), 'sshp-'));
-    remoteHome = mkdtempSync(join(tmpdir(), 'rhome-'));
+    home = sshTempDir('sshp-');
+    remoteHome = sshTempDir('rhome-');
     a = await startSshd({ home: remoteHome });
     b = await startSshd({ home: remoteHome, clientKeyDir: a.dir });
     nonode = await startSshd({ home: remoteHome, clientKeyDir: a.dir, path: pathWithoutNode() });
@@ -86,6 +85,7 @@ oldnode:
     provider?.closeAll();
     for (const s of [a, b, nonode, oldnode]) await s?.stop();
     rmSync(remoteHome, { recursive: true, force: true });
+    removeSshTemp();
   });
 
   let info: ClusterInfo;

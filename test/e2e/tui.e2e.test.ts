@@ -1,14 +1,17 @@
 // Issue 5 end to end: the real CLI and daemon, `aloft top` in a real terminal (tmux 160x45).
-// Launch a cluster, see it UP, `?` help, `l` the job's output, down with confirmation, `q` quits
+// Launch a cluster, see it UP, a daemon restart (reconnecting…, resume), `?` help, `l` the job's output, `s` a shell and back, down with
+// confirmation, `q` quits
 // and the terminal is back as it was (main screen, cooked mode, echo, cursor visible).
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, makeHome, ROOT, type AloftEnv } from '../helpers/cli.js';
 
 const TMUX = '/usr/bin/tmux';
 const CLUSTER = 'tuie2e';
+/** sorts after CLUSTER, so CLUSTER stays the selected first row */
+const OTHER = 'zz-tuie2e';
 
 class Tmux {
   readonly sock = `aloft-tui-${process.pid}`;
@@ -44,6 +47,8 @@ class Tmux {
   }
   kill(): void {
     spawnSync(TMUX, ['-L', this.sock, 'kill-server']);
+    // tmux leaves its socket file behind after kill-server
+    rmSync(join(process.env.TMUX_TMPDIR ?? '/tmp', `tmux-${process.getuid?.() ?? 0}`, this.sock), { force: true });
   }
 }
 
@@ -60,7 +65,7 @@ describe('aloft top in a real terminal', () => {
     await a?.cleanup();
   });
 
-  it('launch → UP in top → ? help → l logs → down with confirmation → q restores the terminal', async () => {
+  it('launch → UP in top → daemon restart → ? help → l logs → s shell and back → down with confirmation → q restores the terminal', async () => {
     const launched = await a.run(['launch', '-y', '-c', CLUSTER, '--', 'echo hello-from-tui-e2e; echo second-line'], { timeoutMs: 90_000 });
     expect(launched.code, launched.stderr).toBe(0);
 
@@ -79,7 +84,18 @@ describe('aloft top in a real terminal', () => {
     expect(s).toMatch(/NAME\s+INFRA\s+RESOURCES\s+NODES\s+STATUS\s+AUTOSTOP\s+\$\/HR\s+AGE\s+LAST JOB/);
     expect(t.show('#{alternate_on}')).toBe('1');
 
-    // 2. ? lists the actions, esc closes it
+    // 2. the daemon restarts: "reconnecting…", then the stream resumes (no duplicate rows) and
+    //    changes made meanwhile by the CLI show up live
+    const stopped = await a.run(['daemon', 'stop']);
+    expect(stopped.code, stopped.stderr).toBe(0);
+    await t.waitFor('reconnecting…');
+    const again = await a.run(['launch', '-y', '-c', OTHER, '--', 'echo other'], { timeoutMs: 90_000 });
+    expect(again.code, again.stderr).toBe(0);
+    s = await t.waitFor((x) => !x.includes('reconnecting') && new RegExp(`${OTHER}\\s+local\\s+.*\\s+UP\\s`).test(x));
+    expect(s.split('\n').filter((l) => rowOf(CLUSTER).test(l))).toHaveLength(1);
+    expect(s).toMatch(/clusters 2\b/);
+
+    // 3. ? lists the actions, esc closes it
     t.keys('?');
     s = await t.waitFor('cluster.down');
     for (const id of ['nav.up', 'view.logs', 'cluster.shell', 'cluster.stop', 'cluster.start', 'cluster.autostop', 'app.quit']) {
@@ -88,7 +104,7 @@ describe('aloft top in a real terminal', () => {
     t.keys('Escape');
     await t.waitFor((x) => !x.includes('cluster.down') && x.includes(CLUSTER));
 
-    // 3. l shows the job's output
+    // 4. l shows the job's output
     t.keys('l');
     s = await t.waitFor('hello-from-tui-e2e');
     expect(s).toContain('second-line');
@@ -96,7 +112,19 @@ describe('aloft top in a real terminal', () => {
     t.keys('Escape');
     await t.waitFor((x) => !x.includes('logs(') && x.includes('LAST JOB'));
 
-    // 4. ctrl-d asks first with the focus on Cancel: enter keeps the cluster
+    // 5. s: the dashboard steps aside for a shell on the head node, and comes back after it
+    t.keys('s');
+    await t.waitFor(`shell on ${CLUSTER}`);
+    expect(t.show('#{alternate_on}')).toBe('0');
+    await new Promise((r) => setTimeout(r, 500));
+    t.line('echo inside-$((40+2)) $PWD');
+    s = await t.waitFor('inside-42');
+    expect(s).toMatch(new RegExp(`inside-42 .*${CLUSTER}`));
+    t.line('exit');
+    s = await t.waitFor(new RegExp(`${CLUSTER}\\s+local\\s+.*\\s+UP\\s`));
+    expect(t.show('#{alternate_on}')).toBe('1');
+
+    // 6. ctrl-d asks first with the focus on Cancel: enter keeps the cluster
     t.keys('C-d');
     s = await t.waitFor(`Tear down ${CLUSTER}?`);
     expect(s).toContain('[ Cancel ]');
@@ -107,17 +135,22 @@ describe('aloft top in a real terminal', () => {
     t.keys('C-d');
     await t.waitFor(`Tear down ${CLUSTER}?`);
     t.keys('Right', 'Enter');
-    await t.waitFor('no clusters', 60_000);
-    expect(a.runSync(['status']).stdout).not.toContain(CLUSTER);
+    await t.waitFor((x) => /clusters 1\b/.test(x) && !rowOf(CLUSTER).test(x), 60_000);
+    const status = a.runSync(['status']).stdout;
+    expect(status).not.toMatch(new RegExp(`^${CLUSTER}\\s`, 'm'));
+    expect(status).toContain(OTHER);
 
-    // 5. q quits: back on the main screen, at the prompt, terminal modes as before
+    // 7. q quits: back on the main screen, at the prompt, terminal modes as before
     t.keys('q');
-    await t.waitFor((x) => t.show('#{alternate_on}') === '0' && /e2e\$ $/m.test(x));
+    await t.waitFor((x) => t.show('#{alternate_on}') === '0' && x.trimEnd().split('\n').pop() === 'e2e$');
     expect(t.show('#{cursor_flag}')).toBe('1');
     expect(sttyFlags(t)).toEqual(sttyBefore);
     expect(sttyBefore).toEqual(['echo', 'icanon']);
   });
 });
+
+/** A table row of that cluster (rows start with the selection mark or two spaces). */
+const rowOf = (name: string) => new RegExp(`^(▸| ) ${name}\\s+local\\s`, 'm');
 
 /** echo/icanon as `stty` reports them inside the pane. */
 function sttyFlags(t: Tmux): string[] {

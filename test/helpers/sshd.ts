@@ -8,6 +8,23 @@ import { join } from 'node:path';
 
 export const SSHD = '/usr/sbin/sshd';
 
+// Every key, config and fake PATH of this test process lives under one directory, removed on exit.
+let root: string | undefined;
+export function sshTempDir(prefix: string): string {
+  if (!root) {
+    const r = mkdtempSync(join(tmpdir(), 'aloft-sshd-'));
+    root = r;
+    process.once('exit', () => rmSync(r, { recursive: true, force: true }));
+  }
+  return mkdtempSync(join(root, prefix));
+}
+
+/** Removes everything sshTempDir made (call in afterAll, after the servers are stopped). */
+export function removeSshTemp(): void {
+  if (root) rmSync(root, { recursive: true, force: true });
+  root = undefined;
+}
+
 export function sshdAvailable(): boolean {
   return existsSync(SSHD) && existsSync('/usr/bin/ssh-keygen');
 }
@@ -74,7 +91,7 @@ async function waitListening(port: number, child: ChildProcess, stderr: () => st
 
 export async function startSshd(opts: SshdOptions = {}): Promise<Sshd> {
   mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
-  const dir = mkdtempSync(join(tmpdir(), 'sshd-'));
+  const dir = sshTempDir('sshd-');
   const clientDir = opts.clientKeyDir ?? dir;
   const identityFile = join(clientDir, 'client_key');
   if (!existsSync(identityFile)) keygen(identityFile);
@@ -143,7 +160,7 @@ export async function startSshd(opts: SshdOptions = {}): Promise<Sshd> {
  * used as the server's PATH to simulate a host without Node.js. `extra` adds files (a fake node).
  */
 export function pathWithoutNode(extra: Record<string, string> = {}): string {
-  const bin = mkdtempSync(join(tmpdir(), 'nonode-'));
+  const bin = sshTempDir('nonode-');
   const tools = [
     'bash', 'sh', 'env', 'mkdir', 'tar', 'cat', 'rm', 'mv', 'cp', 'ln', 'chmod', 'ls', 'sha256sum', 'awk', 'sed',
     'grep', 'nproc', 'getconf', 'head', 'tail', 'printf', 'echo', 'sleep', 'kill', 'id', 'uname', 'tr', 'cut', 'sort',

@@ -162,3 +162,18 @@ describe('agent: autostop (shortened clock: 1 minute = 1 second)', () => {
     expect((await r.c.call('jobs', { jobIds: [jobId] })).jobs[0]!.status).toBe('CANCELLED');
   });
 });
+
+describe('agent: upgrade in place', () => {
+  test('start with another version replaces the agent; a running job survives and finishes', async () => {
+    const { dir, a, c } = await fresh();
+    const { jobId } = await c.call('submit', sub('echo one; sleep 1; echo two'));
+    await waitJob(c, jobId, ['RUNNING']);
+    const b = await startAgent(dir, { env: { ALOFT_VERSION_OVERRIDE: '99.0.0' } });
+    expect(b.pid).not.toBe(a.pid);
+    expect(alive(a.pid)).toBe(false);
+    const c2 = await client(b);
+    clients.push(c2);
+    expect(c2.hello.version).toBe('99.0.0');
+    expect(await readLogs(c2, jobId)).toEqual({ text: 'one\ntwo\n', status: 'SUCCEEDED' });
+  });
+});

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { getPool, loadPools, parsePools } from '../../src/providers/ssh/pools.js';
 import { renderSshConfig, writeSshConfig } from '../../src/providers/ssh/ssh-config.js';
-import { sshArgs } from '../../src/cli/commands/ssh.js';
+import { openInteractiveShell, sshArgs } from '../../src/cli/commands/ssh.js';
 
 describe('ssh node pools file', () => {
   it('applies pool defaults to string and mapping hosts', () => {
@@ -101,5 +101,17 @@ describe('ssh config for clusters', () => {
     expect(args).toContain('-t');
     expect(args.slice(-2)).toEqual(['u@h', `cd '/home/u/it'\\''s' && export A='b c'; exec "\${SHELL:-bash}" -l`]);
     expect(args).toContain('UserKnownHostsFile=/ah/ssh/known_hosts');
+  });
+});
+
+describe('aloft ssh on a local node', () => {
+  it('runs in the node directory with the job environment', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'node-'));
+    const code = await openInteractiveShell(
+      { kind: 'local', home, env: { SKYPILOT_NODE_RANK: '3' } },
+      { command: 'pwd > out.txt; echo "rank=$SKYPILOT_NODE_RANK" >> out.txt; exit 7' },
+    );
+    expect(code).toBe(7);
+    expect(readFileSync(join(home, 'out.txt'), 'utf8')).toBe(`${home}\nrank=3\n`);
   });
 });

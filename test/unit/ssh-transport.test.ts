@@ -1,14 +1,13 @@
 // SshTransport against a real OpenSSH server on loopback.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KnownHosts } from '../../src/providers/ssh/known-hosts.js';
 import { SshTransport } from '../../src/providers/ssh/transport.js';
-import { freePort, sshdAvailable, startSshd, type Sshd } from '../helpers/sshd.js';
+import { freePort, removeSshTemp, sshTempDir, sshdAvailable, startSshd, type Sshd } from '../helpers/sshd.js';
 
 describe.skipIf(!sshdAvailable())('ssh transport', () => {
   let sshd: Sshd;
@@ -24,13 +23,14 @@ describe.skipIf(!sshdAvailable())('ssh transport', () => {
 
   beforeAll(async () => {
     sshd = await startSshd();
-    work = mkdtempSync(join(tmpdir(), 'ssht-'));
+    work = sshTempDir('ssht-');
     t = open(sshd, join(work, 'node'));
   });
   afterAll(async () => {
     t?.close();
     await sshd?.stop();
     rmSync(work, { recursive: true, force: true });
+    removeSshTemp();
   });
 
   it('runs commands in the node home with exit codes, env and stderr', async () => {

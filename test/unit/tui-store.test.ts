@@ -78,6 +78,23 @@ describe('reducer', () => {
     expect(s.jobs.size).toBe(0);
   });
 
+  test('snapshot timeline drops repeated progress lines of a request', () => {
+    const r = request('r1');
+    const s = apply(emptyData(), {
+      type: 'snapshot',
+      snapshot: snapshot({
+        seq: 5,
+        events: [
+          ev({ seq: 1, kind: 'request', request: { ...r, stage: 'OPTIMIZE' } }),
+          ev({ seq: 2, kind: 'request', request: { ...r, stage: 'OPTIMIZE' } }),
+          ev({ seq: 3, kind: 'request', request: { ...r, stage: 'PROVISION' } }),
+          ev({ seq: 4, kind: 'request', request: { ...r, stage: 'PROVISION', status: 'SUCCEEDED' } }),
+        ],
+      }),
+    });
+    expect(s.timeline.map((e) => e.seq)).toEqual([1, 3, 4]);
+  });
+
   test('timeline keeps status changes only and stays bounded', () => {
     const c = cluster('c');
     let s = apply(emptyData(), { type: 'snapshot', snapshot: snapshot({ seq: 0 }) });

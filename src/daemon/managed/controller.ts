@@ -119,7 +119,10 @@ export class ManagedJobController {
         next = { ...next, status: 'CANCELLING' };
       }
       if (next === cur) return cur;
-      if (next.status !== cur.status) this.note(id, `${cur.status} → ${next.status}${next.failureReason && next.failureReason !== cur.failureReason ? ` (${next.failureReason})` : ''}`);
+      if (next.status !== cur.status) {
+        this.note(id, `${cur.status} → ${next.status}${next.failureReason && next.failureReason !== cur.failureReason ? ` (${next.failureReason})` : ''}`);
+        this.timeline(cur, next);
+      }
       // RUNNING time is accumulated per stretch, so recoveries do not count as job time.
       const now = Date.now();
       if (cur.status === 'RUNNING' && next.status !== 'RUNNING' && cur.runningSince) {
@@ -130,6 +133,19 @@ export class ManagedJobController {
       }
       return this.store.putManaged(next);
     });
+  }
+
+  /** Recoveries and endings go to the daemon's timeline (the dashboard's Events view). */
+  private timeline(cur: ManagedJobRecord, next: ManagedJobRecord): void {
+    const name = `managed job ${next.id}${next.name ? ` (${next.name})` : ''}`;
+    if (next.status === 'RECOVERING') {
+      const why = next.attempts[next.attempts.length - 1]?.outcome ?? 'lost its cluster';
+      this.store.notice(`${name}: ${why}; recovering (recovery ${next.recoveries})`, 'warn', next.cluster);
+    } else if (next.status === 'RUNNING' && cur.status === 'RECOVERING') {
+      this.store.notice(`${name}: recovered, running again on ${next.cluster ?? 'a new cluster'}`, 'info', next.cluster);
+    } else if (TERMINAL_MANAGED_STATUSES.has(next.status)) {
+      this.store.notice(`${name}: ${next.status}${next.failureReason ? ` (${next.failureReason})` : ''}`, next.status === 'SUCCEEDED' || next.status === 'CANCELLED' ? 'info' : 'error', next.cluster);
+    }
   }
 
   private finish(j: ManagedJobRecord, status: ManagedJobStatus, reason?: string): ManagedJobRecord {

@@ -24,7 +24,8 @@ async function startOne(provider: Provider, cluster: string, node: NodeInfo, tok
   let cmd = `${shellQuote(nodeBin)} ${shellQuote(bundle)} start --dir ${shellQuote(node.home)}`;
   if (remote) {
     // Workers on other machines are driven by the head agent over TCP, with the cluster token.
-    cmd = `umask 077; printf %s ${shellQuote(token)} > ${shellQuote(node.home + '/agent-token')} && ${cmd} --listen-tcp ${shellQuote(node.ip + ':0')} --token-file ${shellQuote(node.home + '/agent-token')}`;
+    // Bind every interface (the pool address may be NATed or public) and advertise the node's IP.
+    cmd = `umask 077; printf %s ${shellQuote(token)} > ${shellQuote(node.home + '/agent-token')} && ${cmd} --listen-tcp 0.0.0.0:0 --token-file ${shellQuote(node.home + '/agent-token')}`;
   }
   const [r, resources] = await Promise.all([
     t.exec(`mkdir -p ${shellQuote(node.home)} && ${cmd}`, { timeoutMs: 60_000 }),
@@ -42,7 +43,7 @@ async function startOne(provider: Provider, cluster: string, node: NodeInfo, tok
     throw new Error(`agent on node ${node.rank} answered '${line.slice(0, 200)}' instead of its address`);
   }
   const endpoint: Endpoint =
-    remote && info.tcp ? { kind: 'tcp', host: info.tcp.host, port: info.tcp.port } : { kind: 'unix', path: info.socket };
+    remote && info.tcp ? { kind: 'tcp', host: node.ip, port: info.tcp.port } : { kind: 'unix', path: info.socket };
   return { node, socket: info.socket, endpoint, resources, pid: info.pid };
 }
 

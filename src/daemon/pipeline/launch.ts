@@ -13,6 +13,7 @@ import { startAgents } from './agents.js';
 import { describeDemand, submissionOf } from './jobs.js';
 import { mountDestination, syncFileMounts, syncWorkdir } from './sync.js';
 import { describeResources, teardown } from './lifecycle.js';
+import { provisionWithFailover } from './failover.js';
 
 export async function runLaunch(ctx: DaemonContext, params: LaunchParams, req: RequestRecord): Promise<{ jobId?: number }> {
   const { store, requests } = ctx;
@@ -71,21 +72,51 @@ export async function runLaunch(ctx: DaemonContext, params: LaunchParams, req: R
     }
 
     try {
-      const provider = await getProvider(rec.cloud, ctx.home);
+      let provider = await getProvider(rec.cloud, ctx.home);
       const needsAgents = rec.status !== 'UP' || !(await agentAlive(ctx, name));
       if (needsAgents) {
         await stage('PROVISION');
         ctx.links.drop(name);
-        const info = await provider.runInstances({
+        const uid = rec.uid;
+        const numNodes = rec.numNodes;
+        const request = (p: { spec: Placement['spec']; region?: string; zone?: string; instanceType?: string }) => ({
           cluster: name,
-          clusterUid: rec.uid,
-          numNodes: rec.numNodes,
-          resources: placement?.spec ?? task.resources.candidates[0]!,
-          region: rec.region,
-          zone: rec.zone,
-          instanceType: rec.instanceType,
+          clusterUid: uid,
+          numNodes,
+          resources: p.spec,
+          region: p.region,
+          zone: p.zone,
+          instanceType: p.instanceType,
           onProgress: progress,
         });
+        let info;
+        if (fresh && placement) {
+          const r = await provisionWithFailover(placement, {
+            providerFor: (cloud) => getProvider(cloud, ctx.home),
+            request,
+            onTry: (p) => {
+              if (p === placement) return;
+              rec = store.updateCluster(name, {
+                cloud: p.cloud,
+                region: p.region,
+                zone: p.zone,
+                infra: p.infra,
+                instanceType: p.instanceType,
+                hourlyPrice: p.hourlyPrice * task.numNodes,
+              })!;
+              progress(`failing over to ${p.infra}`);
+            },
+            progress,
+            retryUntilUp: params.retryUntilUp ?? false,
+            replan: () => planLaunch(ctx, task, { avoidRegions: params.avoidRegions, preferRegion: params.preferRegion }),
+          });
+          info = r.info;
+          provider = await getProvider(r.placement.cloud, ctx.home);
+        } else {
+          info = await provider.runInstances(
+            request({ spec: task.resources.candidates[0]!, region: rec.region, zone: rec.zone, instanceType: rec.instanceType }),
+          );
+        }
         await provider.waitInstances(name, 'running');
         store.setInternal(name, { nodes: info.nodes });
         progress(`${info.nodes.length} node(s) ready`);

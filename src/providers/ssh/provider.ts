@@ -62,6 +62,11 @@ export class SshProvider implements Provider {
 
   private connection(e: SshEndpoint & { key: string }): SshConnection {
     let c = this.connections.get(e.key);
+    // The pools file may have changed the key or password for this host since.
+    if (c && (c.endpoint.identityFile !== e.identityFile || c.endpoint.password !== e.password)) {
+      c.close();
+      c = undefined;
+    }
     if (!c) {
       c = new SshConnection(e, {
         knownHosts: this.knownHosts,
@@ -79,14 +84,16 @@ export class SshProvider implements Provider {
   }
 
   private endpointOf(pool: string, n: ReservedNode): SshEndpoint & { key: string } {
-    // Passwords stay in the pools file only; everything else was recorded with the reservation.
-    let password: string | undefined;
+    // Credentials come from the pools file as it is now (passwords are only kept there); the
+    // reservation's record covers a host since removed from the file.
+    let current: PoolHost | undefined;
     try {
-      password = loadPools(this.home).get(pool)?.hosts.find((h) => h.key === n.hostKey)?.password;
+      current = loadPools(this.home).get(pool)?.hosts.find((h) => h.key === n.hostKey);
     } catch {
       /* a broken pools file must not stop a running cluster from being reached */
     }
-    return { key: n.hostKey, host: n.ip, port: n.port, user: n.user, identityFile: n.identityFile, password };
+    const identityFile = current ? current.identityFile : n.identityFile;
+    return { key: n.hostKey, host: n.ip, port: n.port, user: n.user, identityFile, password: current?.password };
   }
 
   private reservedNode(cluster: string, rank: number): { r: SshReservation; n: ReservedNode } {

@@ -10,6 +10,8 @@ import { statusColour } from '../render/colors.js';
 import { viewTitle } from '../state/nav.js';
 import type { TuiData } from '../state/reducer.js';
 
+const SORTABLE = new Set(['clusters', 'jobs', 'requests']);
+
 export function summarize(data: TuiData) {
   const clusters = new Map<string, number>();
   const jobs = new Map<string, number>();
@@ -78,7 +80,7 @@ export function Crumbs({ width }: { width: number }) {
             </Text>
           ))}
           {top?.filter ? <Text color="yellow"> /{top.filter}</Text> : null}
-          {top && top.view.kind !== 'logs' ? <Text dimColor> sort:{top.sort}</Text> : null}
+          {top && SORTABLE.has(top.view.kind) ? <Text dimColor> sort:{top.sort}</Text> : null}
         </Text>
       </Box>
       {banner ? <Text color="yellow">{banner}</Text> : null}

@@ -67,7 +67,7 @@ export function jobRow(j: JobRecord, now: number): Row {
 }
 
 export const REQUEST_COLUMNS: Column[] = [
-  { title: 'ID', max: 12 },
+  { title: 'ID', max: 20 },
   { title: 'KIND' },
   { title: 'CLUSTER', max: 30 },
   { title: 'STAGE', max: 24 },

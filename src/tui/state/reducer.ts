@@ -86,9 +86,18 @@ class Draft {
     this.clusters = new Map(s.clusters.map((c) => [c.name, c]));
     this.jobs = new Map(s.jobs.map((j) => [jobKey(j), j]));
     this.requests = new Map(s.requests.map((r) => [r.id, r]));
-    // Keep what we already showed; add the snapshot's lines we have not seen (by seq).
+    // Keep what we already showed; add the snapshot's lines we have not seen (by seq), minus
+    // request updates that repeat the previous line of the same request (progress messages).
     const seen = new Set(this.t().map((e) => e.seq));
-    for (const e of s.events) if (!seen.has(e.seq)) this.timeline!.push(e);
+    const lastOfRequest = new Map<string, string>();
+    for (const e of s.events) {
+      if (e.kind === 'request' && e.request) {
+        const sig = `${e.request.status}/${e.request.stage ?? ''}`;
+        if (lastOfRequest.get(e.request.id) === sig) continue;
+        lastOfRequest.set(e.request.id, sig);
+      }
+      if (!seen.has(e.seq)) this.timeline!.push(e);
+    }
     this.timeline!.sort((a, b) => a.seq - b.seq);
   }
 

@@ -82,7 +82,11 @@ export function LaunchOverlay({ height, width }: { height: number; width: number
     },
   });
 
-  const show = (f: string) => relative(process.cwd(), f) || f;
+  // Paths under the current directory read best relative; others (aloft's examples/) in full.
+  const show = (f: string) => {
+    const r = relative(process.cwd(), f);
+    return r && !r.startsWith('..') ? r : f;
+  };
   if (step.at === 'pick') {
     const body = Math.max(1, height - 3);
     const start = windowStart(sel, files.length, body);
