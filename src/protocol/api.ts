@@ -108,7 +108,7 @@ export type EventStreamMessage =
 
 export type NodeTarget =
   | { kind: 'local'; home: string; env: Record<string, string> }
-  | { kind: 'ssh'; host: string; port: number; user: string; identityFile?: string; home: string };
+  | { kind: 'ssh'; host: string; port: number; user: string; identityFile?: string; home: string; env?: Record<string, string> };
 
 /** Error body for a non-2xx answer. */
 export interface ApiErrorBody {

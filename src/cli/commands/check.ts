@@ -11,7 +11,10 @@ export function register(program: Command): void {
     .action(async (opts: { probe: boolean; output: OutputFormat }) => {
       const [{ detectInfra }, { table, color }] = await Promise.all([import('../../catalog/detect.js'), import('../table.js')]);
       const statuses = await detectInfra({ probe: opts.probe });
-      if (opts.output === 'json') return printJson(statuses);
+      const ssh = statuses.find((s) => s.infra === 'ssh' && s.ok);
+      // Pools are checked host by host: reachable, host key, Node.js, resources, who holds it.
+      const hosts = ssh ? await (await import('../../providers/ssh/inspect.js')).sshPoolReport() : [];
+      if (opts.output === 'json') return printJson(ssh ? statuses.map((s) => (s === ssh ? { ...s, hosts } : s)) : statuses);
       process.stdout.write(
         table(
           ['INFRA', 'STATUS', 'DETAILS'],
@@ -22,5 +25,9 @@ export function register(program: Command): void {
           ]),
         ) + '\n',
       );
+      if (hosts.length) {
+        const { poolReportRows } = await import('../../providers/ssh/inspect.js');
+        process.stdout.write('\nSSH node pools:\n' + table(['POOL', 'HOST', 'STATUS', 'RESOURCES', 'CLUSTERS'], poolReportRows(hosts)) + '\n');
+      }
     });
 }

@@ -21,6 +21,15 @@ export function register(program: Command): void {
     .option('-o, --output <format>', 'table or json', outputOption, 'table' as OutputFormat)
     .action(async (name: string | undefined, opts: GpusOptions) => {
       const [{ summarizeGpus, listGpuOffers }, { table }] = await Promise.all([import('../../catalog/gpus.js'), import('../table.js')]);
+      if (opts.infra && /^ssh(\/|$)/.test(opts.infra)) {
+        // SSH pools have no catalog: their hosts are probed live, priced 0.
+        const { sshPoolReport, poolReportRows } = await import('../../providers/ssh/inspect.js');
+        const pool = opts.infra.split('/')[1];
+        const hosts = (await sshPoolReport()).filter((h) => !pool || h.pool === pool);
+        if (opts.output === 'json') return printJson(hosts);
+        process.stdout.write(table(['POOL', 'HOST', 'STATUS', 'RESOURCES', 'CLUSTERS'], poolReportRows(hosts)) + '\n');
+        return;
+      }
       if (!name) {
         const rows = summarizeGpus({ infra: opts.infra });
         if (opts.output === 'json') return printJson(rows);
