@@ -102,9 +102,10 @@ export function getNdjson(
           onItem(item);
         }
       });
+      // Aborting on purpose (ctrl-c) is a clean end, not an error.
       res.on('end', () => resolve());
-      res.on('error', reject);
-      res.on('aborted', () => reject(new DaemonUnreachable('daemon closed the stream')));
+      res.on('error', (err) => (signal?.aborted ? resolve() : reject(err)));
+      res.on('aborted', () => (signal?.aborted ? resolve() : reject(new DaemonUnreachable('daemon closed the stream'))));
     });
     req.on('error', (err: NodeJS.ErrnoException) => {
       if (signal?.aborted) return resolve();

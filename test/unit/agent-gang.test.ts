@@ -134,7 +134,7 @@ describe('agent: gang jobs survive agent restarts', () => {
     for (const r of [0, 1]) {
       const label = r === 0 ? 'head' : 'worker1';
       const mine = text.split('\n').filter((l) => l.startsWith(`(${label}, rank=${r},`));
-      expect(mine.map((l) => l.replace(/^\([^)]*\) /, ''))).toEqual([1, 2, 3, 4, 5, 6].map((i) => `r${r}-${i}`));
+      expect(mine.map((l) => l.replace(/^\([^)]*\) /, '')), text).toEqual([1, 2, 3, 4, 5, 6].map((i) => `r${r}-${i}`));
     }
   }
 
@@ -167,6 +167,10 @@ describe('agent: gang jobs survive agent restarts', () => {
     // same socket path, so the head's endpoint still points at it
     expect(w.socket).toBe(agents[1]!.socket);
     const { text, status } = await readLogs(c, jobId);
+    if (!text.includes('(head')) {
+      const jd = join(agents[0]!.nodeDir, 'jobs', String(jobId));
+      console.log('DEBUG', status, JSON.stringify(await c.call('jobs', { jobIds: [jobId] })), require('node:fs').readdirSync(jd), require('node:fs').readFileSync(join(jd, 'run.log'), 'utf8'), require('node:fs').readFileSync(join(agents[0]!.nodeDir, 'agent', 'agent.log'), 'utf8'), require('node:fs').readFileSync(join(agents[0]!.nodeDir, 'agent', 'journal.jsonl'), 'utf8'));
+    }
     expect(status).toBe('FAILED');
     check(text);
     expect(await waitJob(c, jobId, ['FAILED'])).toMatchObject({ failedRank: 1, exitCode: 6 });
