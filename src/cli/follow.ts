@@ -10,7 +10,7 @@ export async function followRequest(client: DaemonClient, id: string, quiet = fa
   const h = client.streamRequest(id, (item) => {
     if (item.type === 'done') final = item.request;
     else if (quiet) return;
-    else if (item.type === 'stage') note(`  ⚙ ${item.stage}${item.message ? `: ${item.message}` : ''}  (${((item.ts - started) / 1000).toFixed(1)}s)`);
+    else if (item.type === 'stage') note(`  ⚙ ${item.stage}${item.message ? `: ${item.message}` : ''}  (${(Math.max(0, item.ts - started) / 1000).toFixed(1)}s)`);
     else note(`    ${item.message}`);
   });
   await h.done;

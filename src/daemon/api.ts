@@ -53,6 +53,7 @@ export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Record<s
         home: ctx.home,
         startedAt: opts.startedAt,
         uptimeSeconds: Math.round((Date.now() - opts.startedAt) / 1000),
+        infra: await usableInfraCached(),
       };
     },
     async shutdown() {
@@ -62,7 +63,7 @@ export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Record<s
     async launch(p: LaunchParams) {
       if (!p?.task) throw new UserError('launch needs a task');
       const cluster = p.cluster ? validateClusterName(p.cluster) : generateClusterName();
-      const requestId = background('launch', cluster, (id) => runLaunch(ctx, p, requests_get(id)));
+      const requestId = background('launch', cluster, (id) => runLaunch(ctx, p, requestRecord(id)));
       return { requestId, cluster };
     },
     async exec(p) {
@@ -198,7 +199,19 @@ export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Record<s
     return ctx.managed;
   }
 
-  function requests_get(id: string) {
+  // Credential files and pools change rarely; `info` is on every CLI start-up path, so cache.
+  let infraCache: { at: number; value: Promise<string[]> } | undefined;
+  function usableInfraCached(): Promise<string[]> {
+    if (!infraCache || Date.now() - infraCache.at > 30_000) {
+      const value = import('../catalog/detect.js')
+        .then(async ({ detectInfra, usableInfra }) => usableInfra(await detectInfra({})))
+        .catch(() => ['local']);
+      infraCache = { at: Date.now(), value };
+    }
+    return infraCache.value;
+  }
+
+  function requestRecord(id: string) {
     const r = store.getRequest(id);
     if (!r) throw new Error(`request ${id} vanished`);
     return r;

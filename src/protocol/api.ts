@@ -22,6 +22,8 @@ export interface DaemonInfo {
   home: string;
   startedAt: number;
   uptimeSeconds: number;
+  /** infra usable here (credentials / pools present), e.g. ["local", "ssh"] */
+  infra?: string[];
 }
 
 export interface LaunchParams {

@@ -147,6 +147,20 @@ describe('aloft top in a real terminal', () => {
     expect(sttyFlags(t)).toEqual(sttyBefore);
     expect(sttyBefore).toEqual(['echo', 'icanon']);
   });
+
+  // Runs after the test above, on the cluster it leaves (OTHER).
+  it('without a terminal: says so (exit 2); --once prints the clusters view as plain text', async () => {
+    const piped = await a.run(['top']);
+    expect(piped.code).toBe(2);
+    expect(piped.stderr.trim()).toBe('aloft: top needs a terminal; use `aloft top --once` or `aloft status` in scripts and pipes');
+    const once = await a.run(['top', '--once']);
+    expect(once.code, once.stderr).toBe(0);
+    const lines = once.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(new RegExp(`^aloft \\d+\\.\\d+\\.\\d+ · ${a.home} · clusters 1 \\(UP 1\\) · UP \\$0\\.00/hr$`));
+    expect(lines[1]).toMatch(/^NAME\s+INFRA\s+RESOURCES\s+NODES\s+STATUS\s+AUTOSTOP\s+\$\/HR\s+AGE\s+LAST JOB$/);
+    expect(lines[2]).toMatch(new RegExp(`^${OTHER}\\s+local\\s+.*\\s+1\\s+UP\\s+-\\s+-\\s+\\S+\\s+1 SUCCEEDED$`));
+    expect(once.stdout).not.toMatch(/\u001B/);
+  });
 });
 
 /** A table row of that cluster (rows start with the selection mark or two spaces). */
