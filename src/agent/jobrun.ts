@@ -171,7 +171,10 @@ export class JobRun {
       this.host.update(this.job.id, patch, { phase, pid: proc.pid, pstart: proc.pstart });
     }
     const grace = this.host.graceMs;
-    this.handles = [{ rank: 0, exited: proc.exited, kill: () => killGroup(proc.pid, grace) }];
+    let rank0Done = false;
+    void proc.exited.then(() => (rank0Done = true));
+    // Signalling a group after its leader exited could hit whoever got the pid next.
+    this.handles = [{ rank: 0, exited: proc.exited, kill: async () => (rank0Done ? undefined : killGroup(proc.pid, grace, proc.pstart)) }];
     let fd: number | undefined;
     if (n > 1) {
       const offsets = resume?.attach ? forwardedBytes(files.runLog, n) : undefined;
@@ -278,10 +281,13 @@ export class JobRun {
         await new Promise((r) => setTimeout(r, 300));
       }
     })();
+    let finished = false;
+    void exited.then(() => (finished = true));
     return {
       rank,
       exited,
       kill: async () => {
+        if (finished) return;
         killed = true;
         if (started || client) await killRemote();
       },

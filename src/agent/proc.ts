@@ -132,9 +132,14 @@ function groupAlive(pgid: number): boolean {
   }
 }
 
-/** SIGTERM to the whole group, SIGKILL to what is left after `graceMs`. Resolves when it is gone. */
-export async function killGroup(pgid: number, graceMs: number): Promise<void> {
+/**
+ * SIGTERM to the whole group, SIGKILL to what is left after `graceMs`. Resolves when it is gone.
+ * pids are recycled quickly on busy nodes (pid_max is often 32768), so a group whose leader is a
+ * different process now (start time differs) is left alone, and nothing is sent once it is gone.
+ */
+export async function killGroup(pgid: number, graceMs: number, pstart?: string): Promise<void> {
   if (pgid <= 0) return;
+  if (pstart && processAlive(pgid) && !processAlive(pgid, pstart)) return;
   try {
     process.kill(-pgid, 'SIGTERM');
   } catch {
@@ -142,6 +147,7 @@ export async function killGroup(pgid: number, graceMs: number): Promise<void> {
   }
   const deadline = Date.now() + graceMs;
   while (groupAlive(pgid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+  if (!groupAlive(pgid)) return;
   try {
     process.kill(-pgid, 'SIGKILL');
   } catch {

@@ -5,6 +5,7 @@
 //   agent  → client  {"id": 1, "result": {...}}  |  {"id": 1, "error": {"message": "...", "code": "..."}}
 //   agent  → client  {"stream": 1, "data": {...}}  (items of a streaming call with id 1)
 //   agent  → client  {"stream": 1, "end": true}    (the streaming call with id 1 is over)
+//   client → agent   {"cancel": 1}                  (stop streaming call 1; the agent sends its end)
 //
 // A streaming call (watch, logs, runRank) answers with `result` first, then `stream` items.
 // Over TCP (worker agents on other machines) the first call must be `hello` with the cluster token.
@@ -69,9 +70,17 @@ export interface AgentMethods {
   submit: { params: JobSubmission; result: { jobId: number } };
   cancel: { params: { jobIds?: number[]; all?: boolean }; result: { cancelled: number[] } };
   jobs: { params: { jobIds?: number[] }; result: { jobs: AgentJob[]; seq: number } };
-  /** streams {seq, job: AgentJob} for every change after `sinceSeq`, starting with anything missed */
+  /**
+   * streams {seq, job: AgentJob} for every change after `sinceSeq`, starting with anything missed
+   * (replayed as each changed job's latest state, in seq order), and {autostop: AutostopMarker}
+   * when the head agent autostops
+   */
   watch: { params: { sinceSeq: number }; result: { seq: number } };
-  /** streams {text} chunks of the job's log; ends when the job is terminal (follow) or at EOF */
+  /**
+   * streams {text} chunks of the job's log, then a last {status} item with the job's status at the
+   * end; ends when the job is terminal and the log drained (follow) or at EOF. `rank` keeps only
+   * that rank's lines (multi-node lines are prefixed `(head, rank=0, pid=N) `, `(worker1, rank=1, …) `).
+   */
   logs: {
     params: { jobId: number; follow: boolean; tailLines?: number; rank?: number };
     result: { status: JobStatus };

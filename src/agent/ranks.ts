@@ -123,8 +123,8 @@ export class RankManager {
   }
 
   async kill(jobId: number, phase?: 'setup' | 'run'): Promise<void> {
-    const pids = new Set(
-      [...this.ranks.values()].filter((e) => e.jobId === jobId && (!phase || e.phase === phase)).map((e) => e.proc.pid),
+    const procs = new Map<number, string | undefined>(
+      [...this.ranks.values()].filter((e) => e.jobId === jobId && (!phase || e.phase === phase)).map((e) => [e.proc.pid, e.proc.pstart]),
     );
     // Ranks started by an earlier incarnation of this agent are known only by their pid files.
     const dir = join(this.nodeDir, 'jobs', String(jobId));
@@ -139,16 +139,16 @@ export class RankManager {
       if (!m || (phase && m[1] !== phase)) continue;
       try {
         const [a, b] = readFileSync(join(dir, n), 'utf8').trim().split(' ');
-        if (processAlive(Number(a), b || undefined)) pids.add(Number(a));
+        if (processAlive(Number(a), b || undefined)) procs.set(Number(a), b || undefined);
       } catch {
         /* raced with cleanup */
       }
     }
-    await Promise.all([...pids].map((pid) => killGroup(pid, this.graceMs)));
+    await Promise.all([...procs].map(([pid, pstart]) => killGroup(pid, this.graceMs, pstart)));
   }
 
   async killAll(): Promise<void> {
-    await Promise.all([...this.ranks.values()].map((e) => killGroup(e.proc.pid, this.graceMs)));
+    await Promise.all([...this.ranks.values()].map((e) => killGroup(e.proc.pid, this.graceMs, e.proc.pstart)));
   }
 
   get size(): number {

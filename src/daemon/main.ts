@@ -100,6 +100,11 @@ async function main(): Promise<void> {
       if (n > 0) log.info({ jobs: n }, 'resumed managed jobs');
       return startChaos(ctx);
     })
+    .then(async () => {
+      // Parse the catalogs once now, so the first launch or dry run does not pay for it.
+      const { loadCatalog } = await import('../catalog/catalog.js');
+      loadCatalog();
+    })
     .catch((err) => log.error({ err: errorMessage(err) }, 'managed-job resume failed'));
 }
 

@@ -8,6 +8,7 @@ import type { TuiData } from './state/reducer.js';
 import type { TuiStore } from './state/store.js';
 import type { NavAction, NavState } from './state/nav.js';
 import type { GpuCatalog } from './data/gpus.js';
+import type { StreamManagedLogs } from './data/managed-logs.js';
 
 export interface TopDeps {
   client: ApiClient;
@@ -22,6 +23,8 @@ export interface TopDeps {
   loadTask?(path: string): Promise<Task>;
   /** accelerator catalog for the GPUs view (lazily loaded) */
   loadGpus?(): Promise<GpuCatalog>;
+  /** a managed job's logs across its recoveries */
+  streamManagedLogs?: StreamManagedLogs;
 }
 
 export const DepsContext = createContext<TopDeps | null>(null);

@@ -4,3 +4,4 @@ export { onceText } from './once.js';
 export { loadKeymap, KeymapError } from './keys/keymap-file.js';
 export { loadGpuCatalog } from './data/gpus.js';
 export { listTaskFiles } from './data/tasks.js';
+export { managedLogStreamer } from './data/managed-logs.js';

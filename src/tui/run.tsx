@@ -84,6 +84,7 @@ export async function runTop(opts: RunTopOptions): Promise<void> {
     listTaskFiles: opts.listTaskFiles,
     loadTask: opts.loadTask,
     loadGpus: opts.loadGpus,
+    streamManagedLogs: opts.streamManagedLogs,
     quit: () => finish(),
     shell: opts.shellCommand ? (cluster) => setImmediate(() => shell(cluster)) : undefined,
   };

@@ -50,6 +50,7 @@ export function register(program: Command): void {
           return singleTask(await buildChain([path], {}), 'launch');
         },
         loadGpus: tui.loadGpuCatalog,
+        streamManagedLogs: tui.managedLogStreamer(client.socket),
       });
     });
 }

@@ -19,6 +19,7 @@ export const COMMANDS = {
   'sort.status': { keys: ['S'], help: 'Sort by status' },
   'view.logs': { keys: ['l'], help: 'Logs' },
   'view.jobs': { keys: ['J'], help: 'Jobs' },
+  'view.managed': { keys: ['M'], help: 'Managed jobs' },
   'cluster.shell': { keys: ['s'], help: 'Shell' },
   'cluster.stop': { keys: ['p'], help: 'Stop' },
   'cluster.start': { keys: ['u'], help: 'Start' },

@@ -1,5 +1,5 @@
 // The one place that decides what colour a status is (k9s: render → colour, never in views).
-import type { ClusterStatus, JobStatus, RequestStatus } from '../../protocol/model.js';
+import type { ClusterStatus, JobStatus, ManagedJobStatus, RequestStatus } from '../../protocol/model.js';
 
 export type Colour = 'green' | 'yellow' | 'red' | 'gray' | 'cyan' | 'blue' | 'magenta' | 'white';
 
@@ -18,13 +18,19 @@ const COLOURS: Record<string, Colour> = {
   FAILED_SETUP: 'red',
   FAILED_DRIVER: 'red',
   CANCELLED: 'gray',
+  // managed jobs (shared names above keep their colour: RUNNING, SUCCEEDED, FAILED*, CANCELLED)
+  STARTING: 'yellow',
+  RECOVERING: 'yellow',
+  CANCELLING: 'gray',
+  FAILED_NO_RESOURCE: 'red',
+  FAILED_CONTROLLER: 'red',
   // notice levels
   info: 'white',
   warn: 'yellow',
   error: 'red',
 };
 
-export function statusColour(status: ClusterStatus | JobStatus | RequestStatus | string | undefined): Colour {
+export function statusColour(status: ClusterStatus | JobStatus | ManagedJobStatus | RequestStatus | string | undefined): Colour {
   return (status && COLOURS[status]) || 'white';
 }
 

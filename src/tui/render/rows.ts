@@ -1,5 +1,5 @@
 // Object → row: one pure function per record type; the STATUS colour comes from colors.ts.
-import type { ClusterRecord, JobRecord, RequestRecord, StateEvent } from '../../protocol/model.js';
+import type { ClusterRecord, JobRecord, ManagedJobRecord, RequestRecord, StateEvent } from '../../protocol/model.js';
 import { requestColour, statusColour } from './colors.js';
 import { formatAge, formatClock, formatDollars, formatDuration } from './format.js';
 import type { Column, Row } from './table.js';
@@ -66,6 +66,55 @@ export function jobRow(j: JobRecord, now: number): Row {
   };
 }
 
+export const MANAGED_COLUMNS: Column[] = [
+  { title: 'ID', align: 'right' },
+  { title: 'NAME', max: 30, flex: true },
+  { title: 'RESOURCES', max: 30, flex: true },
+  { title: 'SUBMITTED', align: 'right' },
+  { title: 'TOT. DURATION', align: 'right' },
+  { title: 'JOB DURATION', align: 'right' },
+  { title: '#RECOVERIES', align: 'right' },
+  { title: 'STATUS' },
+  { title: 'CLUSTER', max: 30 },
+];
+
+/** Time spent RUNNING over every attempt, the live one included. */
+export function managedJobDuration(m: ManagedJobRecord, now: number): number {
+  return m.jobDurationMs + (m.runningSince !== undefined ? Math.max(0, now - m.runningSince) : 0);
+}
+
+export function managedRow(m: ManagedJobRecord, now: number): Row {
+  return {
+    key: String(m.id),
+    cells: [
+      String(m.id),
+      m.name ?? '-',
+      m.resources,
+      `${formatAge(m.submittedAt, now)} ago`,
+      formatDuration((m.endedAt ?? now) - m.submittedAt),
+      formatDuration(managedJobDuration(m, now)),
+      String(m.recoveries),
+      m.status,
+      // a finished job's cluster is torn down; naming it would send people looking for it
+      m.endedAt !== undefined ? '-' : (m.cluster ?? '-'),
+    ],
+    colour: statusColour(m.status),
+    colourCol: 7,
+  };
+}
+
+/** The selected managed job in one line: why it is where it is and where it has been. */
+export function managedDetail(m: ManagedJobRecord): string {
+  const parts = [`${m.id}${m.name ? ` (${m.name})` : ''}`, m.failureReason ? `${m.status}: ${m.failureReason}` : m.status];
+  parts.push(`${m.useSpot ? 'spot · ' : ''}${m.strategy}`);
+  if (m.maxRestartsOnErrors > 0 || m.restartsOnErrors > 0) parts.push(`restarts on errors ${m.restartsOnErrors}/${m.maxRestartsOnErrors}`);
+  if (m.attempts.length) {
+    const trail = m.attempts.map((a) => `${a.cluster}${a.outcome ? ` (${a.outcome})` : a.endedAt === undefined ? ' (live)' : ''}`);
+    parts.push(`attempts ${trail.join(' → ')}`);
+  }
+  return parts.join(' · ');
+}
+
 export const REQUEST_COLUMNS: Column[] = [
   { title: 'ID', max: 20 },
   { title: 'KIND' },
@@ -124,6 +173,19 @@ export function eventRow(e: StateEvent): Row {
       const r = e.request!;
       const what = r.status === 'RUNNING' ? `${r.kind} ${r.stage ?? 'started'}` : `${r.kind} ${r.status}${r.error ? `: ${r.error.split('\n')[0]}` : ''}`;
       return { key: String(e.seq), cells: [time, 'request', r.cluster, what], colour: requestColour(r.status), colourCol: 3 };
+    }
+    case 'managed': {
+      const m = e.managed!;
+      let what: string = m.status;
+      if (m.recoveries > 0 && (m.status === 'RECOVERING' || m.status === 'RUNNING')) what += ` (recovery ${m.recoveries})`;
+      if (m.cluster && m.endedAt === undefined) what += ` on ${m.cluster}`;
+      if (m.failureReason) what += `: ${m.failureReason}`;
+      return {
+        key: String(e.seq),
+        cells: [time, 'managed', `${m.id}${m.name ? ` (${m.name})` : ''}`, what],
+        colour: statusColour(m.status),
+        colourCol: 3,
+      };
     }
     case 'notice':
     default:

@@ -1,11 +1,16 @@
 // Sort orders for `N`/`A`/`S` (name, age, status), as comparators over records.
-import type { ClusterRecord, JobRecord, RequestRecord } from '../../protocol/model.js';
+import type { ClusterRecord, JobRecord, ManagedJobRecord, RequestRecord } from '../../protocol/model.js';
 
 export type SortKey = 'name' | 'age' | 'status';
 
 const CLUSTER_RANK: Record<string, number> = { INIT: 0, UP: 1, STOPPED: 2, TERMINATED: 3 };
 const JOB_RANK: Record<string, number> = {
   RUNNING: 0, SETTING_UP: 1, PENDING: 2, INIT: 3, FAILED: 4, FAILED_SETUP: 5, FAILED_DRIVER: 6, CANCELLED: 7, SUCCEEDED: 8,
+};
+/** Jobs that need a look first: recovering, then live, then waiting, then finished. */
+const MANAGED_RANK: Record<string, number> = {
+  RECOVERING: 0, RUNNING: 1, STARTING: 2, PENDING: 3, CANCELLING: 4, FAILED: 5, FAILED_SETUP: 6, FAILED_NO_RESOURCE: 7,
+  FAILED_CONTROLLER: 8, CANCELLED: 9, SUCCEEDED: 10,
 };
 const REQ_RANK: Record<string, number> = { RUNNING: 0, FAILED: 1, CANCELLED: 2, SUCCEEDED: 3 };
 
@@ -41,5 +46,16 @@ export function requestComparator(key: SortKey): (a: RequestRecord, b: RequestRe
       return (a, b) => (REQ_RANK[a.status] ?? 9) - (REQ_RANK[b.status] ?? 9) || b.createdAt - a.createdAt;
     default:
       return (a, b) => b.createdAt - a.createdAt;
+  }
+}
+
+export function managedComparator(key: SortKey): (a: ManagedJobRecord, b: ManagedJobRecord) => number {
+  switch (key) {
+    case 'name':
+      return (a, b) => byName(a.name ?? '', b.name ?? '') || b.id - a.id;
+    case 'status':
+      return (a, b) => (MANAGED_RANK[a.status] ?? 99) - (MANAGED_RANK[b.status] ?? 99) || b.id - a.id;
+    default:
+      return (a, b) => b.submittedAt - a.submittedAt || b.id - a.id;
   }
 }

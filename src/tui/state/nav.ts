@@ -8,7 +8,10 @@ export type ViewSpec =
   | { kind: 'logs'; cluster: string; job?: number }
   | { kind: 'requests' }
   | { kind: 'events' }
-  | { kind: 'gpus'; accelerator?: string };
+  | { kind: 'gpus'; accelerator?: string }
+  | { kind: 'managed' }
+  /** a managed job's output across all its attempts (recoveries) */
+  | { kind: 'managed-logs'; id: number };
 
 export interface NavEntry {
   view: ViewSpec;
@@ -53,6 +56,8 @@ export function viewTitle(v: ViewSpec): string {
       return v.job === undefined ? `logs(${v.cluster})` : `logs(${v.cluster}/${v.job})`;
     case 'gpus':
       return v.accelerator ? `gpus(${v.accelerator})` : 'gpus';
+    case 'managed-logs':
+      return `logs(managed/${v.id})`;
     default:
       return v.kind;
   }
@@ -88,10 +93,16 @@ export function parsePalette(text: string): { views: ViewSpec[] } | { error: str
     case 'g':
       return { views: arg ? [{ kind: 'gpus' }, { kind: 'gpus', accelerator: arg }] : [{ kind: 'gpus' }] };
     case 'managed':
-      return { error: 'managed jobs are not available yet' };
+    case 'mj':
+    case 'm': {
+      if (!arg) return { views: [{ kind: 'managed' }] };
+      const id = Number(arg);
+      if (!Number.isInteger(id) || id < 1) return { error: 'usage: :managed [ID]' };
+      return { views: [{ kind: 'managed' }, { kind: 'managed-logs', id }] };
+    }
     default:
-      return { error: `unknown command :${cmd} (try :clusters, :jobs CLUSTER, :requests, :events, :gpus)` };
+      return { error: `unknown command :${cmd} (try :clusters, :jobs CLUSTER, :managed, :requests, :events, :gpus)` };
   }
 }
 
-export const PALETTE_COMMANDS = ['clusters', 'jobs CLUSTER', 'logs CLUSTER [JOB]', 'requests', 'events', 'gpus [GPU]'];
+export const PALETTE_COMMANDS = ['clusters', 'jobs CLUSTER', 'logs CLUSTER [JOB]', 'managed [ID]', 'requests', 'events', 'gpus [GPU]'];

@@ -1,7 +1,7 @@
 // The data the dashboard shows, rebuilt from the daemon's event stream: a snapshot, then events
 // in seq order. Pure: (state, messages) → state, so reconnects and replays can be tested exactly.
 import type { EventStreamMessage } from '../../protocol/api.js';
-import type { ClusterRecord, JobRecord, RequestRecord, StateEvent } from '../../protocol/model.js';
+import type { ClusterRecord, JobRecord, ManagedJobRecord, RequestRecord, StateEvent } from '../../protocol/model.js';
 import type { ConnectionState } from '../../client/types.js';
 
 export const TIMELINE_LIMIT = 1000;
@@ -15,6 +15,8 @@ export interface TuiData {
   /** keyed by jobKey() */
   jobs: ReadonlyMap<string, JobRecord>;
   requests: ReadonlyMap<string, RequestRecord>;
+  /** managed jobs by id */
+  managed: ReadonlyMap<number, ManagedJobRecord>;
   /** state changes worth a line, oldest first, bounded */
   timeline: readonly StateEvent[];
   connection: ConnectionState;
@@ -27,6 +29,7 @@ export const emptyData = (): TuiData => ({
   clusters: new Map(),
   jobs: new Map(),
   requests: new Map(),
+  managed: new Map(),
   timeline: [],
   connection: 'connecting',
 });
@@ -58,6 +61,7 @@ class Draft {
   private clusters?: Map<string, ClusterRecord>;
   private jobs?: Map<string, JobRecord>;
   private requests?: Map<string, RequestRecord>;
+  private managed?: Map<number, ManagedJobRecord>;
   private timeline?: StateEvent[];
   private changed = false;
 
@@ -75,6 +79,9 @@ class Draft {
   private r() {
     return (this.requests ??= new Map(this.base.requests));
   }
+  private m() {
+    return (this.managed ??= new Map(this.base.managed));
+  }
   private t() {
     return (this.timeline ??= [...this.base.timeline]);
   }
@@ -86,6 +93,8 @@ class Draft {
     this.clusters = new Map(s.clusters.map((c) => [c.name, c]));
     this.jobs = new Map(s.jobs.map((j) => [jobKey(j), j]));
     this.requests = new Map(s.requests.map((r) => [r.id, r]));
+    // A daemon from before managed jobs sends none: that is "no managed jobs", not "keep the old ones".
+    this.managed = new Map((s.managed ?? []).map((m) => [m.id, m]));
     // Keep what we already showed; add the snapshot's lines we have not seen (by seq), minus
     // request updates that repeat the previous line of the same request (progress messages).
     const seen = new Set(this.t().map((e) => e.seq));
@@ -141,6 +150,15 @@ class Draft {
         this.requests!.set(req.id, req);
         break;
       }
+      case 'managed': {
+        const m = e.managed;
+        if (!m) break;
+        const prev = this.m().get(m.id);
+        // A recovery may go RECOVERING → RUNNING between two events we see; the count still moves.
+        noteworthy = !prev || prev.status !== m.status || prev.recoveries !== m.recoveries;
+        this.managed!.set(m.id, m);
+        break;
+      }
       case 'notice':
         noteworthy = true;
         break;
@@ -164,6 +182,7 @@ class Draft {
       clusters: this.clusters ?? this.base.clusters,
       jobs: this.jobs ?? this.base.jobs,
       requests: this.requests ?? this.base.requests,
+      managed: this.managed ?? this.base.managed,
       timeline,
     };
   }
@@ -177,6 +196,11 @@ export function jobsOfCluster(data: TuiData, cluster: string): JobRecord[] {
     if (j.cluster === cluster && (!c || j.clusterUid === c.uid)) out.push(j);
   }
   return out.sort((a, b) => b.id - a.id);
+}
+
+/** Managed jobs, newest first. */
+export function managedJobs(data: TuiData): ManagedJobRecord[] {
+  return [...data.managed.values()].sort((a, b) => b.id - a.id);
 }
 
 export function lastJobOf(data: TuiData, c: ClusterRecord): JobRecord | undefined {

@@ -1,20 +1,51 @@
 // Follows a job's output: chunks go into a bounded buffer outside React state; the screen is
-// refreshed at most every REFRESH_MS, and only the visible window is rendered.
+// refreshed at most every REFRESH_MS, and only the visible window is rendered. The same view shows
+// a cluster job's log or a managed job's log across its recoveries.
 import { useEffect, useRef, useState } from 'react';
 import { Box, Text } from 'ink';
+import type { StreamHandle } from '../../client/types.js';
+import type { LogStreamItem } from '../../protocol/api.js';
+import { TERMINAL_MANAGED_STATUSES } from '../../protocol/model.js';
 import { errorMessage } from '../../util/errors.js';
-import { useData, useDeps, useUi } from '../context.js';
+import { useData, useDeps, useUi, type TopDeps } from '../context.js';
 import { PRIORITY, useKeyLayer, type KeyAction } from '../keys/dispatcher.js';
 import { formatClock } from '../render/format.js';
 import { LogBuffer, logWindow, type LogLine } from '../state/logbuffer.js';
+import type { TuiData } from '../state/reducer.js';
 
 const REFRESH_MS = 50;
 export const LOG_CAPACITY = 10_000;
 
-export function LogsView({ cluster, job, height, width }: { cluster: string; job?: number; height: number; width: number }) {
+export type LogSource = { kind: 'job'; cluster: string; job?: number } | { kind: 'managed'; id: number };
+
+function sourceLabel(src: LogSource): string {
+  if (src.kind === 'managed') return `managed job ${src.id}`;
+  return src.job !== undefined ? `${src.cluster}/${src.job}` : src.cluster;
+}
+
+function openStream(deps: TopDeps, src: LogSource, onItem: (item: LogStreamItem) => void): StreamHandle {
+  if (src.kind === 'job') return deps.client.streamLogs({ cluster: src.cluster, job: src.job, follow: true, tail: 1000 }, onItem);
+  if (!deps.streamManagedLogs) return { done: Promise.reject(new Error('managed job logs are not available here')), abort: () => undefined };
+  return deps.streamManagedLogs({ id: src.id, follow: true }, onItem);
+}
+
+/** What the end of the stream means, in words ("job 2 SUCCEEDED", "managed job 3 FAILED"). */
+function endOf(src: LogSource, item: Extract<LogStreamItem, { type: 'end' }>, data: TuiData): string {
+  if (src.kind === 'managed') {
+    // The managed stream's end carries no record, and the event saying how the job ended may
+    // still be on its way: name the status only when it is final (the header follows it live).
+    const m = data.managed.get(src.id);
+    return `managed job ${src.id}${m && TERMINAL_MANAGED_STATUSES.has(m.status) ? ` ${m.status}` : ''}`;
+  }
+  return item.job ? `job ${item.job.id} ${item.job.status}` : 'no such job';
+}
+
+export function LogsView({ source, height, width }: { source: LogSource; height: number; width: number }) {
   const deps = useDeps();
   const ui = useUi();
   const data = useData();
+  const dataRef = useRef(data);
+  dataRef.current = data;
   const bufRef = useRef<LogBuffer | null>(null);
   bufRef.current ??= new LogBuffer(LOG_CAPACITY);
   const buf = bufRef.current;
@@ -24,12 +55,13 @@ export function LogsView({ cluster, job, height, width }: { cluster: string; job
   const [stamps, setStamps] = useState(false);
   const [top, setTop] = useState(0);
   const [ended, setEnded] = useState<string | null>(null);
+  const label = sourceLabel(source);
 
   useEffect(() => {
-    const handle = deps.client.streamLogs({ cluster, job, follow: true, tail: 1000 }, (item) => {
+    const handle = openStream(deps, source, (item) => {
       if (item.type === 'text') buf.append(item.text);
       else {
-        const what = item.job ? `job ${item.job.id} ${item.job.status}` : 'no such job';
+        const what = endOf(source, item, dataRef.current);
         buf.note(`── end of log: ${what}${item.archived ? ' (archived copy)' : ''} ──`);
         setEnded(what);
       }
@@ -38,7 +70,7 @@ export function LogsView({ cluster, job, height, width }: { cluster: string; job
       const msg = errorMessage(err);
       buf.note(`── log stream failed: ${msg} ──`);
       setEnded('failed');
-      ui.flash(`logs ${cluster}: ${msg}`, 'error');
+      ui.flash(`logs ${label}: ${msg}`, 'error');
     });
     let seen = -1;
     const t = setInterval(() => {
@@ -51,9 +83,9 @@ export function LogsView({ cluster, job, height, width }: { cluster: string; job
       clearInterval(t);
       handle.abort();
     };
-    // The stream is per (cluster, job); ui/deps are stable for the app's life.
+    // One stream per source (its label names it); ui/deps are stable for the app's life.
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [cluster, job]);
+  }, [label]);
 
   const body = Math.max(1, height - 1);
   const prefix = stamps ? (l: LogLine) => `${formatClock(l.ts)} ` : () => '';
@@ -75,16 +107,15 @@ export function LogsView({ cluster, job, height, width }: { cluster: string; job
   ];
   useKeyLayer({ priority: PRIORITY.view, actions, title: 'logs' });
 
-  const c = data.clusters.get(cluster);
   const dropped = buf.totalDropped();
   const flag = (on: boolean) => (on ? 'on' : 'off');
   return (
     <Box flexDirection="column" height={height}>
       <Text wrap="truncate" dimColor>
-        {cluster}
-        {job !== undefined ? `/${job}` : ''} · {buf.length} lines{dropped ? ` (+${dropped} older dropped)` : ''} · autoscroll{' '}
-        {flag(follow)} · wrap {flag(wrap)} · timestamps {flag(stamps)}
-        {ended ? ` · ended: ${ended}` : c ? ` · ${c.status}` : ''}
+        {label} · {buf.length} lines{dropped ? ` (+${dropped} older dropped)` : ''} · autoscroll {flag(follow)} · wrap{' '}
+        {flag(wrap)} · timestamps {flag(stamps)}
+        {ended ? ` · ended: ${ended}` : ''}
+        {!ended || source.kind === 'managed' ? liveState(source, data) : ''}
       </Text>
       {win.rows.length === 0 ? (
         <Text dimColor>{ended ? 'no output' : 'waiting for output…'}</Text>
@@ -97,4 +128,16 @@ export function LogsView({ cluster, job, height, width }: { cluster: string; job
       )}
     </Box>
   );
+}
+
+/** The source's state now: the cluster's status, or where the managed job is and how often it recovered. */
+function liveState(src: LogSource, data: TuiData): string {
+  if (src.kind === 'job') {
+    const c = data.clusters.get(src.cluster);
+    return c ? ` · ${c.status}` : '';
+  }
+  const m = data.managed.get(src.id);
+  if (!m) return '';
+  const where = m.cluster && m.endedAt === undefined ? ` on ${m.cluster}` : '';
+  return ` · ${m.status}${where}${m.recoveries ? ` · recoveries ${m.recoveries}` : ''}`;
 }

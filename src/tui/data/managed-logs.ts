@@ -1,0 +1,20 @@
+// A managed job's output across its attempts: `GET /v1/stream/managedLogs` on the daemon's socket
+// (the ApiClient interface has no method for it, so the CLI hands the TUI this function).
+import { getNdjson } from '../../client/http.js';
+import type { StreamHandle } from '../../client/types.js';
+import type { LogStreamItem } from '../../protocol/api.js';
+
+export interface ManagedLogQuery {
+  id: number;
+  follow: boolean;
+}
+
+export type StreamManagedLogs = (q: ManagedLogQuery, onItem: (item: LogStreamItem) => void) => StreamHandle;
+
+export function managedLogStreamer(socket: string): StreamManagedLogs {
+  return (q, onItem) => {
+    const ac = new AbortController();
+    const sp = new URLSearchParams({ id: String(q.id), follow: q.follow ? '1' : '0' });
+    return { done: getNdjson(socket, `/v1/stream/managedLogs?${sp}`, onItem, ac.signal), abort: () => ac.abort() };
+  };
+}
