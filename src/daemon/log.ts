@@ -10,6 +10,7 @@ export function createLogger(file: string): Logger {
       level: process.env.ALOFT_LOG_LEVEL ?? 'info',
       redact: { paths: ['secrets', '*.secrets', '*.*.secrets', 'task.secrets', 'params.task.secrets'], censor: '<redacted>' },
     },
-    pino.destination({ dest: file, mkdir: true, sync: false }),
+    // Synchronous: the daemon logs little, and a crash must not lose (or garble) its last lines.
+    pino.destination({ dest: file, mkdir: true, sync: true }),
   );
 }

@@ -31,6 +31,7 @@ import { RequestsView } from './views/Requests.js';
 import { EventsView } from './views/Events.js';
 import { LogsView } from './views/Logs.js';
 import { GpusView } from './views/Gpus.js';
+import { ManagedView } from './views/Managed.js';
 import { LaunchOverlay } from './views/Launch.js';
 
 export const FLASH_MS = 6000;
@@ -180,7 +181,11 @@ function ActiveView({ view, height, width }: { view: ViewSpec; height: number; w
     case 'jobs':
       return <JobsView cluster={view.cluster} height={height} width={width} />;
     case 'logs':
-      return <LogsView cluster={view.cluster} job={view.job} height={height} width={width} />;
+      return <LogsView source={{ kind: 'job', cluster: view.cluster, job: view.job }} height={height} width={width} />;
+    case 'managed':
+      return <ManagedView height={height} width={width} />;
+    case 'managed-logs':
+      return <LogsView source={{ kind: 'managed', id: view.id }} height={height} width={width} />;
     case 'requests':
       return <RequestsView height={height} width={width} />;
     case 'events':

@@ -199,6 +199,20 @@ describe('foundation: the daemon', () => {
     expect(daemons).toEqual([a.daemonPid()]);
   });
 
+  it('a daemon that cannot start: the CLI shows the tail of its log', async () => {
+    const broken = makeHome();
+    try {
+      mkdirSync(join(broken.home, 'state.db')); // a directory where the database file should be
+      const r = await broken.run(['status']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('the daemon exited with code 1 while starting; its log ends with:');
+      expect(r.stderr).toContain('unable to open database file');
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      await broken.cleanup();
+    }
+  });
+
   it('a CLI of another version replaces the daemon cleanly', async () => {
     const before = a.daemonPid();
     const r = await a.run(['daemon', 'status', '-o', 'json'], { env: { ALOFT_VERSION_OVERRIDE: '9.9.9' } });

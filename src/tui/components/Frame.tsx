@@ -1,7 +1,7 @@
 // The chrome around the active view: header, breadcrumbs, hint bar, flash / input line.
 import { Box, Text } from 'ink';
-import type { ClusterRecord } from '../../protocol/model.js';
-import { ACTIVE_JOB_STATUSES } from '../../protocol/model.js';
+import type { ClusterRecord, ManagedJobStatus } from '../../protocol/model.js';
+import { ACTIVE_JOB_STATUSES, MANAGED_JOB_STATUSES, TERMINAL_MANAGED_STATUSES } from '../../protocol/model.js';
 import { useData, useDeps, useNav, useUiState } from '../context.js';
 import { COMMANDS, displayKey } from '../keys/commands.js';
 import { useActiveLayers, useKeymap } from '../keys/dispatcher.js';
@@ -10,9 +10,10 @@ import { statusColour } from '../render/colors.js';
 import { viewTitle } from '../state/nav.js';
 import type { TuiData } from '../state/reducer.js';
 
-const SORTABLE = new Set(['clusters', 'jobs', 'requests']);
+const SORTABLE = new Set(['clusters', 'jobs', 'requests', 'managed']);
 
-export function summarize(data: TuiData) {
+/** Header numbers. `usableInfra` is the daemon's list of infra usable here, when it sends one. */
+export function summarize(data: TuiData, usableInfra?: readonly string[]) {
   const clusters = new Map<string, number>();
   const jobs = new Map<string, number>();
   const infra = new Set<string>();
@@ -25,13 +26,27 @@ export function summarize(data: TuiData) {
   for (const j of data.jobs.values()) {
     if (ACTIVE_JOB_STATUSES.has(j.status)) jobs.set(j.status, (jobs.get(j.status) ?? 0) + 1);
   }
-  return { clusters, jobs, infra: [...infra].sort(), hourly };
+  const managed = new Map<ManagedJobStatus, number>();
+  for (const m of data.managed.values()) {
+    if (!TERMINAL_MANAGED_STATUSES.has(m.status)) managed.set(m.status, (managed.get(m.status) ?? 0) + 1);
+  }
+  // In lifecycle order, so the line reads the same whatever order the jobs arrived in.
+  const managedByState = MANAGED_JOB_STATUSES.filter((st) => managed.has(st)).map((st) => [st, managed.get(st)!] as const);
+  return {
+    clusters,
+    jobs,
+    infra: usableInfra ? [...usableInfra] : [...infra].sort(),
+    infraAvailable: usableInfra !== undefined,
+    managed: managedByState,
+    managedTotal: data.managed.size,
+    hourly,
+  };
 }
 
 export function Header({ width }: { width: number }) {
   const data = useData();
   const deps = useDeps();
-  const s = summarize(data);
+  const s = summarize(data, deps.info?.infra);
   const version = deps.info ? `daemon ${deps.info.version}` : 'daemon ?';
   const counts = (m: Map<string, number>) =>
     [...m.entries()].map(([k, n]) => (
@@ -46,12 +61,33 @@ export function Header({ width }: { width: number }) {
         <Text bold color="cyan">
           aloft
         </Text>{' '}
-        <Text dimColor>{version}</Text> · ALOFT_HOME <Text dimColor>{deps.home}</Text> · infra{' '}
-        <Text>{s.infra.length ? s.infra.join(', ') : '-'}</Text>
+        <Text dimColor>{version}</Text> · ALOFT_HOME <Text dimColor>{deps.home}</Text> ·{' '}
+        {s.infraAvailable ? (
+          <>
+            infra available: <Text>{s.infra.length ? s.infra.join(', ') : 'none'}</Text>
+          </>
+        ) : (
+          <>
+            infra <Text>{s.infra.length ? s.infra.join(', ') : '-'}</Text>
+          </>
+        )}
       </Text>
       <Text wrap="truncate">
         clusters {data.clusters.size}
         {counts(s.clusters)} · jobs{s.jobs.size ? counts(s.jobs) : ' idle'} · UP <Text color="green">{formatDollars(s.hourly) === '-' ? '$0.00' : formatDollars(s.hourly)}/hr</Text>
+        {s.managedTotal > 0 ? (
+          <>
+            {' '}
+            · managed:
+            {s.managed.length === 0
+              ? ' idle'
+              : s.managed.map(([st, n], i) => (
+                  <Text key={st}>
+                    {i > 0 ? ',' : ''} {n} <Text color={statusColour(st)}>{st.toLowerCase()}</Text>
+                  </Text>
+                ))}
+          </>
+        ) : null}
       </Text>
     </Box>
   );

@@ -98,6 +98,7 @@ export function ClustersView({ height, width }: { height: number; width: number 
       ),
     },
     { command: 'cluster.launch', run: () => ui.openOverlay({ type: 'launch' }) },
+    { command: 'view.managed', run: () => nav({ type: 'push', view: { kind: 'managed' } }) },
   ];
   useKeyLayer({ priority: PRIORITY.view, actions, title: 'clusters' });
   return (

@@ -5,7 +5,7 @@ import { EVENT_COLUMNS, eventRow } from '../render/rows.js';
 import { Table } from '../components/Table.js';
 import { useList } from './useList.js';
 
-/** Timeline of state changes, newest first. */
+/** Timeline of state changes, newest first; notices (preemptions, recoveries) in their level's colour. */
 export function EventsView({ height, width }: { height: number; width: number }) {
   const data = useData();
   const ui = useUi();
@@ -18,8 +18,12 @@ export function EventsView({ height, width }: { height: number; width: number })
     ...list.actions,
     {
       command: 'nav.enter',
-      label: 'Jobs',
+      label: 'Open',
       run: () => {
+        if (ev?.managed) {
+          nav({ type: 'push', view: { kind: 'managed' } });
+          return nav({ type: 'patch', patch: { selected: String(ev.managed.id) } });
+        }
         if (!cluster || !data.clusters.has(cluster)) return ui.flash('that cluster no longer exists', 'warn');
         nav({ type: 'push', view: { kind: 'jobs', cluster } });
       },
