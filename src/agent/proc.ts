@@ -9,7 +9,9 @@ const WRAPPER = [
   's=$1; e=$2; p=$3; set --',
   'if [ -n "$p" ]; then',
   '  p=${p//\\{pid\\}/$$}',
-  '  ( source "$s" ) 2>&1 | awk -v p="$p" \'{ print p $0; fflush() }\'',
+  // A bash read loop, not awk: Debian's default awk (mawk) buffers a pipe's input, so prefixed
+  // lines would only appear when the job ends.
+  '  ( source "$s" ) 2>&1 | while IFS= read -r l || [ -n "$l" ]; do printf \'%s%s\\n\' "$p" "$l"; done',
   '  c=${PIPESTATUS[0]}',
   'else',
   '  ( source "$s" ); c=$?',

@@ -53,6 +53,18 @@ describe('runtime', () => {
     expect(only1.stdout).not.toContain('rank=0 n=2');
   });
 
+  it("streams every rank's lines live, while the job runs", async () => {
+    const r = await a.run(['exec', 'gang', '-d', '--num-nodes', '2', '--', 'echo "first $SKYPILOT_NODE_RANK"; sleep 4; echo last']);
+    expect(r.code).toBe(0);
+    const [j] = await jobs('gang');
+    await waitFor(async () => {
+      const out = (await a.run(['logs', 'gang', String(j!.id), '--no-follow'])).stdout;
+      return /\(head, rank=0, pid=\d+\) first 0/.test(out) && /\(worker1, rank=1, pid=\d+\) first 1/.test(out);
+    }, 3000, 'both ranks\' first line before the job ends');
+    expect((await job('gang', j!.id))?.status).toBe('RUNNING');
+    await a.run(['cancel', 'gang', String(j!.id)]);
+  });
+
   it('fails the whole gang when one rank fails and stops the others', async () => {
     const r = await a.run(['exec', 'gang', '--num-nodes', '2', '--', 'if [ "$SKYPILOT_NODE_RANK" = 1 ]; then exit 4; fi; sleep 60']);
     expect(r.code).toBe(4);

@@ -19,6 +19,8 @@ let bundlePromise: Promise<string> | undefined;
 export function agentBundle(): Promise<string> {
   bundlePromise ??= (async () => {
     const dir = mkdtempSync(join(tmpdir(), 'aloft-agent-bundle-'));
+    // Running agents have the code loaded already; the file is only needed while tests run.
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
     const outfile = join(dir, 'agent.cjs');
     // @ts-expect-error plain .mjs module without types
     const mod = (await import('../../scripts/bundle-agent.mjs')) as {

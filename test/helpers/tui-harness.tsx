@@ -3,7 +3,7 @@
 import { render } from 'ink-testing-library';
 import type { ApiClient, ConnectionState, EventSubscription, StreamHandle, SubscribeOptions } from '../../src/client/types.js';
 import type { ApiMethod, ApiMethods, EventStreamMessage, LogStreamItem, RequestStreamItem } from '../../src/protocol/api.js';
-import type { ClusterRecord, JobRecord, RequestRecord, StateEvent, StateSnapshot } from '../../src/protocol/model.js';
+import type { ClusterRecord, JobRecord, ManagedJobRecord, RequestRecord, StateEvent, StateSnapshot } from '../../src/protocol/model.js';
 import type { Task } from '../../src/spec/types.js';
 import { App } from '../../src/tui/App.js';
 import type { TopDeps } from '../../src/tui/context.js';
@@ -64,6 +64,34 @@ export function request(id: string, o: Partial<RequestRecord> = {}): RequestReco
   return { id, kind: 'launch', cluster: 'c1', status: 'RUNNING', stage: 'PROVISION', createdAt: Date.now() - 5000, ...o };
 }
 
+let managedN = 0;
+/** A managed job RUNNING on its first attempt (cluster mj-ID). */
+export function managed(o: Partial<ManagedJobRecord> = {}): ManagedJobRecord {
+  const id = o.id ?? ++managedN;
+  const cluster = o.cluster ?? `mj-${id}`;
+  return {
+    id,
+    name: `train${id}`,
+    status: 'RUNNING',
+    resources: '1x[CPU:1] spot',
+    submittedAt: Date.now() - 120_000,
+    startedAt: Date.now() - 100_000,
+    jobDurationMs: 0,
+    runningSince: Date.now() - 100_000,
+    recoveries: 0,
+    restartsOnErrors: 0,
+    strategy: 'EAGER_NEXT_REGION',
+    maxRestartsOnErrors: 0,
+    recoverOnExitCodes: [],
+    cluster,
+    taskId: `mt${id}`,
+    attempts: [{ cluster, startedAt: Date.now() - 110_000 }],
+    blockedRegions: [],
+    useSpot: true,
+    ...o,
+  };
+}
+
 export function snapshot(o: Partial<StateSnapshot> = {}): StateSnapshot {
   return { seq: 1, clusters: [], jobs: [], requests: [], events: [], ...o };
 }
@@ -108,12 +136,20 @@ export interface LogStream {
   aborted: boolean;
 }
 
+export interface ManagedLogStream {
+  q: { id: number; follow: boolean };
+  push(text: string): void;
+  end(): void;
+  aborted: boolean;
+}
+
 type Handlers = { [M in ApiMethod]?: (p: ApiMethods[M]['params']) => ApiMethods[M]['result'] | Promise<ApiMethods[M]['result']> };
 
 /** A daemon that answers from plain objects and records what it was asked. */
 export class FakeClient implements ApiClient {
   calls: Array<{ method: ApiMethod; params: unknown }> = [];
   logs: LogStream[] = [];
+  managedLogs: ManagedLogStream[] = [];
   constructor(public handlers: Handlers = {}) {}
 
   async call<M extends ApiMethod>(method: M, params: ApiMethods[M]['params']): Promise<ApiMethods[M]['result']> {
@@ -144,6 +180,23 @@ export class FakeClient implements ApiClient {
     return { done, abort: () => ((s.aborted = true), resolve()) };
   }
 
+  /** what the CLI hands the TUI as `streamManagedLogs` (GET /v1/stream/managedLogs) */
+  streamManagedLogs = (q: ManagedLogStream['q'], onItem: (item: LogStreamItem) => void): StreamHandle => {
+    let resolve!: () => void;
+    const done = new Promise<void>((res) => (resolve = res));
+    const s: ManagedLogStream = {
+      q,
+      aborted: false,
+      push: (text) => onItem({ type: 'text', text }),
+      end: () => {
+        onItem({ type: 'end', job: null });
+        resolve();
+      },
+    };
+    this.managedLogs.push(s);
+    return { done, abort: () => ((s.aborted = true), resolve()) };
+  };
+
   streamRequest(_id: string, _onItem: (item: RequestStreamItem) => void): StreamHandle {
     return { done: Promise.resolve(), abort: () => undefined };
   }
@@ -159,7 +212,8 @@ export interface Harness {
   frame(): string;
   press(...keys: string[]): Promise<void>;
   type(text: string): Promise<void>;
-  waitFor(text: string | RegExp, ms?: number): Promise<string>;
+  /** waits until the frame contains `text` (or matches it, or passes the predicate) */
+  waitFor(text: string | RegExp | ((frame: string) => boolean), ms?: number): Promise<string>;
   unmount(): void;
 }
 
@@ -188,6 +242,7 @@ export function renderTop(
     info: { version: '9.9.9', apiVersion: 'v1', pid: 1, socket: '/tmp/s', home: '/tmp/aloft-home', startedAt: 0, uptimeSeconds: 1 },
     quit: () => void h.quits++,
     shell: (c) => void shells.push(c),
+    streamManagedLogs: client.streamManagedLogs,
     ...opts.deps,
   };
   feed.connection('connected');
@@ -214,11 +269,11 @@ export function renderTop(
       }
       await tick();
     },
-    async waitFor(text: string | RegExp, ms = 2000) {
+    async waitFor(text: string | RegExp | ((frame: string) => boolean), ms = 2000) {
       const deadline = Date.now() + ms;
       for (;;) {
         const f = frame();
-        if (typeof text === 'string' ? f.includes(text) : text.test(f)) return f;
+        if (typeof text === 'string' ? f.includes(text) : typeof text === 'function' ? text(f) : text.test(f)) return f;
         if (Date.now() > deadline) throw new Error(`timed out waiting for ${String(text)}; last frame:\n${f}`);
         await tick(10);
       }

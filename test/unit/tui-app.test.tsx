@@ -137,8 +137,8 @@ describe('keys', () => {
     expect(f).toContain('SUCCEEDED');
     expect(f).toMatch(/clusters › jobs\(alpha\)/);
     await h.press(KEY.esc);
-    f = h.frame();
-    expect(f).not.toContain('jobs(alpha)');
+    // a lone ESC reaches the app a beat later than other keys (Ink waits to tell it from a sequence)
+    f = await h.waitFor((fr) => !fr.includes('jobs(alpha)'));
     expect(selectedRow(f)).toBe('alpha');
   });
 
@@ -176,7 +176,7 @@ describe('keys', () => {
     const f = await h.waitFor('Help');
     const clusterCommands = [
       'nav.up', 'nav.down', 'nav.pageUp', 'nav.pageDown', 'nav.top', 'nav.bottom', 'nav.enter', 'nav.back', 'view.logs', 'view.jobs',
-      'cluster.shell', 'cluster.stop', 'cluster.start', 'cluster.down', 'cluster.autostop', 'cluster.launch', 'sort.name', 'sort.age',
+      'cluster.shell', 'cluster.stop', 'cluster.start', 'cluster.down', 'cluster.autostop', 'cluster.launch', 'view.managed', 'sort.name', 'sort.age',
       'sort.status', 'filter.open', 'palette.open', 'app.help', 'app.quit',
     ];
     for (const id of clusterCommands) expect(f, id).toContain(id);

@@ -103,6 +103,12 @@ export function managedRow(m: ManagedJobRecord, now: number): Row {
   };
 }
 
+/** The cluster a managed job's live attempt runs on; none while it recovers, starts or has ended. */
+export function liveCluster(m: ManagedJobRecord): string | undefined {
+  const last = m.attempts[m.attempts.length - 1];
+  return m.endedAt === undefined && last && last.endedAt === undefined ? last.cluster : undefined;
+}
+
 /** The selected managed job in one line: why it is where it is and where it has been. */
 export function managedDetail(m: ManagedJobRecord): string {
   const parts = [`${m.id}${m.name ? ` (${m.name})` : ''}`, m.failureReason ? `${m.status}: ${m.failureReason}` : m.status];
@@ -178,7 +184,8 @@ export function eventRow(e: StateEvent): Row {
       const m = e.managed!;
       let what: string = m.status;
       if (m.recoveries > 0 && (m.status === 'RECOVERING' || m.status === 'RUNNING')) what += ` (recovery ${m.recoveries})`;
-      if (m.cluster && m.endedAt === undefined) what += ` on ${m.cluster}`;
+      const on = liveCluster(m);
+      if (on) what += ` on ${on}`;
       if (m.failureReason) what += `: ${m.failureReason}`;
       return {
         key: String(e.seq),

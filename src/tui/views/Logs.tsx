@@ -10,6 +10,7 @@ import { errorMessage } from '../../util/errors.js';
 import { useData, useDeps, useUi, type TopDeps } from '../context.js';
 import { PRIORITY, useKeyLayer, type KeyAction } from '../keys/dispatcher.js';
 import { formatClock } from '../render/format.js';
+import { liveCluster } from '../render/rows.js';
 import { LogBuffer, logWindow, type LogLine } from '../state/logbuffer.js';
 import type { TuiData } from '../state/reducer.js';
 
@@ -138,6 +139,7 @@ function liveState(src: LogSource, data: TuiData): string {
   }
   const m = data.managed.get(src.id);
   if (!m) return '';
-  const where = m.cluster && m.endedAt === undefined ? ` on ${m.cluster}` : '';
+  const on = liveCluster(m);
+  const where = on ? ` on ${on}` : '';
   return ` · ${m.status}${where}${m.recoveries ? ` · recoveries ${m.recoveries}` : ''}`;
 }
