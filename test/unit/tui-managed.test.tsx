@@ -5,7 +5,8 @@ import { cleanup } from 'ink-testing-library';
 import type { EventStreamMessage } from '../../src/protocol/api.js';
 import type { ManagedJobRecord } from '../../src/protocol/model.js';
 import { statusColour } from '../../src/tui/render/colors.js';
-import { eventRow, managedDetail, managedRow } from '../../src/tui/render/rows.js';
+import { eventRow, MANAGED_COLUMNS, managedDetail, managedRow } from '../../src/tui/render/rows.js';
+import { columnWidths, rowSegments } from '../../src/tui/render/table.js';
 import { managedComparator } from '../../src/tui/render/sort.js';
 import { parsePalette } from '../../src/tui/state/nav.js';
 import { emptyData, reduce, type TuiData } from '../../src/tui/state/reducer.js';
@@ -110,6 +111,19 @@ describe('render: managed jobs', () => {
     expect(d).toBe('7 (x) · RECOVERING · spot · EAGER_NEXT_REGION · restarts on errors 1/3 · attempts mj-7b (preempted)');
   });
 
+  test('on an 80-column terminal the long numeric titles give way, STATUS and CLUSTER keep their room', () => {
+    const now = Date.now();
+    const rows = [
+      managedRow(managed({ id: 12, name: 'finetune-llama', status: 'FAILED_NO_RESOURCE', endedAt: now }), now),
+      managedRow(managed({ id: 13, status: 'RECOVERING', recoveries: 2 }), now),
+    ];
+    const widths = columnWidths(MANAGED_COLUMNS, rows, 77);
+    expect(widths.reduce((a, b) => a + b, 0) + 2 * (widths.length - 1)).toBeLessThanOrEqual(77);
+    const line = rowSegments(MANAGED_COLUMNS, widths, rows[1]!).map((x) => x.text).join('');
+    expect(line).toMatch(/2\s+RECOVERING\s+mj-13\s*$/);
+    expect(line).toContain('2m00s ago');
+  });
+
   test('sort by age, name, status', () => {
     const { run, done, bad } = three();
     const ids = (k: 'age' | 'name' | 'status') => [run, done, bad].sort(managedComparator(k)).map((m) => m.id);
@@ -175,9 +189,11 @@ describe('managed jobs view', () => {
     await h.waitFor('mj-1');
     await h.press('M');
     await h.waitFor('train');
+    await h.press('G');
     const rec = recovering(run);
     h.feed.event(ev({ seq: 21, kind: 'managed', managed: rec }));
     let f = await h.waitFor(/1\s+train\s+.*\s+1\s+RECOVERING/);
+    expect(f).toContain('1 (train) · RECOVERING · spot · EAGER_NEXT_REGION · attempts mj-1 (preempted)');
     expect(managedLines(f, 1)).toHaveLength(1);
     expect(f).toContain('managed: 1 recovering');
     h.feed.event(ev({ seq: 22, kind: 'managed', managed: recovered(rec) }));

@@ -71,9 +71,10 @@ export const MANAGED_COLUMNS: Column[] = [
   { title: 'NAME', max: 30, flex: true },
   { title: 'RESOURCES', max: 30, flex: true },
   { title: 'SUBMITTED', align: 'right' },
-  { title: 'TOT. DURATION', align: 'right' },
-  { title: 'JOB DURATION', align: 'right' },
-  { title: '#RECOVERIES', align: 'right' },
+  // Long titles over short numbers: on a narrow terminal they give way before STATUS does.
+  { title: 'TOT. DURATION', align: 'right', flex: true, min: 6 },
+  { title: 'JOB DURATION', align: 'right', flex: true, min: 6 },
+  { title: '#RECOVERIES', align: 'right', flex: true, min: 4 },
   { title: 'STATUS' },
   { title: 'CLUSTER', max: 30 },
 ];
@@ -115,7 +116,8 @@ export function managedDetail(m: ManagedJobRecord): string {
   parts.push(`${m.useSpot ? 'spot · ' : ''}${m.strategy}`);
   if (m.maxRestartsOnErrors > 0 || m.restartsOnErrors > 0) parts.push(`restarts on errors ${m.restartsOnErrors}/${m.maxRestartsOnErrors}`);
   if (m.attempts.length) {
-    const trail = m.attempts.map((a) => `${a.cluster}${a.outcome ? ` (${a.outcome})` : a.endedAt === undefined ? ' (live)' : ''}`);
+    const live = liveCluster(m) !== undefined;
+    const trail = m.attempts.map((a, i) => `${a.cluster}${a.outcome ? ` (${a.outcome})` : live && i === m.attempts.length - 1 ? ' (live)' : ''}`);
     parts.push(`attempts ${trail.join(' → ')}`);
   }
   return parts.join(' · ');

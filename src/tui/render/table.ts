@@ -9,6 +9,8 @@ export interface Column {
   max?: number;
   /** gives up width first when the terminal is narrow */
   flex?: boolean;
+  /** may shrink to this, below its title's width (long titles over short values) */
+  min?: number;
 }
 
 export interface Row {
@@ -44,7 +46,7 @@ export function columnWidths(columns: Column[], rows: readonly Row[], total: num
   const order = [...columns.keys()].sort((a, b) => Number(!!columns[b]!.flex) - Number(!!columns[a]!.flex) || b - a);
   for (const i of order) {
     if (used <= total) break;
-    const floor = Math.min(widths[i]!, Math.max(columns[i]!.title.length, 4));
+    const floor = Math.min(widths[i]!, columns[i]!.min ?? Math.max(columns[i]!.title.length, 4));
     const take = Math.min(used - total, widths[i]! - floor);
     widths[i]! -= take;
     used -= take;

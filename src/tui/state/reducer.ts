@@ -198,11 +198,6 @@ export function jobsOfCluster(data: TuiData, cluster: string): JobRecord[] {
   return out.sort((a, b) => b.id - a.id);
 }
 
-/** Managed jobs, newest first. */
-export function managedJobs(data: TuiData): ManagedJobRecord[] {
-  return [...data.managed.values()].sort((a, b) => b.id - a.id);
-}
-
 export function lastJobOf(data: TuiData, c: ClusterRecord): JobRecord | undefined {
   return c.lastJobId === undefined ? undefined : data.jobs.get(`${c.uid}/${c.lastJobId}`);
 }
