@@ -1,5 +1,6 @@
 // The node's agent: durable job table, FIFO queue with resource-aware admission, gang jobs
 // driven from the head, watch streams, autostop. RPC plumbing lives in server.ts.
+import { activeSessions } from './sessions.js';
 import { EventEmitter } from 'node:events';
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -440,6 +441,10 @@ export class Agent extends EventEmitter {
     }
     const a = this.state.autostop;
     if (!a) return;
+    if (activeSessions(this.nodeDir) > 0) {
+      this.lastBusyAt = now;
+      return;
+    }
     const spm = Number(process.env.ALOFT_AUTOSTOP_SECONDS_PER_MINUTE ?? 60);
     if (now - this.lastBusyAt >= a.idleMinutes * spm * 1000) void this.fireAutostop(a);
   }

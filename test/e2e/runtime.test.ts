@@ -145,6 +145,16 @@ describe('runtime', () => {
     expect(logs.stdout).toContain('bye');
   });
 
+  it('an open `aloft ssh` session keeps the cluster from autostopping', async () => {
+    const r = await a.run(['launch', '-y', '-c', 'busy', '-i', '1', '--', 'true']);
+    expect(r.code).toBe(0);
+    const session = a.run(['ssh', 'busy', '-c', 'sleep 4']);
+    await new Promise((res) => setTimeout(res, 3000)); // 3 "minutes" with the shortened clock
+    expect(JSON.parse((await a.run(['status', 'busy', '-o', 'json'])).stdout)[0]?.status).toBe('UP');
+    expect((await session).code).toBe(0);
+    await waitFor(async () => JSON.parse((await a.run(['status', 'busy', '-o', 'json'])).stdout)[0]?.status === 'STOPPED', 15_000, 'STOPPED after the session');
+  });
+
   it('a daemon SIGKILLed mid-job: the job keeps running and its end arrives', async () => {
     const r = await a.run(['exec', 'gang', '-d', '--', 'sleep 2; echo after-crash']);
     expect(r.code).toBe(0);

@@ -35,7 +35,9 @@ export function sshArgs(t: Extract<ShellTarget, { kind: 'ssh' }>, opts: ShellOpt
 }
 
 /** Runs the shell with this terminal; resolves with its exit code. */
-export function openInteractiveShell(t: ShellTarget, opts: ShellOptions = {}): Promise<number> {
+export function openInteractiveShell(target: ShellTarget, opts: ShellOptions = {}): Promise<number> {
+  // Marks the session so the head agent's autostop counts it as activity.
+  const t = { ...target, env: { ...target.env, ALOFT_SESSION: target.home } } as ShellTarget;
   const child =
     t.kind === 'ssh'
       ? spawn(opts.sshBinary ?? 'ssh', sshArgs(t, opts), { stdio: 'inherit' })
