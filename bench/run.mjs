@@ -58,3 +58,4 @@ function fmt(v) {
 function machine() {
   return `${os.cpus().length}x ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}, ${os.platform()} ${os.release()}`;
 }
+process.stdout.write('', () => process.exit(0));
