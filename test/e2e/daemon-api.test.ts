@@ -55,6 +55,8 @@ describe('daemon API', () => {
 
   it('a launch in flight never blocks status, queue or logs', async () => {
     await a.run(['daemon', 'stop']);
+    // Started explicitly with the pause: a racing CLI call would start it without.
+    await a.run(['daemon', 'start'], { env: { ALOFT_DEBUG_PAUSE_STAGE: 'PROVISION:4000' } });
     const launch = a.run(['launch', '-y', '-d', '-c', 'slow', '--', 'true'], { env: { ALOFT_DEBUG_PAUSE_STAGE: 'PROVISION:4000' } });
     await waitFor(async () => JSON.parse((await a.run(['requests', '-o', 'json'])).stdout).some((q: { stage?: string; status: string }) => q.stage === 'PROVISION' && q.status === 'RUNNING'), 10_000, 'launch at PROVISION');
     const t0 = Date.now();
@@ -66,6 +68,7 @@ describe('daemon API', () => {
     expect(JSON.parse(q.stdout)).toHaveLength(1);
     expect(l.stdout).toContain('events');
     expect((await launch).code).toBe(0);
+    await a.run(['daemon', 'stop']); // the next tests get a daemon without the pause
   });
 
   it('copies local file mounts (a file and a directory) to every node', async () => {

@@ -170,8 +170,10 @@ describe('runtime', () => {
   });
 
   it('a daemon SIGKILLed mid-launch: the launch is failed with its stage and leaves no node', async () => {
-    // The pause is read by the daemon, so restart it with the setting.
+    // The pause is read by the daemon, so restart it with the setting (explicitly: any other CLI
+    // call racing to start the daemon would start it without).
     await a.run(['daemon', 'stop']);
+    await a.run(['daemon', 'start'], { env: { ALOFT_DEBUG_PAUSE_STAGE: 'START_AGENTS:5000' } });
     const l2 = a.run(['launch', '-y', '-d', '-c', 'midway', '--', 'echo never'], { env: { ALOFT_DEBUG_PAUSE_STAGE: 'START_AGENTS:5000' } });
     await waitFor(async () => {
       const reqs = JSON.parse((await a.run(['requests', '-o', 'json'])).stdout) as Array<{ cluster: string; stage?: string; status: string }>;
@@ -196,7 +198,9 @@ describe('runtime', () => {
     const procs = processesUnder(headDir);
     const agent = procs.find((p) => p.cmd.includes('agent.cjs'));
     expect(agent).toBeDefined();
-    // Kill the head agent and the job's processes on the head node, as a node crash would.
+    // Kill the head agent and the job's processes on the head node, as a node crash would: freeze
+    // them all first, so no process (the job's wrapper) can record an exit code as the others die.
+    for (const p of procs) process.kill(p.pid, 'SIGSTOP');
     for (const p of procs) process.kill(p.pid, 'SIGKILL');
     await waitFor(async () => JSON.parse((await a.run(['status', 'gang', '-o', 'json'])).stdout)[0]?.status === 'INIT', 10_000, 'INIT');
     const s = await a.run(['start', 'gang']);

@@ -36,7 +36,9 @@ function sessionsOf(sshdPid: number): number[] {
 type Job = { id: number; status: string };
 const queue = async (a: AloftEnv): Promise<Job[]> => JSON.parse((await a.run(['queue', 'duo', '-o', 'json'])).stdout) as Job[];
 
-describe.skipIf(!sshdAvailable())('ssh node pools through the CLI', () => {
+// Needs OpenSSH's sshd (.ci/run installs it). Skipped only on a dev machine without it; in CI a
+// missing sshd fails instead of silently skipping.
+describe.skipIf(!sshdAvailable() && !process.env.CI)('ssh node pools through the CLI', () => {
   let a: AloftEnv;
   let s1: Sshd;
   let s2: Sshd;
