@@ -113,9 +113,11 @@ describe('render: managed jobs', () => {
 
   test('on an 80-column terminal the long numeric titles give way, STATUS and CLUSTER keep their room', () => {
     const now = Date.now();
+    // Times pinned to `now`: the builder's own Date.now() may be a millisecond later.
+    const at = { submittedAt: now - 120_000, startedAt: now - 100_000, runningSince: now - 100_000 };
     const rows = [
-      managedRow(managed({ id: 12, name: 'finetune-llama', status: 'FAILED_NO_RESOURCE', endedAt: now }), now),
-      managedRow(managed({ id: 13, status: 'RECOVERING', recoveries: 2 }), now),
+      managedRow(managed({ id: 12, name: 'finetune-llama', status: 'FAILED_NO_RESOURCE', endedAt: now, ...at }), now),
+      managedRow(managed({ id: 13, status: 'RECOVERING', recoveries: 2, ...at }), now),
     ];
     const widths = columnWidths(MANAGED_COLUMNS, rows, 77);
     expect(widths.reduce((a, b) => a + b, 0) + 2 * (widths.length - 1)).toBeLessThanOrEqual(77);
