@@ -4,6 +4,7 @@ import net from 'node:net';
 import { isAbsolute, join } from 'node:path';
 import type { Duplex, Readable } from 'node:stream';
 import type { ExecOptions, ExecResult, Transport } from '../types.js';
+import { shellQuote } from '../../util/shell.js';
 
 /** A node on this machine: commands are child processes, files are a directory. */
 export class LocalTransport implements Transport {
@@ -52,7 +53,7 @@ export class LocalTransport implements Transport {
   async upload(tar: Readable, destDir: string): Promise<void> {
     const dest = isAbsolute(destDir) ? destDir : join(this.home, destDir);
     mkdirSync(dest, { recursive: true });
-    const r = await this.exec(`tar -xf - -C ${JSON.stringify(dest)}`, { stdin: tar });
+    const r = await this.exec(`tar -xf - -C ${shellQuote(dest)}`, { stdin: tar });
     if (r.code !== 0) throw new Error(`upload to ${dest} failed: ${r.stderr.trim()}`);
   }
 
