@@ -78,7 +78,7 @@ export interface ApiMethods {
   };
   requests: { params: { all?: boolean }; result: { requests: RequestRecord[] } };
   jobsLaunch: {
-    params: { task: Task; name?: string; strategy?: 'EAGER_NEXT_REGION' | 'FAILOVER' };
+    params: { task: Task; tasks?: Task[]; name?: string; strategy?: 'EAGER_NEXT_REGION' | 'FAILOVER' };
     result: { job: ManagedJobRecord };
   };
   jobsQueue: { params: { skipFinished?: boolean; all?: boolean }; result: { jobs: ManagedJobRecord[] } };

@@ -170,6 +170,8 @@ export interface ManagedAttempt {
   endedAt?: number;
   /** why the attempt ended: preempted, failed (exit N), succeeded, cancelled */
   outcome?: string;
+  /** index of the pipeline task this attempt ran */
+  task?: number;
 }
 
 /** A managed job: survives preemptions and failures by moving between clusters. */
@@ -197,6 +199,11 @@ export interface ManagedJobRecord {
   blockedRegions: string[];
   failureReason?: string;
   useSpot: boolean;
+  /** pipelines (multi-document YAML): how many tasks, and which one runs now (0-based) */
+  numTasks?: number;
+  taskIndex?: number;
+  /** names of the pipeline's tasks, in order */
+  taskNames?: string[];
 }
 
 /** A change in the daemon's state, numbered by `seq` (strictly increasing, no gaps). */

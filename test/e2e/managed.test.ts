@@ -79,6 +79,19 @@ run: |
     await waitFor(async () => (await clusters()).length === 0, 15_000, 'no cluster left');
   });
 
+  it('runs a pipeline (multi-document YAML) task by task, each on its own cluster', async () => {
+    const yaml = join(dir, 'pipe.yaml');
+    writeFileSync(yaml, `name: pipe\n---\nname: prep\nresources:\n  infra: local\nrun: echo "prep done $SKYPILOT_TASK_ID"\n---\nname: train\nresources:\n  infra: local\nrun: echo "train done $SKYPILOT_TASK_ID"\n`);
+    const r = await a.run(['jobs', 'launch', '-y', yaml]);
+    expect(r.code).toBe(0);
+    const j = (await queue()).find((x) => x.name === 'pipe')!;
+    expect(j.status).toBe('SUCCEEDED');
+    const logs = await a.run(['jobs', 'logs', String(j.id), '--no-follow']);
+    expect(logs.stdout).toMatch(/attempt 1, task 1\/2 \(prep\)[^\n]*succeeded\n[^]*prep done/);
+    expect(logs.stdout).toMatch(/attempt 2, task 2\/2 \(train\)[^\n]*succeeded\n[^]*train done/);
+    await waitFor(async () => (await clusters()).length === 0, 15_000, 'no cluster left');
+  });
+
   it('a failing job restarts up to max_restarts_on_errors, then FAILED', async () => {
     const yaml = join(dir, 'fail.yaml');
     writeFileSync(yaml, `name: flaky\nresources:\n  infra: local\n  job_recovery:\n    max_restarts_on_errors: 2\nrun: echo attempt; exit 5\n`);

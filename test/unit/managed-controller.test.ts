@@ -169,6 +169,22 @@ describe('managed-job controller', () => {
     }
   });
 
+  it('runs a pipeline task by task, recovering a preempted task without rerunning the ones before', async () => {
+    const { store, backend, controller } = setup({ runMs: (_c, n) => (n === 2 ? 300 : 40) });
+    const id = submit(store, controller, { numTasks: 3, taskIndex: 0, taskNames: ['prep', 'train', 'eval'] });
+    await until(store, id, (j) => j.taskIndex === 1 && j.status === 'RUNNING');
+    backend.preempt('mj-' + id);
+    const done = await until(store, id, is('SUCCEEDED'));
+    expect(done.attempts.map((a) => [a.task, a.outcome])).toEqual([
+      [0, 'succeeded'],
+      [1, 'preempted'],
+      [1, 'succeeded'],
+      [2, 'succeeded'],
+    ]);
+    expect(done.recoveries).toBe(1);
+    expect(done.taskIndex).toBe(2);
+  });
+
   it('a new controller over the same database resumes a job mid-recovery', async () => {
     const first = setup({ runMs: () => 300 });
     const id = submit(first.store, first.controller);

@@ -24,13 +24,13 @@ export function register(program: Command): void {
     }
     const { buildChain } = await import('../task-input.js');
     const chain = await buildChain(args, opts);
-    if (chain.tasks.length !== 1) {
-      throw new Error(`this YAML is a pipeline of ${chain.tasks.length} tasks; managed pipelines are not supported yet (launch each task with \`aloft jobs launch\`)`);
-    }
+    if (chain.tasks.length === 0) throw new Error('this YAML has no task');
     const client = await daemon();
+    // A pipeline (multi-document YAML) runs its tasks in order, each on its own cluster.
     const { job } = await client.call('jobsLaunch', {
       task: chain.tasks[0]!,
-      name: opts.name,
+      ...(chain.tasks.length > 1 ? { tasks: chain.tasks } : {}),
+      name: opts.name ?? chain.name,
       strategy: strategy as (typeof STRATEGIES)[number] | undefined,
     });
     if (opts.output === 'json' && opts.detach) return printJson(job);
@@ -64,7 +64,7 @@ export function register(program: Command): void {
         const c = st === 'SUCCEEDED' ? 'green' : st === 'RUNNING' ? 'cyan' : st === 'RECOVERING' || st === 'STARTING' || st === 'PENDING' ? 'yellow' : st === 'CANCELLED' ? 'gray' : st === 'CANCELLING' ? 'yellow' : 'red';
         const row = [
           String(j.id),
-          j.name ?? '-',
+          (j.name ?? '-') + (j.numTasks ? ` [task ${(j.taskIndex ?? 0) + 1}/${j.numTasks}]` : ''),
           j.resources,
           ago(j.submittedAt, now),
           duration((j.endedAt ?? now) - j.submittedAt),

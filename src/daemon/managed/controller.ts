@@ -22,7 +22,8 @@ export interface ControllerOptions {
   recheckMs: number;
   log?: (id: number, line: string) => void;
   /** where a job's task (with secrets) is kept while it runs; defaults to the store's task column */
-  loadTask(id: number): Task;
+  /** the job's task number `index` (pipelines have several; run in order) */
+  loadTask(id: number, index: number): Task;
   forgetTask?(id: number): void;
 }
 
@@ -194,7 +195,7 @@ export class ManagedJobController {
         const startedAt = Date.now();
         const r = await this.backend.launch({
           cluster,
-          task: this.opts.loadTask(j.id),
+          task: this.opts.loadTask(j.id, cur.taskIndex ?? 0),
           taskId: cur.taskId,
           managedJobId: j.id,
           avoidRegions: cur.strategy === 'EAGER_NEXT_REGION' ? cur.blockedRegions : [],
@@ -203,7 +204,7 @@ export class ManagedJobController {
         this.mutate(j.id, (c) => ({
           ...c,
           cluster,
-          attempts: [...c.attempts, { cluster, clusterUid: r.clusterUid, jobId: r.jobId, region: r.region, startedAt }],
+          attempts: [...c.attempts, { cluster, clusterUid: r.clusterUid, jobId: r.jobId, region: r.region, startedAt, task: c.taskIndex ?? 0 }],
         }));
         return;
       } catch (err) {
@@ -240,6 +241,7 @@ export class ManagedJobController {
       if (job?.status === 'RUNNING' && cur.status !== 'RUNNING') this.mutate(j.id, (c) => ({ ...c, status: 'RUNNING' }));
       switch (job?.status) {
         case 'SUCCEEDED':
+          if ((cur.taskIndex ?? 0) + 1 < (cur.numTasks ?? 1)) return this.nextTask(cur);
           return this.conclude(cur, 'SUCCEEDED', 'succeeded');
         case 'FAILED_SETUP':
           return this.conclude(cur, 'FAILED_SETUP', 'setup failed', 'setup failed');
@@ -257,6 +259,15 @@ export class ManagedJobController {
           await this.sleep(j.id);
       }
     }
+  }
+
+  /** A pipeline task succeeded: the next one starts on a fresh cluster (not a recovery). */
+  private async nextTask(j: ManagedJobRecord): Promise<void> {
+    const att = this.current(j)!;
+    const next = (j.taskIndex ?? 0) + 1;
+    this.note(j.id, `task ${next}/${j.numTasks} succeeded; starting task ${next + 1}/${j.numTasks}${j.taskNames?.[next] ? ` (${j.taskNames[next]})` : ''}`);
+    this.mutate(j.id, (c) => ({ ...this.endAttempt(c, 'succeeded'), taskIndex: next, status: 'STARTING', blockedRegions: [] }));
+    await this.backend.teardown(att.cluster).catch((err) => this.note(j.id, `teardown of ${att.cluster} failed: ${errorMessage(err)}`));
   }
 
   private async recover(j: ManagedJobRecord, why: string): Promise<void> {

@@ -18,6 +18,8 @@ import { ManagedJobController } from './controller.js';
 
 export interface ManagedSubmit {
   task: Task;
+  /** a pipeline: these tasks run in order, each on its own cluster (`task` is the first) */
+  tasks?: Task[];
   name?: string;
   strategy?: 'EAGER_NEXT_REGION' | 'FAILOVER';
 }
@@ -36,7 +38,7 @@ export class ManagedJobs {
       unhealthyGraceMs: 3000,
       recheckMs: 5000,
       log: (id, line) => this.log(id, line),
-      loadTask: (id) => this.loadTask(id),
+      loadTask: (id, index) => this.loadTask(id, index),
       forgetTask: (id) => rmSync(this.secretsPath(id), { force: true }),
     });
   }
@@ -53,18 +55,24 @@ export class ManagedJobs {
     appendFileSync(this.controllerLogPath(id), `${new Date().toISOString()} ${line}\n`, { mode: 0o600 });
   }
 
-  private loadTask(id: number): Task {
-    const task = this.ctx.store.managedTask(id) as Task;
+  private loadTask(id: number, index: number): Task {
+    const stored = this.ctx.store.managedTask(id) as Task | { pipeline: Task[] };
+    const task = 'pipeline' in stored ? stored.pipeline[index]! : stored;
     const path = this.secretsPath(id);
-    const secrets = existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as Record<string, string>) : {};
+    const all = existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as Record<string, string>[] | Record<string, string>) : {};
+    const secrets = Array.isArray(all) ? (all[index] ?? {}) : all;
     return { ...task, secrets };
   }
 
   submit(p: ManagedSubmit): ManagedJobRecord {
-    const task = p.task;
+    const tasks = p.tasks && p.tasks.length > 0 ? p.tasks : [p.task];
+    const task = tasks[0]!;
     const spec = task.resources.candidates[0];
     const recovery = spec?.jobRecovery;
-    const { secrets, ...stored } = task;
+    // Secret values never go to the database: the stored task keeps their names only.
+    const redact = (t: Task) => ({ ...t, secrets: Object.fromEntries(Object.keys(t.secrets).map((k) => [k, '<redacted>'])) });
+    const stored = tasks.length > 1 ? { pipeline: tasks.map(redact) } : redact(task);
+    const secretValues = tasks.length > 1 ? tasks.map((t) => t.secrets) : task.secrets;
     const record = this.ctx.store.createManaged(
       {
         name: p.name ?? task.name,
@@ -81,10 +89,13 @@ export class ManagedJobs {
         attempts: [],
         blockedRegions: [],
         useSpot: spec?.useSpot ?? false,
+        ...(tasks.length > 1 ? { numTasks: tasks.length, taskIndex: 0, taskNames: tasks.map((t, i) => t.name ?? `task-${i + 1}`) } : {}),
       },
-      { ...stored, secrets: Object.fromEntries(Object.keys(secrets).map((k) => [k, '<redacted>'])) },
+      stored,
     );
-    if (Object.keys(secrets).length > 0) writeFileSync(this.secretsPath(record.id), JSON.stringify(secrets), { mode: 0o600 });
+    if (tasks.some((t) => Object.keys(t.secrets).length > 0)) {
+      writeFileSync(this.secretsPath(record.id), JSON.stringify(secretValues), { mode: 0o600 });
+    }
     this.log(record.id, `submitted${record.name ? ` (${record.name})` : ''}: ${record.resources}, strategy ${record.strategy}`);
     this.controller.start(record.id);
     return record;
@@ -143,14 +154,14 @@ export class ManagedJobs {
       while (shown < job.attempts.length) {
         const a = job.attempts[shown]!;
         if (a.endedAt === undefined) break;
-        if (job.attempts.length > 1) send({ type: 'text', text: `(aloft) attempt ${shown + 1} on ${a.cluster}${a.region ? ` (${a.region})` : ''}: ${a.outcome}\n` });
+        if (job.attempts.length > 1) send({ type: 'text', text: `(aloft) attempt ${shown + 1}${taskLabel(job, a.task)} on ${a.cluster}${a.region ? ` (${a.region})` : ''}: ${a.outcome}\n` });
         await streamClusterLog(this.ctx, a, false, send, signal);
         shown++;
       }
       if (terminal || !q.follow) break;
       const live = job.attempts[shown];
       if (live && live.endedAt === undefined && live.jobId !== undefined) {
-        if (job.attempts.length > 1) send({ type: 'text', text: `(aloft) attempt ${shown + 1} on ${live.cluster}${live.region ? ` (${live.region})` : ''}\n` });
+        if (job.attempts.length > 1) send({ type: 'text', text: `(aloft) attempt ${shown + 1}${taskLabel(job, live.task)} on ${live.cluster}${live.region ? ` (${live.region})` : ''}\n` });
         await streamClusterLog(this.ctx, live, true, send, signal);
         // The attempt's log ended: the job finished or the cluster went away. Either way, look again.
         const after = store.getManaged(id)!;
@@ -164,6 +175,11 @@ export class ManagedJobs {
     }
     send({ type: 'end', job: null });
   }
+}
+
+function taskLabel(job: ManagedJobRecord, index: number | undefined): string {
+  if (!job.numTasks || index === undefined) return '';
+  return `, task ${index + 1}/${job.numTasks}${job.taskNames?.[index] ? ` (${job.taskNames[index]})` : ''}`;
 }
 
 function waitForChange(ctx: DaemonContext, id: number, signal: AbortSignal): Promise<void> {
