@@ -111,6 +111,11 @@ describe('render: managed jobs', () => {
     expect(d).toBe('7 (x) · RECOVERING · spot · EAGER_NEXT_REGION · restarts on errors 1/3 · attempts mj-7b (preempted)');
   });
 
+  test('the detail line shows a pipeline\'s task progress', () => {
+    const d = managedDetail(managed({ id: 21, name: 'pipe', numTasks: 4, taskIndex: 1, taskNames: ['prep', 'train', 'eval', 'export'] }));
+    expect(d).toContain('pipeline task 2/4 (train)');
+  });
+
   test('on an 80-column terminal the long numeric titles give way, STATUS and CLUSTER keep their room', () => {
     const now = Date.now();
     // Times pinned to `now`: the builder's own Date.now() may be a millisecond later.

@@ -114,6 +114,10 @@ export function liveCluster(m: ManagedJobRecord): string | undefined {
 export function managedDetail(m: ManagedJobRecord): string {
   const parts = [`${m.id}${m.name ? ` (${m.name})` : ''}`, m.failureReason ? `${m.status}: ${m.failureReason}` : m.status];
   parts.push(`${m.useSpot ? 'spot · ' : ''}${m.strategy}`);
+  if (m.numTasks) {
+    const i = m.taskIndex ?? 0;
+    parts.push(`pipeline task ${i + 1}/${m.numTasks}${m.taskNames?.[i] ? ` (${m.taskNames[i]})` : ''}`);
+  }
   if (m.maxRestartsOnErrors > 0 || m.restartsOnErrors > 0) parts.push(`restarts on errors ${m.restartsOnErrors}/${m.maxRestartsOnErrors}`);
   if (m.attempts.length) {
     const live = liveCluster(m) !== undefined;
