@@ -188,8 +188,8 @@ export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Record<s
       const node = nodes[p.rank ?? 0];
       if (!node) throw new UserError(`cluster '${rec.name}' has no node of rank ${p.rank ?? 0} (it has ${nodes.length})`);
       const provider = await getProvider(rec.cloud, ctx.home);
-      const target = (provider as { sessionTarget?: (c: string, n: typeof node) => unknown }).sessionTarget?.(rec.name, node);
-      if (target) return target as ApiMethods['nodeTarget']['result'];
+      const target = provider.sessionTarget?.(rec.name, node);
+      if (target) return target;
       return { kind: 'local', home: node.home, env: { HOME: node.home, ALOFT_NODE_DIR: node.home, SKYPILOT_NODE_RANK: String(node.rank) } };
     },
   };

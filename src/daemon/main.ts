@@ -7,7 +7,7 @@ import { createApi } from './api.js';
 import { ClusterLocks, type DaemonContext } from './context.js';
 import { openDatabase } from './db.js';
 import { createLogger } from './log.js';
-import { LogArchive } from './logs.js';
+import { LogArchive, type LogFetcher } from './logs.js';
 import { makeLogFetcher } from './log-fetch.js';
 import { onAutostop } from './pipeline/lifecycle.js';
 import { recoverAfterRestart } from './recover.js';
@@ -32,6 +32,8 @@ async function main(): Promise<void> {
   const store = new Store(db);
   const links = new AgentLinks();
   const requests = new RequestTracker(store);
+  // The archive's fetcher needs the context it is part of; it is only called after start-up.
+  const fetchLog: LogFetcher = (job) => makeLogFetcher(ctx)(job);
   const ctx: DaemonContext = {
     home,
     store,
@@ -39,9 +41,8 @@ async function main(): Promise<void> {
     links,
     requests,
     locks: new ClusterLocks(),
-    archive: undefined as unknown as LogArchive,
+    archive: new LogArchive(paths.logs, store, log, fetchLog),
   };
-  ctx.archive = new LogArchive(paths.logs, store, log, makeLogFetcher(ctx));
   links.bind(ctx);
   ctx.managed = new ManagedJobs(ctx);
   links.onAutostop = (cluster, marker) => void onAutostop(ctx, cluster, marker);

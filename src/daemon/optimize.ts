@@ -75,7 +75,7 @@ export async function planTaskFor(ctx: DaemonContext, task: Task, dryrun: boolea
     // A named ssh pool that cannot be used: say why per host (Node missing, unreachable, in use).
     const pool = task.resources.candidates.find((c) => c.infra.cloud === 'ssh' && c.infra.region)?.infra.region;
     if (pool && existsSync(`${ctx.home}/ssh_node_pools.yaml`)) {
-      const ssh = (await getProvider('ssh', ctx.home)) as unknown as { poolProblems?: (p: string) => Promise<string | undefined> };
+      const ssh = await getProvider('ssh', ctx.home);
       const why = await ssh.poolProblems?.(pool).catch(() => undefined);
       if (why) throw new UserError(why);
     }

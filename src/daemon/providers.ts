@@ -11,11 +11,9 @@ async function create(cloud: string, home: string): Promise<Provider> {
     case 'local':
       return new LocalProvider(homePaths(home).local);
     case 'ssh': {
-      const sshModule = '../providers/ssh/provider.js';
-      const mod = (await import(sshModule)) as {
-        SshProvider: new (opts: { home: string }) => Provider;
-      };
-      return new mod.SshProvider({ home });
+      // ssh2 loads only when an ssh pool is used.
+      const { SshProvider } = await import('../providers/ssh/provider.js');
+      return new SshProvider({ home });
     }
     default:
       throw new UserError(`infra '${cloud}' cannot be provisioned by this aloft yet (supported: local, ssh)`);

@@ -4,6 +4,7 @@
 import type { Duplex, Readable } from 'node:stream';
 import type { NodeResources } from '../protocol/model.js';
 import type { ResourcesSpec } from '../spec/types.js';
+import type { NodeTarget } from '../protocol/api.js';
 
 export interface ExecOptions {
   /** data for the command's stdin; the stream is ended after it */
@@ -109,6 +110,11 @@ export interface Provider {
 
   openPorts?(cluster: string, ports: string[]): Promise<void>;
   cleanupPorts?(cluster: string): Promise<void>;
+
+  /** Where `aloft ssh` goes for a node; providers without one get a shell in the node's directory. */
+  sessionTarget?(cluster: string, node: NodeInfo): NodeTarget;
+  /** Why a named pool / region cannot take a cluster now (one line), for planning errors. */
+  poolProblems?(pool: string): Promise<string | undefined>;
 }
 
 export type ProvisionErrorKind = 'capacity' | 'quota' | 'credentials' | 'other';
