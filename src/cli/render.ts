@@ -35,7 +35,8 @@ export function clusterRow(c: ClusterRecord, now = Date.now()): string[] {
     c.name,
     c.infra,
     c.resources,
-    color(c.status, clusterStatusColor(c.status)) + (c.statusReason && c.status === 'INIT' ? ` (${c.statusReason})` : ''),
+    // The reason's first clause only; the whole of it is in `status -o json` (statusReason).
+    color(c.status, clusterStatusColor(c.status)) + (c.statusReason && c.status === 'INIT' ? ` (${c.statusReason.split(/[:;]/)[0]})` : ''),
     autostopText(c),
     c.hourlyPrice > 0 ? `$${c.hourlyPrice.toFixed(2)}` : '-',
     ago(c.launchedAt, now),

@@ -275,6 +275,8 @@ async function streamLogs(ctx: DaemonContext, q: URLSearchParams, send: (i: LogS
     }
   }
   if (!known) throw new UserError(`job ${jobId} not found on cluster '${name}'`);
+  // Not archived yet and the agent is gone (a crashed or stopped cluster): copy it off the node's disk.
+  if (!store.jobLog(uid, jobId) && rec) await ctx.archive.archiveNow([known]);
   const path = store.jobLog(uid, jobId);
   if (!path) throw new UserError(`no saved log for job ${jobId} of cluster '${name}'`);
   let text = readFileSync(path, 'utf8');

@@ -190,7 +190,7 @@ describe('runtime', () => {
   });
 
   it('an agent SIGKILLed: the cluster shows INIT, start repairs it, dead jobs become FAILED_DRIVER', async () => {
-    const r = await a.run(['exec', 'gang', '-d', '--', 'sleep 600']);
+    const r = await a.run(['exec', 'gang', '-d', '--', 'echo alive-before-crash; sleep 600']);
     expect(r.code).toBe(0);
     const [j] = await jobs('gang');
     await waitFor(async () => (await job('gang', j!.id))?.status === 'RUNNING', 10_000, 'RUNNING');
@@ -203,6 +203,9 @@ describe('runtime', () => {
     for (const p of procs) process.kill(p.pid, 'SIGSTOP');
     for (const p of procs) process.kill(p.pid, 'SIGKILL');
     await waitFor(async () => JSON.parse((await a.run(['status', 'gang', '-o', 'json'])).stdout)[0]?.status === 'INIT', 10_000, 'INIT');
+    expect((await a.run(['status', 'gang'])).stdout).toMatch(/INIT \(head agent unreachable\)/);
+    // The running job's log was never archived; it still comes off the node's disk.
+    expect((await a.run(['logs', 'gang', String(j!.id), '--no-follow'])).stdout).toContain('alive-before-crash');
     const s = await a.run(['start', 'gang']);
     expect(s.code).toBe(0);
     const t0 = Date.now();
