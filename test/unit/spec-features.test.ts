@@ -15,20 +15,10 @@ import {
   type ParseOptions,
 } from '../../src/spec/index.js';
 import { taskJsonSchema } from '../../src/spec/jsonschema.js';
+import { failText, specError } from '../helpers/spec.js';
 
 const y = (lines: string[]) => lines.join('\n') + '\n';
 
-function specError(fn: () => unknown): SpecError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(SpecError);
-    expect((err as Error).message).not.toContain('\n');
-    return err as SpecError;
-  }
-  throw new Error('expected a SpecError');
-}
-const failText = (text: string, opts: ParseOptions = {}) => specError(() => parseTaskText(text, 'task.yaml', opts)).message;
 
 describe('features aloft cannot honour yet', () => {
   const cases: Array<[string, string]> = [

@@ -4,6 +4,7 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseTaskFile, parseTaskText, SpecError, type ParseOptions, type Task } from '../../src/spec/index.js';
+import { failText, specError } from '../helpers/spec.js';
 
 const y = (lines: string[]) => lines.join('\n') + '\n';
 const one = (text: string, opts: ParseOptions = {}): Task => {
@@ -14,17 +15,6 @@ const one = (text: string, opts: ParseOptions = {}): Task => {
 const res = (text: string) => one(text).resources;
 const first = (text: string) => res(text).candidates[0]!;
 
-function specError(fn: () => unknown): SpecError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(SpecError);
-    expect((err as Error).message).not.toContain('\n');
-    return err as SpecError;
-  }
-  throw new Error('expected a SpecError');
-}
-const failText = (text: string, opts: ParseOptions = {}) => specError(() => parseTaskText(text, 'task.yaml', opts)).message;
 
 describe('defaults', () => {
   it('gives one node, on-demand, one default candidate', () => {
