@@ -118,32 +118,45 @@ export class AgentLinks {
   }
 
   /** Reconnects, or marks the cluster unhealthy (INIT, like SkyPilot) while its agent is gone. */
+/**
+   * One health check: reconnects if needed; an UP cluster whose agent does not answer becomes
+   * INIT with the reason, and an INIT one whose agent is back becomes UP. Returns healthy or not.
+   */
+  async check(cluster: string): Promise<boolean> {
+    const rec = this.ctx.store.getCluster(cluster);
+    if (!rec || (rec.status !== 'UP' && rec.status !== 'INIT')) return false;
+    try {
+      await this.get(cluster);
+      if (rec.status === 'INIT' && rec.statusReason?.startsWith('head agent unreachable')) {
+        this.ctx.store.updateCluster(cluster, { status: 'UP', statusReason: undefined });
+        this.ctx.store.notice(`cluster ${cluster}: head agent is back`, 'info', cluster);
+      }
+      return true;
+    } catch (err) {
+      if (rec.status === 'UP') {
+        this.ctx.store.updateCluster(cluster, {
+          status: 'INIT',
+          statusReason: `head agent unreachable: ${errorMessage(err)}; run \`aloft start ${cluster}\` to repair`,
+        });
+        this.ctx.store.notice(`cluster ${cluster}: head agent unreachable`, 'warn', cluster);
+      }
+      return false;
+    }
+  }
+
+  /** Checks after `delayMs`, and keeps checking every 5 s while the agent is gone. */
   scheduleCheck(cluster: string, delayMs: number): void {
     if (this.retryTimers.has(cluster)) return;
     const timer = setTimeout(async () => {
       this.retryTimers.delete(cluster);
       const rec = this.ctx.store.getCluster(cluster);
       if (!rec || (rec.status !== 'UP' && rec.status !== 'INIT')) return;
-      try {
-        await this.get(cluster);
-        if (rec.status === 'INIT' && rec.statusReason?.startsWith('head agent unreachable')) {
-          this.ctx.store.updateCluster(cluster, { status: 'UP', statusReason: undefined });
-          this.ctx.store.notice(`cluster ${cluster}: head agent is back`, 'info', cluster);
-        }
-      } catch (err) {
-        if (rec.status === 'UP') {
-          this.ctx.store.updateCluster(cluster, {
-            status: 'INIT',
-            statusReason: `head agent unreachable: ${errorMessage(err)}; run \`aloft start ${cluster}\` to repair`,
-          });
-          this.ctx.store.notice(`cluster ${cluster}: head agent unreachable`, 'warn', cluster);
-        }
-        this.scheduleCheck(cluster, 5000);
-      }
+      if (!(await this.check(cluster))) this.scheduleCheck(cluster, 5000);
     }, delayMs);
     timer.unref();
     this.retryTimers.set(cluster, timer);
   }
+
 
   /** Closes the link on purpose (stop/down): no unhealthy marking. */
   drop(cluster: string): void {

@@ -100,12 +100,7 @@ export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Record<s
         clusters = clusters.filter((c) => want.has(c.name));
       }
       if (p?.refresh) {
-        await Promise.all(
-          clusters
-            .filter((c) => c.status === 'UP' || c.status === 'INIT')
-            .map((c) => ctx.links.get(c.name).catch(() => ctx.links.scheduleCheck(c.name, 0))),
-        );
-        await new Promise((r) => setTimeout(r, 50));
+        await Promise.all(clusters.filter((c) => c.status === 'UP' || c.status === 'INIT').map((c) => ctx.links.check(c.name)));
         clusters = clusters.map((c) => store.getCluster(c.name) ?? c);
       }
       return { clusters };

@@ -29,22 +29,11 @@ export async function recoverAfterRestart(ctx: DaemonContext): Promise<void> {
       .listClusters()
       .filter((c) => c.status === 'UP' || c.status === 'INIT')
       .map(async (c) => {
-        try {
-          await ctx.links.get(c.name);
-          if (c.status === 'INIT' && c.statusReason?.startsWith('head agent unreachable')) {
-            store.updateCluster(c.name, { status: 'UP', statusReason: undefined });
-          }
-        } catch (err) {
-          const marker = await readAutostopMarker(ctx, c.name);
-          if (marker) return onAutostop(ctx, c.name, marker);
-          if (c.status === 'UP') {
-            store.updateCluster(c.name, {
-              status: 'INIT',
-              statusReason: `head agent unreachable: ${errorMessage(err)}; run \`aloft start ${c.name}\` to repair`,
-            });
-          }
-          ctx.links.scheduleCheck(c.name, 5000);
-        }
+        if (await ctx.links.check(c.name)) return;
+        // The agent is gone: if it autostopped while we were down, finish that; else keep checking.
+        const marker = await readAutostopMarker(ctx, c.name);
+        if (marker) return onAutostop(ctx, c.name, marker);
+        ctx.links.scheduleCheck(c.name, 5000);
       }),
   );
 }

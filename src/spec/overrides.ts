@@ -2,7 +2,7 @@
 // command (`aloft launch -- echo hi`), and --env/--secret KEY[=VALUE] lists.
 import { statSync } from 'node:fs';
 import { SpecError, ValueProblem } from './errors.js';
-import { defaultResources } from './resources.js';
+import { blankTask } from './resources.js';
 import { ENV_NAME_RE } from './patterns.js';
 import { resolveLocalPath } from './task.js';
 import type { ResourcesSpec, Task } from './types.js';
@@ -103,13 +103,7 @@ export function applyOverrides(task: Task, o: TaskOverrides = {}): Task {
 
 /** The task for `aloft launch -- CMD...`: run = the command, then the flags. */
 export function taskFromCommand(command: string, o: TaskOverrides = {}): Task {
-  const t: Task = {
-    numNodes: 1,
-    resources: { mode: 'single', candidates: [defaultResources()] },
-    envs: {},
-    secrets: {},
-    fileMounts: [],
-  };
+  const t = blankTask();
   if (command.trim()) t.run = command;
   return applyOverrides(t, o);
 }

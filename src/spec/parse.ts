@@ -4,7 +4,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { SpecError, describeValue, type SourcePos } from './errors.js';
-import { defaultResources } from './resources.js';
+import { blankTask } from './resources.js';
 import { CANDIDATE_KEYS, RESOURCE_KEYS, TASK_KEYS } from './schema.js';
 import { normalizeTask } from './task.js';
 import type { Task, TaskChain } from './types.js';
@@ -74,7 +74,8 @@ export function parseTaskText(text: string, sourceName: string, opts: ParseOptio
     }
     chain.tasks.push(normalizeTask(doc, valid, normalizeOpts));
   });
-  if (chain.tasks.length === 0) chain.tasks.push(emptyTask(sourceName, chain.name));
+  if (chain.tasks.length === 0) // An empty YAML is a task that runs nothing (SkyPilot launches the cluster only).
+    chain.tasks.push(blankTask({ source: sourceName, ...(chain.name !== undefined ? { name: chain.name } : {}) }));
   if (warnings.length > 0) chain.warnings = warnings;
   return chain;
 }
@@ -110,16 +111,3 @@ function dropEmptyFields(raw: Record<string, unknown>): Record<string, unknown> 
 
 const formatPos = (p: SourcePos, reason: string) => `${p.file}:${p.line}:${p.col}: ${reason}`;
 
-/** An empty YAML is a task that runs nothing (SkyPilot launches the cluster only). */
-function emptyTask(source: string, name?: string): Task {
-  const t: Task = {
-    numNodes: 1,
-    resources: { mode: 'single', candidates: [defaultResources()] },
-    envs: {},
-    secrets: {},
-    fileMounts: [],
-    source,
-  };
-  if (name !== undefined) t.name = name;
-  return t;
-}

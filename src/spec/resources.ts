@@ -4,7 +4,7 @@
 import { SpecError, ValueProblem } from './errors.js';
 import type { RawCandidate, RawResources } from './schema.js';
 import { isDockerImage } from './unsupported.js';
-import type { InfraSelector, ResourcesChoice, ResourcesSpec } from './types.js';
+import type { InfraSelector, ResourcesChoice, ResourcesSpec, Task } from './types.js';
 import { pathString } from './patterns.js';
 import {
   type AcceleratorChoice,
@@ -21,6 +21,11 @@ import {
 import type { Path, SourceDoc } from './yaml.js';
 
 const LOCATION_KEYS = ['infra', 'cloud', 'region', 'zone'] as const;
+
+/** A task that asks for nothing and runs nothing: the base of `launch -- CMD` and of an empty YAML. */
+export function blankTask(extra: Partial<Task> = {}): Task {
+  return { numNodes: 1, resources: { mode: 'single', candidates: [defaultResources()] }, envs: {}, secrets: {}, fileMounts: [], ...extra };
+}
 
 export function defaultResources(): ResourcesSpec {
   return { infra: {}, useSpot: false, ports: [], labels: {} };
