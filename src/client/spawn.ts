@@ -3,7 +3,7 @@
 // daemon writes "ready" on an inherited pipe), not a sleep loop. A daemon of another version is
 // asked to stop and replaced.
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, unlinkSync, watch, writeSync } from 'node:fs';
+import { closeSync, existsSync, linkSync, openSync, readFileSync, rmSync, unlinkSync, watch, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DaemonInfo } from '../protocol/api.js';
 import { UserError } from '../util/errors.js';
@@ -49,24 +49,37 @@ export function tailFile(path: string, lines = 12): string {
   }
 }
 
+function errCode(err: unknown): string | undefined {
+  return (err as NodeJS.ErrnoException).code;
+}
+
+/**
+ * Takes the start lock. The lock appears atomically with the holder's pid in it (written to a
+ * private file, then hard-linked into place), so a racing CLI never reads a half-written lock and
+ * mistakes it for a stale one.
+ */
 function tryLock(lock: string): boolean {
+  const mine = `${lock}.${process.pid}`;
+  writeFileSync(mine, String(process.pid), { mode: 0o600 });
   try {
-    const fd = openSync(lock, 'wx', 0o600);
-    writeSync(fd, String(process.pid));
-    closeSync(fd);
+    linkSync(mine, lock);
     return true;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    const holder = Number(readFileSync(lock, 'utf8').trim() || '0');
-    if (holder > 0 && pidAlive(holder)) return false;
-    // The CLI that held it died mid-start; take the lock over.
-    try {
-      unlinkSync(lock);
-    } catch {
-      /* someone else took it over first */
-    }
-    return tryLock(lock);
+    if (errCode(err) !== 'EEXIST') throw err;
+  } finally {
+    rmSync(mine, { force: true });
   }
+  let holder: number;
+  try {
+    holder = Number(readFileSync(lock, 'utf8').trim() || '0');
+  } catch (err) {
+    if (errCode(err) === 'ENOENT') return tryLock(lock); // released between our link and read
+    throw err;
+  }
+  if (holder > 0 && pidAlive(holder)) return false;
+  // The CLI that held it died mid-start; take the lock over.
+  rmSync(lock, { force: true });
+  return tryLock(lock);
 }
 
 /** Resolves when the lock file goes away or the socket appears (another CLI is starting the daemon). */
@@ -117,8 +130,11 @@ function startDaemonProcess(home: string): Promise<void> {
       got += c.toString();
       if (got.includes('ready')) done();
     });
+    // Exit 0 while starting: it found another daemon serving this home; the caller probes again.
     child.on('exit', (code) =>
-      done(new UserError(`the daemon exited with code ${code} while starting; its log ends with:\n${tailFile(paths.log)}`)),
+      code === 0
+        ? done()
+        : done(new UserError(`the daemon exited with code ${code} while starting; its log ends with:\n${tailFile(paths.log)}`)),
     );
     child.on('error', (err) => done(new UserError(`could not start the daemon: ${err.message}`)));
   });

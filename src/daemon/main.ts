@@ -1,7 +1,8 @@
 // The aloft daemon: started by the first CLI call that needs it (client/spawn.ts), detached,
 // one per ALOFT_HOME. It tells its parent it is ready by writing "ready" on fd 3.
 
-import { writeFileSync, rmSync, writeSync, closeSync, mkdirSync } from 'node:fs';
+import { writeFileSync, rmSync, writeSync, closeSync, mkdirSync, existsSync } from 'node:fs';
+import { DaemonUnreachable, postJson } from '../client/http.js';
 import { AgentLinks } from './agents.js';
 import { createApi } from './api.js';
 import { ClusterLocks, type DaemonContext } from './context.js';
@@ -20,12 +21,47 @@ import { aloftHome, ensureHome, homePaths } from '../util/paths.js';
 import { aloftVersion } from '../util/version.js';
 import { errorMessage } from '../util/errors.js';
 
+const errCode = (err: unknown) => (err as NodeJS.ErrnoException).code;
+
+/** Tells the CLI that started us to go ahead (fd 3, see client/spawn.ts). */
+function signalReady(): void {
+  const readyFd = Number(process.env.ALOFT_READY_FD ?? '-1');
+  if (readyFd < 0) return;
+  try {
+    writeSync(readyFd, 'ready\n');
+    closeSync(readyFd);
+  } catch {
+    /* parent went away; we run anyway */
+  }
+}
+
+/** True if a daemon already answers on the socket; a socket file nobody answers on is removed. */
+async function anotherDaemonServes(socket: string): Promise<boolean> {
+  if (!existsSync(socket)) return false;
+  try {
+    await postJson(socket, '/v1/rpc/info', {}, 5_000);
+    return true;
+  } catch (err) {
+    if (!(err instanceof DaemonUnreachable)) return true; // it answered, if oddly
+    rmSync(socket, { force: true });
+    return false;
+  }
+}
+
 async function main(): Promise<void> {
   const home = ensureHome(aloftHome());
   const paths = homePaths(home);
   mkdirSync(paths.logs, { recursive: true, mode: 0o700 });
   const log = createLogger(paths.log);
   const startedAt = Date.now();
+  // The CLI's start lock keeps this from happening; if it does anyway (a lock taken over from a
+  // CLI that died), the daemon already serving this home wins and we leave without touching state.
+  if (await anotherDaemonServes(paths.socket)) {
+    log.warn('another daemon already serves this home; leaving');
+    log.flush();
+    signalReady();
+    process.exit(0);
+  }
   log.info({ version: aloftVersion(), home }, 'daemon starting');
 
   const db = openDatabase(paths.db);
@@ -69,7 +105,16 @@ async function main(): Promise<void> {
 
   const { rpc, streams } = createApi(ctx, { socket: paths.socket, startedAt, shutdown: () => void shutdown('api') });
   server = new ApiServer({ store, log, rpc, streams });
-  await server.listen(paths.socket);
+  try {
+    await server.listen(paths.socket);
+  } catch (err) {
+    if (errCode(err) !== 'EADDRINUSE') throw err;
+    log.warn('another daemon bound the socket first; leaving');
+    db.close();
+    log.flush();
+    signalReady();
+    process.exit(0);
+  }
   writeFileSync(paths.pidFile, String(process.pid), { mode: 0o600 });
 
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
@@ -83,15 +128,7 @@ async function main(): Promise<void> {
   });
 
   // Ready as soon as we answer; reconciling with agents happens in the background.
-  const readyFd = Number(process.env.ALOFT_READY_FD ?? '-1');
-  if (readyFd >= 0) {
-    try {
-      writeSync(readyFd, 'ready\n');
-      closeSync(readyFd);
-    } catch {
-      /* parent went away; we run anyway */
-    }
-  }
+  signalReady();
   log.info({ socket: paths.socket }, 'daemon ready');
   // Managed jobs resume after clusters are reconciled, so they see the true state below them.
   void recoverAfterRestart(ctx)

@@ -6,7 +6,7 @@
 // the socket file is 0600 inside a 0700 directory.
 
 import http from 'node:http';
-import { chmodSync, existsSync, unlinkSync } from 'node:fs';
+import { chmodSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { ApiErrorBody, EventStreamMessage } from '../protocol/api.js';
@@ -47,8 +47,8 @@ export class ApiServer {
     this.server.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head));
   }
 
+  /** Binds the socket; fails with EADDRINUSE if the path exists (the caller clears stale ones). */
   listen(path: string): Promise<void> {
-    if (existsSync(path)) unlinkSync(path);
     return new Promise((resolve, reject) => {
       this.server.once('error', reject);
       // umask-independent: tighten right after bind, before we announce readiness.

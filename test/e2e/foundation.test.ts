@@ -1,10 +1,11 @@
 // Issue 2: the real CLI, daemon, local provider and agents, end to end.
 import { mkdtempSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeHome, type AloftEnv } from '../helpers/cli.js';
+import { makeHome, ROOT, type AloftEnv } from '../helpers/cli.js';
 
 describe('foundation: launch → logs → exec → status → down', () => {
   let a: AloftEnv;
@@ -190,13 +191,26 @@ describe('foundation: the daemon', () => {
   });
 
   it('two CLIs started at once start one daemon', async () => {
-    const rs = await Promise.all([1, 2, 3, 4].map(() => a.run(['status', '-o', 'json'])));
-    for (const r of rs) expect(r.code).toBe(0);
+    const rs = await Promise.all([1, 2, 3, 4, 5, 6].map(() => a.run(['status', '-o', 'json'])));
+    for (const r of rs) expect(r.code, r.stderr).toBe(0);
     const infos = await Promise.all([1, 2].map(() => a.run(['daemon', 'status', '-o', 'json'])));
     const pids = new Set(infos.map((r) => JSON.parse(r.stdout).pid));
     expect(pids.size).toBe(1);
     const daemons = a.leftoverProcesses();
     expect(daemons).toEqual([a.daemonPid()]);
+  });
+
+  it('a second daemon started by hand leaves the serving one alone', async () => {
+    const before = a.daemonPid();
+    const r = spawnSync(process.execPath, [join(ROOT, 'dist', 'daemon', 'main.js')], {
+      env: { ...process.env, ALOFT_HOME: a.home },
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(r.status, r.stderr).toBe(0);
+    const info = await a.run(['daemon', 'status', '-o', 'json']);
+    expect(JSON.parse(info.stdout).pid).toBe(before);
+    expect(a.leftoverProcesses()).toEqual([before]);
   });
 
   it('a daemon that cannot start: the CLI shows the tail of its log', async () => {
