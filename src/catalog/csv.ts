@@ -1,28 +1,20 @@
-// Minimal CSV reader for catalog files. Catalog rows are simple (quotes appear only around the
-// GpuInfo column), so unquoted lines take the fast path of a plain split: a 100k-row file loads in
-// tens of milliseconds, which a general-purpose parser does not manage.
+// CSV reading for catalog files. Lines with no quote (nearly all: quotes appear only around AWS's
+// GpuInfo column) are split on commas directly; any line with a quote goes to csv-parse, which
+// owns the quoting rules. A general parser over every line costs ~2 µs a row, which a 100k-row
+// catalog loaded cold cannot afford (docs/BENCHMARKS.md).
+import { parse } from 'csv-parse/sync';
 
-function splitQuoted(line: string): string[] {
-  const out: string[] = [];
-  let cur = '';
-  let inQuotes = false;
-  for (let i = 0; i < line.length; i++) {
-    const ch = line[i]!;
-    if (inQuotes) {
-      if (ch === '"') {
-        if (line[i + 1] === '"') {
-          cur += '"';
-          i++;
-        } else inQuotes = false;
-      } else cur += ch;
-    } else if (ch === '"') inQuotes = true;
-    else if (ch === ',') {
-      out.push(cur);
-      cur = '';
-    } else cur += ch;
+/** Every line that holds a quote, in order, parsed in one csv-parse call (one parser per file). */
+function quotedLines(text: string): string[][] {
+  const lines: string[] = [];
+  for (let q = text.indexOf('"'); q >= 0; ) {
+    const start = text.lastIndexOf('\n', q) + 1;
+    let end = text.indexOf('\n', q);
+    if (end < 0) end = text.length;
+    lines.push(text.slice(start, end > start && text.charCodeAt(end - 1) === 13 ? end - 1 : end));
+    q = text.indexOf('"', end);
   }
-  out.push(cur);
-  return out;
+  return lines.length ? (parse(lines.join('\n'), { relax_column_count: true, relax_quotes: true }) as string[][]) : [];
 }
 
 /**
@@ -34,6 +26,8 @@ export function readCsv(text: string, header: (names: string[]) => void, row: (f
   const fields: string[] = [];
   let start = 0;
   let seenHeader = false;
+  const quoted = quotedLines(text);
+  let nextQuoted = 0;
   // Position of the next quote in the text, searched once per quote rather than once per line.
   let nextQuote = -2;
   while (start < n) {
@@ -44,7 +38,7 @@ export function readCsv(text: string, header: (names: string[]) => void, row: (f
     if (stop > start) {
       if (nextQuote !== -1 && nextQuote < start) nextQuote = text.indexOf('"', start);
       if (nextQuote >= 0 && nextQuote < stop) {
-        const parsed = splitQuoted(text.slice(start, stop));
+        const parsed = quoted[nextQuoted++] ?? [];
         fields.length = 0;
         for (const f of parsed) fields.push(f);
       } else {

@@ -1,4 +1,5 @@
 import { describe, expect, it, beforeEach, afterEach } from 'vitest';
+import { parse as parseCsv } from 'csv-parse/sync';
 import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -135,6 +136,24 @@ describe('shipped catalog', () => {
     expect(o).toMatchObject({ accelerator: 'A100', acceleratorCount: 8, cpus: 96, memoryGiB: 1152, acceleratorMemGiB: 40 });
     expect(o.price).toBe(Number(p4d.Price));
     expect(o.spotPrice).toBe(Number(p4d.SpotPrice));
+  });
+
+  it('reads CSV exactly as csv-parse does: the shipped catalogs and quoting corner cases', () => {
+    const tricky =
+      'a,b,c\r\n' + // CRLF
+      'plain,,3\r\n' +
+      '"x, with comma","say ""hi""",\n' +
+      'p,"{\'Gpus\': [{\'Name\': \'T4\'}], \'n\': 1}",9\n' +
+      '\n' + // blank line
+      'last,row,1';
+    const texts = [tricky, ...['aws', 'gcp'].map((c) => readFileSync(join(packageRoot(), 'catalog', c, 'vms.csv'), 'utf8'))];
+    for (const text of texts) {
+      const ours: string[][] = [];
+      readCsv(text, (h) => ours.push(h), (f) => ours.push([...f]));
+      const oracle = parseCsv(text, { relax_column_count: true, skip_empty_lines: true, record_delimiter: ['\r\n', '\n'] }) as string[][];
+      oracle[0] = oracle[0]!.map((h) => h.trim());
+      expect(ours).toEqual(oracle);
+    }
   });
 
   it('rejects a file that is not a catalog', () => {
