@@ -74,6 +74,14 @@ export function offeringsFromCsv(cloud: string, text: string, source = cloud): O
     }
     return hit;
   };
+  // Regions, zones and instance types repeat across thousands of rows: keep one copy of each.
+  const strings = new Map<string, string>();
+  const intern = (v: string): string => {
+    const hit = strings.get(v);
+    if (hit !== undefined) return hit;
+    strings.set(v, v);
+    return v;
+  };
   let sawHeader = false;
   readCsv(
     text,
@@ -105,11 +113,12 @@ export function offeringsFromCsv(cloud: string, text: string, source = cloud): O
           if (m) acceleratorMemGiB = Math.round((Number(m[1]) / 1024) * 10) / 10;
         }
       }
+      const zone = iZone >= 0 ? f[iZone] : undefined;
       const o: Offering = {
         cloud,
-        region,
-        zone: iZone >= 0 ? f[iZone] || undefined : undefined,
-        instanceType: type || undefined,
+        region: intern(region),
+        zone: zone ? intern(zone) : undefined,
+        instanceType: type ? intern(type) : undefined,
         accelerator,
         acceleratorCount,
         acceleratorMemGiB,
@@ -117,6 +126,9 @@ export function offeringsFromCsv(cloud: string, text: string, source = cloud): O
         memoryGiB: num(f[iMem]) ?? 0,
         price: num(f[iPrice]),
         spotPrice: num(f[iSpot]),
+        // Declared up front so every offering keeps one hidden class when the optimizer fills them.
+        shapeKey: undefined,
+        zoneKey: undefined,
       };
       if (type) out.push(o);
       else if (accelerator) accRows.push(o);
