@@ -32,28 +32,29 @@ export function sortReusing<T>(
 
 /**
  * Caches one row per record object (records are immutable: a change is a new object). A row is
- * rebuilt when its record, `now` or any of its `deps` (compared with ===) differ from last time.
+ * rebuilt when its record, `now` or its `dep` (another record it shows, compared with ===) differ
+ * from last time.
  */
-export class RowCache<T extends object, D extends readonly unknown[] = []> {
-  private rows = new WeakMap<T, { now: number; deps: D; row: Row }>();
+export class RowCache<T extends object, D = undefined> {
+  private rows = new WeakMap<T, { now: number; dep: D; row: Row }>();
   private last: Row[] = [];
 
-  constructor(private readonly build: (t: T, now: number, ...deps: D) => Row) {}
+  constructor(private readonly build: (t: T, now: number, dep: D) => Row) {}
 
-  row(t: T, now: number, deps: D): Row {
+  row(t: T, now: number, dep: D): Row {
     const hit = this.rows.get(t);
-    if (hit && hit.now === now && sameDeps(hit.deps, deps)) return hit.row;
-    const row = this.build(t, now, ...deps);
-    this.rows.set(t, { now, deps, row });
+    if (hit && hit.now === now && hit.dep === dep) return hit.row;
+    const row = this.build(t, now, dep);
+    this.rows.set(t, { now, dep, row });
     return row;
   }
 
   /** Rows for `items` in order; the previous array itself when every row is the same object. */
-  rowsOf(items: readonly T[], now: number, depsOf: (t: T) => D): Row[] {
+  rowsOf(items: readonly T[], now: number, depOf: (t: T) => D): Row[] {
     const out = new Array<Row>(items.length);
     let same = items.length === this.last.length;
     for (let i = 0; i < items.length; i++) {
-      const r = this.row(items[i]!, now, depsOf(items[i]!));
+      const r = this.row(items[i]!, now, depOf(items[i]!));
       out[i] = r;
       if (same && this.last[i] !== r) same = false;
     }
@@ -61,12 +62,6 @@ export class RowCache<T extends object, D extends readonly unknown[] = []> {
     this.last = out;
     return out;
   }
-}
-
-function sameDeps(a: readonly unknown[], b: readonly unknown[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 /** `next` unless it equals `prev` element by element (keeps memoized children from re-rendering). */

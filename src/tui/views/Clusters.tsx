@@ -19,12 +19,12 @@ export function ClustersView({ height, width }: { height: number; width: number 
   const sortKey = useSortKey();
   // One cluster changing re-sorts and re-formats only what it must (see derive.ts).
   // (Both caches check themselves, so a render React throws away cannot leave them wrong.)
-  const derived = useRef<{ sorted?: ClusterRecord[]; rows: RowCache<ClusterRecord, [JobRecord | undefined]> }>(undefined);
-  derived.current ??= { rows: new RowCache<ClusterRecord, [JobRecord | undefined]>(clusterRow) };
+  const derived = useRef<{ sorted?: ClusterRecord[]; rows: RowCache<ClusterRecord, JobRecord | undefined> }>(undefined);
+  derived.current ??= { rows: new RowCache<ClusterRecord, JobRecord | undefined>(clusterRow) };
   const all = useMemo(() => {
     const d = derived.current!;
     d.sorted = sortReusing(data.clusters, d.sorted, (c) => c.name, clusterComparator(sortKey));
-    return d.rows.rowsOf(d.sorted, now, (c) => [lastJobOf(data, c)]);
+    return d.rows.rowsOf(d.sorted, now, (c) => lastJobOf(data, c));
   }, [data, now, sortKey]);
   const list = useList(all, height - 1);
   const cluster = list.selectedKey !== undefined ? data.clusters.get(list.selectedKey) : undefined;
