@@ -4,6 +4,7 @@
 // (event → reducer → React → layout → output), event → screen latency through the real
 // batching/throttling path, and keypress → screen latency while logs stream.
 import { EventEmitter } from 'node:events';
+import { closeSync, openSync, readSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -140,6 +141,28 @@ async function setup(clusters, { debug = false } = {}) {
   return { store, term, keys, ink, emit, logs, now, render, createElement, App, deps };
 }
 
+/**
+ * CPU time of this process's main (JS) thread in ms, from Linux's per-thread schedstat; null
+ * elsewhere. process.cpuUsage() also counts V8's GC and compiler threads, which run in parallel
+ * with (and mostly after) the frame, so it can exceed the frame's wall time; this does not.
+ */
+function mainThreadClock() {
+  let fd;
+  try {
+    fd = openSync(`/proc/self/task/${process.pid}/schedstat`, 'r');
+  } catch {
+    return { read: () => null, close() {} };
+  }
+  const buf = Buffer.alloc(128);
+  return {
+    read() {
+      const n = readSync(fd, buf, 0, buf.length, 0);
+      return Number(buf.toString('latin1', 0, n).split(' ')[0]) / 1e6;
+    },
+    close: () => closeSync(fd),
+  };
+}
+
 /** Event-loop stall detector: the longest gap between 2 ms ticks (what input would wait for). */
 function lagMonitor() {
   let last = performance.now();
@@ -169,6 +192,8 @@ export default async function ({ quick } = {}) {
   // 1. Frame time: one cluster changes; measure reducer → React → Yoga → output for 1,000 clusters.
   const frames = [];
   const cpu = [];
+  const main = [];
+  const clock = mainThreadClock();
   const iters = quick ? 30 : 150;
   // bypass the batching delay and the fps throttle by waiting past it between samples
   for (let i = 0; i < iters; i++) {
@@ -177,19 +202,26 @@ export default async function ({ quick } = {}) {
     await sleep(20);
     const t0 = performance.now();
     const c0 = process.cpuUsage();
+    const m0 = clock.read();
     s.emit({ kind: 'cluster', cluster: { ...c, status, statusReason: undefined, resources: `r${i}x` } });
     const written = s.term.when(`r${i}x`);
     s.store.flush();
     frames.push((await written) - t0);
     const dc = process.cpuUsage(c0);
     cpu.push((dc.user + dc.system) / 1000);
+    if (m0 !== null) main.push(clock.read() - m0);
   }
+  clock.close();
   // Wall time counts waiting for a CPU on a busy machine; CPU time is the frame's own work.
   const load = `load avg ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} CPUs`;
   rows.push({ bench: 'tui', metric: 'frame render, 1,000 clusters, wall (p50)', value: pct(frames, 50), unit: 'ms', target: '≤ 16 ms', note: load });
   rows.push({ bench: 'tui', metric: 'frame render, 1,000 clusters, wall (p95)', value: pct(frames, 95), unit: 'ms', target: '≤ 16 ms' });
   rows.push({ bench: 'tui', metric: 'frame render, 1,000 clusters, CPU (p50)', value: pct(cpu, 50), unit: 'ms', target: '≤ 16 ms' });
-  rows.push({ bench: 'tui', metric: 'frame render, 1,000 clusters, CPU (p95)', value: pct(cpu, 95), unit: 'ms', target: '≤ 16 ms' });
+  rows.push({ bench: 'tui', metric: 'frame render, 1,000 clusters, CPU (p95)', value: pct(cpu, 95), unit: 'ms', target: '≤ 16 ms', note: 'process.cpuUsage(): all threads, GC helpers included' });
+  if (main.length) {
+    rows.push({ bench: 'tui', metric: 'frame render, 1,000 clusters, main-thread CPU (p50)', value: pct(main, 50), unit: 'ms', target: '≤ 16 ms', note: 'the JS thread alone (schedstat)' });
+    rows.push({ bench: 'tui', metric: 'frame render, 1,000 clusters, main-thread CPU (p95)', value: pct(main, 95), unit: 'ms', target: '≤ 16 ms' });
+  }
   s.ink.unmount();
   s.store.close();
   s = await setup(clusters);

@@ -33,6 +33,10 @@ import { LogsView } from './views/Logs.js';
 import { GpusView } from './views/Gpus.js';
 import { ManagedView } from './views/Managed.js';
 import { LaunchOverlay } from './views/Launch.js';
+import { installInkOutputCache } from './render/ink-output.js';
+
+// Before any frame: Ink rebuilds only the screen rows that changed (see render/ink-output.ts).
+await installInkOutputCache();
 
 export const FLASH_MS = 6000;
 /** header (2) + breadcrumbs + hint bar + flash line */

@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'vitest';
+import type { ClusterRecord, JobRecord } from '../../src/protocol/model.js';
 import { formatAge, formatDollars, formatDuration, fit, stripAnsi } from '../../src/tui/render/format.js';
 import { statusColour } from '../../src/tui/render/colors.js';
 import { CLUSTER_COLUMNS, clusterRow, eventRow, jobRow, requestRow } from '../../src/tui/render/rows.js';
@@ -157,5 +158,59 @@ describe('--once', () => {
     expect(lines[3]).toMatch(/^beta .* STOPPED/);
     expect(text).not.toMatch(/\u001B/);
     expect(onceText(snapshot(), { home: '/h' })).toContain('No existing clusters.');
+  });
+});
+
+describe('incremental rows (derive.ts)', () => {
+  const now = 1_000_000_000;
+  test('sortReusing gives what a fresh sort gives, reusing the order when nothing moved', async () => {
+    const { sortReusing } = await import('../../src/tui/render/derive.js');
+    const r = (() => {
+      let s = 7;
+      return () => ((s = (s * 1103515245 + 12345) & 0x7fffffff), s / 0x80000000);
+    })();
+    const statuses = ['UP', 'INIT', 'STOPPED', 'WEIRD'] as const;
+    let map = new Map(Array.from({ length: 40 }, (_, i) => [`c${i}`, cluster(`c${i}`, { status: 'UP', launchedAt: now - (i % 5) * 1000 })]));
+    for (const key of ['name', 'age', 'status'] as const) {
+      const cmp = clusterComparator(key);
+      let prev: ClusterRecord[] | undefined;
+      for (let step = 0; step < 200; step++) {
+        const next = new Map(map);
+        const name = `c${Math.floor(r() * 45)}`;
+        const x = r();
+        if (x < 0.1) next.delete(name);
+        else if (x < 0.6) next.set(name, { ...(next.get(name) ?? cluster(name)), status: statuses[Math.floor(r() * 4)]! });
+        else next.set(name, { ...(next.get(name) ?? cluster(name)), launchedAt: now - Math.floor(r() * 5) * 1000 });
+        map = next;
+        const got = sortReusing(map, prev, (c) => c.name, cmp);
+        expect(got).toEqual([...map.values()].sort(cmp));
+        got.forEach((c) => expect(c).toBe(map.get(c.name)));
+        prev = got;
+      }
+    }
+  });
+
+  test('RowCache rebuilds a row only when its record, now or deps change', async () => {
+    const { RowCache } = await import('../../src/tui/render/derive.js');
+    let builds = 0;
+    const cache = new RowCache<ClusterRecord, JobRecord | undefined>((c, n, j) => (builds++, clusterRow(c, n, j)));
+    const a = cluster('a', { lastJobId: 1 });
+    const b = cluster('b');
+    const ja = job(a, 1, { status: 'RUNNING' });
+    const rows1 = cache.rowsOf([a, b], now, (c) => (c === a ? ja : undefined));
+    expect(builds).toBe(2);
+    expect(cache.rowsOf([a, b], now, (c) => (c === a ? ja : undefined))).toBe(rows1);
+    expect(builds).toBe(2);
+    const ja2 = { ...ja, status: 'SUCCEEDED' as const };
+    const rows2 = cache.rowsOf([a, b], now, (c) => (c === a ? ja2 : undefined));
+    expect(builds).toBe(3);
+    expect(rows2[0]!.cells[8]).toBe('1 SUCCEEDED');
+    expect(rows2[1]).toBe(rows1[1]);
+    cache.rowsOf([a, b], now + 1000, (c) => (c === a ? ja2 : undefined));
+    expect(builds).toBe(5);
+    const b2 = { ...b, status: 'STOPPED' as const };
+    const rows3 = cache.rowsOf([b2, a], now + 1000, (c) => (c === a ? ja2 : undefined));
+    expect(builds).toBe(6);
+    expect(rows3.map((x) => x.cells[4])).toEqual(['STOPPED', 'UP']);
   });
 });

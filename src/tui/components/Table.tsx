@@ -1,6 +1,7 @@
 // A virtualized table: only the rows that fit are rendered, however long the list.
 import { memo, useMemo, useRef } from 'react';
 import { Box, Text } from 'ink';
+import { sameOr } from '../render/derive.js';
 import { columnWidths, headerLine, rowSegments, windowStart, type Column, type Row } from '../render/table.js';
 
 /** The selection is marked by a glyph as well as inverse video, so it survives NO_COLOR. */
@@ -18,7 +19,10 @@ export interface TableProps {
 }
 
 export function Table({ columns, rows, selected, height, width, empty }: TableProps) {
-  const widths = useMemo(() => columnWidths(columns, rows, width - GUTTER - 1), [columns, rows, width]);
+  // The same array while the widths stay the same, so unchanged rows skip re-rendering.
+  const widthsRef = useRef<number[]>(undefined);
+  const widths = useMemo(() => sameOr(widthsRef.current, columnWidths(columns, rows, width - GUTTER - 1)), [columns, rows, width]);
+  widthsRef.current = widths;
   const body = Math.max(1, height - 1);
   const startRef = useRef(0);
   const start = windowStart(selected, rows.length, body, startRef.current);

@@ -1,8 +1,10 @@
-import { useMemo } from 'react';
+import { useMemo, useRef } from 'react';
+import type { ClusterRecord, JobRecord } from '../../protocol/model.js';
 import { useData, useDeps, useNavDispatch, useUi } from '../context.js';
 import { PRIORITY, useKeyLayer, type KeyAction } from '../keys/dispatcher.js';
 import { CLUSTER_COLUMNS, clusterRow } from '../render/rows.js';
 import { clusterComparator } from '../render/sort.js';
+import { RowCache, sortReusing } from '../render/derive.js';
 import { lastJobOf } from '../state/reducer.js';
 import { Table } from '../components/Table.js';
 import { useList, useNow, useSortKey } from './useList.js';
@@ -15,9 +17,14 @@ export function ClustersView({ height, width }: { height: number; width: number 
   const nav = useNavDispatch();
   const now = useNow(1000);
   const sortKey = useSortKey();
+  // One cluster changing re-sorts and re-formats only what it must (see derive.ts).
+  // (Both caches check themselves, so a render React throws away cannot leave them wrong.)
+  const derived = useRef<{ sorted?: ClusterRecord[]; rows: RowCache<ClusterRecord, JobRecord | undefined> }>(undefined);
+  derived.current ??= { rows: new RowCache<ClusterRecord, JobRecord | undefined>(clusterRow) };
   const all = useMemo(() => {
-    const list = [...data.clusters.values()].sort(clusterComparator(sortKey));
-    return list.map((c) => clusterRow(c, now, lastJobOf(data, c)));
+    const d = derived.current!;
+    d.sorted = sortReusing(data.clusters, d.sorted, (c) => c.name, clusterComparator(sortKey));
+    return d.rows.rowsOf(d.sorted, now, (c) => lastJobOf(data, c));
   }, [data, now, sortKey]);
   const list = useList(all, height - 1);
   const cluster = list.selectedKey !== undefined ? data.clusters.get(list.selectedKey) : undefined;
