@@ -37,10 +37,27 @@ function report(err: unknown): number {
   return 1;
 }
 
+/**
+ * Exits once everything written to stdout and stderr has left the process. On a pipe both are
+ * asynchronous: exiting straight away cuts `aloft logs … | grep` or `-o json | jq` short.
+ */
+function exitAfterFlush(code: number): void {
+  let pending = 2;
+  const done = () => {
+    if (--pending === 0) process.exit(code);
+  };
+  process.stdout.write('', done);
+  process.stderr.write('', done);
+}
+
+// A reader that goes away (`aloft logs … | head`) is not an error of ours.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  });
+}
+
 main(process.argv).then(
-  () => process.exit(process.exitCode ?? 0),
-  (err) => {
-    const code = report(err);
-    process.stdout.write('', () => process.exit(code));
-  },
+  () => exitAfterFlush(Number(process.exitCode ?? 0)),
+  (err) => exitAfterFlush(report(err)),
 );

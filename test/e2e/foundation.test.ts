@@ -1,6 +1,6 @@
 // Issue 2: the real CLI, daemon, local provider and agents, end to end.
 import { mkdtempSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -60,6 +60,16 @@ describe('foundation: launch → logs → exec → status → down', () => {
     expect(logs.stdout).toContain('hello from aloft');
     const tail = await a.run(['logs', 'hello', '2', '--no-follow', '--tail', '1']);
     expect(tail.stdout.trim()).toBe('exec-output-0');
+  });
+
+  it('output piped to a slow reader arrives whole (exec, logs)', async () => {
+    const bin = join(ROOT, 'bin', 'aloft');
+    // The reader starts late, so the CLI is done writing long before the pipe is drained.
+    const piped = (cmd: string) =>
+      execFileSync('sh', ['-c', `node ${bin} ${cmd} | (sleep 1; wc -c)`], { env: { ...process.env, ...a.env }, encoding: 'utf8' }).trim();
+    const expected = String(Array.from({ length: 100000 }, (_, i) => `${i + 1}\n`).join('').length);
+    expect(piped(`exec hello -- 'seq 1 100000'`)).toBe(expected);
+    expect(piped('logs hello 4 --no-follow')).toBe(expected);
   });
 
   it('refuses websocket upgrades that carry an Origin header', async () => {
