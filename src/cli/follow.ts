@@ -53,3 +53,23 @@ export function jobExitCode(job: JobRecord | null): number {
   if (job.exitCode !== undefined && job.exitCode > 0 && job.exitCode < 256) return job.exitCode;
   return job.status === 'CANCELLED' ? 130 : 1;
 }
+
+/**
+ * Exit status of `aloft logs`, SkyPilot's JobExitCode: 0 succeeded, 100 failed, 101 not finished
+ * (--no-follow on a live job), 103 cancelled — so scripts can tell them apart.
+ */
+export function logsExitCode(job: JobRecord | null): number {
+  if (!job) return 0;
+  switch (job.status) {
+    case 'SUCCEEDED':
+      return 0;
+    case 'CANCELLED':
+      return 103;
+    case 'FAILED':
+    case 'FAILED_SETUP':
+    case 'FAILED_DRIVER':
+      return 100;
+    default:
+      return 101;
+  }
+}

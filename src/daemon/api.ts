@@ -249,6 +249,9 @@ async function streamLogs(ctx: DaemonContext, q: URLSearchParams, send: (i: LogS
   if (jobId === undefined) jobId = store.jobsOf(uid, 1)[0]?.id;
   if (jobId === undefined) throw new UserError(`cluster '${name}' has no jobs yet`);
   const known = store.getJob(uid, jobId);
+  if (known && rank !== undefined && rank >= known.numNodes) {
+    throw new UserError(`job ${jobId} of '${name}' ran on ${known.numNodes} node${known.numNodes === 1 ? '' : 's'}: --rank takes 0${known.numNodes > 1 ? `..${known.numNodes - 1}` : ''}, not ${rank}`);
+  }
 
   if (rec?.status === 'UP') {
     try {

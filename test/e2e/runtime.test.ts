@@ -74,6 +74,24 @@ describe('runtime', () => {
     await waitFor(() => !processesUnder(gangDir).some((p) => p.cmd.includes('sleep 60')), 10_000, 'rank 0 killed');
   });
 
+  it("logs exits like SkyPilot's: 100 failed, 103 cancelled, 101 still running; --rank out of range is an error", async () => {
+    const [failed] = await jobs('gang'); // the gang job above, FAILED
+    const f = await a.run(['logs', 'gang', String(failed!.id), '--no-follow']);
+    expect(f.code).toBe(100);
+    expect(f.stderr).toContain(`Job ${failed!.id} finished: FAILED (exit code 4).`);
+    const bad = await a.run(['logs', 'gang', String(failed!.id), '--no-follow', '--rank', '2']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr.trim()).toBe(`aloft: job ${failed!.id} of 'gang' ran on 2 nodes: --rank takes 0..1, not 2`);
+    await a.run(['exec', 'gang', '-d', '--', 'echo started; sleep 30']);
+    const [running] = await jobs('gang');
+    await waitFor(async () => (await a.run(['logs', 'gang', String(running!.id), '--no-follow'])).stdout.includes('started'), 10_000, 'job started');
+    expect((await a.run(['logs', 'gang', String(running!.id), '--no-follow'])).code).toBe(101);
+    await a.run(['cancel', 'gang', String(running!.id)]);
+    await waitFor(async () => (await job('gang', running!.id))?.status === 'CANCELLED', 10_000, 'cancelled');
+    expect((await a.run(['logs', 'gang', String(running!.id)])).code).toBe(103);
+    expect((await a.run(['logs', 'gang', '1', '--no-follow', '--tail', '0'])).stdout).toMatch(/rank=0 n=2[\s\S]*rank=1 n=2|rank=1 n=2[\s\S]*rank=0 n=2/);
+  });
+
   it('keeps a job PENDING until the resources it asks for are free', async () => {
     const status = JSON.parse((await a.run(['status', 'gang', '-o', 'json'])).stdout)[0];
     const cpus = String(status.nodeResources.cpus);

@@ -1,6 +1,9 @@
 import { type Command, Option } from 'commander';
 import { daemon, ExitCode, note, outputOption, printJson } from '../context.js';
 
+/** `logs` exit code of a job still running (--no-follow), as SkyPilot's JobExitCode.NOT_FINISHED. */
+const LOGS_NOT_FINISHED = 101;
+
 const out = () => new Option('-o, --output <format>', 'table or json').default('table').argParser(outputOption);
 
 function parseJobIds(ids: string[]): number[] {
@@ -46,7 +49,7 @@ export function register(program: Command): void {
     .argument('<cluster>')
     .argument('[job]')
     .option('--no-follow', 'print what is there and exit')
-    .option('--tail <lines>', 'only the last N lines')
+    .option('--tail <lines>', 'only the last N lines (0: all)')
     .option('--status', "print the job's status instead of its log; exit 0 only if it succeeded")
     .option('--rank <n>', 'only this rank of a multi-node job')
     .option('--worker <n>', 'same as --rank')
@@ -64,11 +67,15 @@ export function register(program: Command): void {
       const rankFlag = opts.rank ?? opts.worker;
       const rank = rankFlag !== undefined ? Number(rankFlag) : undefined;
       if (rank !== undefined && (!Number.isInteger(rank) || rank < 0)) throw new Error(`--rank takes a whole number ≥ 0, not '${rankFlag}'`);
-      const tail = opts.tail !== undefined ? Number(opts.tail) : undefined;
+      let tail = opts.tail !== undefined ? Number(opts.tail) : undefined;
       if (tail !== undefined && (!Number.isInteger(tail) || tail < 0)) throw new Error(`--tail takes a whole number ≥ 0, not '${opts.tail}'`);
-      const { followLogs } = await import('../follow.js');
-      const { detached } = await followLogs(client, { cluster, job: jobId, follow: opts.follow, tail, rank }, false);
+      if (tail === 0) tail = undefined; // SkyPilot: 0 means the whole log
+      const { followLogs, logsExitCode } = await import('../follow.js');
+      const { job: last, detached } = await followLogs(client, { cluster, job: jobId, follow: opts.follow, tail, rank }, false);
       if (detached) throw new ExitCode(130);
+      const code = logsExitCode(last);
+      if (last && code !== 0 && code !== LOGS_NOT_FINISHED) note(`Job ${last.id} finished: ${last.status}${last.exitCode ? ` (exit code ${last.exitCode})` : ''}.`);
+      if (code !== 0) throw new ExitCode(code);
     });
 
   program
