@@ -23,15 +23,20 @@ export async function syncWorkdir(provider: Provider, cluster: string, nodes: No
 
 /** Where a mount's destination lands on a node; `~/x` and relative paths are under the node's home. */
 export function mountDestination(provider: Provider, dest: string): string {
-  if (dest.startsWith('~/')) return dest.slice(2);
-  if (dest === '~') return '.';
-  if (!dest.startsWith('/')) return dest;
-  if (provider.name === 'local') {
-    throw new UserError(
-      `file_mounts: absolute destination '${dest}' is not supported on the local infra (nodes share this machine); use a path under ~/ instead`,
-    );
+  if (dest.startsWith('/')) {
+    if (provider.name === 'local') {
+      throw new UserError(
+        `file_mounts: absolute destination '${dest}' is not supported on the local infra (nodes share this machine); use a path under ~/ instead`,
+      );
+    }
+    return dest;
   }
-  return dest;
+  const rel = posix.normalize(dest === '~' ? '.' : dest.startsWith('~/') ? dest.slice(2) : dest);
+  // A local node's home is a directory of this machine: `~/../..` would write outside it.
+  if (provider.name === 'local' && (rel === '..' || rel.startsWith('../'))) {
+    throw new UserError(`file_mounts: destination '${dest}' leaves the node's home directory; on the local infra use a path under ~/`);
+  }
+  return rel;
 }
 
 export async function syncFileMounts(
