@@ -178,6 +178,12 @@ describe('foundation: errors a user can cause', () => {
     expect(again.stdout).toContain('back');
   });
 
+  it('a launch asking for spot onto an on-demand cluster is refused', async () => {
+    const r = await a.run(['launch', '-y', '-c', 'stopme', '--use-spot', '--', 'echo', 'hi']);
+    expect(r.code).not.toBe(0);
+    expect(oneLine(r.stderr).at(-1)).toBe("aloft: launch failed at OPTIMIZE: cluster 'stopme' runs on-demand nodes; the task asks for spot (use another cluster name)");
+  });
+
   it('workdir sync honours .gitignore', async () => {
     const wd = join(dir, 'wd');
     mkdirSync(wd);

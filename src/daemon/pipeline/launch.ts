@@ -182,6 +182,9 @@ function checkFits(rec: ClusterRecord, params: LaunchParams): void {
   if (task.numNodes > rec.numNodes) {
     throw new UserError(`cluster '${rec.name}' has ${rec.numNodes} node(s); the task needs ${task.numNodes}`);
   }
+  if (!rec.useSpot && task.resources.candidates.every((c) => c.useSpot)) {
+    throw new UserError(`cluster '${rec.name}' runs on-demand nodes; the task asks for spot (use another cluster name)`);
+  }
   const want = task.resources.candidates[0]?.infra.cloud;
   if (want && want !== '*' && want !== rec.cloud) {
     throw new UserError(`cluster '${rec.name}' runs on ${rec.infra}; the task asks for ${want} (use another cluster name)`);
