@@ -122,6 +122,12 @@ export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Record<s
     },
     async stop(p) {
       const names = p.clusters.map((n) => requireCluster(ctx, n).name);
+      // A managed job's cluster belongs to its controller: a stop would end the job for good.
+      const owners = new Map(ctx.store.activeManaged().filter((m) => m.cluster).map((m) => [m.cluster!, m.id]));
+      for (const n of names) {
+        const id = owners.get(n);
+        if (id !== undefined) throw new UserError(`cluster '${n}' runs managed job ${id}; its controller owns it (cancel the job with \`aloft jobs cancel ${id}\`)`);
+      }
       return { requestIds: names.map((n) => background('stop', n, () => ctx.locks.with(n, () => stopCluster(ctx, n)))) };
     },
     async start(p) {

@@ -113,6 +113,13 @@ run: |
     await a.run(['jobs', 'launch', '-y', '-d', '-n', 'c2', '--infra', 'local', '--', 'sleep', '600']);
     const c2 = (await queue()).find((x) => x.name === 'c2')!;
     await waitFor(async () => (await job(c2.id)).status === 'RUNNING', 30_000, 'c2 RUNNING');
+    // Its cluster belongs to the controller: `stop` is refused (it would end the job for good).
+    const cl = (await job(c2.id)).cluster!;
+    const stop = await a.run(['stop', '-y', cl]);
+    expect(stop.code).toBe(1);
+    expect(stop.stderr.trim()).toBe(`aloft: cluster '${cl}' runs managed job ${c2.id}; its controller owns it (cancel the job with \`aloft jobs cancel ${c2.id}\`)`);
+    expect((await a.run(['stop', '-y', '-a'])).stderr.trim()).toBe('aloft: no cluster to stop');
+    expect((await job(c2.id)).status).toBe('RUNNING');
     expect((await a.run(['jobs', 'cancel', '-n', 'c2'])).code).toBe(0);
     await waitFor(async () => (await job(c1.id)).status === 'CANCELLED' && (await job(c2.id)).status === 'CANCELLED', 30_000, 'both CANCELLED');
     await waitFor(async () => (await clusters()).length === 0, 15_000, 'no cluster left');

@@ -85,8 +85,13 @@ export function register(program: Command): void {
     .option('-y, --yes', 'do not ask for confirmation')
     .action(async (clusters: string[], opts: { all?: boolean; yes?: boolean }) => {
       const client = await daemon();
-      const names = opts.all ? (await client.call('status', {})).clusters.filter((c) => c.status === 'UP' || c.status === 'INIT').map((c) => c.name) : clusters;
-      if (names.length === 0) throw new Error('say which clusters to stop, or --all');
+      let names = clusters;
+      if (opts.all) {
+        // Managed jobs' clusters belong to their controllers (the daemon refuses to stop them).
+        const owned = new Set((await client.call('jobsQueue', { skipFinished: true })).jobs.flatMap((j) => (j.cluster ? [j.cluster] : [])));
+        names = (await client.call('status', {})).clusters.filter((c) => (c.status === 'UP' || c.status === 'INIT') && !owned.has(c.name)).map((c) => c.name);
+      }
+      if (names.length === 0) throw new Error(opts.all ? 'no cluster to stop' : 'say which clusters to stop, or --all');
       await confirmOrYes(opts.yes, `Stop ${names.join(', ')}?`);
       const { requestIds } = await client.call('stop', { clusters: names });
       await runRequests(requestIds, names, 'STOPPED');
