@@ -23,11 +23,13 @@ export async function followLogs(
   client: DaemonClient,
   q: { cluster: string; job?: number; follow: boolean; tail?: number; rank?: number },
   detachHint = true,
+  /** where the job's output goes: stderr when stdout carries JSON */
+  out: NodeJS.WritableStream = process.stdout,
 ): Promise<{ job: JobRecord | null; detached: boolean }> {
   let job: JobRecord | null = null;
   let detached = false;
   const h = client.streamLogs(q, (item) => {
-    if (item.type === 'text') process.stdout.write(item.text);
+    if (item.type === 'text') out.write(item.text);
     else job = item.job;
   });
   const onSig = () => {

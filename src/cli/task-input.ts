@@ -12,6 +12,10 @@ export interface TaskFlags {
   cpus?: string;
   memory?: string;
   infra?: string;
+  /** SkyPilot's older --cloud/--region/--zone, folded into infra */
+  cloud?: string;
+  region?: string;
+  zone?: string;
   useSpot?: boolean;
   workdir?: string;
   instanceType?: string;
@@ -32,7 +36,7 @@ export async function buildChain(yamlOrCommand: string[], flags: TaskFlags, opts
     cpus: flags.cpus,
     memory: flags.memory,
     gpus: flags.gpus,
-    infra: flags.infra,
+    infra: infraFlag(flags),
     useSpot: flags.useSpot,
     instanceType: flags.instanceType,
     diskSize: flags.diskSize !== undefined ? parseIntFlag('--disk-size', flags.diskSize) : undefined,
@@ -53,6 +57,14 @@ export async function buildChain(yamlOrCommand: string[], flags: TaskFlags, opts
     chain = { tasks: [spec.taskFromCommand('', overrides)] };
   }
   return chain;
+}
+
+/** --infra, or the same place said the older way: --cloud aws --region us-east-1 --zone us-east-1a. */
+function infraFlag(f: TaskFlags): string | undefined {
+  if (f.cloud === undefined && f.region === undefined && f.zone === undefined) return f.infra;
+  if (f.infra !== undefined) throw new UserError('--infra and --cloud/--region/--zone say the same thing; give one (e.g. --infra aws/us-east-1)');
+  if (f.zone !== undefined && f.region === undefined) throw new UserError('--zone needs --region too (or --infra CLOUD/REGION/ZONE)');
+  return [f.cloud ?? '*', f.region, f.zone].filter((p) => p !== undefined).join('/');
 }
 
 function parseIntFlag(flag: string, v: string): number {

@@ -72,6 +72,23 @@ describe('foundation: launch → logs → exec → status → down', () => {
     expect(piped('logs hello 4 --no-follow')).toBe(expected);
   });
 
+  it('-o json keeps stdout pure JSON (the job output goes to stderr); SkyPilot flags --cloud/--region, -r, autostop -a', async () => {
+    const r = await a.run(['exec', 'hello', '-o', 'json', '--', 'echo from-the-job']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ cluster: 'hello', job: { status: 'SUCCEEDED' } });
+    expect(r.stderr).toContain('from-the-job');
+    const plan = await a.run(['launch', '--dryrun', '-o', 'json', '--cloud', 'local', '--', 'echo']);
+    expect(JSON.parse(plan.stdout).chosen).toMatchObject({ cloud: 'local' });
+    const both = await a.run(['launch', '--dryrun', '--cloud', 'aws', '--infra', 'gcp', '--', 'echo']);
+    expect(both.code).toBe(1);
+    expect(both.stderr.trim()).toBe('aloft: --infra and --cloud/--region/--zone say the same thing; give one (e.g. --infra aws/us-east-1)');
+    expect((await a.run(['launch', '--help'])).stdout).toMatch(/-r, --retry-until-up/);
+    const as = await a.run(['autostop', '-a', '-i', '30']);
+    expect(as.code, as.stderr).toBe(0);
+    expect(as.stderr).toContain('hello: autostop after 30 idle minute(s)');
+    expect((await a.run(['autostop', '-a', '--cancel'])).code).toBe(0);
+  });
+
   it('refuses websocket upgrades that carry an Origin header', async () => {
     const status = await new Promise<number>((resolve, reject) => {
       const req = http.request({

@@ -130,15 +130,18 @@ export function register(program: Command): void {
   program
     .command('autostop')
     .description('Stop (or tear down) clusters after they have been idle')
-    .argument('<clusters...>')
+    .argument('[clusters...]')
+    .option('-a, --all', 'every UP cluster')
     .option('-i, --idle-minutes <minutes>', 'idle minutes before autostop', '5')
     .option('--down', 'tear down instead of stop')
     .option('--cancel', 'cancel autostop')
-    .action(async (clusters: string[], opts: { idleMinutes: string; down?: boolean; cancel?: boolean }) => {
+    .action(async (clusters: string[], opts: { all?: boolean; idleMinutes: string; down?: boolean; cancel?: boolean }) => {
       const client = await daemon();
       const { parseMinutes } = await import('./launch.js');
+      const names = opts.all ? (await client.call('status', {})).clusters.filter((c) => c.status === 'UP').map((c) => c.name) : clusters;
+      if (names.length === 0) throw new Error(opts.all ? 'no UP cluster' : 'say which clusters, or --all');
       const res = await client.call('autostop', {
-        clusters,
+        clusters: names,
         idleMinutes: parseMinutes(opts.idleMinutes),
         down: opts.down ?? false,
         cancel: opts.cancel,

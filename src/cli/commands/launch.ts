@@ -15,6 +15,9 @@ export function taskOptions(cmd: Command): Command {
     .option('--cpus <n>', 'vCPUs per node, e.g. 4 or 4+')
     .option('--memory <GiB>', 'memory per node, e.g. 16 or 16+')
     .option('--infra <infra>', 'where to run: local, ssh/POOL, aws/us-east-1, k8s/CONTEXT, */REGION')
+    .option('--cloud <cloud>', 'same as --infra CLOUD (SkyPilot\'s older flag)')
+    .option('--region <region>', 'with --cloud: the region')
+    .option('--zone <zone>', 'with --cloud and --region: the zone')
     .option('--use-spot', 'use spot instances')
     .option('--instance-type <type>', 'instance type')
     .option('--disk-size <GiB>', 'disk size in GiB')
@@ -49,7 +52,7 @@ export function register(program: Command): void {
       .option('-i, --idle-minutes-to-autostop <minutes>', 'stop the cluster after this many idle minutes')
       .option('--down', 'tear the cluster down (not stop) when idle / when done')
       .option('--no-setup', 'skip setup on an existing cluster')
-      .option('--retry-until-up', 'keep retrying provisioning until it succeeds')
+      .option('-r, --retry-until-up', 'keep retrying provisioning until it succeeds')
       .addOption(new Option('-o, --output <format>', 'table or json').default('table').argParser(outputOption)),
   ).action(async (args: string[], opts: LaunchOpts) => {
     const { buildChain, singleTask } = await import('../task-input.js');
@@ -92,7 +95,9 @@ export function register(program: Command): void {
       note(`Job ${req.jobId} submitted. Follow it with: aloft logs ${cluster} ${req.jobId}`);
       return;
     }
-    const { job, detached } = await followLogs(client, { cluster, job: req.jobId, follow: true });
+    // With -o json, stdout carries only the JSON; the job's output goes to stderr.
+    const sink = opts.output === 'json' ? process.stderr : process.stdout;
+    const { job, detached } = await followLogs(client, { cluster, job: req.jobId, follow: true }, true, sink);
     if (detached) throw new ExitCode(130);
     if (opts.output === 'json') printJson({ cluster, request_id: requestId, job });
     else note(`Job ${req.jobId} ${job?.status ?? 'ended'}.  (aloft logs ${cluster} ${req.jobId} / aloft down ${cluster})`);
@@ -119,7 +124,8 @@ export function register(program: Command): void {
       return;
     }
     const { followLogs, jobExitCode } = await import('../follow.js');
-    const { job, detached } = await followLogs(client, { cluster, job: jobId, follow: true });
+    const sink = opts.output === 'json' ? process.stderr : process.stdout;
+    const { job, detached } = await followLogs(client, { cluster, job: jobId, follow: true }, true, sink);
     if (detached) throw new ExitCode(130);
     if (opts.output === 'json') printJson({ cluster, job });
     const code = jobExitCode(job);
