@@ -125,7 +125,20 @@ describe('managed-job controller', () => {
     const id = submit(store, controller, { recoverOnExitCodes: [42] });
     const done = await until(store, id, is('SUCCEEDED'));
     expect(done.restartsOnErrors).toBe(0);
+    expect(done.recoveries).toBe(2);
     expect(done.attempts).toHaveLength(3);
+  });
+
+  it('backs off between restarts of a job that keeps failing at once', async () => {
+    // retryBaseMs is 10: waits of 10, 20, 40 ms before attempts 3, 4, 5 (none before the 2nd).
+    const { store, controller } = setup({ runMs: () => 0, exitCode: (_c, n) => (n < 5 ? 42 : 0) });
+    const id = submit(store, controller, { recoverOnExitCodes: [42] });
+    const done = await until(store, id, is('SUCCEEDED'));
+    const gaps = done.attempts.slice(1).map((a, i) => a.startedAt - done.attempts[i]!.endedAt!);
+    expect(gaps).toHaveLength(4);
+    expect(gaps[1]).toBeGreaterThanOrEqual(10);
+    expect(gaps[2]).toBeGreaterThanOrEqual(20);
+    expect(gaps[3]).toBeGreaterThanOrEqual(40);
   });
 
   it('gives up with FAILED_NO_RESOURCE when launches keep failing', async () => {

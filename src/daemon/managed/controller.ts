@@ -292,12 +292,18 @@ export class ManagedJobController {
     const byCode = exitCode !== undefined && j.recoverOnExitCodes.includes(exitCode);
     if (byCode || j.restartsOnErrors < j.maxRestartsOnErrors) {
       this.note(j.id, `job failed (exit ${exitCode ?? '?'}); restarting${byCode ? ' (recover_on_exit_codes)' : ` (${j.restartsOnErrors + 1}/${j.maxRestartsOnErrors})`}`);
-      this.mutate(j.id, (c) => ({
+      const next = this.mutate(j.id, (c) => ({
         ...this.endAttempt(c, `failed (exit ${exitCode ?? '?'})`),
         status: 'RECOVERING',
         restartsOnErrors: c.restartsOnErrors + (byCode ? 0 : 1),
+        // recover_on_exit_codes restarts are unlimited, as in SkyPilot, and counted as recoveries.
+        recoveries: c.recoveries + (byCode ? 1 : 0),
       }));
       await this.backend.teardown(att.cluster).catch(() => undefined);
+      // A job that keeps failing at once must not relaunch in a tight loop: back off, doubling
+      // with each consecutive failed attempt (capped at a minute).
+      const streak = trailingFailures(next);
+      if (streak > 1) await this.sleep(j.id, Math.min(this.opts.retryBaseMs * 2 ** (streak - 2), 60_000));
       return;
     }
     await this.conclude(j, 'FAILED', `failed (exit ${exitCode ?? '?'})`, `job failed with exit code ${exitCode ?? '?'}`);
@@ -320,4 +326,11 @@ export class ManagedJobController {
     this.mutate(j.id, (c) => this.finish(this.endAttempt(c, 'cancelled'), 'CANCELLED'));
     this.opts.forgetTask?.(j.id);
   }
+}
+
+/** How many of the job's latest attempts in a row ended with the user's code failing. */
+function trailingFailures(j: ManagedJobRecord | undefined): number {
+  let n = 0;
+  for (let i = (j?.attempts.length ?? 0) - 1; i >= 0 && j!.attempts[i]!.outcome?.startsWith('failed (exit'); i--) n++;
+  return n;
 }
