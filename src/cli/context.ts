@@ -17,6 +17,20 @@ export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + '\n');
 }
 
+/** Documented optional fields of each listing, printed as null when absent (jq-friendly). */
+export const OPTIONAL_JSON_FIELDS = {
+  cluster: ['region', 'zone', 'instanceType', 'nodeResources', 'autostop', 'lastJobId', 'statusReason'],
+  job: ['name', 'startedAt', 'endedAt', 'exitCode', 'failedRank'],
+} as const;
+
+export function withNulls<T extends object>(records: T[], keys: readonly string[]): T[] {
+  return records.map((r) => {
+    const out: Record<string, unknown> = { ...(r as Record<string, unknown>) };
+    for (const k of keys) if (out[k] === undefined) out[k] = null;
+    return out as T;
+  });
+}
+
 export function note(line: string): void {
   process.stderr.write(line + '\n');
 }

@@ -37,6 +37,8 @@ describe('foundation: launch → logs → exec → status → down', () => {
     const clusters = JSON.parse(r.stdout);
     expect(clusters).toHaveLength(1);
     expect(clusters[0]).toMatchObject({ name: 'hello', status: 'UP', infra: 'local', numNodes: 1 });
+    // documented optional fields are present, as null when unset
+    expect(clusters[0]).toMatchObject({ zone: null, autostop: null, statusReason: null });
   });
 
   it('execs a command on the cluster and exits with its status', async () => {

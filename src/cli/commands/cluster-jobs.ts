@@ -1,5 +1,5 @@
 import { type Command, Option } from 'commander';
-import { daemon, ExitCode, note, outputOption, printJson } from '../context.js';
+import { OPTIONAL_JSON_FIELDS, withNulls, daemon, ExitCode, note, outputOption, printJson } from '../context.js';
 
 /** `logs` exit code of a job still running (--no-follow), as SkyPilot's JobExitCode.NOT_FINISHED. */
 const LOGS_NOT_FINISHED = 101;
@@ -29,7 +29,7 @@ export function register(program: Command): void {
         targets.map((c) => client.call('queue', { cluster: c, skipFinished: opts.skipFinished })),
       );
       const jobs = results.flatMap((r) => r.jobs);
-      if (opts.output === 'json') return printJson(jobs);
+      if (opts.output === 'json') return printJson(withNulls(jobs, OPTIONAL_JSON_FIELDS.job));
       const { table } = await import('../table.js');
       const { JOB_HEADERS, jobRow } = await import('../render.js');
       const byCluster = new Map<string, typeof jobs>();

@@ -1,5 +1,5 @@
 import { type Command, Option } from 'commander';
-import { daemon, ExitCode, note, outputOption, printJson } from '../context.js';
+import { OPTIONAL_JSON_FIELDS, withNulls, daemon, ExitCode, note, outputOption, printJson } from '../context.js';
 
 interface OutOpt {
   output: 'table' | 'json';
@@ -43,7 +43,7 @@ export function register(program: Command): void {
     .action(async (clusters: string[], opts: OutOpt & { refresh?: boolean }) => {
       const client = await daemon();
       const res = await client.call('status', { clusters, refresh: opts.refresh });
-      if (opts.output === 'json') return printJson(res.clusters);
+      if (opts.output === 'json') return printJson(withNulls(res.clusters, OPTIONAL_JSON_FIELDS.cluster));
       if (res.clusters.length === 0) {
         process.stdout.write('No existing clusters.\n');
         return;
