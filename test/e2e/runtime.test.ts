@@ -89,6 +89,10 @@ describe('runtime', () => {
     await a.run(['cancel', 'gang', String(running!.id)]);
     await waitFor(async () => (await job('gang', running!.id))?.status === 'CANCELLED', 10_000, 'cancelled');
     expect((await a.run(['logs', 'gang', String(running!.id)])).code).toBe(103);
+    const none = await a.run(['cancel', 'gang', '999', String(running!.id)]);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toContain("aloft: cluster 'gang' has no job 999");
+    expect(none.stderr).toContain(`Job ${running!.id} is already CANCELLED.`);
     expect((await a.run(['logs', 'gang', '1', '--no-follow', '--tail', '0'])).stdout).toMatch(/rank=0 n=2[\s\S]*rank=1 n=2|rank=1 n=2[\s\S]*rank=0 n=2/);
   });
 

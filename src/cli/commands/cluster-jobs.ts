@@ -91,5 +91,18 @@ export function register(program: Command): void {
       if (!opts.all && ids.length === 0) throw new Error('say which jobs to cancel, or --all');
       const res = await client.call('cancel', opts.all ? { cluster, all: true } : { cluster, jobIds: ids });
       note(res.cancelled.length ? `Cancelled job(s) ${res.cancelled.join(', ')} on ${cluster}.` : 'No job to cancel.');
+      const left = ids.filter((id) => !res.cancelled.includes(id));
+      if (left.length === 0) return;
+      const { jobs: known } = await client.call('queue', { cluster });
+      let missing = 0;
+      for (const id of left) {
+        const j = known.find((x) => x.id === id);
+        if (j) note(`Job ${id} is already ${j.status}.`);
+        else {
+          missing++;
+          note(`aloft: cluster '${cluster}' has no job ${id}`);
+        }
+      }
+      if (missing) throw new ExitCode(1);
     });
 }
