@@ -1,11 +1,15 @@
 // Builds the Task a launch/exec sends: from a YAML file or a command after `--`, with CLI flags
 // layered on top (flags win, as in SkyPilot).
+import { readFileSync } from 'node:fs';
+import { parseEnv } from 'node:util';
 import type { Task, TaskChain } from '../spec/types.js';
 import { UserError } from '../util/errors.js';
 
 export interface TaskFlags {
   name?: string;
   env?: string[];
+  /** dotenv file of envs; --env wins over it */
+  envFile?: string;
   secret?: string[];
   numNodes?: string;
   gpus?: string;
@@ -27,7 +31,7 @@ export async function buildChain(yamlOrCommand: string[], flags: TaskFlags, opts
   const first = yamlOrCommand[0];
   const isYaml = first !== undefined && yamlOrCommand.length === 1 && /\.ya?ml$/i.test(first);
   const spec = isYaml ? await import('../spec/index.js') : await import('../spec/command.js');
-  const envs = spec.parseKeyValueFlags(flags.env ?? [], '--env');
+  const envs = { ...(flags.envFile !== undefined ? readEnvFile(flags.envFile) : {}), ...spec.parseKeyValueFlags(flags.env ?? [], '--env') };
   const secrets = spec.parseKeyValueFlags(flags.secret ?? [], '--secret');
   const overrides = {
     name: flags.name,
@@ -57,6 +61,21 @@ export async function buildChain(yamlOrCommand: string[], flags: TaskFlags, opts
     chain = { tasks: [spec.taskFromCommand('', overrides)] };
   }
   return chain;
+}
+
+/** SkyPilot's --env-file: a dotenv file (KEY=VALUE lines, # comments, quotes). */
+function readEnvFile(path: string): Record<string, string> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new UserError(`--env-file ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+  }
+  const vars = parseEnv(text) as Record<string, string>;
+  for (const k of Object.keys(vars)) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new UserError(`--env-file ${path}: '${k}' is not a valid variable name`);
+  }
+  return vars;
 }
 
 /** --infra, or the same place said the older way: --cloud aws --region us-east-1 --zone us-east-1a. */

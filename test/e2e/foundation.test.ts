@@ -91,6 +91,14 @@ describe('foundation: launch → logs → exec → status → down', () => {
     expect((await a.run(['autostop', '-a', '--cancel'])).code).toBe(0);
   });
 
+  it('--env-file reads a dotenv file; --env wins over it', async () => {
+    const f = join(mkdtempSync(join(tmpdir(), 'aloft-envf-')), 'vars.env');
+    writeFileSync(f, '# comment\nA_VAR=from-file\nB_VAR="quoted value"\nC_VAR=file\n');
+    const r = await a.run(['exec', 'hello', '--env-file', f, '--env', 'C_VAR=flag', '--', 'echo "$A_VAR|$B_VAR|$C_VAR"']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('from-file|quoted value|flag');
+  });
+
   it('refuses websocket upgrades that carry an Origin header', async () => {
     const status = await new Promise<number>((resolve, reject) => {
       const req = http.request({

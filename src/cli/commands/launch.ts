@@ -9,6 +9,7 @@ export function taskOptions(cmd: Command): Command {
   return cmd
     .option('-n, --name <name>', 'task name')
     .option('--env <KEY[=VALUE]>', 'set an env var (KEY alone takes it from this shell); repeatable', collect)
+    .option('--env-file <path>', 'a dotenv file of env vars (--env wins over it)')
     .option('--secret <KEY[=VALUE]>', 'set a secret env var, never stored or printed; repeatable', collect)
     .option('--num-nodes <n>', 'number of nodes')
     .option('--gpus <NAME[:COUNT]>', 'accelerators, e.g. A100:8')
