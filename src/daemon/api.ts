@@ -182,6 +182,11 @@ export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Record<s
       await preemptLocal(ctx, rec.name);
       return { ok: true };
     },
+    async nodeIps(p) {
+      const rec = requireCluster(ctx, p.cluster);
+      if (rec.status !== 'UP') throw new UserError(`cluster '${rec.name}' is ${rec.status}; it has no running nodes`);
+      return { ips: (store.getInternal(rec.name).nodes ?? []).map((n) => n.ip) };
+    },
     async nodeTarget(p) {
       const rec = requireCluster(ctx, p.cluster);
       if (rec.status !== 'UP') throw new UserError(`cluster '${rec.name}' is ${rec.status}; start it first`);

@@ -87,6 +87,8 @@ export interface ApiMethods {
   preempt: { params: { cluster: string }; result: { ok: true } };
   /** where `aloft ssh` should go: a node's address and home */
   nodeTarget: { params: { cluster: string; rank?: number }; result: NodeTarget };
+  /** node addresses in rank order (the head first) */
+  nodeIps: { params: { cluster: string }; result: { ips: string[] } };
   snapshot: { params: Record<string, never>; result: StateSnapshot };
 }
 

@@ -48,6 +48,8 @@ describe('runtime', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/rank=0, .*rank=0 n=2 ips=127\.0\.0\.1127\.0\.0\.1/);
     expect(r.stdout).toMatch(/rank=1, .*rank=1 n=2/);
+    expect((await a.run(['status', '--ip', 'gang'])).stdout).toBe('127.0.0.1\n');
+    expect((await a.run(['status', '--all-ips', 'gang'])).stdout).toBe('127.0.0.1\n127.0.0.1\n');
     const only1 = await a.run(['logs', 'gang', '1', '--no-follow', '--rank', '1']);
     expect(only1.stdout).toContain('rank=1 n=2');
     expect(only1.stdout).not.toContain('rank=0 n=2');

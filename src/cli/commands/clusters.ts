@@ -39,9 +39,17 @@ export function register(program: Command): void {
     .description('Show clusters')
     .argument('[clusters...]', 'only these clusters')
     .option('-r, --refresh', 'ask the agents/providers for the latest state')
+    .option('--ip', "print one cluster's head node IP")
+    .option('--all-ips', "print one cluster's node IPs, one per line, in rank order")
     .addOption(out())
-    .action(async (clusters: string[], opts: OutOpt & { refresh?: boolean }) => {
+    .action(async (clusters: string[], opts: OutOpt & { refresh?: boolean; ip?: boolean; allIps?: boolean }) => {
       const client = await daemon();
+      if (opts.ip || opts.allIps) {
+        if (clusters.length !== 1) throw new Error(`${opts.ip ? '--ip' : '--all-ips'} needs exactly one cluster name`);
+        const { ips } = await client.call('nodeIps', { cluster: clusters[0]! });
+        process.stdout.write((opts.ip ? ips.slice(0, 1) : ips).join('\n') + '\n');
+        return;
+      }
       const res = await client.call('status', { clusters, refresh: opts.refresh });
       if (opts.output === 'json') return printJson(withNulls(res.clusters, OPTIONAL_JSON_FIELDS.cluster));
       if (res.clusters.length === 0) {
