@@ -147,7 +147,7 @@ export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Record<s
       const names = p.all ? store.listClusters().map((c) => c.name) : (p.clusters ?? []).map((n) => requireCluster(ctx, n).name);
       return {
         clusters: names,
-        requestIds: names.map((n) => background('down', n, () => ctx.locks.with(n, () => teardown(ctx, n)))),
+        requestIds: names.map((n) => background('down', n, () => ctx.locks.with(n, () => teardown(ctx, n, { purge: p.purge })))),
       };
     },
     async autostop(p) {

@@ -71,7 +71,8 @@ export interface ApiMethods {
   cancel: { params: { cluster: string; jobIds?: number[]; all?: boolean }; result: { cancelled: number[] } };
   stop: { params: { clusters: string[] }; result: { requestIds: string[] } };
   start: { params: { clusters: string[]; idleMinutes?: number; down?: boolean }; result: { requestIds: string[] } };
-  down: { params: { clusters?: string[]; all?: boolean }; result: { requestIds: string[]; clusters: string[] } };
+  /** purge: forget a cluster whose teardown fails (SkyPilot's `down --purge`) */
+  down: { params: { clusters?: string[]; all?: boolean; purge?: boolean }; result: { requestIds: string[]; clusters: string[] } };
   autostop: {
     params: { clusters: string[]; idleMinutes?: number; down?: boolean; cancel?: boolean };
     result: { clusters: ClusterRecord[] };

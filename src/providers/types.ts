@@ -100,6 +100,8 @@ export interface Provider {
   queryInstances(cluster: string): Promise<ClusterInfo | undefined>;
   stopInstances(cluster: string): Promise<void>;
   terminateInstances(cluster: string): Promise<void>;
+  /** Drops this provider's own records of a cluster without touching its nodes (`down --purge`). */
+  forgetInstances?(cluster: string): Promise<void>;
   getClusterInfo(cluster: string): Promise<ClusterInfo>;
 
   transport(cluster: string, node: NodeInfo): Transport;

@@ -178,4 +178,24 @@ run: |
     expect(readFileSync(join(a.home, 'ssh', 'reservations.json'), 'utf8')).not.toContain('"duo"');
     expect(existsSync(join(a.home, 'ssh', 'config'))).toBe(true);
   });
+
+  it('down fails while the hosts are unreachable; down --purge forgets the cluster anyway', async () => {
+    const l = await a.run(['launch', '-y', '-c', 'lost', '--infra', 'ssh/duo', 'echo hi'], { timeoutMs: 60_000 });
+    expect(l.code, l.stderr).toBe(0);
+    const agents = processesWithEnv(['ALOFT_NODE_DIR'], runtime);
+    expect(agents.length).toBeGreaterThan(0);
+    // The machines vanish: no server, no sessions (the agent processes are killed too, below).
+    for (const s of [s1, s2]) {
+      for (const pid of sessionsOf(s.pid)) process.kill(pid, 'SIGKILL');
+      await s.stop();
+    }
+    const down = await a.run(['down', '-y', 'lost'], { timeoutMs: 120_000 });
+    expect(down.code).not.toBe(0);
+    expect(JSON.parse((await a.run(['status', '-o', 'json'])).stdout).map((c: { name: string }) => c.name)).toContain('lost');
+    const purge = await a.run(['down', '-y', '--purge', 'lost'], { timeoutMs: 120_000 });
+    expect(purge.code, purge.stderr).toBe(0);
+    expect(JSON.parse((await a.run(['status', '-o', 'json'])).stdout).map((c: { name: string }) => c.name)).not.toContain('lost');
+    expect(readFileSync(join(a.home, 'ssh', 'reservations.json'), 'utf8')).not.toContain('"lost"'); // the hosts are free again
+    for (const pid of processesWithEnv(['ALOFT_NODE_DIR'], runtime)) process.kill(pid, 'SIGKILL');
+  });
 });

@@ -126,11 +126,12 @@ export function register(program: Command): void {
     .argument('[clusters...]')
     .option('-a, --all', 'all clusters')
     .option('-y, --yes', 'do not ask for confirmation')
-    .action(async (clusters: string[], opts: { all?: boolean; yes?: boolean }) => {
+    .option('-p, --purge', 'forget the cluster even if its teardown fails (nodes may be left behind)')
+    .action(async (clusters: string[], opts: { all?: boolean; yes?: boolean; purge?: boolean }) => {
       if (!opts.all && clusters.length === 0) throw new Error('say which clusters to tear down, or --all');
       await confirmOrYes(opts.yes, `Tear down ${opts.all ? 'ALL clusters' : clusters.join(', ')}?`);
       const client = await daemon();
-      const res = await client.call('down', opts.all ? { all: true } : { clusters });
+      const res = await client.call('down', opts.all ? { all: true, purge: opts.purge } : { clusters, purge: opts.purge });
       if (res.clusters.length === 0) note('No clusters to tear down.');
       await runRequests(res.requestIds, res.clusters, 'terminated');
     });

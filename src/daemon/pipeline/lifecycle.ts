@@ -40,12 +40,19 @@ async function shutdownAgent(ctx: DaemonContext, name: string): Promise<void> {
 }
 
 /** down: every process killed, nodes removed, the record gone (job rows and logs stay). */
-export async function teardown(ctx: DaemonContext, name: string, opts: { archive: boolean } = { archive: true }): Promise<void> {
+export async function teardown(ctx: DaemonContext, name: string, opts: { archive?: boolean; purge?: boolean } = {}): Promise<void> {
   const rec = requireCluster(ctx, name);
-  if (opts.archive) await archiveRemaining(ctx, rec);
-  await shutdownAgent(ctx, name);
   const provider = await getProvider(rec.cloud, ctx.home);
-  await provider.terminateInstances(name);
+  try {
+    if (opts.archive !== false) await archiveRemaining(ctx, rec);
+    await shutdownAgent(ctx, name);
+    await provider.terminateInstances(name);
+  } catch (err) {
+    if (!opts.purge) throw err;
+    await provider.forgetInstances?.(name);
+    // --purge: the user accepts that nodes may be left behind; say so once, then forget it.
+    ctx.store.notice(`${name}: teardown failed (${errorMessage(err)}); removed from aloft anyway (--purge): check ${rec.infra} for leftover nodes`, 'warn', name);
+  }
   // Jobs still active on the agent when it died are over now.
   ctx.links.flushNow();
   for (const j of ctx.store.activeJobsOf(rec.uid)) {

@@ -391,6 +391,12 @@ export class SshProvider implements Provider {
     });
   }
 
+  async forgetInstances(cluster: string): Promise<void> {
+    await this.reserveLock.run(async () => {
+      if (this.reservations.get(cluster)) this.save({ remove: cluster });
+    });
+  }
+
   // ---- nodes ----
 
   async detectResources(t: Transport, _node: NodeInfo): Promise<NodeResources> {
