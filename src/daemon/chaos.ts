@@ -6,6 +6,7 @@ import type { DaemonContext } from './context.js';
 import { LocalProvider } from '../providers/local/provider.js';
 import { getProvider } from './providers.js';
 import { homePaths } from '../util/paths.js';
+import { importYaml } from '../util/yaml-lazy.js';
 
 export async function preemptLocal(ctx: DaemonContext, cluster: string): Promise<void> {
   const provider = (await getProvider('local', ctx.home)) as LocalProvider;
@@ -18,7 +19,7 @@ export async function chaosInterval(home: string): Promise<number | undefined> {
   if (process.env.ALOFT_SPOT_MTBP_SECONDS) return Number(process.env.ALOFT_SPOT_MTBP_SECONDS);
   const path = homePaths(home).config;
   if (!existsSync(path)) return undefined;
-  const { parse } = await import('yaml');
+  const { parse } = await importYaml();
   const cfg = parse(readFileSync(path, 'utf8')) as { local?: { spot_mtbp_seconds?: number } } | null;
   const v = cfg?.local?.spot_mtbp_seconds;
   return typeof v === 'number' && v > 0 ? v : undefined;

@@ -10,6 +10,7 @@ import { UserError } from '../util/errors.js';
 import type { DaemonContext } from './context.js';
 import type { Placement } from './planning.js';
 import { getProvider, PROVISIONABLE } from './providers.js';
+import { importYaml } from '../util/yaml-lazy.js';
 
 /** Live offerings of the providers that have no catalog; a slow or broken pool never blocks planning. */
 async function liveOfferings(ctx: DaemonContext): Promise<LiveOffering[]> {
@@ -35,7 +36,7 @@ async function liveOfferings(ctx: DaemonContext): Promise<LiveOffering[]> {
 async function allowedInfra(home: string): Promise<string[] | undefined> {
   const path = homePaths(home).config;
   if (!existsSync(path)) return undefined;
-  const { parse } = await import('yaml');
+  const { parse } = await importYaml();
   const cfg = parse(readFileSync(path, 'utf8')) as { allowed_infra?: string[]; allowed_clouds?: string[] } | null;
   return cfg?.allowed_infra ?? cfg?.allowed_clouds;
 }
