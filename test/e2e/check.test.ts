@@ -2,19 +2,9 @@
 // CommonJS build, where a dynamic `import('yaml')` has no named exports — a valid pool file must
 // still be read.
 import { writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeHome, type AloftEnv } from '../helpers/cli.js';
-
-/** A TCP port on 127.0.0.1 that nothing listens on (bound, then closed). */
-export async function closedPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
+import { closedPort, makeHome, type AloftEnv } from '../helpers/cli.js';
 
 describe('aloft check (bundled CLI)', () => {
   let a: AloftEnv;
