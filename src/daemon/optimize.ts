@@ -1,17 +1,15 @@
 // Bridges the daemon to the optimizer: live offerings from local (and ssh pools), the catalog for
 // clouds, and the plan's failover order turned into placements the pipeline can try in turn.
 
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import type { LiveOffering, Provider } from '../providers/types.js';
 import type { PoolSummary } from '../providers/ssh/inspect.js';
 import type { Task } from '../spec/types.js';
 import type { Candidate, OptimizeContext, Plan } from '../optimizer/index.js';
 import { homePaths } from '../util/paths.js';
-import { UserError } from '../util/errors.js';
 import type { DaemonContext } from './context.js';
 import type { Placement } from './planning.js';
 import { getProvider, PROVISIONABLE } from './providers.js';
-import { importYaml } from '../util/yaml-lazy.js';
 
 interface Live {
   offerings: LiveOffering[];
@@ -45,13 +43,10 @@ async function liveOfferings(ctx: DaemonContext): Promise<Live> {
   return out;
 }
 
-/** `allowed_infra` (or SkyPilot's `allowed_clouds`) from ALOFT_HOME/config.yaml. */
+/** `allowed_infra` (or SkyPilot's `allowed_clouds`) from ALOFT_HOME/config.yaml (checked: a broken file is one line). */
 async function allowedInfra(home: string): Promise<string[] | undefined> {
-  const path = homePaths(home).config;
-  if (!existsSync(path)) return undefined;
-  const { parse } = await importYaml();
-  const cfg = parse(readFileSync(path, 'utf8')) as { allowed_infra?: string[]; allowed_clouds?: string[] } | null;
-  return cfg?.allowed_infra ?? cfg?.allowed_clouds;
+  const { loadConfig } = await import('../spec/config.js');
+  return loadConfig(homePaths(home).config).allowedInfra;
 }
 
 export async function optimizerContext(ctx: DaemonContext, opts: { dryrun: boolean }): Promise<OptimizeContext> {
