@@ -5,6 +5,7 @@ import { connect } from 'node:net';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { aloftHome } from '../util/paths.js';
+import { importYaml } from '../util/yaml-lazy.js';
 
 export interface InfraStatus {
   /** local | aws | gcp | kubernetes | ssh */
@@ -119,7 +120,7 @@ async function readKubeconfig(env: NodeJS.ProcessEnv, home: string): Promise<Kub
   const files = (env.KUBECONFIG ? env.KUBECONFIG.split(':').filter(Boolean) : [join(home, '.kube', 'config')]).filter(readable);
   const info: KubeInfo = { files, contexts: [], servers: [] };
   if (!files.length) return info;
-  const { parse } = await import('yaml');
+  const { parse } = await importYaml();
   for (const f of files) {
     let doc: unknown;
     try {
@@ -151,7 +152,7 @@ export async function detectKubernetes(env: NodeJS.ProcessEnv, home: string): Pr
 export async function detectSsh(aloft: string): Promise<InfraStatus> {
   const file = join(aloft, 'ssh_node_pools.yaml');
   if (!existsSync(file)) return { infra: 'ssh', ok: false, reason: `no ssh node pools (create ${file})` };
-  const { parse } = await import('yaml');
+  const { parse } = await importYaml();
   let doc: unknown;
   try {
     doc = parse(readFileSync(file, 'utf8'));

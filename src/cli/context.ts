@@ -1,16 +1,29 @@
 // What every command needs: a daemon client (starting the daemon on first use) and output helpers.
 import type { DaemonClient } from '../client/client.js';
-import { aloftHome } from '../util/paths.js';
+import { existsSync } from 'node:fs';
+import { aloftHome, homePaths } from '../util/paths.js';
 
 let client: DaemonClient | undefined;
 
 export async function daemon(): Promise<DaemonClient> {
   if (client) return client;
   const home = aloftHome();
+  await checkConfig(home);
   const [{ ensureDaemon }, { DaemonClient }] = await Promise.all([import('../client/spawn.js'), import('../client/client.js')]);
   await ensureDaemon(home);
   client = new DaemonClient({ home });
   return client;
+}
+
+/**
+ * Every command that needs the daemon needs a valid ALOFT_HOME/config.yaml: a broken one is one
+ * line `PATH:line:col: ...` and a non-zero exit here, before the daemon is asked anything. The
+ * parser (yaml + zod) loads only when the file exists.
+ */
+export async function checkConfig(home: string): Promise<void> {
+  const path = homePaths(home).config;
+  if (!existsSync(path)) return;
+  (await import('../spec/config.js')).loadConfig(path);
 }
 
 export function printJson(value: unknown): void {

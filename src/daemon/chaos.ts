@@ -1,11 +1,11 @@
 // Spot on the local infra, for real: a local cluster launched with use_spot can be preempted by
 // hand (`aloft local preempt`) or at random (config `local.spot_mtbp_seconds`, a mean time
 // between preemptions), which kills its nodes abruptly the way a cloud reclaims spot instances.
-import { readFileSync, existsSync } from 'node:fs';
 import type { DaemonContext } from './context.js';
 import { LocalProvider } from '../providers/local/provider.js';
 import { getProvider } from './providers.js';
 import { homePaths } from '../util/paths.js';
+import { errorMessage } from '../util/errors.js';
 
 export async function preemptLocal(ctx: DaemonContext, cluster: string): Promise<void> {
   const provider = (await getProvider('local', ctx.home)) as LocalProvider;
@@ -16,17 +16,20 @@ export async function preemptLocal(ctx: DaemonContext, cluster: string): Promise
 /** Reads `local.spot_mtbp_seconds` from ALOFT_HOME/config.yaml (or ALOFT_SPOT_MTBP_SECONDS). */
 export async function chaosInterval(home: string): Promise<number | undefined> {
   if (process.env.ALOFT_SPOT_MTBP_SECONDS) return Number(process.env.ALOFT_SPOT_MTBP_SECONDS);
-  const path = homePaths(home).config;
-  if (!existsSync(path)) return undefined;
-  const { parse } = await import('yaml');
-  const cfg = parse(readFileSync(path, 'utf8')) as { local?: { spot_mtbp_seconds?: number } } | null;
-  const v = cfg?.local?.spot_mtbp_seconds;
-  return typeof v === 'number' && v > 0 ? v : undefined;
+  const { loadConfig } = await import('../spec/config.js');
+  return loadConfig(homePaths(home).config).spotMtbpSeconds;
 }
 
 /** Preempts a random UP local spot cluster at exponentially distributed intervals. */
 export async function startChaos(ctx: DaemonContext): Promise<void> {
-  const mtbp = await chaosInterval(ctx.home);
+  let mtbp: number | undefined;
+  try {
+    mtbp = await chaosInterval(ctx.home);
+  } catch (err) {
+    // A broken config.yaml: every command that needs it reports it (the CLI checks it first).
+    ctx.log.error({ err: errorMessage(err) }, 'config.yaml is invalid; local spot chaos is off');
+    return;
+  }
   if (!mtbp) return;
   ctx.log.info({ mtbp }, 'local spot chaos enabled');
   const next = () => {

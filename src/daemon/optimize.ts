@@ -1,54 +1,66 @@
 // Bridges the daemon to the optimizer: live offerings from local (and ssh pools), the catalog for
 // clouds, and the plan's failover order turned into placements the pipeline can try in turn.
 
-import { existsSync, readFileSync } from 'node:fs';
-import type { LiveOffering } from '../providers/types.js';
+import { existsSync } from 'node:fs';
+import type { LiveOffering, Provider } from '../providers/types.js';
+import type { PoolSummary } from '../providers/ssh/inspect.js';
 import type { Task } from '../spec/types.js';
 import type { Candidate, OptimizeContext, Plan } from '../optimizer/index.js';
 import { homePaths } from '../util/paths.js';
-import { UserError } from '../util/errors.js';
 import type { DaemonContext } from './context.js';
 import type { Placement } from './planning.js';
 import { getProvider, PROVISIONABLE } from './providers.js';
 
+interface Live {
+  offerings: LiveOffering[];
+  /** 'ssh/POOL' → why the pool offers no free host */
+  problems: Record<string, string>;
+}
+
 /** Live offerings of the providers that have no catalog; a slow or broken pool never blocks planning. */
-async function liveOfferings(ctx: DaemonContext): Promise<LiveOffering[]> {
-  const out: LiveOffering[] = [];
+async function liveOfferings(ctx: DaemonContext): Promise<Live> {
+  const out: Live = { offerings: [], problems: {} };
   const local = await getProvider('local', ctx.home);
-  out.push(...((await local.liveOfferings?.()) ?? []));
+  out.offerings.push(...((await local.liveOfferings?.()) ?? []));
   if (existsSync(`${ctx.home}/ssh_node_pools.yaml`)) {
     try {
-      const ssh = await getProvider('ssh', ctx.home);
-      const offers = await Promise.race([
-        ssh.liveOfferings?.() ?? Promise.resolve([]),
-        new Promise<LiveOffering[]>((r) => setTimeout(() => r([]), 5000)),
+      const ssh = (await getProvider('ssh', ctx.home)) as Provider & { liveOfferingsWithProblems?(): Promise<PoolSummary> };
+      const summary = await Promise.race([
+        ssh.liveOfferingsWithProblems?.() ?? Promise.resolve<PoolSummary>({ offerings: [], problems: new Map() }),
+        new Promise<PoolSummary>((r) => setTimeout(() => r({ offerings: [], problems: new Map([['*', ['pool probe timed out']]]) }), 5000)),
       ]);
-      out.push(...offers);
+      out.offerings.push(...summary.offerings);
+      for (const [pool, why] of summary.problems) {
+        // "u@h:22: cannot reach u@h:22: connection refused" → "u@h:22: unreachable: connection refused"
+        const lines = why.map((w) => w.replace(/^(\S+): cannot reach \1: /, '$1: unreachable: '));
+        if (lines.length) out.problems[pool === '*' ? 'ssh' : `ssh/${pool}`] = lines.join('; ');
+      }
     } catch (err) {
       ctx.log.warn({ err: String(err) }, 'ssh pools unavailable for planning');
+      out.problems.ssh = `ssh pools unavailable: ${(err as Error).message ?? String(err)}`;
     }
   }
   return out;
 }
 
-/** `allowed_infra` (or SkyPilot's `allowed_clouds`) from ALOFT_HOME/config.yaml. */
+/** `allowed_infra` (or SkyPilot's `allowed_clouds`) from ALOFT_HOME/config.yaml (checked: a broken file is one line). */
 async function allowedInfra(home: string): Promise<string[] | undefined> {
-  const path = homePaths(home).config;
-  if (!existsSync(path)) return undefined;
-  const { parse } = await import('yaml');
-  const cfg = parse(readFileSync(path, 'utf8')) as { allowed_infra?: string[]; allowed_clouds?: string[] } | null;
-  return cfg?.allowed_infra ?? cfg?.allowed_clouds;
+  const { loadConfig } = await import('../spec/config.js');
+  return loadConfig(homePaths(home).config).allowedInfra;
 }
 
 export async function optimizerContext(ctx: DaemonContext, opts: { dryrun: boolean }): Promise<OptimizeContext> {
   const { contextFromMachine } = await import('../optimizer/index.js');
+  const live = await liveOfferings(ctx);
   const octx = await contextFromMachine({
-    liveOfferings: await liveOfferings(ctx),
+    liveOfferings: live.offerings,
     allowedInfra: await allowedInfra(ctx.home),
     dryrun: opts.dryrun,
   });
-  // A launch can only use infra this aloft can provision; a dry run compares prices everywhere.
-  if (!opts.dryrun) octx.usableClouds = octx.usableClouds.filter((c) => PROVISIONABLE.includes(c));
+  // A dry run and a launch plan alike: only infra this aloft can provision (with credentials, or
+  // pools, or this machine) may be chosen; a dry run also lists the rest for price comparison.
+  octx.provisionable = PROVISIONABLE;
+  octx.liveProblems = live.problems;
   return octx;
 }
 
@@ -68,19 +80,8 @@ function toPlacement(c: Candidate): Placement {
 
 export async function planTaskFor(ctx: DaemonContext, task: Task, dryrun: boolean): Promise<Plan> {
   const { planTask } = await import('../optimizer/index.js');
-  const octx = await optimizerContext(ctx, { dryrun });
-  try {
-    return planTask(task, octx);
-  } catch (err) {
-    // A named ssh pool that cannot be used: say why per host (Node missing, unreachable, in use).
-    const pool = task.resources.candidates.find((c) => c.infra.cloud === 'ssh' && c.infra.region)?.infra.region;
-    if (pool && existsSync(`${ctx.home}/ssh_node_pools.yaml`)) {
-      const ssh = await getProvider('ssh', ctx.home);
-      const why = await ssh.poolProblems?.(pool).catch(() => undefined);
-      if (why) throw new UserError(why);
-    }
-    throw err;
-  }
+  // Why a pool cannot be used (unreachable, Node missing, in use) reaches the error through liveProblems.
+  return planTask(task, await optimizerContext(ctx, { dryrun }));
 }
 
 /** Placements for the task in failover order (cheapest first). */

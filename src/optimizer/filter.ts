@@ -25,8 +25,14 @@ export interface Request {
   matchers: AcceleratorMatcher[];
   /** cloud the task names, normalized */
   namedCloud?: string;
+  /** local competes on price (named, in allowed infra, or the only enabled infra); else it is the last resort */
   localAllowed: boolean;
+  /** local is ruled out: allowed infra is configured and does not include it */
+  localForbidden: boolean;
+  /** infra with credentials */
   usable: Set<string>;
+  /** infra with credentials that this aloft can provision: what a plan may choose */
+  enabled: Set<string>;
   allowed?: ReturnType<typeof parseInfraPattern>[];
   allowedText?: string;
   dryrun: boolean;
@@ -38,22 +44,38 @@ export function makeRequest(rs: ResourcesSpec, numNodes: number, ctx: OptimizeCo
   const c = rs.infra.cloud;
   const namedCloud = c && c !== '*' && !c.includes('*') ? normalizeCloud(c) : undefined;
   const usable = new Set(ctx.usableClouds.map(normalizeCloud));
-  const onlyLocal = [...usable].every((u) => u === 'local');
+  const enabled = enabledInfra(ctx);
+  const onlyLocal = [...enabled].every((u) => u === 'local');
   const allowed = ctx.allowedInfra?.map(parseInfraPattern);
-  const localAllowed =
-    onlyLocal || namedCloud === 'local' || (allowed?.some((p) => selectorMatches(p, 'local', 'local')) ?? false);
+  const localInAllowed = allowed?.some((p) => selectorMatches(p, 'local', 'local')) ?? false;
+  const localAllowed = onlyLocal || namedCloud === 'local' || localInAllowed;
   return {
     rs,
     numNodes,
     matchers,
     namedCloud,
     localAllowed,
+    localForbidden: allowed !== undefined && !localInAllowed && namedCloud !== 'local',
     usable,
+    enabled,
     allowed,
     allowedText: ctx.allowedInfra?.join(', '),
     dryrun: ctx.dryrun ?? false,
     ctx,
   };
+}
+
+/** Infra a plan may choose: with credentials and, when the context says so, provisionable here. */
+export function enabledInfra(ctx: OptimizeContext): Set<string> {
+  const prov = ctx.provisionable?.map(normalizeCloud);
+  return new Set(ctx.usableClouds.map(normalizeCloud).filter((c) => !prov || prov.includes(c)));
+}
+
+/** Why offerings of `cloud` cannot be chosen here, or undefined when they can. */
+export function unavailableReason(req: Request, cloud: string): string | undefined {
+  if (req.enabled.has(cloud)) return undefined;
+  if (!req.usable.has(cloud)) return `no credentials for ${cloud} (see aloft check)`;
+  return `this aloft cannot provision ${cloud} yet (it can: ${req.ctx.provisionable?.join(', ') ?? 'none'})`;
 }
 
 /** Offerings worth looking at for this request (the rest cannot match and are not listed). */
@@ -140,6 +162,10 @@ export interface Verdict {
   reason?: string;
   matcher?: AcceleratorMatcher;
   noCredentials?: boolean;
+  /** fits, but can never be chosen here: shown for price comparison only (see Candidate.unavailable) */
+  unavailable?: string;
+  /** local as the last resort */
+  fallback?: boolean;
   price?: number;
 }
 
@@ -157,15 +183,14 @@ export function check(req: Request, o: Offering): Verdict {
     return { reason: `zone ${o.zone ?? '-'}, asked for ${infra.zone}` };
   }
   if (o.cloud === 'local') {
-    if (!req.localAllowed) return { reason: 'local is used only when named (infra: local) or in allowed infra, since other infra is usable' };
+    if (req.localForbidden) return { reason: `not in allowed infra (${req.allowedText})` };
   } else if (req.allowed && !req.allowed.some((p) => selectorMatches(p, o.cloud, o.region, o.zone))) {
     return { reason: `not in allowed infra (${req.allowedText})` };
   }
-  let noCredentials = false;
-  if (!o.live && !req.usable.has(o.cloud)) {
-    if (!req.dryrun) return { reason: `no credentials for ${o.cloud} (see aloft check)` };
-    noCredentials = true;
-  }
+  // Clouds without credentials (or that this aloft cannot provision) are checked all the way, so a
+  // dry run can show what they would cost and an error can say what would fit; never chosen.
+  const unavailable = o.live ? undefined : unavailableReason(req, o.cloud);
+  const noCredentials = !o.live && !req.usable.has(o.cloud);
   if (rs.instanceType && o.instanceType !== rs.instanceType) return { reason: `instance type ${o.instanceType ?? '-'}, asked for ${rs.instanceType}` };
   let matcher: AcceleratorMatcher | undefined;
   if (req.matchers.length) {
@@ -195,5 +220,8 @@ export function check(req: Request, o: Offering): Verdict {
   if (live && (o.available ?? 1) < req.numNodes) return { reason: `only ${o.available} node(s) available, need ${req.numNodes}` };
   const blocked = ctx.blocklist?.blocked(o.cloud, o.region, o.zone);
   if (blocked) return { reason: `blocked: ${blocked.reason}` };
-  return { matcher, noCredentials, price };
+  const v: Verdict = { matcher, noCredentials, price };
+  if (unavailable) v.unavailable = unavailable;
+  if (o.cloud === 'local' && !req.localAllowed) v.fallback = true;
+  return v;
 }

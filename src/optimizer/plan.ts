@@ -4,8 +4,9 @@ import type { ResourcesSpec, Task } from '../spec/types.js';
 import { type Catalog, type Offering, loadCatalog } from '../catalog/catalog.js';
 import { describeMatcher, type AcceleratorMatcher, resolveAccelerator } from '../catalog/accelerators.js';
 import { UserError } from '../util/errors.js';
-import { check, liveToOffering, makeRequest, pool, type Request } from './filter.js';
-import { formatInfra } from './infra.js';
+import { check, liveToOffering, makeRequest, pool, unavailableReason, type Request } from './filter.js';
+import { formatInfra, normalizeCloud } from './infra.js';
+import { describeCandidate } from './render.js';
 import type { Candidate, ConsideredRow, OptimizeContext, Plan } from './types.js';
 
 export class InfeasibleError extends UserError {
@@ -27,7 +28,7 @@ function timeScore(c: Candidate): number {
   return 1 / (per * c.numNodes);
 }
 
-function toCandidate(req: Request, o: Offering, matcher: AcceleratorMatcher | undefined, price: number, noCredentials: boolean): Candidate {
+function toCandidate(req: Request, o: Offering, matcher: AcceleratorMatcher | undefined, price: number, noCredentials: boolean, mark: { unavailable?: string; fallback?: boolean } = {}): Candidate {
   const accCount = o.live ? matcher?.count : o.acceleratorCount;
   let accName = o.accelerator;
   if (o.live && matcher) {
@@ -55,6 +56,8 @@ function toCandidate(req: Request, o: Offering, matcher: AcceleratorMatcher | un
   };
   if (noCredentials) c.noCredentials = true;
   if (o.live) c.live = true;
+  if (mark.unavailable) c.unavailable = mark.unavailable;
+  if (mark.fallback) c.fallback = true;
   return c;
 }
 
@@ -72,6 +75,8 @@ interface Lite {
   total: number;
   time: number;
   noCredentials: boolean;
+  unavailable?: string;
+  fallback?: boolean;
 }
 
 function liteTime(o: Offering, m: AcceleratorMatcher | undefined, numNodes: number): number {
@@ -132,15 +137,31 @@ function evaluate(req: Request, catalog: Catalog, live: Offering[], minimize: 'c
     const cur = perZone.get(zoneKey);
     // Most offerings lose on price alone: skip building anything for them.
     if (minimize === 'cost' && cur && total > cur.total && shape.best && total > shape.best.total) continue;
-    const lite: Lite = { o, matcher: v.matcher, price, total, time: minimize === 'time' ? liteTime(o, v.matcher, req.numNodes) : 0, noCredentials: v.noCredentials === true };
+    const lite: Lite = {
+      o,
+      matcher: v.matcher,
+      price,
+      total,
+      time: minimize === 'time' ? liteTime(o, v.matcher, req.numNodes) : 0,
+      noCredentials: v.noCredentials === true,
+      unavailable: v.unavailable,
+      fallback: v.fallback,
+    };
     if (!cur || cmp(lite, cur) < 0) perZone.set(zoneKey, lite);
     if (!shape.best || cmp(lite, shape.best) < 0) shape.best = lite;
   }
-  const make = (l: Lite) => toCandidate(req, l.o, l.matcher, l.price, l.noCredentials);
+  const make = (l: Lite) => toCandidate(req, l.o, l.matcher, l.price, l.noCredentials, l);
   const considered: ConsideredRow[] = [];
   for (const s of shapes.values()) {
     if (s.best) {
-      considered.push({ ...make(s.best), offerings: s.n });
+      const row: ConsideredRow = { ...make(s.best), offerings: s.n };
+      // Outside a dry run, an offering that can never be chosen is just excluded, with the reason.
+      if (row.unavailable && !req.dryrun) {
+        row.excluded = row.unavailable;
+        delete row.unavailable;
+        delete row.noCredentials;
+      }
+      considered.push(row);
       continue;
     }
     let top: { reason: string; n: number; o: Offering; stage: number } | undefined;
@@ -238,25 +259,27 @@ export function planTask(task: Task, ctx: OptimizeContext, inputs = planInputs(c
   const specs = choice.candidates.length ? choice.candidates : [defaultSpec()];
   const considered: ConsideredRow[] = [];
   const ordered: Candidate[][] = [];
-  const reasons: string[] = [];
+  const reqs: Request[] = [];
+  const rowsPerSpec: ConsideredRow[][] = [];
+  // Fits, but never chosen here (no credentials, not provisionable): price hints only.
+  const elsewhere: Candidate[] = [];
   for (const rs of specs) {
     const req = makeRequest(rs, task.numNodes, ctx);
     const ev = evaluate(req, catalog, live, minimize);
     considered.push(...ev.considered);
-    const order = failoverOrder(ev.perZone, cmp);
-    ordered.push(order);
-    if (order.length === 0) reasons.push(infeasibleReason(req, ev.considered, catalog));
+    reqs.push(req);
+    rowsPerSpec.push(ev.considered);
+    for (const c of ev.perZone) if (c.unavailable) elsewhere.push(c);
+    ordered.push(failoverOrder(ev.perZone.filter((c) => !c.unavailable), cmp));
   }
   let all: Candidate[];
   // ordered: the first candidate with any offering wins; the later ones follow it in failover.
   if (choice.mode === 'ordered') all = ordered.flat();
   else all = failoverOrder(ordered.flat(), cmp); // any_of: pooled, cheapest wins
-  if (all.length === 0) {
-    const enabled = [...new Set(ctx.usableClouds)].join(', ') || 'none';
-    const what = specs.map((rs) => describeRequest(rs, task.numNodes)).join(' or ');
-    const why = reasons.length === 1 ? reasons[0] : undefined;
-    throw new InfeasibleError(`no infra offers ${what} (enabled: ${enabled})${why ? `; ${why}` : ''}`);
-  }
+  // This machine is the last resort when other infra is enabled (unless named or allowed): every
+  // other enabled infra is tried first, local after them.
+  all = [...all.filter((c) => !c.fallback), ...all.filter((c) => c.fallback)];
+  if (all.length === 0) throw new InfeasibleError(infeasibleMessage(task, specs, reqs, rowsPerSpec, elsewhere, catalog, ctx, cmp));
   const chosen = all[0]!;
   const max = ctx.maxFailover ?? 64;
   const seen = new Set<string>();
@@ -286,6 +309,83 @@ export function planTask(task: Task, ctx: OptimizeContext, inputs = planInputs(c
     return cmp(a, b);
   });
   return { task: task.name, minimize, chosen, failover, considered };
+}
+
+/**
+ * The one line for a task nothing enabled can run: what was asked, which infra are enabled, why
+ * each of them cannot take it, and (as a hint) the cheapest fit on infra that is not usable here.
+ */
+function infeasibleMessage(
+  task: Task,
+  specs: ResourcesSpec[],
+  reqs: Request[],
+  rowsPerSpec: ConsideredRow[][],
+  elsewhere: Candidate[],
+  catalog: Catalog,
+  ctx: OptimizeContext,
+  cmp: (a: Candidate, b: Candidate) => number,
+): string {
+  const enabled = [...reqs[0]!.enabled];
+  const what = specs.map((rs) => describeRequest(rs, task.numNodes)).join(' or ');
+  const why: string[] = [];
+  const named = [...new Set(reqs.map((r) => r.namedCloud))];
+  if (named.length === 1 && named[0] !== undefined) {
+    // One infra named: why that one cannot take it.
+    const req = reqs[0]!;
+    const cloud = named[0];
+    const rows = rowsPerSpec.flat();
+    if (cloud !== 'local' && !live(cloud) && !catalog.clouds.includes(cloud)) {
+      why.push(`${cloud}: ${infeasibleReason(req, rowsPerSpec[0]!, catalog)}`);
+    } else if (cloud !== 'local' && !req.enabled.has(cloud)) {
+      why.push(`${cloud}: ${live(cloud) && !req.usable.has(cloud) ? 'not configured here (see `aloft check`)' : unavailableReason(req, cloud)}`);
+    } else if (live(cloud) || cloud === 'local') {
+      why.push(...liveReasons(cloud, rows, ctx, req.rs.infra.region));
+    } else {
+      why.push(infeasibleReason(req, rowsPerSpec[0]!, catalog));
+    }
+  } else {
+    const rows = rowsPerSpec.flat();
+    for (const infra of enabled) {
+      if (live(infra) || infra === 'local') why.push(...liveReasons(infra, rows, ctx));
+      else why.push(`${infra}: ${bestExclusion(rows.filter((r) => r.cloud === infra)) ?? `its catalog has no ${what}`}`);
+    }
+    if (!enabled.length) why.push('no infra is enabled here (see `aloft check`)');
+  }
+  const hint = [...elsewhere].sort(cmp)[0];
+  const tail = hint ? `; would fit on ${describeCandidate(hint).replace(/ \((no \S+ credentials here)\)$/, ', but $1')}` : '';
+  return `no infra offers ${what} (enabled: ${enabled.join(', ') || 'none'}): ${why.join('; ')}${tail}`;
+}
+
+const live = (cloud: string) => cloud === 'ssh' || cloud === 'kubernetes';
+
+/** The most telling exclusion among rows (the one that got furthest through the checks). */
+function bestExclusion(rows: ConsideredRow[]): string | undefined {
+  const ex = rows.filter((r) => r.excluded);
+  if (!ex.length) return undefined;
+  const rank = (r: ConsideredRow) => stageOf(r.excluded ?? '') + (r.offerings ?? 0) / 1e6;
+  return [...ex].sort((a, b) => rank(b) - rank(a))[0]!.excluded;
+}
+
+/** Per target of a live infra (local, each ssh pool or kubernetes context): why it cannot take the task. */
+function liveReasons(infra: string, rows: ConsideredRow[], ctx: OptimizeContext, only?: string): string[] {
+  const out: string[] = [];
+  const seen = new Set<string>();
+  for (const r of rows) {
+    if (r.cloud !== infra || !r.excluded || (only && r.region !== only)) continue;
+    const key = infra === 'local' ? 'local' : `${infra}/${r.region}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const problem = ctx.liveProblems?.[key];
+    out.push(`${key}: ${r.excluded}${problem && /^only \d+ node/.test(r.excluded) ? ` (${problem})` : ''}`);
+  }
+  for (const [key, problem] of Object.entries(ctx.liveProblems ?? {})) {
+    const [cloud, ...rest] = key.split('/');
+    if (normalizeCloud(cloud!) !== infra || seen.has(key) || (only && rest.join('/') !== only)) continue;
+    seen.add(key);
+    out.push(`${key}: ${problem}`);
+  }
+  if (!out.length) out.push(`${infra}: ${only ? `${infra}/${only}` : infra} has no live offerings here (see \`aloft check\`)`);
+  return out;
 }
 
 /** The one-line "why" for an infeasible request: the most telling exclusion. */

@@ -22,7 +22,7 @@ export function describeCandidate(c: Candidate): string {
   const nodes = c.numNodes > 1 ? `${c.numNodes}x ` : '';
   const cost = c.numNodes > 1 ? `$${price(c.hourlyPrice)}/hr per node, $${price(c.totalHourlyPrice)}/hr total` : `$${price(c.hourlyPrice)}/hr`;
   const spot = c.useSpot ? ' [spot]' : '';
-  const cred = c.noCredentials ? ` (no ${c.cloud} credentials here)` : '';
+  const cred = c.noCredentials ? ` (no ${c.cloud} credentials here)` : c.unavailable ? ` (${c.unavailable})` : '';
   return `${nodes}${infraString(c)}${what ? ' ' + what : ''}${spot}, ${cost}${cred}`;
 }
 
@@ -37,7 +37,7 @@ export function renderPlan(plan: Plan, opts: { explain?: boolean; maxRows?: numb
   const shown = feasible.slice(0, max);
   const header = ['INFRA', 'INSTANCE', 'ACCELERATORS', 'vCPUs', 'Mem(GB)', '$/hr', 'CHOSEN'];
   const row = (r: ConsideredRow) => [
-    infraString(r) + (r.noCredentials ? ' *' : ''),
+    infraString(r) + (r.unavailable || r.noCredentials ? ' *' : r.fallback ? ' (last resort)' : ''),
     r.instanceType ?? (r.live ? '(live)' : '-'),
     accel(r),
     num(r.cpus),
@@ -48,7 +48,9 @@ export function renderPlan(plan: Plan, opts: { explain?: boolean; maxRows?: numb
   out.push('', `Considered offerings (${plan.minimize === 'time' ? 'fastest' : 'cheapest'} first):`);
   out.push(table(header, shown.map(row)));
   if (feasible.length > shown.length) out.push(`... ${feasible.length - shown.length} more feasible (use --explain to list all)`);
-  if (feasible.some((r) => r.noCredentials)) out.push('* no credentials for this infra here: shown for price comparison (see `aloft check`)');
+  if (feasible.some((r) => r.noCredentials)) out.push('* no credentials for this infra here: shown for price comparison only, never chosen (see `aloft check`)');
+  else if (feasible.some((r) => r.unavailable)) out.push('* this aloft cannot provision this infra yet: shown for price comparison only, never chosen');
+  if (feasible.some((r) => r.fallback)) out.push('(last resort) this machine is used only when no other enabled infra can run the task, or when named (--infra local)');
   if (explain && excluded.length) {
     out.push('', 'Excluded offerings:');
     out.push(
@@ -86,6 +88,10 @@ export interface CandidateJson {
   hourly_price: number;
   total_hourly_price: number;
   no_credentials?: boolean;
+  /** comparison only: why this can never be chosen here */
+  unavailable?: string;
+  /** local as the last resort */
+  fallback?: boolean;
   excluded?: string;
 }
 
@@ -105,6 +111,8 @@ export function candidateToJson(c: Candidate & { excluded?: string }): Candidate
     total_hourly_price: c.totalHourlyPrice,
   };
   if (c.noCredentials) j.no_credentials = true;
+  if (c.unavailable) j.unavailable = c.unavailable;
+  if (c.fallback) j.fallback = true;
   if (c.excluded) j.excluded = c.excluded;
   return j;
 }

@@ -26,6 +26,13 @@ export interface Candidate {
   noCredentials?: boolean;
   /** offered live by a provider (local, ssh, kubernetes) rather than from a catalog */
   live?: boolean;
+  /**
+   * why this candidate can never be chosen here (no credentials, or an infra this aloft cannot
+   * provision): such candidates are shown for price comparison only, never planned
+   */
+  unavailable?: string;
+  /** this machine (local) as the last resort: ordered after every other enabled infra */
+  fallback?: boolean;
 }
 
 /** A row of the considered-offerings table; `excluded` says why it cannot be used. */
@@ -54,8 +61,15 @@ export interface OptimizeContext {
   /** config's allowed infra (like allowed_clouds): patterns such as "aws", "gcp/us-*", "local" */
   allowedInfra?: string[];
   minimize?: 'cost' | 'time';
-  /** plan against every catalog cloud, marking those without credentials */
+  /**
+   * dry run: offerings of clouds without credentials (or not provisionable) are listed in
+   * `considered` for price comparison, marked; they are never chosen either way
+   */
   dryrun?: boolean;
+  /** infra this aloft can launch on (default: any with credentials); the others are comparison-only */
+  provisionable?: string[];
+  /** why an enabled live infra offers nothing, e.g. {'ssh/mypool': 'root@10.0.0.5:22: unreachable'} */
+  liveProblems?: Record<string, string>;
   /** catalog to use instead of the shipped/pulled one (tests, benchmarks) */
   catalog?: Catalog;
   /** cap on failover entries (default 64) */

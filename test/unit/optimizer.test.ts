@@ -201,13 +201,20 @@ describe('local infra rule', () => {
     expect(none.chosen.cloud).toBe('local');
   });
 
-  it('is not chosen once another infra is usable, unless named or allowed', () => {
+  it('is the last resort once another infra is usable, unless named or allowed', () => {
     const ctx = { usableClouds: ['local', 'aws'], liveOfferings: [local] };
     const p = planTask(task(), ctx);
     expect(p.chosen.cloud).toBe('aws');
-    expect(p.considered.find((r) => r.cloud === 'local')!.excluded).toMatch(/only when named/);
+    const row = p.considered.find((r) => r.cloud === 'local')!;
+    expect(row).toMatchObject({ fallback: true });
+    expect(row.excluded).toBeUndefined();
+    // local is still in the failover order, after every other enabled infra
+    expect(p.failover.at(-1)).toMatchObject({ cloud: 'local', fallback: true });
+    expect(p.failover.slice(0, -1).every((c) => c.cloud === 'aws')).toBe(true);
     expect(planTask(task([rs({ infra: { cloud: 'local' } })]), ctx).chosen.cloud).toBe('local');
     expect(planTask(task(), { ...ctx, allowedInfra: ['aws', 'local'] }).chosen.cloud).toBe('local');
+    // allowed infra without local rules it out
+    expect(() => planTask(task([rs({ accelerators: acc('A100', 64) })]), { ...ctx, allowedInfra: ['aws'] })).toThrow(/^no infra offers/);
   });
 
   it('checks live capacity: cpus, GPUs and nodes', () => {
@@ -229,17 +236,99 @@ describe('local infra rule', () => {
 });
 
 describe('dryrun and credentials', () => {
-  it('without credentials, clouds are excluded; in dryrun they are planned and marked', () => {
+  it('clouds without credentials are never chosen; in dryrun they are listed, marked, for comparison', () => {
     const t = task([rs({ accelerators: acc('A100', 8) })]);
-    expect(() => planTask(t, { usableClouds: ['local'], liveOfferings: [] })).toThrow(/no credentials for (aws|gcp)/);
-    const p = planTask(t, { usableClouds: ['local'], liveOfferings: [], dryrun: true });
-    expect(p.chosen.noCredentials).toBe(true);
-    expect(planToJson(p)).toMatchObject({ no_credentials: true });
-    expect(renderPlan(p)).toContain('no credentials');
+    const launch = () => planTask(t, { usableClouds: ['local'], liveOfferings: [localOffering()] });
+    const dry = () => planTask(t, { usableClouds: ['local'], liveOfferings: [localOffering()], dryrun: true });
+    // a dry run fails exactly as the launch does, with the cheapest cloud fit as a hint
+    expect(launch).toThrow(InfeasibleError);
+    expect(dry).toThrow(InfeasibleError);
+    let a = '';
+    let b = '';
+    try { launch(); } catch (e) { a = (e as Error).message; }
+    try { dry(); } catch (e) { b = (e as Error).message; }
+    expect(a).toBe(b);
+    expect(a).toMatch(/^no infra offers A100:8 \(enabled: local\): local: no accelerators \(asked for A100:8\); would fit on (aws|gcp)\/\S+ \S+ A100:8, \$[\d.]+\/hr, but no (aws|gcp) credentials here$/);
+    expect(a).not.toContain('\n');
+
     const mixed = planTask(t, { usableClouds: ['aws'], liveOfferings: [], dryrun: true });
     const all = [mixed.chosen, ...mixed.failover];
-    expect(all.filter((c) => c.cloud === 'aws').every((c) => !c.noCredentials)).toBe(true);
-    expect(all.filter((c) => c.cloud === 'gcp').every((c) => c.noCredentials)).toBe(true);
+    expect(all.every((c) => c.cloud === 'aws' && !c.noCredentials && !c.unavailable)).toBe(true);
+    const gcpRows = mixed.considered.filter((r) => r.cloud === 'gcp' && !r.excluded);
+    expect(gcpRows.length).toBeGreaterThan(0);
+    expect(gcpRows.every((r) => r.noCredentials && /no credentials/.test(r.unavailable ?? ''))).toBe(true);
+    expect(renderPlan(mixed)).toContain('never chosen');
+    expect(planToJson(mixed)).not.toHaveProperty('no_credentials');
+    // not a dry run: the same gcp rows are plain exclusions
+    const real = planTask(t, { usableClouds: ['aws'], liveOfferings: [] });
+    expect(real.chosen).toEqual(mixed.chosen);
+    const realGcp = real.considered.filter((r) => r.cloud === 'gcp');
+    expect(realGcp.every((r) => r.excluded && !r.unavailable)).toBe(true);
+    expect(realGcp.filter((r) => /no credentials for gcp/.test(r.excluded!)).length).toBe(gcpRows.length);
+  });
+
+  it('a cloud with credentials that this aloft cannot provision is comparison-only too', () => {
+    const ctx: OptimizeContext = { usableClouds: ['local', 'aws'], liveOfferings: [localOffering(4, 8)], provisionable: ['local', 'ssh'] };
+    // a plain task: aws would be cheaper than nothing, but local is what can run it
+    const p = planTask(task(), { ...ctx, dryrun: true });
+    expect(p.chosen.cloud).toBe('local');
+    expect(p.failover.every((c) => c.cloud === 'local')).toBe(true);
+    expect(p.considered.some((r) => r.cloud === 'aws' && /cannot provision aws/.test(r.unavailable ?? ''))).toBe(true);
+    expect(() => planTask(task([rs({ infra: { cloud: 'aws' } })]), ctx)).toThrow(/aws: this aloft cannot provision aws yet/);
+  });
+});
+
+describe('default infra policy: the cheapest feasible enabled infra', () => {
+  const pool = (name: string, cpus: number, available = 1) => ({
+    cloud: 'ssh',
+    region: name,
+    resources: { cpus, memoryGiB: 16, accelerators: {} },
+    available,
+  });
+  const base: OptimizeContext = { usableClouds: ['local', 'ssh'], liveOfferings: [], provisionable: ['local', 'ssh'] };
+
+  it('a pool that fits is chosen over this machine; local follows it in failover', () => {
+    const p = planTask(task(), { ...base, liveOfferings: [localOffering(4, 8), pool('mypool', 8)] });
+    expect(p.chosen).toMatchObject({ cloud: 'ssh', region: 'mypool' });
+    expect(p.failover.map((c) => c.cloud)).toEqual(['local']);
+  });
+
+  it('with a pool defined but unusable, a plain task runs on local (and a dry run says so)', () => {
+    const ctx = { ...base, liveOfferings: [localOffering(4, 8)], liveProblems: { 'ssh/mypool': 'root@10.0.0.5:22: unreachable: connection refused' } };
+    expect(planTask(task(), ctx).chosen).toMatchObject({ cloud: 'local', fallback: true });
+    const dry = planTask(task(), { ...ctx, dryrun: true });
+    expect(dry.chosen.cloud).toBe('local');
+    expect(renderPlan(dry)).toMatch(/^Chosen for task 't': local, \$0\/hr/);
+  });
+
+  it('when nothing enabled fits, the error names each enabled infra and why', () => {
+    const ctx = {
+      ...base,
+      liveOfferings: [localOffering(4, 8), pool('busy', 16, 0)],
+      liveProblems: { 'ssh/busy': 'root@10.0.0.6:22: in use by cluster a', 'ssh/mypool': 'root@10.0.0.5:22: unreachable: connection refused' },
+    };
+    const run = () => planTask(task([rs({ cpus: { value: 8, atLeast: true } })]), ctx);
+    expect(run).toThrow(InfeasibleError);
+    let msg = '';
+    try { run(); } catch (e) { msg = (e as Error).message; }
+    expect(msg).toMatch(/^no infra offers cpus=8\+ \(enabled: local, ssh\): /);
+    expect(msg).toContain('local: too few vCPUs (4 < 8)');
+    expect(msg).toContain('ssh/busy: only 0 node(s) available, need 1 (root@10.0.0.6:22: in use by cluster a)');
+    expect(msg).toContain('ssh/mypool: root@10.0.0.5:22: unreachable: connection refused');
+    expect(msg).not.toMatch(/no credentials for/);
+    expect(msg).not.toContain('\n');
+  });
+
+  it('a pool that is too small is named with its reason', () => {
+    const msg = (() => {
+      try {
+        planTask(task([rs({ cpus: { value: 8, atLeast: true } })]), { ...base, liveOfferings: [localOffering(4, 8), pool('small', 2)] });
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return '';
+    })();
+    expect(msg).toContain('ssh/small: too few vCPUs (2 < 8)');
   });
 });
 
