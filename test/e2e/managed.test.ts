@@ -87,8 +87,8 @@ run: |
     const j = (await queue()).find((x) => x.name === 'pipe')!;
     expect(j.status).toBe('SUCCEEDED');
     const logs = await a.run(['jobs', 'logs', String(j.id), '--no-follow']);
-    expect(logs.stdout).toMatch(/attempt 1, task 1\/2 \(prep\)[^\n]*succeeded\n[^]*prep done/);
-    expect(logs.stdout).toMatch(/attempt 2, task 2\/2 \(train\)[^\n]*succeeded\n[^]*train done/);
+    expect(logs.stdout).toMatch(/task 1\/2 \(prep\), attempt 1 on [^\n]*succeeded\n[^]*prep done/);
+    expect(logs.stdout).toMatch(/task 2\/2 \(train\), attempt 1 on [^\n]*succeeded\n[^]*train done/);
     await waitFor(async () => (await clusters()).length === 0, 15_000, 'no cluster left');
   });
 

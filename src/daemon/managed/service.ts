@@ -154,14 +154,14 @@ export class ManagedJobs {
       while (shown < job.attempts.length) {
         const a = job.attempts[shown]!;
         if (a.endedAt === undefined) break;
-        if (job.attempts.length > 1) send({ type: 'text', text: `(aloft) attempt ${shown + 1}${taskLabel(job, a.task)} on ${a.cluster}${a.region ? ` (${a.region})` : ''}: ${a.outcome}\n` });
+        if (job.attempts.length > 1) send({ type: 'text', text: `(aloft) ${attemptLabel(job, shown)}: ${a.outcome}\n` });
         await streamClusterLog(this.ctx, a, false, send, signal);
         shown++;
       }
       if (terminal || !q.follow) break;
       const live = job.attempts[shown];
       if (live && live.endedAt === undefined && live.jobId !== undefined) {
-        if (job.attempts.length > 1) send({ type: 'text', text: `(aloft) attempt ${shown + 1}${taskLabel(job, live.task)} on ${live.cluster}${live.region ? ` (${live.region})` : ''}\n` });
+        if (job.attempts.length > 1) send({ type: 'text', text: `(aloft) ${attemptLabel(job, shown)}\n` });
         await streamClusterLog(this.ctx, live, true, send, signal);
         // The attempt's log ended: the job finished or the cluster went away. Either way, look again.
         const after = store.getManaged(id)!;
@@ -177,9 +177,14 @@ export class ManagedJobs {
   }
 }
 
-function taskLabel(job: ManagedJobRecord, index: number | undefined): string {
-  if (!job.numTasks || index === undefined) return '';
-  return `, task ${index + 1}/${job.numTasks}${job.taskNames?.[index] ? ` (${job.taskNames[index]})` : ''}`;
+/** `attempt 2 on mj-1 (us-east-1)`; in a pipeline `task 2/3 (train), attempt 1 on …` (attempts count per task). */
+function attemptLabel(job: ManagedJobRecord, i: number): string {
+  const a = job.attempts[i]!;
+  const task = a.task ?? 0;
+  const n = job.attempts.slice(0, i + 1).filter((x) => (x.task ?? 0) === task).length;
+  const where = ` on ${a.cluster}${a.region ? ` (${a.region})` : ''}`;
+  if (!job.numTasks || job.numTasks < 2) return `attempt ${n}${where}`;
+  return `task ${task + 1}/${job.numTasks}${job.taskNames?.[task] ? ` (${job.taskNames[task]})` : ''}, attempt ${n}${where}`;
 }
 
 function waitForChange(ctx: DaemonContext, id: number, signal: AbortSignal): Promise<void> {
