@@ -261,6 +261,8 @@ describe('confirm dialog', () => {
     const h = renderTop({ snapshot: three().snap });
     await h.waitFor('alpha');
     await h.press('p');
+    await h.waitFor('Stop alpha?');
+    await h.press(KEY.right, KEY.enter);
     await h.waitFor('stop alpha: daemon: stop failed');
   });
 });

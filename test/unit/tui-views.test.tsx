@@ -38,6 +38,8 @@ describe('clusters view actions', () => {
     });
     await h.waitFor('alpha');
     await h.press('p');
+    await h.waitFor('Stop alpha?');
+    await h.press(KEY.right, KEY.enter);
     await h.waitFor('stopping alpha');
     await h.press('j', 'u');
     await h.waitFor('starting bravo');
@@ -58,6 +60,39 @@ describe('clusters view actions', () => {
       { method: 'autostop', params: { clusters: ['alpha'], idleMinutes: 30, down: true } },
       { method: 'autostop', params: { clusters: ['alpha'], cancel: true } },
     ]);
+  });
+
+  test('p asks first and says what stopping kills; u on an UP cluster does not call start', async () => {
+    const { snap } = base();
+    const mj = cluster('mj-2');
+    snap.clusters.push(mj);
+    const h = renderTop({
+      snapshot: snap,
+      handlers: {
+        stop: (p) => {
+          if (p.clusters.includes('mj-2')) throw new Error('mj-2 runs managed job 2; cancel it with aloft jobs cancel 2');
+          return { requestIds: ['r1'] };
+        },
+      },
+    });
+    await h.waitFor('alpha');
+    await h.press('p');
+    let f = await h.waitFor('Stop alpha?');
+    expect(f).toContain('1 running job (2) will be killed');
+    expect(f).toContain('[ Cancel ]');
+    await h.press(KEY.enter);
+    await h.waitFor('stop: cancelled');
+    await h.press('u');
+    await h.waitFor('alpha is already UP');
+    expect(h.client.calls).toEqual([]);
+    // a managed job's cluster: the dialog says the daemon refuses and points at ^K; the API's error is flashed
+    await h.press('j', 'j', 'p');
+    f = await h.waitFor('Stop mj-2?');
+    expect(f).toMatch(/managed job 2/);
+    expect(f).toContain('^K');
+    await h.press(KEY.right, KEY.enter);
+    await h.waitFor('stop mj-2: mj-2 runs managed job 2');
+    expect(h.client.calls).toEqual([{ method: 'stop', params: { clusters: ['mj-2'] } }]);
   });
 
   test('s opens a shell on an UP cluster only', async () => {
