@@ -169,6 +169,24 @@ describe('keys', () => {
     await h.waitFor('/zzz');
   });
 
+  test('a key right after a pasted chunk waits its turn (strict arrival order)', async () => {
+    const h = renderTop({ snapshot: three().snap });
+    await h.waitFor('alpha');
+    await h.press(':');
+    // the paste and the Enter reach stdin back to back, before the paste has been replayed
+    await h.burst('jobs alpha', KEY.enter);
+    const f = await h.waitFor('clusters › jobs(alpha)');
+    expect(f).not.toContain('unknown command');
+    expect(f).not.toContain('usage:');
+    // and the same with a key that is not text (an arrow) behind a paste into the filter
+    await h.press(KEY.esc);
+    await h.waitFor((fr) => !fr.includes('jobs(alpha)'));
+    await h.press('/');
+    await h.burst('bra', KEY.enter, KEY.down);
+    await h.waitFor('/bra');
+    expect(selectedRow(h.frame())).toBe('bravo');
+  });
+
   test('? help lists every action of the active view with its keys', async () => {
     const h = renderTop({ snapshot: three().snap, rows: 45 });
     await h.waitFor('alpha');

@@ -64,20 +64,30 @@ export function KeypressProvider({ keymap, children }: { keymap: Keymap; childre
   };
 
   // Pasted or fast-typed text arrives as one chunk ("gpus\r"): replay it a key at a time, each
-  // after the previous one has rendered, so a key that opens an input hands the rest to it.
-  const pending = useRef<string[]>([]);
+  // after the previous one has rendered, so a key that opens an input hands the rest to it. Keys
+  // are handled strictly in arrival order: while the queue is not empty, whatever arrives (an
+  // Enter right after a paste) waits behind it.
+  const pending = useRef<Array<{ input: string; key: KeyInfo }>>([]);
   const drain = () => {
-    const ch = pending.current.shift();
-    if (ch === undefined) return;
-    dispatch(ch, charKey(ch));
+    const next = pending.current.shift();
+    if (next === undefined) return;
+    dispatch(next.input, next.key);
     if (pending.current.length) setTimeout(drain, 1);
+  };
+  const enqueue = (events: Array<{ input: string; key: KeyInfo }>) => {
+    const idle = pending.current.length === 0;
+    pending.current.push(...events);
+    if (idle) setTimeout(drain, 1);
   };
 
   useInput((input, key) => {
     if (input.length > 1 && !key.ctrl && !key.meta && !input.startsWith('\u001B')) {
-      const idle = pending.current.length === 0;
-      pending.current.push(...Array.from(input));
-      if (idle) setTimeout(drain, 1);
+      enqueue(Array.from(input, (ch) => ({ input: ch, key: charKey(ch) })));
+      return;
+    }
+    if (pending.current.length) {
+      // Ink reuses nothing between calls, but keep our own copy of the key flags anyway.
+      enqueue([{ input, key: { ...key } }]);
       return;
     }
     dispatch(input, key);
