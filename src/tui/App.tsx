@@ -172,7 +172,7 @@ function OverlayView({ overlay, height, width }: { overlay: NonNullable<UiState[
     case 'prompt':
       return <PromptDialog req={overlay.req} width={width} />;
     case 'help':
-      return <HelpOverlay layers={layers} height={height} />;
+      return <HelpOverlay layers={layers} height={height} width={width} />;
     case 'launch':
       return <LaunchOverlay height={height} width={width} />;
   }

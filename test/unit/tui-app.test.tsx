@@ -214,6 +214,38 @@ describe('keys', () => {
     expect(g).not.toContain('cluster.down');
   });
 
+  test('? help fits 80x24: header stays, one column, no wrapped lines, scrolls to the rest', async () => {
+    const h = renderTop({ snapshot: three().snap, rows: 24, columns: 80 });
+    await h.waitFor('alpha');
+    await h.press('?');
+    let f = await h.waitFor('Help');
+    const plain = (fr: string) => fr.replace(/\u001B\[[0-9;]*m/g, '').split('\n');
+    const lines = plain(f);
+    expect(lines[0]).toContain('aloft');
+    expect(lines.length).toBeLessThanOrEqual(23);
+    for (const l of lines) expect(l.trimEnd().length, l).toBeLessThanOrEqual(80);
+    // one column: every entry starts at the left edge, one command per line
+    for (const l of lines.filter((x) => /\b(nav|cluster|view|app|sort)\.\w+/.test(x))) {
+      expect(l.match(/\b(nav|cluster|view|app|sort|filter|palette)\.\w+/g)!.length, l).toBe(1);
+    }
+    expect(f).toContain('nav.up');
+    expect(f).not.toContain('app.quit');
+    expect(f).toMatch(/↑\/↓ scroll/);
+    await h.press(KEY.pgdown, KEY.pgdown);
+    f = h.frame();
+    expect(f).toContain('app.quit');
+    expect(plain(f)[0]).toContain('aloft');
+    // wide: several columns, everything on one screen
+    cleanup();
+    const w = renderTop({ snapshot: three().snap, rows: 24, columns: 160 });
+    await w.waitFor('alpha');
+    await w.press('?');
+    const g = await w.waitFor('Help');
+    expect(g).toContain('nav.up');
+    expect(g).toContain('app.quit');
+    expect(g).not.toMatch(/↑\/↓ scroll/);
+  });
+
   test('every command has a description and a default key', () => {
     const km = defaultKeymap();
     for (const id of COMMAND_IDS) {
