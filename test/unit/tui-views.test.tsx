@@ -235,6 +235,31 @@ describe('logs view', () => {
     expect(s.aborted).toBe(true);
   });
 
+  test('the hint bar follows f / w / t at once (no stale labels)', async () => {
+    const h = renderTop({ snapshot: base().snap, rows: 14, columns: 120 });
+    await h.waitFor('alpha');
+    await h.press('l');
+    await h.waitFor('waiting for output');
+    let f = h.frame();
+    expect(f).toContain('f autoscroll off');
+    expect(f).toContain('w wrap');
+    expect(f).toContain('t timestamps');
+    await h.press('f');
+    f = h.frame();
+    expect(f).toContain('f autoscroll on');
+    await h.press('w');
+    f = h.frame();
+    expect(f).toContain('w unwrap');
+    await h.press('t');
+    f = h.frame();
+    expect(f).toContain('t hide time');
+    await h.press('f', 'w', 't');
+    f = h.frame();
+    expect(f).toContain('f autoscroll off');
+    expect(f).toContain('w wrap');
+    expect(f).toContain('t timestamps');
+  });
+
   test('a failing stream is one line', async () => {
     const h = renderTop({ snapshot: base().snap });
     await h.waitFor('alpha');

@@ -36,6 +36,8 @@ export interface KeyLayer {
 interface Registry {
   keymap: Keymap;
   add(layer: { current: KeyLayer }): () => void;
+  /** a layer's hints changed (a label, a hidden key): re-render what describes the layers */
+  changed(): void;
   /** non-modal layers, highest priority first (what help and hints describe) */
   layers(): KeyLayer[];
   version: number;
@@ -102,11 +104,14 @@ export function KeypressProvider({ keymap, children }: { keymap: Keymap; childre
     };
   }, []);
 
+  const changed = useCallback(() => setVersion((v) => v + 1), []);
+
   const registry = useMemo<Registry>(
     () => ({
       keymap,
       version,
       add,
+      changed,
       layers() {
         const sorted = [...layers.current].map((l) => l.current).sort((a, b) => b.priority - a.priority);
         const out: KeyLayer[] = [];
@@ -117,7 +122,7 @@ export function KeypressProvider({ keymap, children }: { keymap: Keymap; childre
         return out;
       },
     }),
-    [keymap, version, add],
+    [keymap, version, add, changed],
   );
   return <KeyContext.Provider value={registry}>{children}</KeyContext.Provider>;
 }
@@ -136,6 +141,16 @@ export function useKeyLayer(layer: KeyLayer, active = true): void {
   const add = reg.add;
   // Layout effect: a dialog must own the keyboard from the moment it is on screen.
   useLayoutEffect(() => (active ? add(ref) : undefined), [active, add]);
+  // The hint bar and help are derived from the layers as they are now: when what they show of
+  // this layer changes (a toggle's label: "autoscroll off" → "on"), they must render again.
+  const hints = `${layer.title ?? ''}|${layer.actions.map((a) => `${a.command}:${a.label ?? ''}:${a.hideHint ? 1 : 0}`).join(',')}`;
+  const shown = useRef(hints);
+  const changed = reg.changed;
+  useLayoutEffect(() => {
+    if (shown.current === hints) return;
+    shown.current = hints;
+    if (active) changed();
+  }, [hints, active, changed]);
 }
 
 export function useKeymap(): Keymap {
