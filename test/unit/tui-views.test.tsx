@@ -110,7 +110,7 @@ describe('clusters view actions', () => {
     await h.waitFor('alpha');
     await h.press('l');
     await h.waitFor('logs(alpha/2)');
-    expect(h.client.logs[0]!.q).toEqual({ cluster: 'alpha', job: 2, follow: true, tail: 1000 });
+    expect(h.client.logs[0]!.q).toEqual({ cluster: 'alpha', job: 2, follow: true });
     await h.press(KEY.esc, 'j', 'l');
     await h.waitFor('bravo has no jobs yet');
   });
@@ -258,6 +258,29 @@ describe('logs view', () => {
     expect(f).toContain('f autoscroll off');
     expect(f).toContain('w wrap');
     expect(f).toContain('t timestamps');
+  });
+
+  test('the whole log is loaded (g goes to line 1); past the buffer bound the first line says what was not kept', async () => {
+    const h = renderTop({ snapshot: base().snap, rows: 14 });
+    await h.waitFor('alpha');
+    await h.press('l');
+    await h.waitFor('waiting for output');
+    const s = h.client.logs[0]!;
+    expect(s.q).not.toHaveProperty('tail');
+    s.push(Array.from({ length: 2000 }, (_, i) => `line ${i + 1}\n`).join(''));
+    await h.waitFor('line 2000');
+    await h.press('g');
+    let f = await h.waitFor(/^line 1$/m);
+    expect(f).toContain('2000 lines');
+    expect(f).not.toContain('earlier line');
+    // 12,000 lines: the buffer keeps the last LOG_CAPACITY, and says so on its first line
+    s.push(Array.from({ length: 10_000 }, (_, i) => `line ${i + 2001}\n`).join(''));
+    await h.press('G');
+    await h.waitFor('line 12000');
+    await h.press('g');
+    f = await h.waitFor('earlier lines not kept');
+    expect(f).toContain('… 2,000 earlier lines not kept (aloft logs alpha 2 for all)');
+    expect(f).toMatch(/^line 2001$/m);
   });
 
   test('a failing stream is one line', async () => {
