@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import { cleanup } from 'ink-testing-library';
-import { COMMANDS, COMMAND_IDS, defaultKeymap } from '../../src/tui/keys/commands.js';
+import { COMMANDS, COMMAND_IDS, defaultKeymap, keymapConflicts } from '../../src/tui/keys/commands.js';
 import { parseKeymap } from '../../src/tui/keys/keymap-file.js';
 import { cluster, ev, job, KEY, renderTop, snapshot, tick } from '../helpers/tui-harness.js';
 
@@ -268,6 +268,31 @@ describe('keys', () => {
     expect(h.quits).toBe(0);
     await h.press('Q');
     expect(h.quits).toBe(1);
+  });
+
+  test('default keys never conflict; a conflicting keymap.yaml binding is reported and the default kept', async () => {
+    expect(keymapConflicts(defaultKeymap())).toEqual([]);
+    const km = parseKeymap('cluster.stop: j\nlogs.wrap: s\napp.quit: Q\n', '/home/u/.aloft/keymap.yaml');
+    // j stays nav.down; cluster.stop keeps p; s on the logs view does not clash with the clusters' shell
+    expect(km.get('cluster.stop')).toEqual(['p']);
+    expect(km.get('nav.down')).toEqual(['down', 'j']);
+    expect(km.get('logs.wrap')).toEqual(['s']);
+    expect(km.get('app.quit')).toEqual(['Q']);
+    expect(km.warnings).toEqual([
+      '/home/u/.aloft/keymap.yaml: j is bound to both cluster.stop and nav.down; cluster.stop keeps its default (p)',
+    ]);
+    const h = renderTop({ snapshot: three().snap, keymap: km });
+    const f = await h.waitFor('alpha');
+    expect(f).toContain('/home/u/.aloft/keymap.yaml: j is bound to both cluster.stop and nav.down');
+    await h.press('j');
+    expect(selectedRow(h.frame())).toBe('bravo');
+    await h.press('k', 'p');
+    await h.waitFor('Stop alpha?');
+    // both bindings set by the file: the later one gives way
+    const both = parseKeymap('nav.top: x\nnav.bottom: x\n');
+    expect(both.get('nav.top')).toEqual(['x']);
+    expect(both.get('nav.bottom')).toEqual(['end', 'G']);
+    expect(both.warnings).toHaveLength(1);
   });
 
   test('q and ctrl-c quit', async () => {
