@@ -28,7 +28,7 @@ describe('frame', () => {
     expect(f).toContain('daemon 9.9.9');
     expect(f).toContain('ALOFT_HOME /tmp/aloft-home');
     expect(f).toContain('infra local');
-    expect(f).toMatch(/clusters 3.*UP.*1.*STOPPED.*1.*INIT.*1/);
+    expect(f).toMatch(/clusters 3.*INIT.*1.*UP.*1.*STOPPED.*1/);
     expect(f).toMatch(/jobs.*RUNNING.*1/);
     expect(f).toContain('$1.50/hr');
     expect(f).toMatch(/NAME\s+INFRA\s+RESOURCES\s+NODES\s+STATUS\s+AUTOSTOP\s+\$\/HR\s+AGE\s+LAST JOB/);
@@ -36,6 +36,15 @@ describe('frame', () => {
     expect(f).toMatch(/\^D down/);
     expect(f).toMatch(/\? help/);
     expect(f.split('\n').length).toBeLessThanOrEqual(29);
+  });
+
+  test('header counts keep a fixed (lifecycle) order whatever order the clusters arrive in', async () => {
+    const h = renderTop({ snapshot: snapshot({ clusters: [cluster('z', { status: 'STOPPED' }), cluster('y', { status: 'UP' }), cluster('x', { status: 'INIT' })] }) });
+    const f = await h.waitFor('clusters 3');
+    expect(f).toMatch(/clusters 3 INIT 1 UP 1 STOPPED 1 ·/);
+    h.feed.event(ev({ kind: 'cluster-removed', name: 'y' }));
+    h.feed.event(ev({ kind: 'cluster', cluster: cluster('y', { status: 'UP' }) }));
+    await h.waitFor(/clusters 3 INIT 1 UP 1 STOPPED 1 ·/);
   });
 
   test('waiting for the daemon, then reconnecting… and back', async () => {

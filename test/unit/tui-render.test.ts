@@ -164,6 +164,10 @@ describe('palette and prompts', () => {
     expect(parsePalette('gpus')).toEqual({ views: [{ kind: 'gpus' }] });
     expect(parsePalette('gpus H100')).toEqual({ views: [{ kind: 'gpus' }, { kind: 'gpus', accelerator: 'H100' }] });
     expect(parsePalette('bogus')).toHaveProperty('error');
+    expect(parsePalette('logs alpha 3')).toEqual({ views: [{ kind: 'clusters' }, { kind: 'logs', cluster: 'alpha', job: 3 }] });
+    expect(parsePalette('logs alpha')).toEqual({ views: [{ kind: 'clusters' }, { kind: 'logs', cluster: 'alpha', job: undefined }] });
+    // not logs(alpha/NaN)
+    expect(parsePalette('logs alpha abc')).toEqual({ error: 'usage: :logs CLUSTER [JOB] (JOB is a job id, not "abc")' });
   });
   test('autostop input', () => {
     expect(parseAutostop('30')).toEqual({ idleMinutes: 30, down: false });
