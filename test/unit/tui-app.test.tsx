@@ -136,6 +136,33 @@ describe('keys', () => {
     expect(f).toContain('charlie');
   });
 
+  test('the selection follows its row by key: clearing a filter keeps it, a row going away hands it to the next', async () => {
+    const { snap } = three();
+    snap.clusters.push(cluster('delta'), cluster('echo'));
+    const h = renderTop({ snapshot: snap });
+    await h.waitFor('echo');
+    await h.press('/');
+    await h.type('delta');
+    await h.press(KEY.enter);
+    expect(selectedRow(h.frame())).toBe('delta');
+    await h.press(KEY.esc);
+    let f = await h.waitFor('alpha');
+    expect(f).toContain('echo');
+    expect(selectedRow(f)).toBe('delta');
+    // selected: charlie; it goes away → delta (the next row), not alpha (row 0)
+    await h.press('k');
+    expect(selectedRow(h.frame())).toBe('charlie');
+    h.feed.event(ev({ kind: 'cluster-removed', name: 'charlie' }));
+    f = await h.waitFor((fr) => !fr.includes('charlie'));
+    expect(selectedRow(f)).toBe('delta');
+    // the last row goes away → the one before it
+    await h.press('G');
+    expect(selectedRow(h.frame())).toBe('echo');
+    h.feed.event(ev({ kind: 'cluster-removed', name: 'echo' }));
+    f = await h.waitFor((fr) => !fr.includes('echo'));
+    expect(selectedRow(f)).toBe('delta');
+  });
+
   test('enter drills into jobs, esc comes back to the same selection', async () => {
     const h = renderTop({ snapshot: three().snap });
     await h.waitFor('alpha');
