@@ -368,6 +368,29 @@ describe('confirm dialog', () => {
     expect(h.client.calls).toEqual([{ method: 'down', params: { clusters: ['alpha'] } }]);
   });
 
+  test('while a dialog or input line is open the hint bar shows its keys, not the view\'s', async () => {
+    const h = renderTop({ snapshot: three().snap });
+    await h.waitFor('alpha');
+    expect(h.frame()).toContain('p stop');
+    await h.press(KEY.ctrlD);
+    let f = await h.waitFor('Tear down alpha?');
+    expect(f).not.toContain('p stop');
+    expect(f).toMatch(/←\/→ choose {2}⏎ cancel {2}esc cancel/);
+    await h.press(KEY.right);
+    expect(h.frame()).toMatch(/←\/→ choose {2}⏎ down {2}esc cancel/);
+    await h.press(KEY.esc);
+    f = await h.waitFor('p stop');
+    await h.press(':');
+    f = await h.waitFor('⏎ open');
+    expect(f).toContain('esc cancel');
+    expect(f).not.toContain('p stop');
+    await h.press(KEY.esc);
+    await h.waitFor('p stop');
+    await h.press('/');
+    f = await h.waitFor('⏎ keep');
+    expect(f).toContain('esc clear');
+  });
+
   test('a failing action flashes one line', async () => {
     const h = renderTop({ snapshot: three().snap });
     await h.waitFor('alpha');

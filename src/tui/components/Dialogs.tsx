@@ -19,6 +19,11 @@ export function ConfirmDialog({ req, width }: { req: ConfirmRequest; width: numb
     priority: PRIORITY.dialog,
     modal: true,
     actions: [],
+    hints: [
+      { key: '←/→', label: 'choose' },
+      { key: '⏎', label: focus === 1 ? req.confirmLabel.toLowerCase() : 'cancel' },
+      { key: 'esc', label: 'cancel' },
+    ],
     onKey(input, key, name) {
       if (name === 'left' || name === 'right' || name === 'tab' || name === 'shift+tab' || name === 'h' || name === 'l') {
         setFocus((f) => 1 - f);
@@ -59,6 +64,9 @@ function useLineInput(opts: {
   onChange?(v: string): void;
   onSubmit(v: string): void;
   onCancel(): void;
+  /** what ⏎ and esc do, for the hint bar */
+  enter?: string;
+  esc?: string;
 }): string {
   const [value, setValue] = useState(opts.initial ?? '');
   // Keys can arrive faster than renders; edit the latest value, not the rendered one.
@@ -72,6 +80,11 @@ function useLineInput(opts: {
     priority: PRIORITY.input,
     modal: true,
     actions: [],
+    hints: [
+      { key: '⏎', label: opts.enter ?? 'apply' },
+      { key: 'esc', label: opts.esc ?? 'cancel' },
+      { key: '^U', label: 'clear' },
+    ],
     onKey(input, key, name) {
       const v = current.current;
       if (name === 'enter') opts.onSubmit(v);
@@ -116,6 +129,8 @@ export function FilterLine() {
   const value = useLineInput({
     initial,
     onChange: (v) => dispatch({ type: 'patch', patch: { filter: v, selected: undefined } }),
+    enter: 'keep',
+    esc: 'clear',
     onSubmit: () => ui.closeInput(),
     onCancel() {
       dispatch({ type: 'patch', patch: { filter: '' } });
@@ -136,6 +151,7 @@ export function PaletteLine() {
   const ui = useUi();
   const dispatch = useNavDispatch();
   const value = useLineInput({
+    enter: 'open',
     onSubmit(v) {
       ui.closeInput();
       if (!v.trim()) return;
@@ -186,6 +202,15 @@ export function HelpOverlay({ layers, height, width = 100 }: { layers: KeyLayer[
     priority: PRIORITY.overlay,
     modal: true,
     actions: [],
+    hints: [
+      ...(layout.maxOffset > 0
+        ? [
+            { key: '↑/↓', label: 'scroll' },
+            { key: 'pgup/pgdn', label: 'page' },
+          ]
+        : []),
+      { key: 'esc', label: 'close' },
+    ],
     onKey(_input, _key, name) {
       const line = layout.cols > 1 ? layout.perCol : 1;
       const page = layout.perCol * layout.cols;

@@ -4,7 +4,7 @@ import type { ClusterRecord, ClusterStatus, ManagedJobStatus } from '../../proto
 import { ACTIVE_JOB_STATUSES, JOB_STATUSES, MANAGED_JOB_STATUSES, TERMINAL_MANAGED_STATUSES } from '../../protocol/model.js';
 import { useData, useDeps, useNav, useUiState } from '../context.js';
 import { COMMANDS, displayKey } from '../keys/commands.js';
-import { useActiveLayers, useKeymap } from '../keys/dispatcher.js';
+import { useActiveLayers, useKeymap, useModalTop } from '../keys/dispatcher.js';
 import { formatDollars } from '../render/format.js';
 import { statusColour } from '../render/colors.js';
 import { viewTitle } from '../state/nav.js';
@@ -132,11 +132,14 @@ export function Crumbs({ width }: { width: number }) {
 
 export function HintBar({ width }: { width: number }) {
   const layers = useActiveLayers();
+  const modal = useModalTop();
   const keymap = useKeymap();
   const parts: Array<{ key: string; label: string }> = [];
   const seen = new Set<string>();
+  // A dialog, input line or overlay has the keyboard: its keys, not the view's under it.
+  if (modal) parts.push(...(modal.hints ?? [{ key: 'esc', label: 'close' }]));
   // General keys first: they are short and must not be cut off by a long view menu.
-  for (const l of [...layers].reverse()) {
+  else for (const l of [...layers].reverse()) {
     for (const a of l.actions) {
       if (a.hideHint || seen.has(a.command)) continue;
       seen.add(a.command);

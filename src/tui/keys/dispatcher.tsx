@@ -31,6 +31,8 @@ export interface KeyLayer {
   onKey?: (input: string, key: KeyInfo, name: string) => boolean;
   /** shown in help under this title */
   title?: string;
+  /** a modal layer's own keys, for the hint bar while it is on top (raw keys it reads in onKey) */
+  hints?: ReadonlyArray<{ key: string; label: string }>;
 }
 
 interface Registry {
@@ -40,6 +42,8 @@ interface Registry {
   changed(): void;
   /** non-modal layers, highest priority first (what help and hints describe) */
   layers(): KeyLayer[];
+  /** the modal layer that has the keyboard now (dialog, input line, overlay), if any */
+  modalTop(): KeyLayer | undefined;
   version: number;
 }
 
@@ -121,6 +125,11 @@ export function KeypressProvider({ keymap, children }: { keymap: Keymap; childre
         }
         return out;
       },
+      modalTop() {
+        let top: KeyLayer | undefined;
+        for (const l of layers.current) if (!top || l.current.priority > top.priority) top = l.current;
+        return top?.modal ? top : undefined;
+      },
     }),
     [keymap, version, add, changed],
   );
@@ -143,7 +152,7 @@ export function useKeyLayer(layer: KeyLayer, active = true): void {
   useLayoutEffect(() => (active ? add(ref) : undefined), [active, add]);
   // The hint bar and help are derived from the layers as they are now: when what they show of
   // this layer changes (a toggle's label: "autoscroll off" → "on"), they must render again.
-  const hints = `${layer.title ?? ''}|${layer.actions.map((a) => `${a.command}:${a.label ?? ''}:${a.hideHint ? 1 : 0}`).join(',')}`;
+  const hints = `${layer.title ?? ''}|${layer.actions.map((a) => `${a.command}:${a.label ?? ''}:${a.hideHint ? 1 : 0}`).join(',')}|${(layer.hints ?? []).map((h) => `${h.key} ${h.label}`).join(',')}`;
   const shown = useRef(hints);
   const changed = reg.changed;
   useLayoutEffect(() => {
@@ -155,6 +164,11 @@ export function useKeyLayer(layer: KeyLayer, active = true): void {
 
 export function useKeymap(): Keymap {
   return useRegistry().keymap;
+}
+
+/** The modal layer on top now (the hint bar shows its keys instead of the view's). */
+export function useModalTop(): KeyLayer | undefined {
+  return useRegistry().modalTop();
 }
 
 /** Layers as they are now (for the hint bar and help). */
