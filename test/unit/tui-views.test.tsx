@@ -247,6 +247,15 @@ describe('logs view', () => {
     await h.press('f');
     f = h.frame();
     expect(f).toContain('f autoscroll on');
+    // turning autoscroll off leaves the view where it was (not at line 1)
+    const s = h.client.logs[0]!;
+    s.push(Array.from({ length: 50 }, (_, i) => `row ${i + 1}\n`).join(''));
+    await h.press('f');
+    await h.waitFor('row 50');
+    await h.press('f');
+    f = h.frame();
+    expect(f).toContain('row 50');
+    expect(f).not.toMatch(/^row 1$/m);
     await h.press('w');
     f = h.frame();
     expect(f).toContain('w unwrap');

@@ -118,7 +118,12 @@ export function LogsView({ source, height, width }: { source: LogSource; height:
     { command: 'nav.pageDown', run: () => (follow ? undefined : scrollTo(win.top + body)), hideHint: true },
     { command: 'nav.top', run: () => scrollTo(0), hideHint: true },
     { command: 'nav.bottom', run: () => setFollow(true), hideHint: true },
-    { command: 'logs.follow', label: follow ? 'Autoscroll off' : 'Autoscroll on', run: () => setFollow((f) => !f) },
+    {
+      command: 'logs.follow',
+      label: follow ? 'Autoscroll off' : 'Autoscroll on',
+      // turning autoscroll off keeps the lines on screen where they are
+      run: () => (follow ? scrollTo(win.top) : setFollow(true)),
+    },
     { command: 'logs.wrap', label: wrap ? 'Unwrap' : 'Wrap', run: () => setWrap((w) => !w) },
     { command: 'logs.timestamps', label: stamps ? 'Hide time' : 'Timestamps', run: () => setStamps((s) => !s) },
   ];
