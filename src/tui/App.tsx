@@ -20,7 +20,7 @@ import {
   type UiState,
 } from './context.js';
 import { defaultKeymap, type Keymap } from './keys/commands.js';
-import { KeypressProvider, PRIORITY, useActiveLayers, useKeyLayer } from './keys/dispatcher.js';
+import { KeypressProvider, PRIORITY, useActiveLayers, useKeyLayer, useKeymap } from './keys/dispatcher.js';
 import { Crumbs, FlashLine, Header, HintBar } from './components/Frame.js';
 import { ConfirmDialog, FilterLine, HelpOverlay, PaletteLine, PromptDialog } from './components/Dialogs.js';
 import { initialNav, navReduce, viewTitle, type NavState, type ViewSpec } from './state/nav.js';
@@ -172,7 +172,7 @@ function OverlayView({ overlay, height, width }: { overlay: NonNullable<UiState[
     case 'prompt':
       return <PromptDialog req={overlay.req} width={width} />;
     case 'help':
-      return <HelpOverlay layers={layers} height={height} />;
+      return <HelpOverlay layers={layers} height={height} width={width} />;
     case 'launch':
       return <LaunchOverlay height={height} width={width} />;
   }
@@ -202,6 +202,12 @@ function ActiveView({ view, height, width }: { view: ViewSpec; height: number; w
 /** App-wide keys, below every view (a view may take a key for itself). */
 function GlobalKeys() {
   const ui = useUi();
+  const keymap = useKeymap();
+  // keymap.yaml bindings that were not taken (conflicts): said once, at start-up
+  useEffect(() => {
+    const w = keymap.warnings ?? [];
+    if (w.length) ui.flash(w.length > 1 ? `${w[0]} (+${w.length - 1} more)` : w[0]!, 'warn');
+  }, [keymap, ui]);
   const nav = useNav();
   const dispatch = useNavDispatch();
   const deps = useDeps();

@@ -211,6 +211,8 @@ export interface Harness {
   shells: string[];
   frame(): string;
   press(...keys: string[]): Promise<void>;
+  /** writes every chunk at once (no tick between them: a paste followed at once by a key), then waits */
+  burst(...chunks: string[]): Promise<void>;
   type(text: string): Promise<void>;
   /** waits until the frame contains `text` (or matches it, or passes the predicate) */
   waitFor(text: string | RegExp | ((frame: string) => boolean), ms?: number): Promise<string>;
@@ -261,6 +263,10 @@ export function renderTop(
         ink.stdin.write(k);
         await tick();
       }
+    },
+    async burst(...chunks: string[]) {
+      for (const c of chunks) ink.stdin.write(c);
+      await tick(50);
     },
     async type(text: string) {
       for (const ch of text) {

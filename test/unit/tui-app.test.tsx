@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import { cleanup } from 'ink-testing-library';
-import { COMMANDS, COMMAND_IDS, defaultKeymap } from '../../src/tui/keys/commands.js';
+import { COMMANDS, COMMAND_IDS, defaultKeymap, keymapConflicts } from '../../src/tui/keys/commands.js';
 import { parseKeymap } from '../../src/tui/keys/keymap-file.js';
 import { cluster, ev, job, KEY, renderTop, snapshot, tick } from '../helpers/tui-harness.js';
 
@@ -28,7 +28,7 @@ describe('frame', () => {
     expect(f).toContain('daemon 9.9.9');
     expect(f).toContain('ALOFT_HOME /tmp/aloft-home');
     expect(f).toContain('infra local');
-    expect(f).toMatch(/clusters 3.*UP.*1.*STOPPED.*1.*INIT.*1/);
+    expect(f).toMatch(/clusters 3.*INIT.*1.*UP.*1.*STOPPED.*1/);
     expect(f).toMatch(/jobs.*RUNNING.*1/);
     expect(f).toContain('$1.50/hr');
     expect(f).toMatch(/NAME\s+INFRA\s+RESOURCES\s+NODES\s+STATUS\s+AUTOSTOP\s+\$\/HR\s+AGE\s+LAST JOB/);
@@ -36,6 +36,15 @@ describe('frame', () => {
     expect(f).toMatch(/\^D down/);
     expect(f).toMatch(/\? help/);
     expect(f.split('\n').length).toBeLessThanOrEqual(29);
+  });
+
+  test('header counts keep a fixed (lifecycle) order whatever order the clusters arrive in', async () => {
+    const h = renderTop({ snapshot: snapshot({ clusters: [cluster('z', { status: 'STOPPED' }), cluster('y', { status: 'UP' }), cluster('x', { status: 'INIT' })] }) });
+    const f = await h.waitFor('clusters 3');
+    expect(f).toMatch(/clusters 3 INIT 1 UP 1 STOPPED 1 ·/);
+    h.feed.event(ev({ kind: 'cluster-removed', name: 'y' }));
+    h.feed.event(ev({ kind: 'cluster', cluster: cluster('y', { status: 'UP' }) }));
+    await h.waitFor(/clusters 3 INIT 1 UP 1 STOPPED 1 ·/);
   });
 
   test('waiting for the daemon, then reconnecting… and back', async () => {
@@ -127,6 +136,33 @@ describe('keys', () => {
     expect(f).toContain('charlie');
   });
 
+  test('the selection follows its row by key: clearing a filter keeps it, a row going away hands it to the next', async () => {
+    const { snap } = three();
+    snap.clusters.push(cluster('delta'), cluster('echo'));
+    const h = renderTop({ snapshot: snap });
+    await h.waitFor('echo');
+    await h.press('/');
+    await h.type('delta');
+    await h.press(KEY.enter);
+    expect(selectedRow(h.frame())).toBe('delta');
+    await h.press(KEY.esc);
+    let f = await h.waitFor('alpha');
+    expect(f).toContain('echo');
+    expect(selectedRow(f)).toBe('delta');
+    // selected: charlie; it goes away → delta (the next row), not alpha (row 0)
+    await h.press('k');
+    expect(selectedRow(h.frame())).toBe('charlie');
+    h.feed.event(ev({ kind: 'cluster-removed', name: 'charlie' }));
+    f = await h.waitFor((fr) => !fr.includes('charlie'));
+    expect(selectedRow(f)).toBe('delta');
+    // the last row goes away → the one before it
+    await h.press('G');
+    expect(selectedRow(h.frame())).toBe('echo');
+    h.feed.event(ev({ kind: 'cluster-removed', name: 'echo' }));
+    f = await h.waitFor((fr) => !fr.includes('echo'));
+    expect(selectedRow(f)).toBe('delta');
+  });
+
   test('enter drills into jobs, esc comes back to the same selection', async () => {
     const h = renderTop({ snapshot: three().snap });
     await h.waitFor('alpha');
@@ -169,6 +205,24 @@ describe('keys', () => {
     await h.waitFor('/zzz');
   });
 
+  test('a key right after a pasted chunk waits its turn (strict arrival order)', async () => {
+    const h = renderTop({ snapshot: three().snap });
+    await h.waitFor('alpha');
+    await h.press(':');
+    // the paste and the Enter reach stdin back to back, before the paste has been replayed
+    await h.burst('jobs alpha', KEY.enter);
+    const f = await h.waitFor('clusters › jobs(alpha)');
+    expect(f).not.toContain('unknown command');
+    expect(f).not.toContain('usage:');
+    // and the same with a key that is not text (an arrow) behind a paste into the filter
+    await h.press(KEY.esc);
+    await h.waitFor((fr) => !fr.includes('jobs(alpha)'));
+    await h.press('/');
+    await h.burst('bra', KEY.enter, KEY.down);
+    await h.waitFor('/bra');
+    expect(selectedRow(h.frame())).toBe('bravo');
+  });
+
   test('? help lists every action of the active view with its keys', async () => {
     const h = renderTop({ snapshot: three().snap, rows: 45 });
     await h.waitFor('alpha');
@@ -196,6 +250,38 @@ describe('keys', () => {
     expect(g).not.toContain('cluster.down');
   });
 
+  test('? help fits 80x24: header stays, one column, no wrapped lines, scrolls to the rest', async () => {
+    const h = renderTop({ snapshot: three().snap, rows: 24, columns: 80 });
+    await h.waitFor('alpha');
+    await h.press('?');
+    let f = await h.waitFor('Help');
+    const plain = (fr: string) => fr.replace(/\u001B\[[0-9;]*m/g, '').split('\n');
+    const lines = plain(f);
+    expect(lines[0]).toContain('aloft');
+    expect(lines.length).toBeLessThanOrEqual(23);
+    for (const l of lines) expect(l.trimEnd().length, l).toBeLessThanOrEqual(80);
+    // one column: every entry starts at the left edge, one command per line
+    for (const l of lines.filter((x) => /\b(nav|cluster|view|app|sort)\.\w+/.test(x))) {
+      expect(l.match(/\b(nav|cluster|view|app|sort|filter|palette)\.\w+/g)!.length, l).toBe(1);
+    }
+    expect(f).toContain('nav.up');
+    expect(f).not.toContain('app.quit');
+    expect(f).toMatch(/↑\/↓ scroll/);
+    await h.press(KEY.pgdown, KEY.pgdown);
+    f = h.frame();
+    expect(f).toContain('app.quit');
+    expect(plain(f)[0]).toContain('aloft');
+    // wide: several columns, everything on one screen
+    cleanup();
+    const w = renderTop({ snapshot: three().snap, rows: 24, columns: 160 });
+    await w.waitFor('alpha');
+    await w.press('?');
+    const g = await w.waitFor('Help');
+    expect(g).toContain('nav.up');
+    expect(g).toContain('app.quit');
+    expect(g).not.toMatch(/↑\/↓ scroll/);
+  });
+
   test('every command has a description and a default key', () => {
     const km = defaultKeymap();
     for (const id of COMMAND_IDS) {
@@ -218,6 +304,31 @@ describe('keys', () => {
     expect(h.quits).toBe(0);
     await h.press('Q');
     expect(h.quits).toBe(1);
+  });
+
+  test('default keys never conflict; a conflicting keymap.yaml binding is reported and the default kept', async () => {
+    expect(keymapConflicts(defaultKeymap())).toEqual([]);
+    const km = parseKeymap('cluster.stop: j\nlogs.wrap: s\napp.quit: Q\n', '/home/u/.aloft/keymap.yaml');
+    // j stays nav.down; cluster.stop keeps p; s on the logs view does not clash with the clusters' shell
+    expect(km.get('cluster.stop')).toEqual(['p']);
+    expect(km.get('nav.down')).toEqual(['down', 'j']);
+    expect(km.get('logs.wrap')).toEqual(['s']);
+    expect(km.get('app.quit')).toEqual(['Q']);
+    expect(km.warnings).toEqual([
+      '/home/u/.aloft/keymap.yaml: j is bound to both cluster.stop and nav.down; cluster.stop keeps its default (p)',
+    ]);
+    const h = renderTop({ snapshot: three().snap, keymap: km });
+    const f = await h.waitFor('alpha');
+    expect(f).toContain('/home/u/.aloft/keymap.yaml: j is bound to both cluster.stop and nav.down');
+    await h.press('j');
+    expect(selectedRow(h.frame())).toBe('bravo');
+    await h.press('k', 'p');
+    await h.waitFor('Stop alpha?');
+    // both bindings set by the file: the later one gives way
+    const both = parseKeymap('nav.top: x\nnav.bottom: x\n');
+    expect(both.get('nav.top')).toEqual(['x']);
+    expect(both.get('nav.bottom')).toEqual(['end', 'G']);
+    expect(both.warnings).toHaveLength(1);
   });
 
   test('q and ctrl-c quit', async () => {
@@ -257,10 +368,35 @@ describe('confirm dialog', () => {
     expect(h.client.calls).toEqual([{ method: 'down', params: { clusters: ['alpha'] } }]);
   });
 
+  test('while a dialog or input line is open the hint bar shows its keys, not the view\'s', async () => {
+    const h = renderTop({ snapshot: three().snap });
+    await h.waitFor('alpha');
+    expect(h.frame()).toContain('p stop');
+    await h.press(KEY.ctrlD);
+    let f = await h.waitFor('Tear down alpha?');
+    expect(f).not.toContain('p stop');
+    expect(f).toMatch(/←\/→ choose {2}⏎ cancel {2}esc cancel/);
+    await h.press(KEY.right);
+    expect(h.frame()).toMatch(/←\/→ choose {2}⏎ down {2}esc cancel/);
+    await h.press(KEY.esc);
+    f = await h.waitFor('p stop');
+    await h.press(':');
+    f = await h.waitFor('⏎ open');
+    expect(f).toContain('esc cancel');
+    expect(f).not.toContain('p stop');
+    await h.press(KEY.esc);
+    await h.waitFor('p stop');
+    await h.press('/');
+    f = await h.waitFor('⏎ keep');
+    expect(f).toContain('esc clear');
+  });
+
   test('a failing action flashes one line', async () => {
     const h = renderTop({ snapshot: three().snap });
     await h.waitFor('alpha');
     await h.press('p');
+    await h.waitFor('Stop alpha?');
+    await h.press(KEY.right, KEY.enter);
     await h.waitFor('stop alpha: daemon: stop failed');
   });
 });

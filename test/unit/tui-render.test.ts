@@ -101,6 +101,37 @@ describe('table layout', () => {
     expect(columnWidths(cols, rows, 200)).toEqual([5, 6, 50]);
     expect(columnWidths(cols, rows, 30)).toEqual([5, 6, 15]);
   });
+  test('80 columns: NAME and STATUS stay whole, AGE and LAST JOB too; NODES, AUTOSTOP, $/HR give way first', () => {
+    const now = Date.now();
+    const c = cluster('train-llama-west', {
+      infra: 'aws/us-east-1',
+      resources: '2x(gpus=A100:8, cpus=96, mem=1152GiB)',
+      numNodes: 2,
+      status: 'INIT',
+      autostop: { idleMinutes: 30, down: true },
+      hourlyPrice: 65.54,
+      launchedAt: now - 3 * 3_600_000,
+      lastJobId: 12,
+    });
+    const row = clusterRow(c, now, job(c, 12, { status: 'SUCCEEDED' }));
+    const widths = columnWidths(CLUSTER_COLUMNS, [row], 77);
+    const byTitle = Object.fromEntries(CLUSTER_COLUMNS.map((col, i) => [col.title, widths[i]]));
+    const line = rowSegments(CLUSTER_COLUMNS, widths, row).map((x) => x.text).join('');
+    expect(line.length).toBeLessThanOrEqual(77);
+    for (const whole of ['train-llama-west', 'INIT', '3h', '12 SUCCEEDED']) expect(line, whole).toContain(whole);
+    expect(byTitle['NODES']).toBe(0);
+    expect(byTitle['AUTOSTOP']).toBe(0);
+    const head = plainTable(CLUSTER_COLUMNS, [row], 77).split('\n')[0]!;
+    expect(head).not.toContain('NODES');
+    expect(head).toMatch(/^NAME\s+.*STATUS\s+.*AGE\s+LAST JOB$/);
+    // wide: every column, in full
+    const wide = plainTable(CLUSTER_COLUMNS, [row], 200);
+    expect(wide.split('\n')[0]).toMatch(/NAME\s+INFRA\s+RESOURCES\s+NODES\s+STATUS\s+AUTOSTOP\s+\$\/HR\s+AGE\s+LAST JOB/);
+    expect(wide).toContain('2x(gpus=A100:8, cpus=96, mem=1152GiB)');
+    // very narrow: only the name and the status are left, whole
+    const tiny = columnWidths(CLUSTER_COLUMNS, [row], 30);
+    expect(rowSegments(CLUSTER_COLUMNS, tiny, row).map((x) => x.text).join('')).toMatch(/^train-llama-west\s+INIT/);
+  });
   test('segments colour only the status cell', () => {
     const segs = rowSegments(cols, [5, 6, 4], rows[0]!);
     expect(segs).toEqual([{ text: 'alpha  ' }, { text: 'UP    ', colour: 'green' }, { text: '  xxx…' }]);
@@ -133,6 +164,10 @@ describe('palette and prompts', () => {
     expect(parsePalette('gpus')).toEqual({ views: [{ kind: 'gpus' }] });
     expect(parsePalette('gpus H100')).toEqual({ views: [{ kind: 'gpus' }, { kind: 'gpus', accelerator: 'H100' }] });
     expect(parsePalette('bogus')).toHaveProperty('error');
+    expect(parsePalette('logs alpha 3')).toEqual({ views: [{ kind: 'clusters' }, { kind: 'logs', cluster: 'alpha', job: 3 }] });
+    expect(parsePalette('logs alpha')).toEqual({ views: [{ kind: 'clusters' }, { kind: 'logs', cluster: 'alpha', job: undefined }] });
+    // not logs(alpha/NaN)
+    expect(parsePalette('logs alpha abc')).toEqual({ error: 'usage: :logs CLUSTER [JOB] (JOB is a job id, not "abc")' });
   });
   test('autostop input', () => {
     expect(parseAutostop('30')).toEqual({ idleMinutes: 30, down: false });

@@ -38,6 +38,8 @@ describe('clusters view actions', () => {
     });
     await h.waitFor('alpha');
     await h.press('p');
+    await h.waitFor('Stop alpha?');
+    await h.press(KEY.right, KEY.enter);
     await h.waitFor('stopping alpha');
     await h.press('j', 'u');
     await h.waitFor('starting bravo');
@@ -60,6 +62,39 @@ describe('clusters view actions', () => {
     ]);
   });
 
+  test('p asks first and says what stopping kills; u on an UP cluster does not call start', async () => {
+    const { snap } = base();
+    const mj = cluster('mj-2');
+    snap.clusters.push(mj);
+    const h = renderTop({
+      snapshot: snap,
+      handlers: {
+        stop: (p) => {
+          if (p.clusters.includes('mj-2')) throw new Error('mj-2 runs managed job 2; cancel it with aloft jobs cancel 2');
+          return { requestIds: ['r1'] };
+        },
+      },
+    });
+    await h.waitFor('alpha');
+    await h.press('p');
+    let f = await h.waitFor('Stop alpha?');
+    expect(f).toContain('1 running job (2) will be killed');
+    expect(f).toContain('[ Cancel ]');
+    await h.press(KEY.enter);
+    await h.waitFor('stop: cancelled');
+    await h.press('u');
+    await h.waitFor('alpha is already UP');
+    expect(h.client.calls).toEqual([]);
+    // a managed job's cluster: the dialog says the daemon refuses and points at ^K; the API's error is flashed
+    await h.press('j', 'j', 'p');
+    f = await h.waitFor('Stop mj-2?');
+    expect(f).toMatch(/managed job 2/);
+    expect(f).toContain('^K');
+    await h.press(KEY.right, KEY.enter);
+    await h.waitFor('stop mj-2: mj-2 runs managed job 2');
+    expect(h.client.calls).toEqual([{ method: 'stop', params: { clusters: ['mj-2'] } }]);
+  });
+
   test('s opens a shell on an UP cluster only', async () => {
     const h = renderTop({ snapshot: base().snap });
     await h.waitFor('alpha');
@@ -75,7 +110,7 @@ describe('clusters view actions', () => {
     await h.waitFor('alpha');
     await h.press('l');
     await h.waitFor('logs(alpha/2)');
-    expect(h.client.logs[0]!.q).toEqual({ cluster: 'alpha', job: 2, follow: true, tail: 1000 });
+    expect(h.client.logs[0]!.q).toEqual({ cluster: 'alpha', job: 2, follow: true });
     await h.press(KEY.esc, 'j', 'l');
     await h.waitFor('bravo has no jobs yet');
   });
@@ -198,6 +233,63 @@ describe('logs view', () => {
     await h.waitFor('end of log: job 2 SUCCEEDED');
     await h.press(KEY.esc);
     expect(s.aborted).toBe(true);
+  });
+
+  test('the hint bar follows f / w / t at once (no stale labels)', async () => {
+    const h = renderTop({ snapshot: base().snap, rows: 14, columns: 120 });
+    await h.waitFor('alpha');
+    await h.press('l');
+    await h.waitFor('waiting for output');
+    let f = h.frame();
+    expect(f).toContain('f autoscroll off');
+    expect(f).toContain('w wrap');
+    expect(f).toContain('t timestamps');
+    await h.press('f');
+    f = h.frame();
+    expect(f).toContain('f autoscroll on');
+    // turning autoscroll off leaves the view where it was (not at line 1)
+    const s = h.client.logs[0]!;
+    s.push(Array.from({ length: 50 }, (_, i) => `row ${i + 1}\n`).join(''));
+    await h.press('f');
+    await h.waitFor('row 50');
+    await h.press('f');
+    f = h.frame();
+    expect(f).toContain('row 50');
+    expect(f).not.toMatch(/^row 1$/m);
+    await h.press('w');
+    f = h.frame();
+    expect(f).toContain('w unwrap');
+    await h.press('t');
+    f = h.frame();
+    expect(f).toContain('t hide time');
+    await h.press('f', 'w', 't');
+    f = h.frame();
+    expect(f).toContain('f autoscroll off');
+    expect(f).toContain('w wrap');
+    expect(f).toContain('t timestamps');
+  });
+
+  test('the whole log is loaded (g goes to line 1); past the buffer bound the first line says what was not kept', async () => {
+    const h = renderTop({ snapshot: base().snap, rows: 14 });
+    await h.waitFor('alpha');
+    await h.press('l');
+    await h.waitFor('waiting for output');
+    const s = h.client.logs[0]!;
+    expect(s.q).not.toHaveProperty('tail');
+    s.push(Array.from({ length: 2000 }, (_, i) => `line ${i + 1}\n`).join(''));
+    await h.waitFor('line 2000');
+    await h.press('g');
+    let f = await h.waitFor(/^line 1$/m);
+    expect(f).toContain('2000 lines');
+    expect(f).not.toContain('earlier line');
+    // 12,000 lines: the buffer keeps the last LOG_CAPACITY, and says so on its first line
+    s.push(Array.from({ length: 10_000 }, (_, i) => `line ${i + 2001}\n`).join(''));
+    await h.press('G');
+    await h.waitFor('line 12000');
+    await h.press('g');
+    f = await h.waitFor('earlier lines not kept');
+    expect(f).toContain('… 2,000 earlier lines not kept (aloft logs alpha 2 for all)');
+    expect(f).toMatch(/^line 2001$/m);
   });
 
   test('a failing stream is one line', async () => {

@@ -19,6 +19,11 @@ export function ConfirmDialog({ req, width }: { req: ConfirmRequest; width: numb
     priority: PRIORITY.dialog,
     modal: true,
     actions: [],
+    hints: [
+      { key: '←/→', label: 'choose' },
+      { key: '⏎', label: focus === 1 ? req.confirmLabel.toLowerCase() : 'cancel' },
+      { key: 'esc', label: 'cancel' },
+    ],
     onKey(input, key, name) {
       if (name === 'left' || name === 'right' || name === 'tab' || name === 'shift+tab' || name === 'h' || name === 'l') {
         setFocus((f) => 1 - f);
@@ -59,6 +64,9 @@ function useLineInput(opts: {
   onChange?(v: string): void;
   onSubmit(v: string): void;
   onCancel(): void;
+  /** what ⏎ and esc do, for the hint bar */
+  enter?: string;
+  esc?: string;
 }): string {
   const [value, setValue] = useState(opts.initial ?? '');
   // Keys can arrive faster than renders; edit the latest value, not the rendered one.
@@ -72,6 +80,11 @@ function useLineInput(opts: {
     priority: PRIORITY.input,
     modal: true,
     actions: [],
+    hints: [
+      { key: '⏎', label: opts.enter ?? 'apply' },
+      { key: 'esc', label: opts.esc ?? 'cancel' },
+      { key: '^U', label: 'clear' },
+    ],
     onKey(input, key, name) {
       const v = current.current;
       if (name === 'enter') opts.onSubmit(v);
@@ -116,6 +129,8 @@ export function FilterLine() {
   const value = useLineInput({
     initial,
     onChange: (v) => dispatch({ type: 'patch', patch: { filter: v, selected: undefined } }),
+    enter: 'keep',
+    esc: 'clear',
     onSubmit: () => ui.closeInput(),
     onCancel() {
       dispatch({ type: 'patch', patch: { filter: '' } });
@@ -136,6 +151,7 @@ export function PaletteLine() {
   const ui = useUi();
   const dispatch = useNavDispatch();
   const value = useLineInput({
+    enter: 'open',
     onSubmit(v) {
       ui.closeInput();
       if (!v.trim()) return;
@@ -157,20 +173,13 @@ export function PaletteLine() {
   );
 }
 
-/** `?`: generated from the layers that are registered right now (active view + global). */
-export function HelpOverlay({ layers, height }: { layers: KeyLayer[]; height: number }) {
+/** `?`: generated from the layers that are registered right now (active view + global). Laid out
+ *  to fit the terminal: as many columns as fit (one when narrow), lines truncated, never wrapped,
+ *  scrolled with ↑/↓ and pgup/pgdn when taller than the screen. */
+export function HelpOverlay({ layers, height, width = 100 }: { layers: KeyLayer[]; height: number; width?: number }) {
   const ui = useUi();
   const keymap = useKeymap();
-  useKeyLayer({
-    priority: PRIORITY.overlay,
-    modal: true,
-    actions: [],
-    onKey(_input, _key, name) {
-      if (name === 'esc' || name === '?' || name === 'q' || name === 'enter') ui.closeOverlay();
-      return true;
-    },
-  });
-  const lines: Array<{ title?: string; keys?: string; id?: string; help?: string }> = [];
+  const lines: HelpLine[] = [];
   const seen = new Set<string>();
   for (const l of layers) {
     const acts = l.actions.filter((a) => !seen.has(a.command));
@@ -182,34 +191,107 @@ export function HelpOverlay({ layers, height }: { layers: KeyLayer[]; height: nu
       lines.push({ keys, id: a.command, help: a.label ?? COMMANDS[a.command].help });
     }
   }
-  // Two columns when the list is taller than the screen.
-  const perCol = Math.max(1, height - 2);
-  const cols: (typeof lines)[] = [];
-  for (let i = 0; i < lines.length; i += perCol) cols.push(lines.slice(i, i + perCol));
+  const layout = helpLayout(lines, width, height);
+  const [offset, setOffsetState] = useState(0);
+  const offsetRef = useRef(0);
+  const scroll = (by: number) => {
+    offsetRef.current = Math.max(0, Math.min(layout.maxOffset, offsetRef.current + by));
+    setOffsetState(offsetRef.current);
+  };
+  useKeyLayer({
+    priority: PRIORITY.overlay,
+    modal: true,
+    actions: [],
+    hints: [
+      ...(layout.maxOffset > 0
+        ? [
+            { key: '↑/↓', label: 'scroll' },
+            { key: 'pgup/pgdn', label: 'page' },
+          ]
+        : []),
+      { key: 'esc', label: 'close' },
+    ],
+    onKey(_input, _key, name) {
+      const line = layout.cols > 1 ? layout.perCol : 1;
+      const page = layout.perCol * layout.cols;
+      if (name === 'esc' || name === '?' || name === 'q' || name === 'enter') ui.closeOverlay();
+      else if (name === 'down' || name === 'j') scroll(line);
+      else if (name === 'up' || name === 'k') scroll(-line);
+      else if (name === 'pgdown' || name === 'space' || name === 'ctrl+f') scroll(page);
+      else if (name === 'pgup' || name === 'ctrl+b') scroll(-page);
+      else if (name === 'home' || name === 'g') scroll(-Infinity);
+      else if (name === 'end' || name === 'G') scroll(Infinity);
+      return true;
+    },
+  });
+  const from = Math.min(offset, layout.maxOffset);
+  const shown = lines.slice(from, from + layout.perCol * layout.cols);
+  const cols: HelpLine[][] = [];
+  for (let i = 0; i < shown.length; i += layout.perCol) cols.push(shown.slice(i, i + layout.perCol));
+  const scrolls = layout.maxOffset > 0;
   return (
-    <Box flexDirection="column" height={height}>
-      <Text bold color="cyan">
+    <Box flexDirection="column" height={height} width={width} overflow="hidden">
+      <Text bold color="cyan" wrap="truncate">
         Help <Text dimColor>(esc to close; keys can be changed in ALOFT_HOME/keymap.yaml)</Text>
       </Text>
-      <Box gap={4}>
+      <Box gap={HELP_GAP} height={layout.perCol} overflow="hidden">
         {cols.map((col, ci) => (
-          <Box key={ci} flexDirection="column">
+          <Box key={ci} flexDirection="column" width={layout.colWidth} flexShrink={0}>
             {col.map((l, i) =>
               l.title ? (
-                <Text key={i} bold underline>
+                <Text key={i} bold underline wrap="truncate">
                   {l.title}
                 </Text>
               ) : (
                 <Text key={i} wrap="truncate">
-                  <Text color="yellow">{(l.keys ?? '').padEnd(12)}</Text> {(l.help ?? '').padEnd(18)} <Text dimColor>{l.id}</Text>
+                  <Text color="yellow">{fitTo(l.keys ?? '', layout.keyWidth)}</Text> {fitTo(l.help ?? '', layout.helpWidth)}  <Text dimColor>{l.id}</Text>
                 </Text>
               ),
             )}
           </Box>
         ))}
       </Box>
+      {scrolls ? (
+        <Text dimColor wrap="truncate">
+          {from + 1}–{Math.min(lines.length, from + layout.perCol * layout.cols)} of {lines.length} · ↑/↓ scroll · pgup/pgdn page
+        </Text>
+      ) : null}
     </Box>
   );
+}
+
+interface HelpLine {
+  title?: string;
+  keys?: string;
+  id?: string;
+  help?: string;
+}
+
+const HELP_GAP = 3;
+
+function fitTo(s: string, w: number): string {
+  return s.length > w ? `${s.slice(0, Math.max(0, w - 1))}…` : s.padEnd(w);
+}
+
+/** Columns of help that fit `width` × `height` (title line and, when it scrolls, a footer line). */
+export function helpLayout(lines: readonly HelpLine[], width: number, height: number) {
+  const widest = (f: (l: HelpLine) => string | undefined, cap: number) =>
+    Math.min(cap, Math.max(1, ...lines.map((l) => (l.title ? 0 : (f(l) ?? '').length))));
+  let keyWidth = widest((l) => l.keys, 14);
+  let helpWidth = widest((l) => l.help, 20);
+  const idWidth = widest((l) => l.id, 20);
+  const full = keyWidth + 1 + helpWidth + 2 + idWidth;
+  const cols = Math.max(1, Math.floor((width + HELP_GAP) / (full + HELP_GAP)));
+  const colWidth = cols > 1 ? full : Math.min(full, Math.max(1, width));
+  if (cols === 1 && keyWidth + 1 + helpWidth > colWidth) {
+    // Too narrow even without the command ids: keys keep what they can, descriptions are cut.
+    keyWidth = Math.min(keyWidth, Math.max(1, Math.floor(colWidth / 2)));
+    helpWidth = Math.max(1, colWidth - keyWidth - 1);
+  }
+  let perCol = Math.max(1, height - 1);
+  if (lines.length > perCol * cols) perCol = Math.max(1, height - 2); // room for the footer
+  const maxOffset = Math.max(0, lines.length - perCol * cols);
+  return { cols, colWidth, keyWidth, helpWidth, perCol, maxOffset };
 }
 
 /** The layers help describes (captured when help opens, before its own modal layer). */

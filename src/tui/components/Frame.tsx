@@ -1,16 +1,21 @@
 // The chrome around the active view: header, breadcrumbs, hint bar, flash / input line.
 import { Box, Text } from 'ink';
-import type { ClusterRecord, ManagedJobStatus } from '../../protocol/model.js';
-import { ACTIVE_JOB_STATUSES, MANAGED_JOB_STATUSES, TERMINAL_MANAGED_STATUSES } from '../../protocol/model.js';
+import type { ClusterRecord, ClusterStatus, ManagedJobStatus } from '../../protocol/model.js';
+import { ACTIVE_JOB_STATUSES, JOB_STATUSES, MANAGED_JOB_STATUSES, TERMINAL_MANAGED_STATUSES } from '../../protocol/model.js';
 import { useData, useDeps, useNav, useUiState } from '../context.js';
 import { COMMANDS, displayKey } from '../keys/commands.js';
-import { useActiveLayers, useKeymap } from '../keys/dispatcher.js';
+import { useActiveLayers, useKeymap, useModalTop } from '../keys/dispatcher.js';
 import { formatDollars } from '../render/format.js';
 import { statusColour } from '../render/colors.js';
 import { viewTitle } from '../state/nav.js';
 import type { TuiData } from '../state/reducer.js';
 
 const SORTABLE = new Set(['clusters', 'jobs', 'requests', 'managed']);
+const CLUSTER_STATUS_ORDER: readonly ClusterStatus[] = ['INIT', 'UP', 'STOPPED', 'TERMINATED'];
+const rank = (order: readonly string[], k: string) => {
+  const i = order.indexOf(k);
+  return i < 0 ? order.length : i;
+};
 
 /** Header numbers. `usableInfra` is the daemon's list of infra usable here, when it sends one. */
 export function summarize(data: TuiData, usableInfra?: readonly string[]) {
@@ -48,8 +53,9 @@ export function Header({ width }: { width: number }) {
   const deps = useDeps();
   const s = summarize(data, deps.info?.infra);
   const version = deps.info ? `daemon ${deps.info.version}` : 'daemon ?';
-  const counts = (m: Map<string, number>) =>
-    [...m.entries()].map(([k, n]) => (
+  // Fixed order (lifecycle), whatever order the records arrived in.
+  const counts = (m: Map<string, number>, order: readonly string[]) =>
+    [...m.entries()].sort(([a], [b]) => rank(order, a) - rank(order, b) || a.localeCompare(b)).map(([k, n]) => (
       <Text key={k}>
         {' '}
         <Text color={statusColour(k)}>{k}</Text> {n}
@@ -74,7 +80,7 @@ export function Header({ width }: { width: number }) {
       </Text>
       <Text wrap="truncate">
         clusters {data.clusters.size}
-        {counts(s.clusters)} · jobs{s.jobs.size ? counts(s.jobs) : ' idle'} · UP <Text color="green">{formatDollars(s.hourly) === '-' ? '$0.00' : formatDollars(s.hourly)}/hr</Text>
+        {counts(s.clusters, CLUSTER_STATUS_ORDER)} · jobs{s.jobs.size ? counts(s.jobs, JOB_STATUSES) : ' idle'} · UP <Text color="green">{formatDollars(s.hourly) === '-' ? '$0.00' : formatDollars(s.hourly)}/hr</Text>
         {s.managedTotal > 0 ? (
           <>
             {' '}
@@ -126,11 +132,14 @@ export function Crumbs({ width }: { width: number }) {
 
 export function HintBar({ width }: { width: number }) {
   const layers = useActiveLayers();
+  const modal = useModalTop();
   const keymap = useKeymap();
   const parts: Array<{ key: string; label: string }> = [];
   const seen = new Set<string>();
+  // A dialog, input line or overlay has the keyboard: its keys, not the view's under it.
+  if (modal) parts.push(...(modal.hints ?? [{ key: 'esc', label: 'close' }]));
   // General keys first: they are short and must not be cut off by a long view menu.
-  for (const l of [...layers].reverse()) {
+  else for (const l of [...layers].reverse()) {
     for (const a of l.actions) {
       if (a.hideHint || seen.has(a.command)) continue;
       seen.add(a.command);

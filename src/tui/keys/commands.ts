@@ -94,7 +94,47 @@ export function normalizeKey(k: string): string {
   return lower;
 }
 
-export type Keymap = ReadonlyMap<CommandId, readonly string[]>;
+export interface Keymap extends ReadonlyMap<CommandId, readonly string[]> {
+  /** what loading keymap.yaml had to say (conflicting bindings it did not take) */
+  readonly warnings?: readonly string[];
+}
+
+const LISTS = ['clusters', 'jobs', 'requests', 'events', 'gpus', 'managed'] as const;
+const EVERYWHERE = [...LISTS, 'logs'] as const;
+
+/** The views where a command is live: two commands on one key conflict when these overlap. */
+export function commandViews(id: CommandId): readonly string[] {
+  if (id.startsWith('cluster.') || id === 'view.managed') return ['clusters'];
+  if (id.startsWith('logs.')) return ['logs'];
+  if (id.startsWith('sort.')) return ['clusters', 'jobs', 'requests', 'managed'];
+  switch (id) {
+    case 'job.cancel':
+      return ['jobs', 'managed'];
+    case 'view.logs':
+      return ['clusters', 'jobs', 'requests', 'managed'];
+    case 'view.jobs':
+      return ['clusters', 'requests'];
+    case 'nav.enter':
+    case 'filter.open':
+      return LISTS;
+    default:
+      return EVERYWHERE;
+  }
+}
+
+/** Pairs of commands bound to the same key where both are live: [key, a, b]. */
+export function keymapConflicts(km: ReadonlyMap<CommandId, readonly string[]>): Array<[string, CommandId, CommandId]> {
+  const out: Array<[string, CommandId, CommandId]> = [];
+  for (const [key, ids] of indexKeymap(km)) {
+    for (let i = 0; i < ids.length; i++) {
+      for (let j = i + 1; j < ids.length; j++) {
+        const vb = commandViews(ids[j]!);
+        if (commandViews(ids[i]!).some((v) => vb.includes(v))) out.push([key, ids[i]!, ids[j]!]);
+      }
+    }
+  }
+  return out;
+}
 
 export function defaultKeymap(): Map<CommandId, readonly string[]> {
   return new Map(COMMAND_IDS.map((id) => [id, COMMANDS[id].keys]));

@@ -31,13 +31,19 @@ export interface KeyLayer {
   onKey?: (input: string, key: KeyInfo, name: string) => boolean;
   /** shown in help under this title */
   title?: string;
+  /** a modal layer's own keys, for the hint bar while it is on top (raw keys it reads in onKey) */
+  hints?: ReadonlyArray<{ key: string; label: string }>;
 }
 
 interface Registry {
   keymap: Keymap;
   add(layer: { current: KeyLayer }): () => void;
+  /** a layer's hints changed (a label, a hidden key): re-render what describes the layers */
+  changed(): void;
   /** non-modal layers, highest priority first (what help and hints describe) */
   layers(): KeyLayer[];
+  /** the modal layer that has the keyboard now (dialog, input line, overlay), if any */
+  modalTop(): KeyLayer | undefined;
   version: number;
 }
 
@@ -64,20 +70,30 @@ export function KeypressProvider({ keymap, children }: { keymap: Keymap; childre
   };
 
   // Pasted or fast-typed text arrives as one chunk ("gpus\r"): replay it a key at a time, each
-  // after the previous one has rendered, so a key that opens an input hands the rest to it.
-  const pending = useRef<string[]>([]);
+  // after the previous one has rendered, so a key that opens an input hands the rest to it. Keys
+  // are handled strictly in arrival order: while the queue is not empty, whatever arrives (an
+  // Enter right after a paste) waits behind it.
+  const pending = useRef<Array<{ input: string; key: KeyInfo }>>([]);
   const drain = () => {
-    const ch = pending.current.shift();
-    if (ch === undefined) return;
-    dispatch(ch, charKey(ch));
+    const next = pending.current.shift();
+    if (next === undefined) return;
+    dispatch(next.input, next.key);
     if (pending.current.length) setTimeout(drain, 1);
+  };
+  const enqueue = (events: Array<{ input: string; key: KeyInfo }>) => {
+    const idle = pending.current.length === 0;
+    pending.current.push(...events);
+    if (idle) setTimeout(drain, 1);
   };
 
   useInput((input, key) => {
     if (input.length > 1 && !key.ctrl && !key.meta && !input.startsWith('\u001B')) {
-      const idle = pending.current.length === 0;
-      pending.current.push(...Array.from(input));
-      if (idle) setTimeout(drain, 1);
+      enqueue(Array.from(input, (ch) => ({ input: ch, key: charKey(ch) })));
+      return;
+    }
+    if (pending.current.length) {
+      // Ink reuses nothing between calls, but keep our own copy of the key flags anyway.
+      enqueue([{ input, key: { ...key } }]);
       return;
     }
     dispatch(input, key);
@@ -92,11 +108,14 @@ export function KeypressProvider({ keymap, children }: { keymap: Keymap; childre
     };
   }, []);
 
+  const changed = useCallback(() => setVersion((v) => v + 1), []);
+
   const registry = useMemo<Registry>(
     () => ({
       keymap,
       version,
       add,
+      changed,
       layers() {
         const sorted = [...layers.current].map((l) => l.current).sort((a, b) => b.priority - a.priority);
         const out: KeyLayer[] = [];
@@ -106,8 +125,13 @@ export function KeypressProvider({ keymap, children }: { keymap: Keymap; childre
         }
         return out;
       },
+      modalTop() {
+        let top: KeyLayer | undefined;
+        for (const l of layers.current) if (!top || l.current.priority > top.priority) top = l.current;
+        return top?.modal ? top : undefined;
+      },
     }),
-    [keymap, version, add],
+    [keymap, version, add, changed],
   );
   return <KeyContext.Provider value={registry}>{children}</KeyContext.Provider>;
 }
@@ -126,10 +150,25 @@ export function useKeyLayer(layer: KeyLayer, active = true): void {
   const add = reg.add;
   // Layout effect: a dialog must own the keyboard from the moment it is on screen.
   useLayoutEffect(() => (active ? add(ref) : undefined), [active, add]);
+  // The hint bar and help are derived from the layers as they are now: when what they show of
+  // this layer changes (a toggle's label: "autoscroll off" → "on"), they must render again.
+  const hints = `${layer.title ?? ''}|${layer.actions.map((a) => `${a.command}:${a.label ?? ''}:${a.hideHint ? 1 : 0}`).join(',')}|${(layer.hints ?? []).map((h) => `${h.key} ${h.label}`).join(',')}`;
+  const shown = useRef(hints);
+  const changed = reg.changed;
+  useLayoutEffect(() => {
+    if (shown.current === hints) return;
+    shown.current = hints;
+    if (active) changed();
+  }, [hints, active, changed]);
 }
 
 export function useKeymap(): Keymap {
   return useRegistry().keymap;
+}
+
+/** The modal layer on top now (the hint bar shows its keys instead of the view's). */
+export function useModalTop(): KeyLayer | undefined {
+  return useRegistry().modalTop();
 }
 
 /** Layers as they are now (for the hint bar and help). */

@@ -4,16 +4,18 @@ import { requestColour, statusColour } from './colors.js';
 import { formatAge, formatClock, formatDollars, formatDuration } from './format.js';
 import type { Column, Row } from './table.js';
 
+// Narrow terminals: RESOURCES and LAST JOB shrink, then NODES, AUTOSTOP, $/HR, INFRA, RESOURCES,
+// LAST JOB, AGE are dropped in that order; NAME and STATUS are never cut while anything can give way.
 export const CLUSTER_COLUMNS: Column[] = [
-  { title: 'NAME', max: 40 },
-  { title: 'INFRA', max: 30 },
-  { title: 'RESOURCES', max: 40, flex: true },
-  { title: 'NODES', align: 'right' },
-  { title: 'STATUS' },
-  { title: 'AUTOSTOP' },
-  { title: '$/HR', align: 'right' },
-  { title: 'AGE', align: 'right' },
-  { title: 'LAST JOB', flex: true, max: 24 },
+  { title: 'NAME', max: 40, keep: true },
+  { title: 'INFRA', max: 30, priority: 4 },
+  { title: 'RESOURCES', max: 40, flex: true, priority: 5 },
+  { title: 'NODES', align: 'right', priority: 1 },
+  { title: 'STATUS', keep: true },
+  { title: 'AUTOSTOP', priority: 2 },
+  { title: '$/HR', align: 'right', priority: 3 },
+  { title: 'AGE', align: 'right', priority: 7 },
+  { title: 'LAST JOB', flex: true, max: 24, priority: 6 },
 ];
 
 export function autostopText(c: ClusterRecord): string {

@@ -11,6 +11,11 @@ export interface Column {
   flex?: boolean;
   /** may shrink to this, below its title's width (long titles over short values) */
   min?: number;
+  /** never truncated or dropped while another column can give way (the name, the status) */
+  keep?: boolean;
+  /** how much the column is worth on a narrow terminal: lower gives way first. A column with a
+   *  priority may be dropped altogether (width 0) once the flexible columns have shrunk. */
+  priority?: number;
 }
 
 export interface Row {
@@ -41,15 +46,47 @@ export function columnWidths(columns: Column[], rows: readonly Row[], total: num
   columns.forEach((c, i) => {
     if (c.max !== undefined && widths[i]! > c.max) widths[i] = Math.max(c.title.length, c.max);
   });
+  const natural = [...widths];
+  const shown = () => widths.filter((w) => w > 0).length;
   let used = widths.reduce((a, b) => a + b, 0) + GAP * (columns.length - 1);
-  // Shrink flexible columns first, then everything from the right, down to the title width.
-  const order = [...columns.keys()].sort((a, b) => Number(!!columns[b]!.flex) - Number(!!columns[a]!.flex) || b - a);
-  for (const i of order) {
+  const floor = (i: number) => Math.min(natural[i]!, columns[i]!.min ?? Math.max(columns[i]!.title.length, 4));
+  const shrink = (i: number) => {
+    if (used <= total || widths[i] === 0) return;
+    const take = Math.min(used - total, widths[i]! - floor(i));
+    if (take > 0) {
+      widths[i]! -= take;
+      used -= take;
+    }
+  };
+  const drop = (i: number) => {
+    if (widths[i] === 0 || shown() <= 1) return;
+    used -= widths[i]! + GAP;
+    widths[i] = 0;
+  };
+  // Lowest value first; among equals, the rightmost.
+  const prio = (i: number) => (columns[i]!.keep ? Infinity : (columns[i]!.priority ?? 0));
+  const byValue = [...columns.keys()].sort((a, b) => prio(a) - prio(b) || b - a);
+  // 1. flexible columns without a priority shrink; 2. columns with a priority give way, lowest
+  // first (a flexible one shrinks, another is dropped); 3. the rest shrink; 4. the kept columns
+  // (name, status) last of all.
+  for (const i of byValue) if (columns[i]!.flex && !columns[i]!.keep && columns[i]!.priority === undefined) shrink(i);
+  for (const i of byValue) {
     if (used <= total) break;
-    const floor = Math.min(widths[i]!, columns[i]!.min ?? Math.max(columns[i]!.title.length, 4));
-    const take = Math.min(used - total, widths[i]! - floor);
-    widths[i]! -= take;
-    used -= take;
+    const c = columns[i]!;
+    if (c.keep || c.priority === undefined) continue;
+    if (c.flex) shrink(i);
+    else drop(i);
+  }
+  // still too wide: the flexible ones with a priority go too, before a kept column is cut
+  for (const i of byValue) if (columns[i]!.priority !== undefined && !columns[i]!.keep && used > total) drop(i);
+  for (const i of byValue) if (!columns[i]!.keep) shrink(i);
+  for (const i of byValue) if (columns[i]!.keep) shrink(i);
+  // Dropping a column may free more than was needed: give it back, most valuable first.
+  for (const i of [...byValue].reverse()) {
+    if (widths[i] === 0 || used >= total) continue;
+    const give = Math.min(total - used, natural[i]! - widths[i]!);
+    widths[i]! += give;
+    used += give;
   }
   return widths;
 }
@@ -57,9 +94,12 @@ export function columnWidths(columns: Column[], rows: readonly Row[], total: num
 export function rowSegments(columns: Column[], widths: number[], row: Pick<Row, 'cells' | 'colour' | 'colourCol'>): Segment[] {
   const segs: Segment[] = [];
   let plain = '';
+  const last = widths.reduce((l, w, i) => (w > 0 ? i : l), -1);
   for (let i = 0; i < columns.length; i++) {
+    // a width of 0: the column was dropped to make room
+    if (widths[i] === 0) continue;
     const cell = fit(row.cells[i] ?? '', widths[i]!, columns[i]!.align);
-    const sep = i < columns.length - 1 ? ' '.repeat(GAP) : '';
+    const sep = i < last ? ' '.repeat(GAP) : '';
     if (row.colour && i === row.colourCol) {
       if (plain) segs.push({ text: plain });
       segs.push({ text: cell, colour: row.colour });

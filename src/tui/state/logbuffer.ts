@@ -108,8 +108,19 @@ export interface VisualRow {
   line: number;
 }
 
+/** What a log window reads: a LogBuffer, or one with a leading note (`withHead`). */
+export interface LogLines {
+  readonly length: number;
+  at(i: number): LogLine;
+}
+
+/** `buf` with one of aloft's own lines first ("… N earlier lines not kept"). */
+export function withHead(buf: LogLines, head: LogLine): LogLines {
+  return { length: buf.length + 1, at: (i) => (i === 0 ? head : buf.at(i - 1)) };
+}
+
 /** The rows on screen: only these lines are touched, whatever the buffer size. */
-export function logWindow(buf: LogBuffer, o: LogWindowOpts): { rows: VisualRow[]; top: number } {
+export function logWindow(buf: LogLines, o: LogWindowOpts): { rows: VisualRow[]; top: number } {
   const n = buf.length;
   const rows: VisualRow[] = [];
   if (n === 0 || o.height <= 0) return { rows, top: 0 };

@@ -79,7 +79,8 @@ export function parsePalette(text: string): { views: ViewSpec[] } | { error: str
       return { views: [{ kind: 'clusters' }, { kind: 'jobs', cluster: arg }] };
     case 'logs':
       if (!arg) return { error: 'usage: :logs CLUSTER [JOB]' };
-      return { views: [{ kind: 'clusters' }, { kind: 'logs', cluster: arg, job: args[1] ? Number(args[1]) : undefined }] };
+      if (args[1] !== undefined && !/^\d+$/.test(args[1])) return { error: `usage: :logs CLUSTER [JOB] (JOB is a job id, not "${args[1]}")` };
+      return { views: [{ kind: 'clusters' }, { kind: 'logs', cluster: arg, job: args[1] !== undefined ? Number(args[1]) : undefined }] };
     case 'requests':
     case 'req':
     case 'r':

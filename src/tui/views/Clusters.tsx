@@ -1,11 +1,11 @@
 import { useMemo, useRef } from 'react';
-import type { ClusterRecord, JobRecord } from '../../protocol/model.js';
+import { ACTIVE_JOB_STATUSES, TERMINAL_MANAGED_STATUSES, type ClusterRecord, type JobRecord } from '../../protocol/model.js';
 import { useData, useDeps, useNavDispatch, useUi } from '../context.js';
 import { PRIORITY, useKeyLayer, type KeyAction } from '../keys/dispatcher.js';
 import { CLUSTER_COLUMNS, clusterRow } from '../render/rows.js';
 import { clusterComparator } from '../render/sort.js';
 import { RowCache, sortReusing } from '../render/derive.js';
-import { lastJobOf } from '../state/reducer.js';
+import { jobsOfCluster, lastJobOf, type TuiData } from '../state/reducer.js';
 import { Table } from '../components/Table.js';
 import { useList, useNow, useSortKey } from './useList.js';
 import { parseAutostop } from './autostop.js';
@@ -56,21 +56,37 @@ export function ClustersView({ height, width }: { height: number; width: number 
     },
     {
       command: 'cluster.stop',
-      run: needCluster((name) =>
-        ui.act(`stop ${name}`, async () => {
-          await client.call('stop', { clusters: [name] });
-          return `stopping ${name}`;
-        }),
-      ),
+      run: needCluster((name) => {
+        if (cluster?.status === 'STOPPED') return ui.flash(`${name} is already STOPPED`, 'warn');
+        const managedId = managedJobOn(data, name);
+        const running = jobsOfCluster(data, name).filter((j) => ACTIVE_JOB_STATUSES.has(j.status));
+        const message =
+          managedId !== undefined
+            ? `${name} runs managed job ${managedId}: stopping it would cancel that job for good, so the daemon refuses it. Use ^K on managed job ${managedId} (M) instead.`
+            : running.length
+              ? `${running.length} running job${running.length > 1 ? 's' : ''} (${running.map((j) => j.id).join(', ')}) will be killed. The disk is kept; u starts ${name} again.`
+              : `${name} is stopped (no jobs running); the disk is kept and u starts it again.`;
+        ui.confirm({
+          title: `Stop ${name}?`,
+          message,
+          confirmLabel: 'Stop',
+          onConfirm: () =>
+            ui.act(`stop ${name}`, async () => {
+              await client.call('stop', { clusters: [name] });
+              return `stopping ${name}`;
+            }),
+        });
+      }),
     },
     {
       command: 'cluster.start',
-      run: needCluster((name) =>
+      run: needCluster((name) => {
+        if (cluster?.status === 'UP') return ui.flash(`${name} is already UP`, 'warn');
         ui.act(`start ${name}`, async () => {
           await client.call('start', { clusters: [name] });
           return `starting ${name}`;
-        }),
-      ),
+        });
+      }),
     },
     {
       command: 'cluster.down',
@@ -120,3 +136,15 @@ export function ClustersView({ height, width }: { height: number; width: number 
   );
 }
 
+
+/** The managed job whose cluster this is (the daemon names them mj-ID), if any. */
+export function managedJobOn(data: TuiData, name: string): number | undefined {
+  for (const m of data.managed.values()) {
+    if (TERMINAL_MANAGED_STATUSES.has(m.status)) continue;
+    if (m.cluster === name || m.attempts.some((a) => a.cluster === name && a.endedAt === undefined)) return m.id;
+  }
+  const id = Number(/^mj-(\d+)$/.exec(name)?.[1]);
+  if (!id) return undefined;
+  const m = data.managed.get(id);
+  return m && TERMINAL_MANAGED_STATUSES.has(m.status) ? undefined : id;
+}

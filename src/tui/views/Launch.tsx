@@ -60,6 +60,18 @@ export function LaunchOverlay({ height, width }: { height: number; width: number
     priority: PRIORITY.overlay,
     modal: true,
     actions: [],
+    hints:
+      step.at === 'plan'
+        ? [
+            { key: '←/→', label: 'choose' },
+            { key: '⏎', label: 'confirm' },
+            { key: 'esc', label: 'back' },
+          ]
+        : [
+            { key: '↑/↓', label: 'choose' },
+            { key: '⏎', label: 'plan' },
+            { key: 'esc', label: 'close' },
+          ],
     onKey(_input, _key, name) {
       if (name === 'esc' || name === 'q') {
         if (step.at === 'plan') setStep({ at: 'pick' });

@@ -11,7 +11,7 @@ import { useData, useDeps, useUi, type TopDeps } from '../context.js';
 import { PRIORITY, useKeyLayer, type KeyAction } from '../keys/dispatcher.js';
 import { formatClock } from '../render/format.js';
 import { liveCluster } from '../render/rows.js';
-import { LogBuffer, logWindow, type LogLine } from '../state/logbuffer.js';
+import { LogBuffer, logWindow, withHead, type LogLine, type LogLines } from '../state/logbuffer.js';
 import type { TuiData } from '../state/reducer.js';
 
 const REFRESH_MS = 50;
@@ -24,8 +24,16 @@ function sourceLabel(src: LogSource): string {
   return src.job !== undefined ? `${src.cluster}/${src.job}` : src.cluster;
 }
 
+/** The CLI command that prints the whole log (named when the view keeps only the last lines). */
+function fullLogCommand(src: LogSource): string {
+  if (src.kind === 'managed') return `aloft jobs logs ${src.id}`;
+  return `aloft logs ${src.cluster}${src.job !== undefined ? ` ${src.job}` : ''}`;
+}
+
+// The whole log is streamed; the buffer keeps the last LOG_CAPACITY lines (the memory bound) and
+// the view says how many earlier ones it let go.
 function openStream(deps: TopDeps, src: LogSource, onItem: (item: LogStreamItem) => void): StreamHandle {
-  if (src.kind === 'job') return deps.client.streamLogs({ cluster: src.cluster, job: src.job, follow: true, tail: 1000 }, onItem);
+  if (src.kind === 'job') return deps.client.streamLogs({ cluster: src.cluster, job: src.job, follow: true }, onItem);
   if (!deps.streamManagedLogs) return { done: Promise.reject(new Error('managed job logs are not available here')), abort: () => undefined };
   return deps.streamManagedLogs({ id: src.id, follow: true }, onItem);
 }
@@ -89,11 +97,19 @@ export function LogsView({ source, height, width }: { source: LogSource; height:
   }, [label]);
 
   const body = Math.max(1, height - 1);
-  const prefix = stamps ? (l: LogLine) => `${formatClock(l.ts)} ` : () => '';
-  const win = logWindow(buf, { height: body, width, wrap, follow, top, prefix });
+  const dropped = buf.totalDropped();
+  const lines: LogLines = dropped
+    ? withHead(buf, {
+        text: `… ${dropped.toLocaleString('en-US')} earlier line${dropped > 1 ? 's' : ''} not kept (${fullLogCommand(source)} for all)`,
+        ts: 0,
+        meta: true,
+      })
+    : buf;
+  const prefix = stamps ? (l: LogLine) => (l.meta && !l.ts ? '' : `${formatClock(l.ts)} `) : () => '';
+  const win = logWindow(lines, { height: body, width, wrap, follow, top, prefix });
   const scrollTo = (t: number) => {
     setFollow(false);
-    setTop(Math.max(0, Math.min(t, Math.max(0, buf.length - 1))));
+    setTop(Math.max(0, Math.min(t, Math.max(0, lines.length - 1))));
   };
   const actions: KeyAction[] = [
     { command: 'nav.up', run: () => scrollTo(win.top - 1), hideHint: true },
@@ -102,13 +118,17 @@ export function LogsView({ source, height, width }: { source: LogSource; height:
     { command: 'nav.pageDown', run: () => (follow ? undefined : scrollTo(win.top + body)), hideHint: true },
     { command: 'nav.top', run: () => scrollTo(0), hideHint: true },
     { command: 'nav.bottom', run: () => setFollow(true), hideHint: true },
-    { command: 'logs.follow', label: follow ? 'Autoscroll off' : 'Autoscroll on', run: () => setFollow((f) => !f) },
+    {
+      command: 'logs.follow',
+      label: follow ? 'Autoscroll off' : 'Autoscroll on',
+      // turning autoscroll off keeps the lines on screen where they are
+      run: () => (follow ? scrollTo(win.top) : setFollow(true)),
+    },
     { command: 'logs.wrap', label: wrap ? 'Unwrap' : 'Wrap', run: () => setWrap((w) => !w) },
     { command: 'logs.timestamps', label: stamps ? 'Hide time' : 'Timestamps', run: () => setStamps((s) => !s) },
   ];
   useKeyLayer({ priority: PRIORITY.view, actions, title: 'logs' });
 
-  const dropped = buf.totalDropped();
   const flag = (on: boolean) => (on ? 'on' : 'off');
   return (
     <Box flexDirection="column" height={height}>
