@@ -18,7 +18,7 @@ function timeCmd(argv, env, n) {
   const times = [];
   for (let i = 0; i < n; i++) {
     const t0 = process.hrtime.bigint();
-    const r = spawnSync(process.execPath, argv, { env, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, argv, { env, encoding: 'utf8', maxBuffer: 1 << 30 });
     times.push(Number(process.hrtime.bigint() - t0) / 1e6);
     if (r.status !== 0) throw new Error(`${argv.join(' ')} failed: ${r.stderr}`);
   }
@@ -31,7 +31,7 @@ function homeEnv() {
 }
 
 function aloft(env, args) {
-  const r = spawnSync(process.execPath, [bin, ...args], { env, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [bin, ...args], { env, encoding: 'utf8', maxBuffer: 1 << 30 });
   if (r.status !== 0) throw new Error(`aloft ${args.join(' ')}: ${r.stderr}`);
   return r.stdout;
 }
