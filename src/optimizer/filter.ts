@@ -25,7 +25,7 @@ export interface Request {
   matchers: AcceleratorMatcher[];
   /** cloud the task names, normalized */
   namedCloud?: string;
-  /** local competes on price (named, in allowed infra, or the only enabled infra); else it is the last resort */
+  /** local may be chosen: named, in allowed infra, or no other infra is enabled (issue 4's rule) */
   localAllowed: boolean;
   /** local is ruled out: allowed infra is configured and does not include it */
   localForbidden: boolean;
@@ -45,7 +45,10 @@ export function makeRequest(rs: ResourcesSpec, numNodes: number, ctx: OptimizeCo
   const namedCloud = c && c !== '*' && !c.includes('*') ? normalizeCloud(c) : undefined;
   const usable = new Set(ctx.usableClouds.map(normalizeCloud));
   const enabled = enabledInfra(ctx);
-  const onlyLocal = [...enabled].every((u) => u === 'local');
+  // Issue 4's rule: local is the default only while no other infra is usable. A pool or context with
+  // no reachable node (no live offering) is not usable yet, so it does not take local away.
+  const liveClouds = new Set(ctx.liveOfferings.map((o) => normalizeCloud(o.cloud)));
+  const onlyLocal = [...enabled].every((u) => u === 'local' || ((u === 'ssh' || u === 'kubernetes') && !liveClouds.has(u)));
   const allowed = ctx.allowedInfra?.map(parseInfraPattern);
   const localInAllowed = allowed?.some((p) => selectorMatches(p, 'local', 'local')) ?? false;
   const localAllowed = onlyLocal || namedCloud === 'local' || localInAllowed;
@@ -164,8 +167,6 @@ export interface Verdict {
   noCredentials?: boolean;
   /** fits, but can never be chosen here: shown for price comparison only (see Candidate.unavailable) */
   unavailable?: string;
-  /** local as the last resort */
-  fallback?: boolean;
   price?: number;
 }
 
@@ -184,6 +185,7 @@ export function check(req: Request, o: Offering): Verdict {
   }
   if (o.cloud === 'local') {
     if (req.localForbidden) return { reason: `not in allowed infra (${req.allowedText})` };
+    if (!req.localAllowed) return { reason: 'local is used only when named (--infra local) or in allowed infra, since other infra is enabled' };
   } else if (req.allowed && !req.allowed.some((p) => selectorMatches(p, o.cloud, o.region, o.zone))) {
     return { reason: `not in allowed infra (${req.allowedText})` };
   }
@@ -222,6 +224,5 @@ export function check(req: Request, o: Offering): Verdict {
   if (blocked) return { reason: `blocked: ${blocked.reason}` };
   const v: Verdict = { matcher, noCredentials, price };
   if (unavailable) v.unavailable = unavailable;
-  if (o.cloud === 'local' && !req.localAllowed) v.fallback = true;
   return v;
 }

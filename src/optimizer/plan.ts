@@ -29,7 +29,7 @@ function timeScore(c: Candidate): number {
   return 1 / (per * c.numNodes);
 }
 
-function toCandidate(req: Request, o: Offering, matcher: AcceleratorMatcher | undefined, price: number, noCredentials: boolean, mark: { unavailable?: string; fallback?: boolean } = {}): Candidate {
+function toCandidate(req: Request, o: Offering, matcher: AcceleratorMatcher | undefined, price: number, noCredentials: boolean, mark: { unavailable?: string } = {}): Candidate {
   const accCount = o.live ? matcher?.count : o.acceleratorCount;
   let accName = o.accelerator;
   if (o.live && matcher) {
@@ -58,7 +58,6 @@ function toCandidate(req: Request, o: Offering, matcher: AcceleratorMatcher | un
   if (noCredentials) c.noCredentials = true;
   if (o.live) c.live = true;
   if (mark.unavailable) c.unavailable = mark.unavailable;
-  if (mark.fallback) c.fallback = true;
   return c;
 }
 
@@ -77,7 +76,6 @@ interface Lite {
   time: number;
   noCredentials: boolean;
   unavailable?: string;
-  fallback?: boolean;
 }
 
 function liteTime(o: Offering, m: AcceleratorMatcher | undefined, numNodes: number): number {
@@ -134,7 +132,6 @@ function evaluate(req: Request, catalog: Catalog, live: Offering[], minimize: 'c
       time: minimize === 'time' ? liteTime(o, v.matcher, req.numNodes) : 0,
       noCredentials: v.noCredentials === true,
       unavailable: v.unavailable,
-      fallback: v.fallback,
     };
     if (!cur || cmp(lite, cur) < 0) perZone.set(zoneKey, lite);
     if (!shape.best || cmp(lite, shape.best) < 0) shape.best = lite;
@@ -239,9 +236,6 @@ export function planTask(task: Task, ctx: OptimizeContext, inputs = planInputs(c
   // ordered: the first candidate with any offering wins; the later ones follow it in failover.
   if (choice.mode === 'ordered') all = ordered.flat();
   else all = failoverOrder(ordered.flat(), cmp); // any_of: pooled, cheapest wins
-  // This machine is the last resort when other infra is enabled (unless named or allowed): every
-  // other enabled infra is tried first, local after them.
-  all = [...all.filter((c) => !c.fallback), ...all.filter((c) => c.fallback)];
   if (all.length === 0) throw new InfeasibleError(infeasibleMessage(task, specs, reqs, rowsPerSpec, elsewhere, catalog, ctx, cmp));
   const chosen = all[0]!;
   const max = ctx.maxFailover ?? 64;

@@ -37,7 +37,7 @@ export function renderPlan(plan: Plan, opts: { explain?: boolean; maxRows?: numb
   const shown = feasible.slice(0, max);
   const header = ['INFRA', 'INSTANCE', 'ACCELERATORS', 'vCPUs', 'Mem(GB)', '$/hr', 'CHOSEN'];
   const row = (r: ConsideredRow) => [
-    infraString(r) + (r.unavailable || r.noCredentials ? ' *' : r.fallback ? ' (last resort)' : ''),
+    infraString(r) + (r.unavailable || r.noCredentials ? ' *'  : ''),
     r.instanceType ?? (r.live ? '(live)' : '-'),
     accel(r),
     num(r.cpus),
@@ -50,7 +50,6 @@ export function renderPlan(plan: Plan, opts: { explain?: boolean; maxRows?: numb
   if (feasible.length > shown.length) out.push(`... ${feasible.length - shown.length} more feasible (use --explain to list all)`);
   if (feasible.some((r) => r.noCredentials)) out.push('* no credentials for this infra here: shown for price comparison only, never chosen (see `aloft check`)');
   else if (feasible.some((r) => r.unavailable)) out.push('* this aloft cannot provision this infra yet: shown for price comparison only, never chosen');
-  if (feasible.some((r) => r.fallback)) out.push('(last resort) this machine is used only when no other enabled infra can run the task, or when named (--infra local)');
   if (explain && excluded.length) {
     out.push('', 'Excluded offerings:');
     out.push(
@@ -90,8 +89,6 @@ export interface CandidateJson {
   no_credentials?: boolean;
   /** comparison only: why this can never be chosen here */
   unavailable?: string;
-  /** local as the last resort */
-  fallback?: boolean;
   excluded?: string;
 }
 
@@ -112,7 +109,6 @@ export function candidateToJson(c: Candidate & { excluded?: string }): Candidate
   };
   if (c.noCredentials) j.no_credentials = true;
   if (c.unavailable) j.unavailable = c.unavailable;
-  if (c.fallback) j.fallback = true;
   if (c.excluded) j.excluded = c.excluded;
   return j;
 }

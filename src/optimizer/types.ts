@@ -31,8 +31,6 @@ export interface Candidate {
    * provision): such candidates are shown for price comparison only, never planned
    */
   unavailable?: string;
-  /** this machine (local) as the last resort: ordered after every other enabled infra */
-  fallback?: boolean;
 }
 
 /** A row of the considered-offerings table; `excluded` says why it cannot be used. */

@@ -201,16 +201,13 @@ describe('local infra rule', () => {
     expect(none.chosen.cloud).toBe('local');
   });
 
-  it('is the last resort once another infra is usable, unless named or allowed', () => {
+  it('once another infra is usable, is chosen only when named or allowed', () => {
     const ctx = { usableClouds: ['local', 'aws'], liveOfferings: [local] };
     const p = planTask(task(), ctx);
     expect(p.chosen.cloud).toBe('aws');
     const row = p.considered.find((r) => r.cloud === 'local')!;
-    expect(row).toMatchObject({ fallback: true });
-    expect(row.excluded).toBeUndefined();
-    // local is still in the failover order, after every other enabled infra
-    expect(p.failover.at(-1)).toMatchObject({ cloud: 'local', fallback: true });
-    expect(p.failover.slice(0, -1).every((c) => c.cloud === 'aws')).toBe(true);
+    expect(row.excluded).toMatch(/local is used only when named \(--infra local\) or in allowed infra/);
+    expect(p.failover.every((c) => c.cloud === 'aws')).toBe(true);
     expect(planTask(task([rs({ infra: { cloud: 'local' } })]), ctx).chosen.cloud).toBe('local');
     expect(planTask(task(), { ...ctx, allowedInfra: ['aws', 'local'] }).chosen.cloud).toBe('local');
     // allowed infra without local rules it out
@@ -287,15 +284,17 @@ describe('default infra policy: the cheapest feasible enabled infra', () => {
   });
   const base: OptimizeContext = { usableClouds: ['local', 'ssh'], liveOfferings: [], provisionable: ['local', 'ssh'] };
 
-  it('a pool that fits is chosen over this machine; local follows it in failover', () => {
+  it('a pool that fits is chosen, and this machine is then used only when named', () => {
     const p = planTask(task(), { ...base, liveOfferings: [localOffering(4, 8), pool('mypool', 8)] });
     expect(p.chosen).toMatchObject({ cloud: 'ssh', region: 'mypool' });
-    expect(p.failover.map((c) => c.cloud)).toEqual(['local']);
+    expect(p.failover).toEqual([]);
+    const named = planTask(task([rs({ infra: { cloud: 'local' } })]), { ...base, liveOfferings: [localOffering(4, 8), pool('mypool', 8)] });
+    expect(named.chosen.cloud).toBe('local');
   });
 
   it('with a pool defined but unusable, a plain task runs on local (and a dry run says so)', () => {
     const ctx = { ...base, liveOfferings: [localOffering(4, 8)], liveProblems: { 'ssh/mypool': 'root@10.0.0.5:22: unreachable: connection refused' } };
-    expect(planTask(task(), ctx).chosen).toMatchObject({ cloud: 'local', fallback: true });
+    expect(planTask(task(), ctx).chosen).toMatchObject({ cloud: 'local' });
     const dry = planTask(task(), { ...ctx, dryrun: true });
     expect(dry.chosen.cloud).toBe('local');
     expect(renderPlan(dry)).toMatch(/^Chosen for task 't': local, \$0\/hr/);
@@ -312,7 +311,7 @@ describe('default infra policy: the cheapest feasible enabled infra', () => {
     let msg = '';
     try { run(); } catch (e) { msg = (e as Error).message; }
     expect(msg).toMatch(/^no infra offers cpus=8\+ \(enabled: local, ssh\): /);
-    expect(msg).toContain('local: too few vCPUs (4 < 8)');
+    expect(msg).toContain('local: local is used only when named (--infra local) or in allowed infra, since other infra is enabled');
     expect(msg).toContain('ssh/busy: only 0 node(s) available, need 1 (root@10.0.0.6:22: in use by cluster a)');
     expect(msg).toContain('ssh/mypool: root@10.0.0.5:22: unreachable: connection refused');
     expect(msg).not.toMatch(/no credentials for/);
