@@ -85,6 +85,9 @@ describe('foundation: launch → logs → exec → status → down', () => {
     expect(both.code).toBe(1);
     expect(both.stderr.trim()).toBe('aloft: --infra and --cloud/--region/--zone say the same thing; give one (e.g. --infra aws/us-east-1)');
     expect((await a.run(['launch', '--help'])).stdout).toMatch(/-r, --retry-until-up/);
+    const ds = await a.run(['launch', '-y', '-s', '-c', 'hello', '--', 'echo detach-setup-ok']);
+    expect(ds.code, ds.stderr).toBe(0);
+    expect(ds.stdout).toContain('detach-setup-ok');
     const as = await a.run(['autostop', '-a', '-i', '30']);
     expect(as.code, as.stderr).toBe(0);
     expect(as.stderr).toContain('hello: autostop after 30 idle minute(s)');

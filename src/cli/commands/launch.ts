@@ -53,6 +53,7 @@ export function register(program: Command): void {
       .option('-i, --idle-minutes-to-autostop <minutes>', 'stop the cluster after this many idle minutes')
       .option('--down', 'tear the cluster down (not stop) when idle / when done')
       .option('--no-setup', 'skip setup on an existing cluster')
+      .option('-s, --detach-setup', "SkyPilot's flag, accepted: setup always runs inside the job on the node, so a launch never waits for it")
       .option('-r, --retry-until-up', 'keep retrying provisioning until it succeeds')
       .addOption(new Option('-o, --output <format>', 'table or json').default('table').argParser(outputOption)),
   ).action(async (args: string[], opts: LaunchOpts) => {
