@@ -2,7 +2,7 @@
 // driven from the head, watch streams, autostop. RPC plumbing lives in server.ts.
 import { activeSessions } from './sessions.js';
 import { EventEmitter } from 'node:events';
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AutostopSetting, JobStatus, NodeResources } from '../protocol/model.js';
 import { JobRun, jobFiles, type Outcome, type Resume, type RunnerHost, type StoredSpec, type ClusterView } from './jobrun.js';

@@ -7,7 +7,7 @@ import { SpecError, describeValue, type SourcePos } from './errors.js';
 import { blankTask } from './resources.js';
 import { CANDIDATE_KEYS, RESOURCE_KEYS, TASK_KEYS } from './schema.js';
 import { normalizeTask } from './task.js';
-import type { Task, TaskChain } from './types.js';
+import type { TaskChain } from './types.js';
 import { findUnsupported } from './unsupported.js';
 import { validateTask } from './validate.js';
 import { loadDocuments, type SourceDoc } from './yaml.js';

@@ -10,7 +10,7 @@ const notYet = () => z.unknown().describe('SkyPilot field aloft does not support
 // Patterns shared with the value parsers in values.ts.
 // no regex flags: JSON Schema patterns cannot carry them
 export { QUANTITY_RE, SIZE_RE, ENV_NAME_RE } from './patterns.js';
-import { QUANTITY_RE, SIZE_RE, ENV_NAME_RE } from './patterns.js';
+import { QUANTITY_RE, SIZE_RE } from './patterns.js';
 
 const str = (what = 'a string') => z.string(msg(`expected ${what}`));
 const bool = () => z.boolean(msg('expected true or false'));

@@ -24,7 +24,7 @@ export function ConfirmDialog({ req, width }: { req: ConfirmRequest; width: numb
       { key: '⏎', label: focus === 1 ? req.confirmLabel.toLowerCase() : 'cancel' },
       { key: 'esc', label: 'cancel' },
     ],
-    onKey(input, key, name) {
+    onKey(_input, _key, name) {
       if (name === 'left' || name === 'right' || name === 'tab' || name === 'shift+tab' || name === 'h' || name === 'l') {
         setFocus((f) => 1 - f);
       } else if (name === 'enter' || name === 'space') {
