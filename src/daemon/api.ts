@@ -72,7 +72,9 @@ export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Record<s
         throw new UserError(
           rec.status === 'STOPPED'
             ? `cluster '${rec.name}' is STOPPED; start it with \`aloft start ${rec.name}\``
-            : `cluster '${rec.name}' is ${rec.status}${rec.statusReason ? ` (${rec.statusReason})` : ''}; repair it with \`aloft start ${rec.name}\``,
+            : rec.statusReason?.includes('aloft start')
+              ? `cluster '${rec.name}' is ${rec.status} (${rec.statusReason})`
+              : `cluster '${rec.name}' is ${rec.status}${rec.statusReason ? ` (${rec.statusReason})` : ''}; repair it with \`aloft start ${rec.name}\``,
           'CLUSTER_NOT_UP',
         );
       }

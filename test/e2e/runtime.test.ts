@@ -169,6 +169,17 @@ describe('runtime', () => {
     expect(logs.stdout).toContain('bye');
   });
 
+  it('launch --down alone tears the cluster down once its job is done, not before', async () => {
+    const d = await a.run(['launch', '-y', '-d', '-c', 'dn', '--down', '--', 'sleep 2; echo bye']);
+    expect(d.code, d.stderr).toBe(0);
+    const st = JSON.parse((await a.run(['status', 'dn', '-o', 'json'])).stdout)[0];
+    expect(st).toMatchObject({ status: 'UP', autostop: { idleMinutes: 0, down: true } });
+    await new Promise((res) => setTimeout(res, 1000));
+    expect(JSON.parse((await a.run(['status', 'dn', '-o', 'json'])).stdout)[0]?.status).toBe('UP'); // its job still runs
+    await waitFor(async () => JSON.parse((await a.run(['status', '-o', 'json'])).stdout).every((c: { name: string }) => c.name !== 'dn'), 20_000, 'autodown');
+    expect((await a.run(['logs', 'dn', '1', '--no-follow'])).stdout).toContain('bye');
+  });
+
   it('an open `aloft ssh` session keeps the cluster from autostopping', async () => {
     const r = await a.run(['launch', '-y', '-c', 'busy', '-i', '1', '--', 'true']);
     expect(r.code).toBe(0);

@@ -144,6 +144,7 @@ export function register(program: Command): void {
     .option('-i, --idle-minutes <minutes>', 'idle minutes before autostop', '5')
     .option('--down', 'tear down instead of stop')
     .option('--cancel', 'cancel autostop')
+    .option('-y, --yes', 'accepted for SkyPilot compatibility (autostop never asks)')
     .action(async (clusters: string[], opts: { all?: boolean; idleMinutes: string; down?: boolean; cancel?: boolean }) => {
       const client = await daemon();
       const { parseMinutes } = await import('./launch.js');

@@ -53,6 +53,7 @@ export async function startAgents(
   provider: Provider,
   info: ClusterInfo,
   onProgress: (msg: string) => void,
+  opts: { deferAutostop?: boolean } = {},
 ): Promise<StartedNode[]> {
   const internal = ctx.store.getInternal(rec.name);
   const token = internal.token ?? randomBytes(24).toString('hex');
@@ -74,7 +75,7 @@ export async function startAgents(
     zone: rec.zone,
     nodes: started.map((s) => ({ rank: s.node.rank, ip: s.node.ip, endpoint: s.endpoint, resources: s.resources })),
     token,
-    autostop: rec.autostop,
+    ...(opts.deferAutostop ? {} : { autostop: rec.autostop }),
   };
   const client = await ctx.links.get(rec.name);
   await client.call('configure', config);

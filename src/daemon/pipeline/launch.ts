@@ -40,7 +40,7 @@ export async function runLaunch(ctx: DaemonContext, params: LaunchParams, req: R
           : placement.spec.autostop
             ? { ...placement.spec.autostop }
             : params.down
-              ? { idleMinutes: 5, down: true }
+              ? { idleMinutes: 0, down: true } // SkyPilot: --down alone tears down once the jobs are done
               : undefined;
       rec = store.putCluster({
         name,
@@ -67,6 +67,8 @@ export async function runLaunch(ctx: DaemonContext, params: LaunchParams, req: R
       checkFits(rec, params);
       if (params.idleMinutes !== undefined) {
         rec = store.updateCluster(name, { autostop: { idleMinutes: params.idleMinutes, down: params.down ?? false } })!;
+      } else if (params.down) {
+        rec = store.updateCluster(name, { autostop: { idleMinutes: rec.autostop?.idleMinutes ?? 0, down: true } })!;
       }
       progress(`reusing cluster ${name} (${rec.status})`);
     }
@@ -122,7 +124,8 @@ export async function runLaunch(ctx: DaemonContext, params: LaunchParams, req: R
         progress(`${info.nodes.length} node(s) ready`);
 
         await stage('START_AGENTS');
-        const started = await startAgents(ctx, rec, provider, info, progress);
+        // Autostop is armed once the job is in (below): a sync or setup must not look idle.
+        const started = await startAgents(ctx, rec, provider, info, progress, { deferAutostop: true });
         rec = store.updateCluster(name, {
           nodeResources: started[0]!.resources,
           resources: describeResources(rec.numNodes, started[0]!.resources, rec.instanceType),
@@ -147,10 +150,18 @@ export async function runLaunch(ctx: DaemonContext, params: LaunchParams, req: R
           ? { extraEnv: { SKYPILOT_MANAGED_JOB_ID: String(params.managedJobId) } }
           : {}),
       });
-      if (!sub) return {};
-      await stage(sub.setup ? 'SETUP' : 'EXEC', describeDemand(sub.numNodes, sub.demand));
       const client = await ctx.links.get(name);
+      // (Re)arming autostop also restarts the idle clock: a launch is activity.
+      const armAutostop = async () => {
+        if (rec!.autostop) await client.call('setAutostop', rec!.autostop);
+      };
+      if (!sub) {
+        await armAutostop();
+        return {};
+      }
+      await stage(sub.setup ? 'SETUP' : 'EXEC', describeDemand(sub.numNodes, sub.demand));
       const { jobId } = await client.call('submit', sub);
+      await armAutostop();
       progress(`submitted job ${jobId}`);
       return { jobId };
     } catch (err) {
