@@ -78,8 +78,19 @@ function toPlacement(c: Candidate): Placement {
   };
 }
 
+/** A task that names `ssh/POOL` for a pool the pool file does not define fails with that, not "no offerings". */
+export async function checkNamedPools(ctx: DaemonContext, tasks: Task[]): Promise<void> {
+  const named = tasks.flatMap((t) =>
+    t.resources.candidates.filter((c) => c.infra.cloud === 'ssh' && c.infra.region && !c.infra.region.includes('*')).map((c) => c.infra.region!),
+  );
+  if (!named.length) return;
+  const { getPool } = await import('../providers/ssh/pools.js');
+  for (const pool of new Set(named)) getPool(pool, ctx.home);
+}
+
 export async function planTaskFor(ctx: DaemonContext, task: Task, dryrun: boolean): Promise<Plan> {
   const { planTask } = await import('../optimizer/index.js');
+  await checkNamedPools(ctx, [task]);
   // Why a pool cannot be used (unreachable, Node missing, in use) reaches the error through liveProblems.
   return planTask(task, await optimizerContext(ctx, { dryrun }));
 }

@@ -3,10 +3,11 @@
 // a pipeline by dynamic programming.
 import type { ApiMethods } from '../protocol/api.js';
 import type { DaemonContext } from './context.js';
-import { optimizerContext } from './optimize.js';
+import { checkNamedPools, optimizerContext } from './optimize.js';
 
 export async function planText(ctx: DaemonContext, p: ApiMethods['plan']['params']): Promise<ApiMethods['plan']['result']> {
   const opt = await import('../optimizer/index.js');
+  await checkNamedPools(ctx, p.tasks);
   const octx = await optimizerContext(ctx, { dryrun: true });
   if (p.tasks.length === 1) {
     const plan = opt.planTask(p.tasks[0]!, octx);

@@ -79,4 +79,14 @@ describe('infra policy: launch and --dryrun agree', () => {
     expect(launch.code).not.toBe(0);
     expect(launch.stderr).toContain(dry.stderr.trim().replace(/^aloft: /, ''));
   });
+
+  it('a pool name the pool file does not define is named as such, in dry run and launch', async () => {
+    const want = `ssh node pool 'nope' is not in ${join(a.home, 'ssh_node_pools.yaml')} (pools: mypool)`;
+    const dry = await run(['launch', '--dryrun', '--infra', 'ssh/nope', '--', 'echo', 'hi']);
+    expect(dry.code).not.toBe(0);
+    expect(dry.stderr.trim()).toBe(`aloft: ${want}`);
+    const launch = await run(['launch', '-y', '-c', 'np', '--infra', 'ssh/nope', '--', 'echo', 'hi']);
+    expect(launch.code).not.toBe(0);
+    expect(launch.stderr).toContain(want);
+  });
 });
