@@ -291,6 +291,10 @@ export class Agent extends EventEmitter {
     };
   }
 
+  workerHealth(): Promise<AgentMethods['workerHealth']['result']> {
+    return this.workers.health();
+  }
+
   /** Kills every job (they end CANCELLED) and the workers' ranks, then asks the process to exit. */
   async shutdown(reason = 'shutdown'): Promise<{ ok: true }> {
     this.init.log(`shutting down (${reason})`);

@@ -91,6 +91,8 @@ export interface AgentMethods {
     params: Record<string, never>;
     result: { idleSeconds: number; autostop?: { idleMinutes: number; down: boolean }; runningJobs: number };
   };
+  /** head only: which worker agents do not answer (a dead host, a killed agent) */
+  workerHealth: { params: Record<string, never>; result: { unreachable: Array<{ rank: number; error: string }> } };
   /** stop: kill every job and exit (node kept); the agent answers, then exits */
   shutdown: { params: { reason?: string }; result: { ok: true } };
 

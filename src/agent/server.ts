@@ -20,6 +20,7 @@ export function handlers(agent: Agent): Record<string, Handler> {
     logs: (p, ctx) => logsHandler(agent, p, ctx.sink!),
     setAutostop: (p) => agent.setAutostop(p ?? {}),
     info: () => agent.info(),
+    workerHealth: () => agent.workerHealth(),
     shutdown: (p) => agent.shutdown(p?.reason),
     runRank: (p, ctx) => {
       if (!p || typeof p.script !== 'string' || typeof p.jobId !== 'number') throw new AgentError('bad runRank params', 'BAD_REQUEST');

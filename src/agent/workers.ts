@@ -42,6 +42,30 @@ export class WorkerPool {
     return made;
   }
 
+  /** Asks every worker agent for `hello` (a fresh connection when the old one died). */
+  async health(timeoutMs = 3000): Promise<{ unreachable: Array<{ rank: number; error: string }> }> {
+    const nodes = (this.config()?.nodes ?? []).filter((n) => n.rank > 0);
+    const unreachable: Array<{ rank: number; error: string }> = [];
+    await Promise.all(
+      nodes.map(async (n) => {
+        let timer: NodeJS.Timeout | undefined;
+        try {
+          await Promise.race([
+            this.get(n.rank).then((c) => c.call('hello', {})),
+            new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer in ${timeoutMs / 1000}s`)), timeoutMs))),
+          ]);
+        } catch (err) {
+          unreachable.push({ rank: n.rank, error: (err as Error).message ?? String(err) });
+          // the cached client may be the broken one: reconnect next time
+          this.clients.delete(n.rank);
+        } finally {
+          clearTimeout(timer);
+        }
+      }),
+    );
+    return { unreachable: unreachable.sort((a, b) => a.rank - b.rank) };
+  }
+
   drop(): void {
     for (const p of this.clients.values()) p.then((c) => c.close(), () => undefined);
     this.clients.clear();

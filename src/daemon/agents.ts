@@ -18,6 +18,9 @@ interface Link {
 
 export type AutostopHandler = (cluster: string, marker: AutostopMarker) => void;
 
+/** statusReason of a cluster marked INIT because an agent did not answer (cleared when it does). */
+const UNREACHABLE_REASON = /^(head agent|worker\d+ agent) unreachable/;
+
 export class AgentLinks {
   private links = new Map<string, Link>();
   private connecting = new Map<string, Promise<AgentClient>>();
@@ -98,6 +101,8 @@ export class AgentLinks {
         const prev = store.getJob(job.clusterUid, job.id);
         store.putJob(job);
         if (isTerminalJob(job.status) && (!prev || !isTerminalJob(prev.status))) this.ctx.archive.enqueue(job);
+        // A job that lost its driver may have lost a node: look at the cluster's agents now.
+        if (job.status === 'FAILED_DRIVER' && prev?.status !== 'FAILED_DRIVER') this.scheduleCheck(job.cluster, 0);
         lastJob.set(job.cluster, Math.max(lastJob.get(job.cluster) ?? 0, job.id));
       }
       for (const [cluster, seq] of seqs) store.setInternal(cluster, { agentSeq: seq });
@@ -125,20 +130,29 @@ export class AgentLinks {
   async check(cluster: string): Promise<boolean> {
     const rec = this.ctx.store.getCluster(cluster);
     if (!rec || (rec.status !== 'UP' && rec.status !== 'INIT')) return false;
+    let who = 'head agent';
     try {
-      await this.get(cluster);
-      if (rec.status === 'INIT' && rec.statusReason?.startsWith('head agent unreachable')) {
+      const client = await this.get(cluster);
+      if (rec.numNodes > 1) {
+        // The head reaches its workers the way a job does; a worker it cannot reach breaks gang jobs.
+        const { unreachable } = await client.call('workerHealth', {});
+        if (unreachable.length) {
+          who = `worker${unreachable[0]!.rank} agent`;
+          throw new Error(unreachable.map((u) => (unreachable.length > 1 ? `rank ${u.rank}: ${u.error}` : u.error)).join('; '));
+        }
+      }
+      if (rec.status === 'INIT' && UNREACHABLE_REASON.test(rec.statusReason ?? '')) {
         this.ctx.store.updateCluster(cluster, { status: 'UP', statusReason: undefined });
-        this.ctx.store.notice(`cluster ${cluster}: head agent is back`, 'info', cluster);
+        this.ctx.store.notice(`cluster ${cluster}: agents are back`, 'info', cluster);
       }
       return true;
     } catch (err) {
       if (rec.status === 'UP') {
         this.ctx.store.updateCluster(cluster, {
           status: 'INIT',
-          statusReason: `head agent unreachable: ${errorMessage(err)}; run \`aloft start ${cluster}\` to repair`,
+          statusReason: `${who} unreachable: ${errorMessage(err)}; run \`aloft start ${cluster}\` to repair`,
         });
-        this.ctx.store.notice(`cluster ${cluster}: head agent unreachable`, 'warn', cluster);
+        this.ctx.store.notice(`cluster ${cluster}: ${who} unreachable`, 'warn', cluster);
       }
       return false;
     }

@@ -249,4 +249,24 @@ describe('runtime', () => {
     const again = await a.run(['exec', 'gang', '--', 'echo repaired']);
     expect(again.stdout).toContain('repaired');
   });
+
+  it('a worker agent SIGKILLed: the gang job fails, the cluster shows INIT naming the worker, start repairs it', async () => {
+    const r = await a.run(['exec', 'gang', '-d', '--num-nodes', '2', '--', 'echo up; sleep 600']);
+    expect(r.code).toBe(0);
+    const [j] = await jobs('gang');
+    await waitFor(async () => (await job('gang', j!.id))?.status === 'RUNNING', 10_000, 'RUNNING');
+    const procs = processesUnder(join(a.home, 'local', 'gang', '1'));
+    expect(procs.some((p) => p.cmd.includes('agent.cjs'))).toBe(true);
+    for (const p of procs) process.kill(p.pid, 'SIGSTOP');
+    for (const p of procs) process.kill(p.pid, 'SIGKILL');
+    await waitFor(async () => (await job('gang', j!.id))?.status === 'FAILED_DRIVER', 20_000, 'FAILED_DRIVER');
+    await waitFor(async () => JSON.parse((await a.run(['status', 'gang', '-o', 'json'])).stdout)[0]?.status === 'INIT', 10_000, 'INIT');
+    expect((await a.run(['status', 'gang'])).stdout).toMatch(/INIT \(worker1 agent unreachable\)/);
+    const refused = await a.run(['exec', 'gang', '--', 'echo no']);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('aloft start gang');
+    expect((await a.run(['start', 'gang'])).code).toBe(0);
+    const again = await a.run(['exec', 'gang', '--num-nodes', '2', '--', 'echo repaired-$SKYPILOT_NODE_RANK']);
+    expect(again.stdout).toContain('repaired-1');
+  });
 });
