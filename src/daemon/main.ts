@@ -1,7 +1,7 @@
 // The aloft daemon: started by the first CLI call that needs it (client/spawn.ts), detached,
 // one per ALOFT_HOME. It tells its parent it is ready by writing "ready" on fd 3.
 
-import { writeFileSync, rmSync, writeSync, closeSync, mkdirSync, existsSync } from 'node:fs';
+import { writeFileSync, rmSync, writeSync, closeSync, mkdirSync, existsSync, readFileSync, statSync } from 'node:fs';
 import { DaemonUnreachable, postJson } from '../client/http.js';
 import { AgentLinks } from './agents.js';
 import { createApi } from './api.js';
@@ -48,6 +48,51 @@ async function anotherDaemonServes(socket: string): Promise<boolean> {
   }
 }
 
+function inodeOf(path: string): number | undefined {
+  try {
+    return statSync(path).ino;
+  } catch {
+    return undefined;
+  }
+}
+
+function readPid(path: string): number | undefined {
+  try {
+    return Number(readFileSync(path, 'utf8').trim());
+  } catch {
+    return undefined;
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return errCode(err) === 'EPERM';
+  }
+}
+
+/**
+ * A daemon whose socket file was deleted still runs, unreachable, on the same database: two
+ * writers would fight (duplicate event numbers, controllers on both sides). The pid file names it;
+ * it is asked to leave (SIGTERM, then SIGKILL) before we take over.
+ */
+async function retireUnreachableDaemon(pidFile: string, log: ReturnType<typeof createLogger>): Promise<void> {
+  const pid = readPid(pidFile);
+  if (pid === undefined || !(pid > 0) || pid === process.pid || !pidAlive(pid)) return;
+  try {
+    if (!readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes('daemon/main.js')) return; // a reused pid
+  } catch {
+    return;
+  }
+  log.warn({ pid }, 'a daemon without its socket still runs on this home; asking it to leave');
+  process.kill(pid, 'SIGTERM');
+  const deadline = Date.now() + 15_000;
+  while (pidAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  if (pidAlive(pid)) process.kill(pid, 'SIGKILL');
+}
+
 async function main(): Promise<void> {
   const home = ensureHome(aloftHome());
   const paths = homePaths(home);
@@ -62,6 +107,7 @@ async function main(): Promise<void> {
     signalReady();
     process.exit(0);
   }
+  await retireUnreachableDaemon(paths.pidFile, log);
   log.info({ version: aloftVersion(), home }, 'daemon starting');
 
   const db = openDatabase(paths.db);
@@ -84,6 +130,7 @@ async function main(): Promise<void> {
   links.onAutostop = (cluster, marker) => void onAutostop(ctx, cluster, marker);
 
   let server: ApiServer | undefined;
+  let socketIno: number | undefined;
   let stopping = false;
   const shutdown = async (why: string) => {
     if (stopping) return;
@@ -92,8 +139,9 @@ async function main(): Promise<void> {
     ctx.managed?.controller.stop();
     links.closeAll();
     await server?.close().catch(() => undefined);
-    rmSync(paths.socket, { force: true });
-    rmSync(paths.pidFile, { force: true });
+    // Only our own files: a daemon that replaced us (see retireUnreachableDaemon) keeps its own.
+    if (socketIno !== undefined && inodeOf(paths.socket) === socketIno) rmSync(paths.socket, { force: true });
+    if (readPid(paths.pidFile) === process.pid) rmSync(paths.pidFile, { force: true });
     try {
       db.close();
     } catch {
@@ -107,6 +155,7 @@ async function main(): Promise<void> {
   server = new ApiServer({ store, log, rpc, streams });
   try {
     await server.listen(paths.socket);
+    socketIno = inodeOf(paths.socket);
   } catch (err) {
     if (errCode(err) !== 'EADDRINUSE') throw err;
     log.warn('another daemon bound the socket first; leaving');

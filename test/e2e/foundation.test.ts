@@ -1,11 +1,11 @@
 // Issue 2: the real CLI, daemon, local provider and agents, end to end.
-import { mkdtempSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { execFileSync, spawnSync } from 'node:child_process';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeHome, ROOT, type AloftEnv } from '../helpers/cli.js';
+import { makeHome, ROOT, waitFor, type AloftEnv } from '../helpers/cli.js';
 
 describe('foundation: launch → logs → exec → status → down', () => {
   let a: AloftEnv;
@@ -257,6 +257,20 @@ describe('foundation: the daemon', () => {
     const info = await a.run(['daemon', 'status', '-o', 'json']);
     expect(JSON.parse(info.stdout).pid).toBe(before);
     expect(a.leftoverProcesses()).toEqual([before]);
+  });
+
+  it('a deleted socket: the next CLI replaces the unreachable daemon, never runs two', async () => {
+    expect((await a.run(['status'])).code).toBe(0);
+    const before = a.daemonPid()!;
+    rmSync(join(a.home, 'daemon.sock'));
+    const r = await a.run(['status', '-o', 'json']);
+    expect(r.code, r.stderr).toBe(0);
+    const after = a.daemonPid()!;
+    expect(after).not.toBe(before);
+    await waitFor(() => a.leftoverProcesses().length === 1, 20_000, 'the old daemon gone');
+    expect(a.leftoverProcesses()).toEqual([after]);
+    // the old daemon left the new one's socket and pid file alone
+    expect(JSON.parse((await a.run(['daemon', 'status', '-o', 'json'])).stdout).pid).toBe(after);
   });
 
   it('a daemon that cannot start: the CLI shows the tail of its log', async () => {
