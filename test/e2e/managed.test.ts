@@ -125,6 +125,14 @@ run: |
     await waitFor(async () => (await clusters()).length === 0, 15_000, 'no cluster left');
   });
 
+  it('jobs logs --no-follow shows what the running attempt printed so far', async () => {
+    await a.run(['jobs', 'launch', '-y', '-d', '-n', 'live', '--infra', 'local', '--', 'echo line-one; sleep 600']);
+    const j = (await queue()).find((x) => x.name === 'live')!;
+    await waitFor(async () => (await a.run(['jobs', 'logs', String(j.id), '--no-follow'])).stdout.includes('line-one'), 30_000, 'live output');
+    expect((await a.run(['jobs', 'cancel', String(j.id)])).code).toBe(0);
+    await waitFor(async () => (await job(j.id)).status === 'CANCELLED', 30_000, 'CANCELLED');
+  });
+
   it('a daemon SIGKILLed during RECOVERING still finishes the job', async () => {
     await a.run(['jobs', 'launch', '-y', '-d', '-n', 'survivor', '--infra', 'local', '--use-spot', '--', 'sleep 3; echo survived']);
     const j = (await queue()).find((x) => x.name === 'survivor')!;

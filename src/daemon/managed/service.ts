@@ -158,8 +158,16 @@ export class ManagedJobs {
         await streamClusterLog(this.ctx, a, false, send, signal);
         shown++;
       }
-      if (terminal || !q.follow) break;
+      if (terminal) break;
       const live = job.attempts[shown];
+      if (!q.follow) {
+        // --no-follow: what the running attempt has printed so far, then stop.
+        if (live && live.endedAt === undefined && live.jobId !== undefined) {
+          if (job.attempts.length > 1) send({ type: 'text', text: `(aloft) ${attemptLabel(job, shown)}\n` });
+          await streamClusterLog(this.ctx, live, false, send, signal);
+        }
+        break;
+      }
       if (live && live.endedAt === undefined && live.jobId !== undefined) {
         if (job.attempts.length > 1) send({ type: 'text', text: `(aloft) ${attemptLabel(job, shown)}\n` });
         await streamClusterLog(this.ctx, live, true, send, signal);
