@@ -1,7 +1,9 @@
 // Following a request's stages and a job's output, for launch/exec/logs/start/stop/down.
 import type { DaemonClient } from '../client/client.js';
 import type { JobRecord, RequestRecord } from '../protocol/model.js';
+import { DaemonUnreachable } from '../client/http.js';
 import { UserError } from '../util/errors.js';
+import { aloftHome } from '../util/paths.js';
 import { note } from './context.js';
 
 export async function followRequest(client: DaemonClient, id: string, quiet = false): Promise<RequestRecord> {
@@ -18,7 +20,11 @@ export async function followRequest(client: DaemonClient, id: string, quiet = fa
   return final;
 }
 
-/** Streams a job's log to stdout; resolves with the job's final record. Ctrl-C detaches. */
+/**
+ * Streams a job's log to stdout; resolves with the job's final record. Ctrl-C detaches. If the
+ * daemon goes away mid-stream (crash, upgrade), the job keeps running on its node: a following
+ * stream restarts the daemon and re-attaches, skipping what was already printed.
+ */
 export async function followLogs(
   client: DaemonClient,
   q: { cluster: string; job?: number; follow: boolean; tail?: number; rank?: number },
@@ -28,24 +34,50 @@ export async function followLogs(
 ): Promise<{ job: JobRecord | null; detached: boolean }> {
   let job: JobRecord | null = null;
   let detached = false;
-  const h = client.streamLogs(q, (item) => {
-    if (item.type === 'text') out.write(item.text);
-    else job = item.job;
-  });
+  let printed = 0; // characters of the log written so far
+  let current: { abort(): void } | undefined;
   const onSig = () => {
     detached = true;
-    h.abort();
+    current?.abort();
     if (detachHint) {
       note(`\naloft: detached; the job keeps running. Re-attach with: aloft logs ${q.cluster}${q.job !== undefined ? ` ${q.job}` : ''}`);
     }
   };
   process.once('SIGINT', onSig);
   try {
-    await h.done;
+    for (let reattach = 0; ; reattach++) {
+      let skip = printed;
+      const h = client.streamLogs(q, (item) => {
+        if (item.type !== 'text') {
+          job = item.job;
+          return;
+        }
+        let text = item.text;
+        if (skip > 0) {
+          if (text.length <= skip) {
+            skip -= text.length;
+            return;
+          }
+          text = text.slice(skip);
+          skip = 0;
+        }
+        printed += text.length;
+        out.write(text);
+      });
+      current = h;
+      try {
+        await h.done;
+        return { job, detached };
+      } catch (err) {
+        if (!(err instanceof DaemonUnreachable) || detached || !q.follow || reattach >= 3) throw err;
+        note('aloft: lost the daemon; the job keeps running. Re-attaching…');
+        const { ensureDaemon } = await import('../client/spawn.js');
+        await ensureDaemon(aloftHome());
+      }
+    }
   } finally {
     process.off('SIGINT', onSig);
   }
-  return { job, detached };
 }
 
 /** SkyPilot-like exit status for a finished job: 0 when it succeeded. */

@@ -204,6 +204,19 @@ describe('runtime', () => {
     expect((await a.run(['logs', 'gang', String(j!.id), '--no-follow'])).stdout).toContain('after-crash');
   });
 
+  it('a daemon SIGKILLed while `logs` follows: it re-attaches and prints every line once', async () => {
+    const r = await a.run(['exec', 'gang', '-d', '--', 'for i in 1 2 3 4 5 6; do echo tick-$i; sleep 0.5; done']);
+    expect(r.code).toBe(0);
+    const [j] = await jobs('gang');
+    const following = a.run(['logs', 'gang', String(j!.id)]);
+    await new Promise((res) => setTimeout(res, 1200));
+    process.kill(a.daemonPid()!, 'SIGKILL');
+    const out = await following;
+    expect(out.code, out.stderr).toBe(0);
+    expect(out.stderr).toContain('Re-attaching');
+    expect(out.stdout.match(/tick-\d/g)).toEqual(['tick-1', 'tick-2', 'tick-3', 'tick-4', 'tick-5', 'tick-6']);
+  });
+
   it('a daemon SIGKILLed mid-launch: the launch is failed with its stage and leaves no node', async () => {
     // The pause is read by the daemon, so restart it with the setting (explicitly: any other CLI
     // call racing to start the daemon would start it without).
