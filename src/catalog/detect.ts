@@ -152,19 +152,14 @@ export async function detectKubernetes(env: NodeJS.ProcessEnv, home: string): Pr
 export async function detectSsh(aloft: string): Promise<InfraStatus> {
   const file = join(aloft, 'ssh_node_pools.yaml');
   if (!existsSync(file)) return { infra: 'ssh', ok: false, reason: `no ssh node pools (create ${file})` };
-  const { parse } = await importYaml();
-  let doc: unknown;
+  // The provider's own parser: the same positioned one-line errors everywhere the file is read.
+  const { parsePools } = await import('../providers/ssh/pools.js');
+  let pools: string[];
   try {
-    doc = parse(readFileSync(file, 'utf8'));
+    pools = [...parsePools(readFileSync(file, 'utf8'), file).values()].filter((p) => p.hosts.length > 0).map((p) => p.name);
   } catch (e) {
-    return { infra: 'ssh', ok: false, reason: `${file} is not valid YAML: ${(e as Error).message.split('\n')[0]}` };
+    return { infra: 'ssh', ok: false, reason: (e as Error).message };
   }
-  const pools =
-    doc && typeof doc === 'object'
-      ? Object.entries(doc as Record<string, unknown>)
-          .filter(([, v]) => v && typeof v === 'object' && Array.isArray((v as { hosts?: unknown }).hosts) && (v as { hosts: unknown[] }).hosts.length > 0)
-          .map(([k]) => k)
-      : [];
   if (!pools.length) return { infra: 'ssh', ok: false, reason: `${file} defines no pool with hosts` };
   return { infra: 'ssh', ok: true, reason: `${pools.length} pool(s) in ${file}`, targets: pools };
 }

@@ -72,7 +72,7 @@ export function infeasibleMessage(
     if (cloud !== 'local' && !live(cloud) && !catalog.clouds.includes(cloud)) {
       why.push(`${cloud}: ${infeasibleReason(req, rowsPerSpec[0]!, catalog)}`);
     } else if (cloud !== 'local' && !req.enabled.has(cloud)) {
-      why.push(`${cloud}: ${live(cloud) && !req.usable.has(cloud) ? 'not configured here (see `aloft check`)' : unavailableReason(req, cloud)}`);
+      why.push(`${cloud}: ${live(cloud) && !req.usable.has(cloud) ? (ctx.liveProblems?.[cloud] ?? 'not configured here (see `aloft check`)') : unavailableReason(req, cloud)}`);
     } else if (live(cloud) || cloud === 'local') {
       why.push(...liveReasons(cloud, rows, ctx, req.rs.infra.region));
     } else {

@@ -39,4 +39,21 @@ describe('aloft check (bundled CLI)', () => {
     const k8s = (JSON.parse(r.stdout) as Array<{ infra: string; ok: boolean; targets?: string[] }>).find((s) => s.infra === 'kubernetes');
     expect(k8s).toMatchObject({ ok: true, targets: ['ctx1'] });
   });
+
+  it('a broken pool file: check and launch give the same positioned line', async () => {
+    const b = makeHome('aloft-chk2-');
+    try {
+      writeFileSync(join(b.home, 'ssh_node_pools.yaml'), 'mypool:\n  user: root\n  identity_fil: /x\n  hosts: [127.0.0.1]\n');
+      const r = await b.run(['check', '--no-probe', '-o', 'json'], { env: { KUBECONFIG: '/nonexistent' } });
+      const ssh = (JSON.parse(r.stdout) as Array<{ infra: string; ok: boolean; reason: string }>).find((s) => s.infra === 'ssh')!;
+      expect(ssh.ok).toBe(false);
+      expect(ssh.reason).toMatch(/ssh_node_pools\.yaml:3:3: .*identity_fil/);
+      const l = await b.run(['launch', '--dryrun', '--infra', 'ssh/mypool', '--', 'echo'], { env: { KUBECONFIG: '/nonexistent' } });
+      expect(l.code).not.toBe(0);
+      expect(l.stderr).toMatch(/ssh_node_pools\.yaml:3:3: .*identity_fil/);
+      expect(l.stderr.trim().split('\n')).toHaveLength(1);
+    } finally {
+      await b.cleanup();
+    }
+  });
 });

@@ -209,7 +209,7 @@ export function parsePools(source: string, file = POOLS_FILE): Map<string, Pool>
 export function loadPools(home = aloftHome()): Map<string, Pool> {
   const path = poolsPath(home);
   if (!existsSync(path)) return new Map();
-  return parsePools(readFileSync(path, 'utf8'), POOLS_FILE);
+  return parsePools(readFileSync(path, 'utf8'), path);
 }
 
 export function getPool(name: string, home = aloftHome()): Pool {
