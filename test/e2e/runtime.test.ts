@@ -162,6 +162,9 @@ describe('runtime', () => {
     expect(s.autostop).toEqual({ idleMinutes: 2, down: false });
     await waitFor(async () => JSON.parse((await a.run(['status', 'idle', '-o', 'json'])).stdout)[0]?.status === 'STOPPED', 20_000, 'STOPPED');
     expect(processesUnder(join(a.home, 'local', 'idle'))).toEqual([]);
+    // a stopped cluster's setting can be changed or cancelled; its agents get it when it starts
+    expect((await a.run(['autostop', 'idle', '--cancel'])).code).toBe(0);
+    expect(JSON.parse((await a.run(['status', 'idle', '-o', 'json'])).stdout)[0].autostop).toBeNull();
     const d = await a.run(['launch', '-y', '-c', 'idle2', '-i', '1', '--down', '--', 'echo bye']);
     expect(d.code).toBe(0);
     await waitFor(async () => JSON.parse((await a.run(['status', '-o', 'json'])).stdout).every((c: { name: string }) => c.name !== 'idle2'), 20_000, 'autodown');

@@ -106,14 +106,16 @@ export async function setAutostop(
   opts: { idleMinutes?: number; down?: boolean; cancel?: boolean },
 ): Promise<ClusterRecord> {
   const rec = requireCluster(ctx, name);
-  if (rec.status !== 'UP') throw new UserError(`cluster '${name}' is ${rec.status}; autostop needs it UP`);
+  const setting = opts.cancel ? undefined : { idleMinutes: opts.idleMinutes ?? 5, down: opts.down ?? false };
+  // A stopped cluster has no agent: the setting is kept and handed to its agents when it starts.
+  if (rec.status === 'STOPPED') return ctx.store.updateCluster(name, { autostop: setting })!;
+  if (rec.status !== 'UP') throw new UserError(`cluster '${name}' is ${rec.status}; autostop needs it UP or STOPPED`);
   const client = await ctx.links.get(name);
   if (opts.cancel) {
     await client.call('setAutostop', { cancel: true });
     return ctx.store.updateCluster(name, { autostop: undefined })!;
   }
-  const setting = { idleMinutes: opts.idleMinutes ?? 5, down: opts.down ?? false };
-  await client.call('setAutostop', setting);
+  await client.call('setAutostop', setting!);
   return ctx.store.updateCluster(name, { autostop: setting })!;
 }
 
