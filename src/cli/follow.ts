@@ -21,10 +21,43 @@ export async function followRequest(client: DaemonClient, id: string, quiet = fa
 }
 
 /**
- * Streams a job's log to stdout; resolves with the job's final record. Ctrl-C detaches. If the
- * daemon goes away mid-stream (crash, upgrade), the job keeps running on its node: a following
- * stream restarts the daemon and re-attaches, skipping what was already printed.
+ * Runs a log stream, and if the daemon goes away mid-stream (crash, upgrade) while following,
+ * restarts it and opens the stream again, skipping what was already written: the job keeps
+ * running on its node, so the reader should not notice more than a note.
  */
+export async function reattaching(
+  open: (write: (text: string) => void) => { done: Promise<void> },
+  opts: { follow: boolean; stopped: () => boolean; out?: NodeJS.WritableStream },
+): Promise<void> {
+  const out = opts.out ?? process.stdout;
+  let printed = 0; // characters written so far
+  for (let attempt = 0; ; attempt++) {
+    let skip = printed;
+    const h = open((text) => {
+      if (skip > 0) {
+        if (text.length <= skip) {
+          skip -= text.length;
+          return;
+        }
+        text = text.slice(skip);
+        skip = 0;
+      }
+      printed += text.length;
+      out.write(text);
+    });
+    try {
+      await h.done;
+      return;
+    } catch (err) {
+      if (!(err instanceof DaemonUnreachable) || opts.stopped() || !opts.follow || attempt >= 3) throw err;
+      note('aloft: lost the daemon; the job keeps running. Re-attaching…');
+      const { ensureDaemon } = await import('../client/spawn.js');
+      await ensureDaemon(aloftHome());
+    }
+  }
+}
+
+/** Streams a job's log to stdout; resolves with the job's final record. Ctrl-C detaches. */
 export async function followLogs(
   client: DaemonClient,
   q: { cluster: string; job?: number; follow: boolean; tail?: number; rank?: number },
@@ -34,7 +67,6 @@ export async function followLogs(
 ): Promise<{ job: JobRecord | null; detached: boolean }> {
   let job: JobRecord | null = null;
   let detached = false;
-  let printed = 0; // characters of the log written so far
   let current: { abort(): void } | undefined;
   const onSig = () => {
     detached = true;
@@ -45,39 +77,18 @@ export async function followLogs(
   };
   process.once('SIGINT', onSig);
   try {
-    for (let reattach = 0; ; reattach++) {
-      let skip = printed;
-      const h = client.streamLogs(q, (item) => {
-        if (item.type !== 'text') {
-          job = item.job;
-          return;
-        }
-        let text = item.text;
-        if (skip > 0) {
-          if (text.length <= skip) {
-            skip -= text.length;
-            return;
-          }
-          text = text.slice(skip);
-          skip = 0;
-        }
-        printed += text.length;
-        out.write(text);
-      });
-      current = h;
-      try {
-        await h.done;
-        return { job, detached };
-      } catch (err) {
-        if (!(err instanceof DaemonUnreachable) || detached || !q.follow || reattach >= 3) throw err;
-        note('aloft: lost the daemon; the job keeps running. Re-attaching…');
-        const { ensureDaemon } = await import('../client/spawn.js');
-        await ensureDaemon(aloftHome());
-      }
-    }
+    await reattaching(
+      (write) =>
+        (current = client.streamLogs(q, (item) => {
+          if (item.type === 'text') write(item.text);
+          else job = item.job;
+        })),
+      { follow: q.follow, stopped: () => detached, out },
+    );
   } finally {
     process.off('SIGINT', onSig);
   }
+  return { job, detached };
 }
 
 /** SkyPilot-like exit status for a finished job: 0 when it succeeded. */

@@ -133,6 +133,18 @@ run: |
     await waitFor(async () => (await job(j.id)).status === 'CANCELLED', 30_000, 'CANCELLED');
   });
 
+  it('jobs logs keeps following through a daemon crash, each line once', async () => {
+    await a.run(['jobs', 'launch', '-y', '-d', '-n', 'ticker', '--infra', 'local', '--', 'for i in 1 2 3 4 5 6; do echo m-$i; sleep 0.5; done']);
+    const j = (await queue()).find((x) => x.name === 'ticker')!;
+    await waitFor(async () => (await job(j.id)).status === 'RUNNING', 30_000, 'RUNNING');
+    const following = a.run(['jobs', 'logs', String(j.id)]);
+    await new Promise((res) => setTimeout(res, 1200));
+    process.kill(a.daemonPid()!, 'SIGKILL');
+    const out = await following;
+    expect(out.code, out.stderr).toBe(0);
+    expect(out.stdout.match(/m-\d/g)).toEqual(['m-1', 'm-2', 'm-3', 'm-4', 'm-5', 'm-6']);
+  });
+
   it('a daemon SIGKILLed during RECOVERING still finishes the job', async () => {
     await a.run(['jobs', 'launch', '-y', '-d', '-n', 'survivor', '--infra', 'local', '--use-spot', '--', 'sleep 3; echo survived']);
     const j = (await queue()).find((x) => x.name === 'survivor')!;

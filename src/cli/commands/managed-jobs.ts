@@ -125,10 +125,16 @@ async function followManaged(id: number | undefined, o: { name?: string; follow?
     note(`\naloft: detached; the managed job keeps running. Re-attach with: aloft jobs logs${id !== undefined ? ` ${id}` : ''}`);
   };
   process.once('SIGINT', onSig);
+  const { reattaching } = await import('../follow.js');
   try {
-    await getNdjson(client.socket, `/v1/stream/managedLogs?${sp}`, (item) => {
-      if (item.type === 'text') process.stdout.write(item.text);
-    }, ac.signal);
+    await reattaching(
+      (write) => ({
+        done: getNdjson(client.socket, `/v1/stream/managedLogs?${sp}`, (item) => {
+          if (item.type === 'text') write(item.text);
+        }, ac.signal),
+      }),
+      { follow: o.follow !== false && !o.controller, stopped: () => ac.signal.aborted },
+    );
   } finally {
     process.off('SIGINT', onSig);
   }
