@@ -252,11 +252,16 @@ describe('detectInfra', () => {
       'apiVersion: v1\nclusters:\n- name: c\n  cluster: {server: "https://127.0.0.1:6443"}\ncontexts:\n- name: kind-a\n  context: {cluster: c}\n- name: kind-b\n  context: {cluster: c}\ncurrent-context: kind-a\n',
     );
     mkdirSync(join(dir, '.aloft'));
-    writeFileSync(join(dir, '.aloft', 'ssh_node_pools.yaml'), 'gpus:\n  hosts: [10.0.0.1, 10.0.0.2]\nempty:\n  hosts: []\n');
+    writeFileSync(join(dir, '.aloft', 'ssh_node_pools.yaml'), 'gpus:\n  hosts: [10.0.0.1, 10.0.0.2]\ncpus:\n  hosts: [10.0.0.3]\n');
     const s = await detectInfra({ env: {}, home: dir, aloftHome: join(dir, '.aloft') });
     expect(usableInfra(s).sort()).toEqual(['aws', 'gcp', 'kubernetes', 'local', 'ssh']);
     expect(s.find((x) => x.infra === 'kubernetes')!.targets).toEqual(['kind-a', 'kind-b']);
-    expect(s.find((x) => x.infra === 'ssh')!.targets).toEqual(['gpus']);
+    expect(s.find((x) => x.infra === 'ssh')!.targets).toEqual(['gpus', 'cpus']);
+    // the provider's parser: a pool with no hosts is an error with its position, as at launch
+    writeFileSync(join(dir, '.aloft', 'ssh_node_pools.yaml'), 'gpus:\n  hosts: [10.0.0.1]\nempty:\n  hosts: []\n');
+    const broken = (await detectInfra({ env: {}, home: dir, aloftHome: join(dir, '.aloft') })).find((x) => x.infra === 'ssh')!;
+    expect(broken.ok).toBe(false);
+    expect(broken.reason).toMatch(/ssh_node_pools\.yaml:4:10: a pool needs at least one host \(empty\.hosts\)$/);
     const env = { AWS_ACCESS_KEY_ID: 'a', AWS_SECRET_ACCESS_KEY: 'b', GOOGLE_APPLICATION_CREDENTIALS: join(dir, 'missing.json') };
     const s2 = await detectInfra({ env, home: join(dir, 'none'), aloftHome: join(dir, 'none') });
     expect(s2.find((x) => x.infra === 'aws')!.ok).toBe(true);
