@@ -2,7 +2,7 @@
 // clouds, and the plan's failover order turned into placements the pipeline can try in turn.
 
 import { existsSync } from 'node:fs';
-import type { LiveOffering, Provider } from '../providers/types.js';
+import type { LiveOffering } from '../providers/types.js';
 import type { PoolSummary } from '../providers/ssh/inspect.js';
 import type { Task } from '../spec/types.js';
 import type { Candidate, OptimizeContext, Plan } from '../optimizer/index.js';
@@ -24,7 +24,7 @@ async function liveOfferings(ctx: DaemonContext): Promise<Live> {
   out.offerings.push(...((await local.liveOfferings?.()) ?? []));
   if (existsSync(`${ctx.home}/ssh_node_pools.yaml`)) {
     try {
-      const ssh = (await getProvider('ssh', ctx.home)) as Provider & { liveOfferingsWithProblems?(): Promise<PoolSummary> };
+      const ssh = await getProvider('ssh', ctx.home);
       const summary = await Promise.race([
         ssh.liveOfferingsWithProblems?.() ?? Promise.resolve<PoolSummary>({ offerings: [], problems: new Map() }),
         new Promise<PoolSummary>((r) => setTimeout(() => r({ offerings: [], problems: new Map([['*', ['pool probe timed out']]]) }), 5000)),

@@ -93,6 +93,8 @@ export interface Provider {
   /** Is this infra usable here, and if not, why. */
   check(): Promise<{ ok: boolean; reason?: string }>;
   liveOfferings?(): Promise<LiveOffering[]>;
+  /** The same, plus per target (an ssh pool) why its other hosts cannot take a cluster now. */
+  liveOfferingsWithProblems?(): Promise<{ offerings: LiveOffering[]; problems: Map<string, string[]> }>;
 
   /** Creates (or resumes stopped) nodes; idempotent for an existing cluster. */
   runInstances(req: ProvisionRequest): Promise<ClusterInfo>;
