@@ -156,11 +156,11 @@ export async function detectSsh(aloft: string): Promise<InfraStatus> {
   const { parsePools } = await import('../providers/ssh/pools.js');
   let pools: string[];
   try {
-    pools = [...parsePools(readFileSync(file, 'utf8'), file).values()].filter((p) => p.hosts.length > 0).map((p) => p.name);
+    pools = [...parsePools(readFileSync(file, 'utf8'), file).keys()]; // the parser requires hosts
   } catch (e) {
     return { infra: 'ssh', ok: false, reason: (e as Error).message };
   }
-  if (!pools.length) return { infra: 'ssh', ok: false, reason: `${file} defines no pool with hosts` };
+  if (!pools.length) return { infra: 'ssh', ok: false, reason: `${file} defines no pool` };
   return { infra: 'ssh', ok: true, reason: `${pools.length} pool(s) in ${file}`, targets: pools };
 }
 

@@ -7,6 +7,7 @@ import { closeSync, existsSync, linkSync, openSync, readFileSync, rmSync, unlink
 import { join } from 'node:path';
 import type { DaemonInfo } from '../protocol/api.js';
 import { UserError } from '../util/errors.js';
+import { errnoCode, pidAlive, waitForExit } from '../util/process.js';
 import { ensureHome, homePaths, packageRoot } from '../util/paths.js';
 import { aloftVersion } from '../util/version.js';
 import { DaemonUnreachable, postJson } from './http.js';
@@ -22,24 +23,6 @@ export async function probe(socket: string): Promise<DaemonInfo | undefined> {
   }
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (pidAlive(pid)) {
-    if (Date.now() > deadline) return false;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return true;
-}
-
 export function tailFile(path: string, lines = 12): string {
   try {
     const text = readFileSync(path, 'utf8');
@@ -47,10 +30,6 @@ export function tailFile(path: string, lines = 12): string {
   } catch {
     return '(no daemon log)';
   }
-}
-
-function errCode(err: unknown): string | undefined {
-  return (err as NodeJS.ErrnoException).code;
 }
 
 /**
@@ -65,7 +44,7 @@ function tryLock(lock: string): boolean {
     linkSync(mine, lock);
     return true;
   } catch (err) {
-    if (errCode(err) !== 'EEXIST') throw err;
+    if (errnoCode(err) !== 'EEXIST') throw err;
   } finally {
     rmSync(mine, { force: true });
   }
@@ -73,7 +52,7 @@ function tryLock(lock: string): boolean {
   try {
     holder = Number(readFileSync(lock, 'utf8').trim() || '0');
   } catch (err) {
-    if (errCode(err) === 'ENOENT') return tryLock(lock); // released between our link and read
+    if (errnoCode(err) === 'ENOENT') return tryLock(lock); // released between our link and read
     throw err;
   }
   if (holder > 0 && pidAlive(holder)) return false;

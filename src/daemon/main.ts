@@ -20,8 +20,8 @@ import { Store } from './store.js';
 import { aloftHome, ensureHome, homePaths } from '../util/paths.js';
 import { aloftVersion } from '../util/version.js';
 import { errorMessage } from '../util/errors.js';
+import { errnoCode, pidAlive, waitForExit } from '../util/process.js';
 
-const errCode = (err: unknown) => (err as NodeJS.ErrnoException).code;
 
 /** Tells the CLI that started us to go ahead (fd 3, see client/spawn.ts). */
 function signalReady(): void {
@@ -64,15 +64,6 @@ function readPid(path: string): number | undefined {
   }
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return errCode(err) === 'EPERM';
-  }
-}
-
 /**
  * A daemon whose socket file was deleted still runs, unreachable, on the same database: two
  * writers would fight (duplicate event numbers, controllers on both sides). The pid file names it;
@@ -88,9 +79,7 @@ async function retireUnreachableDaemon(pidFile: string, log: ReturnType<typeof c
   }
   log.warn({ pid }, 'a daemon without its socket still runs on this home; asking it to leave');
   process.kill(pid, 'SIGTERM');
-  const deadline = Date.now() + 15_000;
-  while (pidAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  if (pidAlive(pid)) process.kill(pid, 'SIGKILL');
+  if (!(await waitForExit(pid, 15_000))) process.kill(pid, 'SIGKILL');
 }
 
 async function main(): Promise<void> {
@@ -157,7 +146,7 @@ async function main(): Promise<void> {
     await server.listen(paths.socket);
     socketIno = inodeOf(paths.socket);
   } catch (err) {
-    if (errCode(err) !== 'EADDRINUSE') throw err;
+    if (errnoCode(err) !== 'EADDRINUSE') throw err;
     log.warn('another daemon bound the socket first; leaving');
     db.close();
     log.flush();
