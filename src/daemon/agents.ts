@@ -140,6 +140,9 @@ export class AgentLinks {
           who = `worker${unreachable[0]!.rank} agent`;
           throw new Error(unreachable.map((u) => (unreachable.length > 1 ? `rank ${u.rank}: ${u.error}` : u.error)).join('; '));
         }
+      } else {
+        // A link whose agent just died can still look open: make the agent answer.
+        await client.call('info', {}, { timeoutMs: 5000 });
       }
       if (rec.status === 'INIT' && UNREACHABLE_REASON.test(rec.statusReason ?? '')) {
         this.ctx.store.updateCluster(cluster, { status: 'UP', statusReason: undefined });

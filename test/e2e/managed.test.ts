@@ -40,10 +40,12 @@ resources:
   use_spot: true
 envs:
   CKPT: ${ckpt}
+# The checkpoint is replaced atomically (write, then rename), as a real training script must: a
+# preemption between the truncate and the write of a plain \`>\` would leave it empty.
 run: |
   n=$(cat "$CKPT" 2>/dev/null || echo 0)
   echo "resume from $n task=$SKYPILOT_TASK_ID mj=$SKYPILOT_MANAGED_JOB_ID"
-  while [ "$n" -lt 40 ]; do n=$((n+1)); echo "$n" > "$CKPT"; echo "step $n"; sleep 0.1; done
+  while [ "$n" -lt 40 ]; do n=$((n+1)); echo "$n" > "$CKPT.tmp"; mv "$CKPT.tmp" "$CKPT"; echo "step $n"; sleep 0.1; done
   echo "finished at $n"
 `,
     );
@@ -59,7 +61,11 @@ run: |
       }, 30_000, `running before preemption ${i}`);
       const p = await a.run(['local', 'preempt', `mj-${id}`]);
       expect(p.code).toBe(0);
-      await waitFor(async () => (await job(id)).recoveries === i, 10_000, `recovery ${i}`);
+      await waitFor(async () => (await job(id)).recoveries === i, 10_000, `recovery ${i}`).catch(async (err) => {
+        const ctl = (await a.run(['jobs', 'logs', String(id), '--controller', '--no-follow'])).stdout;
+        const daemon = (await a.run(['daemon', 'logs'])).stdout.split('\n').slice(-40).join('\n');
+        throw new Error(`${String(err)}\njob: ${JSON.stringify(await job(id))}\ncontroller:\n${ctl}\ndaemon:\n${daemon}`);
+      });
     }
     const done = await waitFor(async () => {
       const j = await job(id);
@@ -68,7 +74,9 @@ run: |
     expect(done.recoveries).toBe(2);
     const logs = await a.run(['jobs', 'logs', String(id), '--no-follow']);
     const resumes = [...logs.stdout.matchAll(/resume from (\d+) task=(\S+) mj=(\d+)/g)];
-    expect(resumes).toHaveLength(3);
+    // On failure, show what the user would have seen: the attempts' logs and the controller's log.
+    const why = async () => `logs:\n${logs.stdout}\ncontroller:\n${(await a.run(['jobs', 'logs', String(id), '--controller', '--no-follow'])).stdout}`;
+    if (resumes.length !== 3) expect.fail(await why());
     expect(Number(resumes[1]![1])).toBeGreaterThanOrEqual(8);
     expect(Number(resumes[2]![1])).toBeGreaterThan(Number(resumes[1]![1]));
     expect(new Set(resumes.map((m) => m[2])).size).toBe(1); // SKYPILOT_TASK_ID stable

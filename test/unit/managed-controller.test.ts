@@ -101,6 +101,20 @@ describe('managed-job controller', () => {
     expect(backend.clusters.size).toBe(0);
   });
 
+  it('a job that fails a moment before its node is reclaimed is recovered, not blamed on the user', async () => {
+    // The job's processes die (SIGTERM, exit 143) and the failure is mirrored while the cluster
+    // still looks UP; only the provider knows the node is gone. With no restart budget, calling it
+    // the user's failure would end the job FAILED.
+    const { store, backend, controller } = setup({ runMs: () => 200 });
+    const id = submit(store, controller);
+    await until(store, id, is('RUNNING'));
+    backend.preempt('mj-' + id, { statusLags: true, exitCode: 143 });
+    const done = await until(store, id, is('SUCCEEDED', 'FAILED'));
+    expect(done.status).toBe('SUCCEEDED');
+    expect(done.recoveries).toBe(1);
+    expect(done.attempts.map((a) => a.outcome)).toEqual(['preempted', 'succeeded']);
+  });
+
   it('FAILOVER retries the same region first', async () => {
     const { store, backend, controller } = setup({ runMs: () => 200 });
     const id = submit(store, controller, { strategy: 'FAILOVER' });

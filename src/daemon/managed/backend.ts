@@ -28,7 +28,12 @@ export interface Observation {
 
 export interface ClusterBackend {
   launch(a: AttemptLaunch): Promise<{ clusterUid: string; jobId: number; region?: string }>;
-  observe(cluster: string, clusterUid: string, jobId: number): Promise<Observation>;
+  /**
+   * `deep`: do not trust the mirrored UP status; ask the provider whether the nodes are still there
+   * (and the agent whether it answers). Used before calling a failed job the user's fault: the
+   * job's processes can die a moment before the node does, and the status lags the node.
+   */
+  observe(cluster: string, clusterUid: string, jobId: number, opts?: { deep?: boolean }): Promise<Observation>;
   cancelJob(cluster: string, jobId: number): Promise<void>;
   exists(cluster: string): boolean;
   teardown(cluster: string): Promise<void>;
@@ -65,19 +70,22 @@ export class DaemonBackend implements ClusterBackend {
     }
   }
 
-  async observe(cluster: string, clusterUid: string, jobId: number): Promise<Observation> {
+  async observe(cluster: string, clusterUid: string, jobId: number, opts: { deep?: boolean } = {}): Promise<Observation> {
     const { store } = this.ctx;
     this.ctx.links.flushNow();
     const rec = store.getCluster(cluster);
     if (!rec || rec.uid !== clusterUid) return { cluster: 'gone' };
     const job = store.getJob(clusterUid, jobId);
     const jobView = job ? { status: job.status, exitCode: job.exitCode } : undefined;
-    if (rec.status === 'UP') return { cluster: 'healthy', job: jobView };
-    // Not UP: ask the provider whether the nodes are still there (a reclaimed spot node is not).
+    if (rec.status === 'UP' && !opts.deep) return { cluster: 'healthy', job: jobView };
+    // Ask the provider whether the nodes are still there (a reclaimed spot node is not).
     const provider = await getProvider(rec.cloud, this.ctx.home);
     const info = await provider.queryInstances(cluster).catch(() => undefined);
     const lost = !info || info.nodes.length === 0 || info.nodes.some((n) => n.status === 'terminated');
-    return { cluster: lost ? 'preempted' : 'unhealthy', job: jobView };
+    if (lost) return { cluster: 'preempted', job: jobView };
+    if (rec.status !== 'UP') return { cluster: 'unhealthy', job: jobView };
+    // UP with its nodes there: healthy only if the head agent (and, through it, the workers) answers now.
+    return { cluster: (await this.ctx.links.check(cluster)) ? 'healthy' : 'unhealthy', job: jobView };
   }
 
   async cancelJob(cluster: string, jobId: number): Promise<void> {

@@ -251,8 +251,14 @@ export class ManagedJobController {
         case 'FAILED_DRIVER': {
           // A failure with the nodes intact is the user's code; with nodes lost it is preemption,
           // which the next observation reports.
-          const again = await this.backend.observe(att.cluster, att.clusterUid!, att.jobId!);
-          if (again.cluster !== 'healthy') continue;
+          const again = await this.backend.observe(att.cluster, att.clusterUid!, att.jobId!, { deep: true });
+          if (again.cluster === 'preempted' || again.cluster === 'gone') return this.recover(cur, again.cluster);
+          if (again.cluster === 'unhealthy') {
+            // The agent does not answer: the unhealthy grace above decides, on the next looks.
+            unhealthySince ??= Date.now();
+            await this.sleep(j.id, Math.min(this.opts.recheckMs, this.opts.unhealthyGraceMs));
+            continue;
+          }
           return this.onUserFailure(cur, job.exitCode);
         }
         default:

@@ -11,6 +11,8 @@ interface SimCluster {
   jobStatus: JobStatus;
   exitCode?: number;
   state: 'healthy' | 'preempted';
+  /** shallow observations still say healthy (see preempt) */
+  statusLags?: boolean;
   timer?: NodeJS.Timeout;
 }
 
@@ -57,10 +59,11 @@ export class SimBackend implements ClusterBackend {
     return { clusterUid: c.uid, jobId: 1, region };
   }
 
-  async observe(cluster: string, clusterUid: string): Promise<Observation> {
+  async observe(cluster: string, clusterUid: string, _jobId: number, opts: { deep?: boolean } = {}): Promise<Observation> {
     const c = this.clusters.get(cluster);
     if (!c || c.uid !== clusterUid) return { cluster: 'gone' };
-    return { cluster: c.state, job: { status: c.jobStatus, exitCode: c.exitCode } };
+    const state = c.statusLags && !opts.deep ? 'healthy' : c.state;
+    return { cluster: state, job: { status: c.jobStatus, exitCode: c.exitCode } };
   }
 
   async cancelJob(cluster: string): Promise<void> {
@@ -82,13 +85,19 @@ export class SimBackend implements ClusterBackend {
     this.emit(cluster);
   }
 
-  /** Reclaims a cluster's nodes, like a cloud taking back a spot instance. */
-  preempt(cluster: string): void {
+  /**
+   * Reclaims a cluster's nodes, like a cloud taking back a spot instance. `statusLags`: the job's
+   * failure is seen before the node's loss (only a deep look at the provider shows it), as when a
+   * job's processes die a moment before their agent.
+   */
+  preempt(cluster: string, opts: { statusLags?: boolean; exitCode?: number } = {}): void {
     const c = this.clusters.get(cluster);
     if (!c) return;
     if (c.timer) clearTimeout(c.timer);
     c.state = 'preempted';
-    c.jobStatus = 'FAILED_DRIVER';
+    c.statusLags = opts.statusLags;
+    c.jobStatus = opts.statusLags ? 'FAILED' : 'FAILED_DRIVER';
+    c.exitCode = opts.exitCode;
     this.emit(cluster);
   }
 

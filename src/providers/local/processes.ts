@@ -40,13 +40,18 @@ function alive(pid: number): boolean {
   }
 }
 
-/** SIGTERM, then SIGKILL after `graceMs` for whatever is left. Resolves when all are gone. */
+/**
+ * SIGTERM, then SIGKILL after `graceMs` for whatever is left; `graceMs` 0 is SIGKILL at once (a
+ * reclaimed node: nobody gets to react, not even the agent). Resolves when all are gone.
+ */
 export async function killProcesses(pids: number[], graceMs = 1500): Promise<void> {
-  for (const pid of pids) {
-    try {
-      process.kill(pid, 'SIGTERM');
-    } catch {
-      /* already gone */
+  if (graceMs > 0) {
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGTERM');
+      } catch {
+        /* already gone */
+      }
     }
   }
   const deadline = Date.now() + graceMs;
@@ -75,6 +80,6 @@ export async function sweep(prefix: string, graceMs = 1500): Promise<void> {
     // Jobs run with HOME set to their node dir, so HOME catches them even if their env was cleaned.
     const pids = processesWithEnv(['ALOFT_NODE_DIR', 'HOME'], prefix);
     if (pids.length === 0) return;
-    await killProcesses(pids, round === 0 ? graceMs : 200);
+    await killProcesses(pids, round === 0 || graceMs === 0 ? graceMs : 200);
   }
 }
