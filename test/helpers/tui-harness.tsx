@@ -275,7 +275,7 @@ export function renderTop(
       }
       await tick();
     },
-    async waitFor(text: string | RegExp | ((frame: string) => boolean), ms = 2000) {
+    async waitFor(text: string | RegExp | ((frame: string) => boolean), ms = 5000) {
       const deadline = Date.now() + ms;
       for (;;) {
         const f = frame();

@@ -1,6 +1,6 @@
 // List behaviour shared by the table views: filter, selection by key, paging and sort keys,
 // all kept in the navigation entry so esc returns to the same place.
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { useNav, useNavDispatch, useUi } from '../context.js';
 import type { KeyAction } from '../keys/dispatcher.js';
 import { matchesFilter, type Row } from '../render/table.js';
@@ -30,8 +30,10 @@ export function useList(all: readonly Row[], pageSize: number, opts: { sortable?
   const selectedKey = rows[selected]?.key;
   prev.current = { rows, index: selected };
   // Hold on to the row shown as selected (a fallback, or row 0 while a filter is typed), so
-  // clearing the filter or the row going away later starts from it.
-  useEffect(() => {
+  // clearing the filter or the row going away later starts from it. A layout effect: it lands
+  // before the next key is handled, so an esc right after ⏎ cannot clear the filter while the
+  // state still says "no selection" (which would fall back to row 0).
+  useLayoutEffect(() => {
     if (selectedKey !== undefined && selectedKey !== top.selected) dispatch({ type: 'patch', patch: { selected: selectedKey } });
   }, [selectedKey, top.selected, dispatch]);
 
