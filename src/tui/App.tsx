@@ -20,7 +20,7 @@ import {
   type UiState,
 } from './context.js';
 import { defaultKeymap, type Keymap } from './keys/commands.js';
-import { KeypressProvider, PRIORITY, useActiveLayers, useKeyLayer, useKeymap } from './keys/dispatcher.js';
+import { KeypressProvider, PRIORITY, useActiveLayers, useExpectModal, useKeyLayer, useKeymap } from './keys/dispatcher.js';
 import { Crumbs, FlashLine, Header, HintBar } from './components/Frame.js';
 import { ConfirmDialog, FilterLine, HelpOverlay, PaletteLine, PromptDialog } from './components/Dialogs.js';
 import { initialNav, navReduce, viewTitle, type NavState, type ViewSpec } from './state/nav.js';
@@ -73,17 +73,30 @@ export function App(props: AppProps) {
 
 function UiProvider({ children }: { children: React.ReactNode }) {
   const [state, setState] = useState<UiState>({ overlay: null, input: null, flash: null });
+  const expectModal = useExpectModal();
   const actions = useMemo<UiActions>(() => {
     let ids = 0;
     const flash: UiActions['flash'] = (text, level = 'info') =>
       setState((s) => ({ ...s, flash: { text, level, id: ++ids } }));
     return {
       flash,
-      confirm: (req) => setState((s) => ({ ...s, overlay: { type: 'confirm', req } })),
-      prompt: (req) => setState((s) => ({ ...s, overlay: { type: 'prompt', req } })),
-      openOverlay: (o) => setState((s) => ({ ...s, overlay: o })),
+      confirm: (req) => {
+        expectModal();
+        setState((s) => ({ ...s, overlay: { type: 'confirm', req } }));
+      },
+      prompt: (req) => {
+        expectModal();
+        setState((s) => ({ ...s, overlay: { type: 'prompt', req } }));
+      },
+      openOverlay: (o) => {
+        expectModal();
+        setState((s) => ({ ...s, overlay: o }));
+      },
       closeOverlay: () => setState((s) => ({ ...s, overlay: null })),
-      openInput: (mode) => setState((s) => ({ ...s, input: mode })),
+      openInput: (mode) => {
+        expectModal();
+        setState((s) => ({ ...s, input: mode }));
+      },
       closeInput: () => setState((s) => ({ ...s, input: null })),
       act(what, fn) {
         flash(`${what}…`);
@@ -93,7 +106,7 @@ function UiProvider({ children }: { children: React.ReactNode }) {
         );
       },
     };
-  }, []);
+  }, [expectModal]);
   const flashId = state.flash?.id;
   useEffect(() => {
     if (flashId === undefined) return;

@@ -136,6 +136,24 @@ describe('keys', () => {
     expect(f).toContain('charlie');
   });
 
+  test('keys typed right after / or : reach the input line, even before it has rendered', async () => {
+    // Each write is its own input event, with no render in between (a loaded machine, a fast
+    // typist): the input line must still get every key, in order.
+    const { snap } = three();
+    snap.clusters.push(cluster('delta'), cluster('echo'));
+    const h = renderTop({ snapshot: snap });
+    await h.waitFor('echo');
+    await h.burst('/', 'd', 'e', 'l', 't', 'a', KEY.enter);
+    let f = await h.waitFor('/delta');
+    expect(f).not.toContain('charlie');
+    expect(selectedRow(f)).toBe('delta');
+    await h.press(KEY.esc);
+    await h.burst(':', 'e', 'v', 'e', 'n', 't', 's', KEY.enter);
+    f = await h.waitFor('TIME  KIND  OBJECT  WHAT');
+    expect(f).not.toContain('unknown command');
+    expect(f.split('\n')[2]!.trim()).toBe('events');
+  });
+
   test('the selection follows its row by key: clearing a filter keeps it, a row going away hands it to the next', async () => {
     const { snap } = three();
     snap.clusters.push(cluster('delta'), cluster('echo'));

@@ -12,6 +12,9 @@ function charKey(ch: string): KeyInfo {
   return { shift: ch !== ch.toLowerCase() };
 }
 
+/** Longest a key waits for a dialog an action opened (a render under heavy load takes tens of ms). */
+const MODAL_WAIT_MS = 250;
+
 export const PRIORITY = { global: 0, view: 10, overlay: 50, input: 80, dialog: 100 } as const;
 
 export interface KeyAction {
@@ -38,6 +41,11 @@ export interface KeyLayer {
 interface Registry {
   keymap: Keymap;
   add(layer: { current: KeyLayer }): () => void;
+  /**
+   * A dialog or input line is about to open: hold the keys that follow until its layer is
+   * registered, so typing right after `/` or `:` cannot reach the table before React renders.
+   */
+  expectModal(): void;
   /** a layer's hints changed (a label, a hidden key): re-render what describes the layers */
   changed(): void;
   /** non-modal layers, highest priority first (what help and hints describe) */
@@ -74,7 +82,11 @@ export function KeypressProvider({ keymap, children }: { keymap: Keymap; childre
   // are handled strictly in arrival order: while the queue is not empty, whatever arrives (an
   // Enter right after a paste) waits behind it.
   const pending = useRef<Array<{ input: string; key: KeyInfo }>>([]);
+  // Set while a modal that an action asked for has not registered yet (cleared by `add`, or after
+  // MODAL_WAIT_MS if none comes, so a key is never held for long).
+  const awaitingModal = useRef<NodeJS.Timeout | undefined>(undefined);
   const drain = () => {
+    if (awaitingModal.current) return;
     const next = pending.current.shift();
     if (next === undefined) return;
     dispatch(next.input, next.key);
@@ -91,7 +103,7 @@ export function KeypressProvider({ keymap, children }: { keymap: Keymap; childre
       enqueue(Array.from(input, (ch) => ({ input: ch, key: charKey(ch) })));
       return;
     }
-    if (pending.current.length) {
+    if (pending.current.length || awaitingModal.current) {
       // Ink reuses nothing between calls, but keep our own copy of the key flags anyway.
       enqueue([{ input, key: { ...key } }]);
       return;
@@ -99,8 +111,21 @@ export function KeypressProvider({ keymap, children }: { keymap: Keymap; childre
     dispatch(input, key);
   });
 
+  const resume = () => {
+    if (awaitingModal.current) clearTimeout(awaitingModal.current);
+    awaitingModal.current = undefined;
+    if (pending.current.length) setTimeout(drain, 1);
+  };
+  const resumeRef = useRef(resume);
+  resumeRef.current = resume;
+  const expectModal = useCallback(() => {
+    if (awaitingModal.current) clearTimeout(awaitingModal.current);
+    awaitingModal.current = setTimeout(() => resumeRef.current(), MODAL_WAIT_MS);
+  }, []);
+
   const add = useCallback((layer: { current: KeyLayer }) => {
     layers.current.add(layer);
+    if (layer.current.modal && awaitingModal.current) resumeRef.current();
     setVersion((v) => v + 1);
     return () => {
       layers.current.delete(layer);
@@ -115,6 +140,7 @@ export function KeypressProvider({ keymap, children }: { keymap: Keymap; childre
       keymap,
       version,
       add,
+      expectModal,
       changed,
       layers() {
         const sorted = [...layers.current].map((l) => l.current).sort((a, b) => b.priority - a.priority);
@@ -131,7 +157,7 @@ export function KeypressProvider({ keymap, children }: { keymap: Keymap; childre
         return top?.modal ? top : undefined;
       },
     }),
-    [keymap, version, add, changed],
+    [keymap, version, add, expectModal, changed],
   );
   return <KeyContext.Provider value={registry}>{children}</KeyContext.Provider>;
 }
@@ -160,6 +186,11 @@ export function useKeyLayer(layer: KeyLayer, active = true): void {
     shown.current = hints;
     if (active) changed();
   }, [hints, active, changed]);
+}
+
+/** For the UI actions that open a dialog or input line (see Registry.expectModal). */
+export function useExpectModal(): () => void {
+  return useRegistry().expectModal;
 }
 
 export function useKeymap(): Keymap {
