@@ -4,9 +4,10 @@
 // the same function, so both report a broken file the same way.
 import { readFileSync, statSync } from 'node:fs';
 import { z } from 'zod';
-import { SpecError, describeValue, nearest, type SourcePos } from './errors.js';
+import { SpecError, nearest } from './errors.js';
 import { pathString } from './patterns.js';
-import { loadDocuments, type Path, type SourceDoc } from './yaml.js';
+import { validateDocument, type Vocabulary } from './validate.js';
+import { loadDocuments, type Path } from './yaml.js';
 
 export interface AloftConfig {
   /** `allowed_infra` (or SkyPilot's `allowed_clouds`): infra patterns plans may use */
@@ -57,30 +58,13 @@ function knownKeys(path: Path): readonly string[] {
   return [];
 }
 
-interface Found {
-  pos: SourcePos;
-  reason: string;
-}
-
-const getIn = (obj: unknown, path: Path): unknown =>
-  path.reduce<unknown>((cur, seg) => (cur !== null && typeof cur === 'object' ? (cur as Record<string | number, unknown>)[seg] : undefined), obj);
-
-function problems(issue: z.core.$ZodIssue, raw: unknown, doc: SourceDoc): Found[] {
-  const path = issue.path as (string | number)[];
-  const where = path.length ? pathString(path) : 'config';
-  if (issue.code === 'unrecognized_keys') {
-    return issue.keys.map((k) => {
-      const near = nearest(k, knownKeys(path));
-      return { pos: doc.pos([...path, k], 'key'), reason: `unknown field '${k}' in ${where}${near ? `; did you mean '${near}'?` : ''}` };
-    });
-  }
-  const value = getIn(raw, path);
-  const missing = value === null || value === undefined;
-  const text = /^Invalid/.test(issue.message) ? 'not a valid value here' : issue.message;
-  return [{ pos: doc.pos(path, missing ? 'key' : 'value'), reason: `${where}: ${text}, got ${missing ? 'nothing' : describeValue(value)}` }];
-}
-
-const before = (a: SourcePos, b: SourcePos) => a.line < b.line || (a.line === b.line && a.col < b.col);
+const CONFIG_VOCABULARY: Vocabulary = {
+  root: 'config',
+  unknownField(path, key) {
+    const near = nearest(key, knownKeys(path));
+    return `unknown field '${key}' in ${path.length ? pathString(path) : 'config'}${near ? `; did you mean '${near}'?` : ''}`;
+  },
+};
 
 /** Parses and checks config text; throws a one-line SpecError `file:line:col: ...`. */
 export function parseConfig(text: string, file: string): AloftConfig {
@@ -89,13 +73,7 @@ export function parseConfig(text: string, file: string): AloftConfig {
   const doc = docs[0];
   const raw = doc?.toJS() ?? null;
   if (raw === null || raw === undefined) return {};
-  const res = ConfigSchema.safeParse(raw);
-  if (!res.success) {
-    let first: Found | undefined;
-    for (const issue of res.error.issues) for (const f of problems(issue, raw, doc!)) if (!first || before(f.pos, first.pos)) first = f;
-    throw new SpecError(first?.reason ?? 'invalid config', first?.pos ?? doc!.start());
-  }
-  const d = res.data;
+  const d = validateDocument(ConfigSchema, raw, doc!, CONFIG_VOCABULARY);
   const out: AloftConfig = {};
   const allowed = d.allowed_infra ?? d.allowed_clouds;
   if (allowed) out.allowedInfra = allowed;

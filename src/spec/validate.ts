@@ -60,21 +60,31 @@ interface Found {
   reason: string;
 }
 
-function issueProblems(issue: z.core.$ZodIssue, raw: unknown, doc: SourceDoc, base: Path = []): Found[] {
+/** What a kind of document (a task, config.yaml) calls its top level and its unknown fields. */
+export interface Vocabulary {
+  /** the top level's name in messages ("task", "config") */
+  root: string;
+  unknownField(path: Path, key: string): string;
+}
+
+const TASK_VOCABULARY: Vocabulary = { root: 'task', unknownField: unknownFieldReason };
+
+function issueProblems(issue: z.core.$ZodIssue, raw: unknown, doc: SourceDoc, vocab: Vocabulary, base: Path = []): Found[] {
   const path = [...base, ...(issue.path as (string | number)[])];
   if (issue.code === 'unrecognized_keys') {
-    return issue.keys.map((k) => ({ pos: doc.pos([...path, k], 'key'), reason: unknownFieldReason(path, k) }));
+    return issue.keys.map((k) => ({ pos: doc.pos([...path, k], 'key'), reason: vocab.unknownField(path, k) }));
   }
   if (issue.code === 'invalid_union') {
     // When the value has the right shape for one alternative (e.g. a mapping for autostop), that
     // alternative's own complaint (a misspelled key) says more than "expected one of ...".
     const inner = issue.errors.flat().filter((i) => !(i.code === 'invalid_type' && i.path.length === 0));
-    if (inner.length > 0) return inner.flatMap((i) => issueProblems(i, raw, doc, path));
+    if (inner.length > 0) return inner.flatMap((i) => issueProblems(i, raw, doc, vocab, path));
   }
   const value = getIn(raw, path);
   const missingValue = value === null || value === undefined;
   const got = missingValue ? 'nothing' : describeValue(value);
-  return [{ pos: doc.pos(path, missingValue ? 'key' : 'value'), reason: `${pathString(path)}: ${cleanMessage(issue)}, got ${got}` }];
+  const where = path.length ? pathString(path) : vocab.root;
+  return [{ pos: doc.pos(path, missingValue ? 'key' : 'value'), reason: `${where}: ${cleanMessage(issue)}, got ${got}` }];
 }
 
 function cleanMessage(issue: z.core.$ZodIssue): string {
@@ -89,13 +99,18 @@ function cleanMessage(issue: z.core.$ZodIssue): string {
 
 const before = (a: SourcePos, b: SourcePos) => a.line < b.line || (a.line === b.line && a.col < b.col);
 
-/** Validates one document's raw value; throws the first problem in file order. */
-export function validateTask(raw: unknown, doc: SourceDoc): RawTask {
-  const res = TaskSchema.safeParse(raw);
+/** Checks one document's raw value against `schema`; throws its first problem in file order. */
+export function validateDocument<T>(schema: z.ZodType<T>, raw: unknown, doc: SourceDoc, vocab: Vocabulary): T {
+  const res = schema.safeParse(raw);
   if (res.success) return res.data;
   let first: Found | undefined;
   for (const issue of res.error.issues) {
-    for (const f of issueProblems(issue, raw, doc)) if (!first || before(f.pos, first.pos)) first = f;
+    for (const f of issueProblems(issue, raw, doc, vocab)) if (!first || before(f.pos, first.pos)) first = f;
   }
-  throw new SpecError(first?.reason ?? 'invalid task', first?.pos ?? doc.start());
+  throw new SpecError(first?.reason ?? `invalid ${vocab.root}`, first?.pos ?? doc.start());
+}
+
+/** Validates one task document's raw value; throws the first problem in file order. */
+export function validateTask(raw: unknown, doc: SourceDoc): RawTask {
+  return validateDocument(TaskSchema, raw, doc, TASK_VOCABULARY);
 }
