@@ -3,6 +3,7 @@
 import net from 'node:net';
 import type { ClusterConfig, Endpoint } from './protocol.js';
 import { AgentClient, AgentError } from './rpc.js';
+import { withTimeout } from '../util/timeout.js';
 
 export function connectEndpoint(ep: Endpoint): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
@@ -48,18 +49,13 @@ export class WorkerPool {
     const unreachable: Array<{ rank: number; error: string }> = [];
     await Promise.all(
       nodes.map(async (n) => {
-        let timer: NodeJS.Timeout | undefined;
         try {
-          await Promise.race([
-            this.get(n.rank).then((c) => c.call('hello', {})),
-            new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer in ${timeoutMs / 1000}s`)), timeoutMs))),
-          ]);
+          // The connect can hang as well as the call (a host that drops packets): bound both.
+          await withTimeout(this.get(n.rank).then((c) => c.call('hello', {})), timeoutMs, `no answer in ${timeoutMs / 1000}s`);
         } catch (err) {
           unreachable.push({ rank: n.rank, error: (err as Error).message ?? String(err) });
           // the cached client may be the broken one: reconnect next time
           this.clients.delete(n.rank);
-        } finally {
-          clearTimeout(timer);
         }
       }),
     );

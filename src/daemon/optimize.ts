@@ -7,6 +7,7 @@ import type { PoolSummary } from '../providers/ssh/inspect.js';
 import type { Task } from '../spec/types.js';
 import type { Candidate, OptimizeContext, Plan } from '../optimizer/index.js';
 import { homePaths } from '../util/paths.js';
+import { TimeoutError, withTimeout } from '../util/timeout.js';
 import type { DaemonContext } from './context.js';
 import type { Placement } from './planning.js';
 import { getProvider, PROVISIONABLE } from './providers.js';
@@ -25,10 +26,11 @@ async function liveOfferings(ctx: DaemonContext): Promise<Live> {
   if (existsSync(`${ctx.home}/ssh_node_pools.yaml`)) {
     try {
       const ssh = await getProvider('ssh', ctx.home);
-      const summary = await Promise.race([
-        ssh.liveOfferingsWithProblems?.() ?? Promise.resolve<PoolSummary>({ offerings: [], problems: new Map() }),
-        new Promise<PoolSummary>((r) => setTimeout(() => r({ offerings: [], problems: new Map([['*', ['pool probe timed out']]]) }), 5000)),
-      ]);
+      const probe = ssh.liveOfferingsWithProblems?.() ?? Promise.resolve<PoolSummary>({ offerings: [], problems: new Map() });
+      const summary = await withTimeout(probe, 5000, 'pool probe timed out').catch((err: unknown): PoolSummary => {
+        if (!(err instanceof TimeoutError)) throw err;
+        return { offerings: [], problems: new Map([['*', [err.message]]]) };
+      });
       out.offerings.push(...summary.offerings);
       for (const [pool, why] of summary.problems) {
         // "u@h:22: cannot reach u@h:22: connection refused" → "u@h:22: unreachable: connection refused"

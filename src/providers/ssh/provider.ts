@@ -25,6 +25,7 @@ import { probeHost, RUNTIME_DIR, sweepDir, uploadAgent } from './remote.js';
 import { JsonReservationStore, Mutex, type ReservationStore, type ReservedNode, type SshReservation } from './reservations.js';
 import { writeSshConfig } from './ssh-config.js';
 import { SshTransport } from './transport.js';
+import { withTimeout } from '../../util/timeout.js';
 
 export interface SshProviderOptions {
   home?: string;
@@ -196,22 +197,16 @@ export class SshProvider implements Provider {
       const cached = this.inspected.get(h.key);
       if (cached && Date.now() - cached.at <= maxAge) return cached.row;
       const row: Omit<PoolHostStatus, 'clusters'> = { pool: h.pool, host: h.key, reachable: false };
-      let timer: NodeJS.Timeout | undefined;
       try {
         const t = this.hostTransport(h);
         const work = (async () => {
           await probeHost(t, h.key);
           return detectResources(t);
         })();
-        const late = new Promise<never>((_, rej) => {
-          timer = setTimeout(() => rej(new Error(`cannot reach ${h.key}: timed out`)), timeoutMs);
-        });
-        row.resources = await Promise.race([work, late]);
+        row.resources = await withTimeout(work, timeoutMs, `cannot reach ${h.key}: timed out`);
         row.reachable = true;
       } catch (err) {
         row.reason = errorMessage(err);
-      } finally {
-        if (timer) clearTimeout(timer);
       }
       this.inspected.set(h.key, { at: Date.now(), row });
       return row;
