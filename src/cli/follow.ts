@@ -99,6 +99,9 @@ export function jobExitCode(job: JobRecord | null): number {
   return job.status === 'CANCELLED' ? 130 : 1;
 }
 
+/** `logs` exit code of a job still running (--no-follow), as SkyPilot's JobExitCode.NOT_FINISHED. */
+export const LOGS_NOT_FINISHED = 101;
+
 /**
  * Exit status of `aloft logs`, SkyPilot's JobExitCode: 0 succeeded, 100 failed, 101 not finished
  * (--no-follow on a live job), 103 cancelled — so scripts can tell them apart.
@@ -115,6 +118,6 @@ export function logsExitCode(job: JobRecord | null): number {
     case 'FAILED_DRIVER':
       return 100;
     default:
-      return 101;
+      return LOGS_NOT_FINISHED;
   }
 }

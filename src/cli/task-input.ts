@@ -2,8 +2,10 @@
 // layered on top (flags win, as in SkyPilot).
 import { readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
+import { ENV_NAME_RE } from '../spec/patterns.js';
 import type { Task, TaskChain } from '../spec/types.js';
 import { UserError } from '../util/errors.js';
+import { errnoCode } from '../util/process.js';
 
 export interface TaskFlags {
   name?: string;
@@ -69,11 +71,11 @@ function readEnvFile(path: string): Record<string, string> {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new UserError(`--env-file ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+    throw new UserError(`--env-file ${path}: ${errnoCode(err) === 'ENOENT' ? 'no such file' : (err as Error).message}`);
   }
   const vars = parseEnv(text) as Record<string, string>;
   for (const k of Object.keys(vars)) {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new UserError(`--env-file ${path}: '${k}' is not a valid variable name`);
+    if (!ENV_NAME_RE.test(k)) throw new UserError(`--env-file ${path}: '${k}' is not a valid variable name`);
   }
   return vars;
 }

@@ -1,9 +1,6 @@
 import { type Command, Option } from 'commander';
 import { OPTIONAL_JSON_FIELDS, withNulls, daemon, ExitCode, note, outputOption, printJson } from '../context.js';
 
-/** `logs` exit code of a job still running (--no-follow), as SkyPilot's JobExitCode.NOT_FINISHED. */
-const LOGS_NOT_FINISHED = 101;
-
 const out = () => new Option('-o, --output <format>', 'table or json').default('table').argParser(outputOption);
 
 function parseJobIds(ids: string[]): number[] {
@@ -70,7 +67,7 @@ export function register(program: Command): void {
       let tail = opts.tail !== undefined ? Number(opts.tail) : undefined;
       if (tail !== undefined && (!Number.isInteger(tail) || tail < 0)) throw new Error(`--tail takes a whole number ≥ 0, not '${opts.tail}'`);
       if (tail === 0) tail = undefined; // SkyPilot: 0 means the whole log
-      const { followLogs, logsExitCode } = await import('../follow.js');
+      const { followLogs, logsExitCode, LOGS_NOT_FINISHED } = await import('../follow.js');
       const { job: last, detached } = await followLogs(client, { cluster, job: jobId, follow: opts.follow, tail, rank }, false);
       if (detached) throw new ExitCode(130);
       const code = logsExitCode(last);

@@ -3,6 +3,7 @@
 // OpenSSH's streamlocal forwarding.
 import { posix } from 'node:path';
 import type { Duplex, Readable } from 'node:stream';
+import { ENV_NAME_RE } from '../../spec/patterns.js';
 import { shellQuote } from '../../util/shell.js';
 import type { ExecOptions, ExecResult, Transport } from '../types.js';
 import type { ClientChannel } from 'ssh2';
@@ -42,7 +43,7 @@ export class SshTransport implements Transport {
     // A Node.js found outside PATH (nvm, volta...) is linked here by the provider.
     lines.push(`export PATH="$HOME/${AGENT_DIR}/bin:$PATH"`);
     for (const [k, v] of Object.entries({ ...this.opts.env, ...env })) {
-      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new Error(`invalid environment variable name '${k}'`);
+      if (!ENV_NAME_RE.test(k)) throw new Error(`invalid environment variable name '${k}'`);
       lines.push(`export ${k}=${shellQuote(v)}`);
     }
     if (this.opts.home) {
