@@ -10,7 +10,7 @@ import {
   describeMatcher,
   resolveAccelerator,
 } from '../catalog/accelerators.js';
-import { formatInfra, normalizeCloud, parseInfraPattern, selectorMatches } from './infra.js';
+import { formatInfra, isLiveInfra, normalizeCloud, parseInfraPattern, selectorMatches } from './infra.js';
 import type { OptimizeContext } from './types.js';
 
 /** Size used when a task names no cpus, memory, instance type or fixed-shape GPU (SkyPilot's default VM). */
@@ -48,7 +48,7 @@ export function makeRequest(rs: ResourcesSpec, numNodes: number, ctx: OptimizeCo
   // Issue 4's rule: local is the default only while no other infra is usable. A pool or context with
   // no reachable node (no live offering) is not usable yet, so it does not take local away.
   const liveClouds = new Set(ctx.liveOfferings.map((o) => normalizeCloud(o.cloud)));
-  const onlyLocal = [...enabled].every((u) => u === 'local' || ((u === 'ssh' || u === 'kubernetes') && !liveClouds.has(u)));
+  const onlyLocal = [...enabled].every((u) => u === 'local' || (isLiveInfra(u) && !liveClouds.has(u)));
   const allowed = ctx.allowedInfra?.map(parseInfraPattern);
   const localInAllowed = allowed?.some((p) => selectorMatches(p, 'local', 'local')) ?? false;
   const localAllowed = onlyLocal || namedCloud === 'local' || localInAllowed;

@@ -4,7 +4,7 @@ import type { ResourcesSpec, Task } from '../spec/types.js';
 import type { Catalog } from '../catalog/catalog.js';
 import { describeMatcher, resolveAccelerator } from '../catalog/accelerators.js';
 import { unavailableReason, type Request } from './filter.js';
-import { formatInfra, normalizeCloud } from './infra.js';
+import { formatInfra, isLiveInfra, normalizeCloud } from './infra.js';
 import { describeCandidate } from './render.js';
 import type { Candidate, ConsideredRow, OptimizeContext } from './types.js';
 
@@ -69,11 +69,11 @@ export function infeasibleMessage(
     const req = reqs[0]!;
     const cloud = named[0];
     const rows = rowsPerSpec.flat();
-    if (cloud !== 'local' && !live(cloud) && !catalog.clouds.includes(cloud)) {
+    if (cloud !== 'local' && !isLiveInfra(cloud) && !catalog.clouds.includes(cloud)) {
       why.push(`${cloud}: ${infeasibleReason(req, rowsPerSpec[0]!, catalog)}`);
     } else if (cloud !== 'local' && !req.enabled.has(cloud)) {
-      why.push(`${cloud}: ${live(cloud) && !req.usable.has(cloud) ? (ctx.liveProblems?.[cloud] ?? 'not configured here (see `aloft check`)') : unavailableReason(req, cloud)}`);
-    } else if (live(cloud) || cloud === 'local') {
+      why.push(`${cloud}: ${isLiveInfra(cloud) && !req.usable.has(cloud) ? (ctx.liveProblems?.[cloud] ?? 'not configured here (see `aloft check`)') : unavailableReason(req, cloud)}`);
+    } else if (isLiveInfra(cloud) || cloud === 'local') {
       why.push(...liveReasons(cloud, rows, ctx, req.rs.infra.region));
     } else {
       why.push(infeasibleReason(req, rowsPerSpec[0]!, catalog));
@@ -81,7 +81,7 @@ export function infeasibleMessage(
   } else {
     const rows = rowsPerSpec.flat();
     for (const infra of enabled) {
-      if (live(infra) || infra === 'local') why.push(...liveReasons(infra, rows, ctx));
+      if (isLiveInfra(infra) || infra === 'local') why.push(...liveReasons(infra, rows, ctx));
       else why.push(`${infra}: ${bestExclusion(rows.filter((r) => r.cloud === infra)) ?? `its catalog has no ${what}`}`);
     }
     if (!enabled.length) why.push('no infra is enabled here (see `aloft check`)');
@@ -90,8 +90,6 @@ export function infeasibleMessage(
   const tail = hint ? `; would fit on ${describeCandidate(hint).replace(/ \((no \S+ credentials here)\)$/, ', but $1')}` : '';
   return `no infra offers ${what} (enabled: ${enabled.join(', ') || 'none'}): ${why.join('; ')}${tail}`;
 }
-
-const live = (cloud: string) => cloud === 'ssh' || cloud === 'kubernetes';
 
 /** The most telling exclusion among rows (the one that got furthest through the checks). */
 function bestExclusion(rows: ConsideredRow[]): string | undefined {
@@ -127,7 +125,7 @@ function liveReasons(infra: string, rows: ConsideredRow[], ctx: OptimizeContext,
 function infeasibleReason(req: Request, rows: ConsideredRow[], catalog: Catalog): string {
   const cloud = req.namedCloud;
   if (cloud && !rows.some((r) => r.cloud === cloud)) {
-    if (cloud === 'kubernetes' || cloud === 'ssh' || cloud === 'local') return `${cloud} has no live offerings here (see \`aloft check\`)`;
+    if (isLiveInfra(cloud) || cloud === 'local') return `${cloud} has no live offerings here (see \`aloft check\`)`;
     if (!catalog.clouds.includes(cloud)) {
       return `there is no ${cloud} catalog (shipped: ${catalog.clouds.join(', ') || 'none'}; try \`aloft catalog pull --cloud ${cloud}\`)`;
     }

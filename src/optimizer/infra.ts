@@ -24,11 +24,16 @@ export function globMatch(pattern: string | undefined, value: string | undefined
   return re.test(value);
 }
 
+/** Infra with no catalog: what it offers is probed live (ssh pools' hosts, kubernetes contexts' nodes). */
+export function isLiveInfra(cloud: string): boolean {
+  return cloud === 'ssh' || cloud === 'kubernetes';
+}
+
 /** Parses "cloud/region/zone" (kubernetes contexts and ssh pools keep any further slashes). */
 export function parseInfraPattern(s: string): InfraSelector {
   const parts = s.trim().split('/');
   const cloud = parts[0] ? normalizeCloud(parts[0]) : undefined;
-  if (cloud === 'kubernetes' || cloud === 'ssh') {
+  if (cloud && isLiveInfra(cloud)) {
     const rest = parts.slice(1).join('/');
     return { cloud, region: rest || undefined };
   }
