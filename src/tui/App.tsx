@@ -78,25 +78,18 @@ function UiProvider({ children }: { children: React.ReactNode }) {
     let ids = 0;
     const flash: UiActions['flash'] = (text, level = 'info') =>
       setState((s) => ({ ...s, flash: { text, level, id: ++ids } }));
+    // Opening a dialog or input line: the keys typed next belong to it (see expectModal).
+    const open = (patch: Pick<UiState, 'overlay'> | Pick<UiState, 'input'>) => {
+      expectModal();
+      setState((s) => ({ ...s, ...patch }));
+    };
     return {
       flash,
-      confirm: (req) => {
-        expectModal();
-        setState((s) => ({ ...s, overlay: { type: 'confirm', req } }));
-      },
-      prompt: (req) => {
-        expectModal();
-        setState((s) => ({ ...s, overlay: { type: 'prompt', req } }));
-      },
-      openOverlay: (o) => {
-        expectModal();
-        setState((s) => ({ ...s, overlay: o }));
-      },
+      confirm: (req) => open({ overlay: { type: 'confirm', req } }),
+      prompt: (req) => open({ overlay: { type: 'prompt', req } }),
+      openOverlay: (o) => open({ overlay: o }),
       closeOverlay: () => setState((s) => ({ ...s, overlay: null })),
-      openInput: (mode) => {
-        expectModal();
-        setState((s) => ({ ...s, input: mode }));
-      },
+      openInput: (mode) => open({ input: mode }),
       closeInput: () => setState((s) => ({ ...s, input: null })),
       act(what, fn) {
         flash(`${what}…`);

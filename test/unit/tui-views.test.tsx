@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import { cleanup } from 'ink-testing-library';
 import type { Task } from '../../src/spec/types.js';
-import { cluster, ev, job, KEY, renderTop, request, snapshot, tick } from '../helpers/tui-harness.js';
+import { cluster, ev, job, KEY, managed, renderTop, request, snapshot, tick } from '../helpers/tui-harness.js';
 
 afterEach(() => cleanup());
 
@@ -66,6 +66,7 @@ describe('clusters view actions', () => {
     const { snap } = base();
     const mj = cluster('mj-2');
     snap.clusters.push(mj);
+    snap.managed = [managed({ id: 2, cluster: 'mj-2' })];
     const h = renderTop({
       snapshot: snap,
       handlers: {

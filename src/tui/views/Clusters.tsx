@@ -136,15 +136,11 @@ export function ClustersView({ height, width }: { height: number; width: number 
   );
 }
 
-
-/** The managed job whose cluster this is (the daemon names them mj-ID), if any. */
+/** The active managed job whose cluster this is, if any (its live attempt runs there). */
 export function managedJobOn(data: TuiData, name: string): number | undefined {
   for (const m of data.managed.values()) {
     if (TERMINAL_MANAGED_STATUSES.has(m.status)) continue;
     if (m.cluster === name || m.attempts.some((a) => a.cluster === name && a.endedAt === undefined)) return m.id;
   }
-  const id = Number(/^mj-(\d+)$/.exec(name)?.[1]);
-  if (!id) return undefined;
-  const m = data.managed.get(id);
-  return m && TERMINAL_MANAGED_STATUSES.has(m.status) ? undefined : id;
+  return undefined;
 }
