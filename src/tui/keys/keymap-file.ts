@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { UserError } from '../../util/errors.js';
+import { errnoCode } from '../../util/process.js';
 import { COMMANDS, defaultKeymap, displayKey, isCommandId, keymapConflicts, normalizeKey, type CommandId } from './commands.js';
 
 export class KeymapError extends UserError {
@@ -18,8 +19,10 @@ export function keymapPath(home: string): string {
 /** A keymap as loaded, with the warnings about bindings it did not take. */
 export type LoadedKeymap = Map<CommandId, readonly string[]> & { warnings: string[] };
 
+const loadedDefaults = (): LoadedKeymap => Object.assign(defaultKeymap(), { warnings: [] as string[] });
+
 export function parseKeymap(text: string, source = 'keymap.yaml'): LoadedKeymap {
-  const km = Object.assign(defaultKeymap(), { warnings: [] as string[] });
+  const km = loadedDefaults();
   let doc: unknown;
   try {
     doc = parse(text);
@@ -64,7 +67,7 @@ export function loadKeymap(home: string): LoadedKeymap {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return Object.assign(defaultKeymap(), { warnings: [] });
+    if (errnoCode(err) === 'ENOENT') return loadedDefaults();
     throw new KeymapError(`cannot read ${path}: ${(err as Error).message}`);
   }
   return parseKeymap(text, path);
