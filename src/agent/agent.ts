@@ -15,6 +15,7 @@ import { totalGpus } from './resources.js';
 import { AgentError, type StreamSink } from './rpc.js';
 import { WorkerPool } from './workers.js';
 import { agentPaths, describeDemand, makeTaskId, writeAtomic } from './paths.js';
+import { jobBaseEnv } from '../util/env.js';
 
 export { agentPaths } from './paths.js';
 
@@ -96,8 +97,7 @@ export class Agent extends EventEmitter {
 
   private baseEnv(): Record<string, string> {
     if (!this.cachedEnv) {
-      const env: Record<string, string> = {};
-      for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+      const env = jobBaseEnv(process.env);
       env.HOME = this.nodeDir;
       env.ALOFT_NODE_DIR = this.nodeDir;
       this.cachedEnv = env;

@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, existsSync, linkSync, openSync, readFileSync, rmSync, unlinkSync, watch, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DaemonInfo } from '../protocol/api.js';
+import { daemonEnv } from '../util/env.js';
 import { UserError } from '../util/errors.js';
 import { errnoCode, pidAlive, waitForExit } from '../util/process.js';
 import { ensureHome, homePaths, packageRoot } from '../util/paths.js';
@@ -85,7 +86,8 @@ function startDaemonProcess(home: string): Promise<void> {
   const child = spawn(process.execPath, [entry], {
     detached: true,
     stdio: ['ignore', logFd, logFd, 'pipe'],
-    env: { ...process.env, ALOFT_HOME: home, ALOFT_READY_FD: '3' },
+    // Never the whole shell: see util/env.ts.
+    env: { ...daemonEnv(process.env), ALOFT_HOME: home, ALOFT_READY_FD: '3' },
   });
   closeSync(logFd);
   return new Promise((resolve, reject) => {

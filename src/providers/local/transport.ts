@@ -5,8 +5,13 @@ import { isAbsolute, join } from 'node:path';
 import type { Duplex, Readable } from 'node:stream';
 import type { ExecOptions, ExecResult, Transport } from '../types.js';
 import { shellQuote } from '../../util/shell.js';
+import { agentKnobs, nodeEnv } from '../../util/env.js';
 
-/** A node on this machine: commands are child processes, files are a directory. */
+/**
+ * A node on this machine: commands are child processes, files are a directory. Commands get the
+ * node's own environment (util/env.ts), never the daemon's: no credentials, no aloft internals
+ * but the agent's knobs.
+ */
 export class LocalTransport implements Transport {
   constructor(
     private readonly home: string,
@@ -18,7 +23,7 @@ export class LocalTransport implements Transport {
       mkdirSync(this.home, { recursive: true });
       const child = spawn('bash', ['-c', command], {
         cwd: this.home,
-        env: { ...process.env, ...this.baseEnv, ...opts.env },
+        env: { ...nodeEnv(process.env), ...agentKnobs(process.env), ...this.baseEnv, ...opts.env },
         stdio: ['pipe', 'pipe', 'pipe'],
         signal: opts.signal,
       });
