@@ -15,6 +15,7 @@ import { requireCluster, setAutostop, startCluster, stopCluster, teardown } from
 import { submissionOf } from './pipeline/jobs.js';
 import { syncWorkdir } from './pipeline/sync.js';
 import { getProvider } from './providers.js';
+import { jobTaskKey, recordTask, requestTaskKey } from './submitted.js';
 import type { RpcHandler, StreamHandler } from './server.js';
 
 type Handlers = { [M in keyof ApiMethods]: (p: ApiMethods[M]['params']) => Promise<ApiMethods[M]['result']> };
@@ -63,7 +64,14 @@ export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Record<s
     async launch(p: LaunchParams) {
       if (!p?.task) throw new UserError('launch needs a task');
       const cluster = p.cluster ? validateClusterName(p.cluster) : generateClusterName();
-      const requestId = background('launch', cluster, (id) => runLaunch(ctx, p, requestRecord(id)));
+      const requestId = background('launch', cluster, async (id) => {
+        const r = await runLaunch(ctx, p, requestRecord(id));
+        const uid = store.getCluster(cluster)?.uid;
+        if (r.jobId !== undefined && uid) recordTask(store.db, jobTaskKey(uid, r.jobId), p.task);
+        return r;
+      });
+      // what `describe` shows as the task as submitted (secret values redacted before writing)
+      recordTask(store.db, requestTaskKey(requestId), p.task);
       return { requestId, cluster };
     },
     async exec(p) {
@@ -89,6 +97,7 @@ export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Record<s
       if (!sub) throw new UserError('nothing to run: give a YAML with `run:` or a command after --');
       const client = await ctx.links.get(rec.name);
       const { jobId } = await client.call('submit', sub);
+      recordTask(store.db, jobTaskKey(rec.uid, jobId), p.task);
       return { cluster: rec.name, jobId };
     },
     async plan(p) {
@@ -162,6 +171,10 @@ export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Record<s
     },
     async snapshot() {
       return store.snapshot();
+    },
+    async describe(p) {
+      const { describe } = await import('./describe.js');
+      return describe(ctx, p);
     },
     async jobsLaunch(p) {
       if (!p?.task) throw new UserError('jobs launch needs a task');

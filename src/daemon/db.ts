@@ -57,6 +57,16 @@ const MIGRATIONS: Array<(db: Db) => void> = [
       CREATE INDEX managed_by_status ON managed_jobs (status);
     `);
   },
+  (db) => {
+    // The task of each launch request and each job as submitted, secrets redacted (describe).
+    db.exec(`
+      CREATE TABLE submitted_tasks (
+        key TEXT PRIMARY KEY,
+        task TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+    `);
+  },
 ];
 
 export function openDatabase(path: string): Db {

@@ -55,6 +55,49 @@ export interface PlanParams {
   explain?: boolean;
 }
 
+/** What `describe` is about (the dashboard's `d` and `y`). */
+export type DescribeTarget =
+  | { kind: 'cluster'; cluster: string }
+  | { kind: 'job'; cluster: string; job: number }
+  | { kind: 'managed'; id: number }
+  | { kind: 'request'; id: string };
+
+/** A node of a described cluster, as the daemon knows it. */
+export interface DescribedNode {
+  rank: number;
+  /** the address other nodes use (SKYPILOT_NODE_IPS) */
+  ip: string;
+  /** the node's directory: its jobs' $HOME */
+  nodeDir: string;
+  /** provider id: process group, instance id, pod, host */
+  instanceId: string;
+  status: string;
+  /** where `aloft ssh --rank N` goes (ssh pools): user@host:port */
+  ssh?: string;
+}
+
+/** Everything the daemon knows about one object. Never a secret value, never a token. */
+export interface Description {
+  target: DescribeTarget;
+  cluster?: ClusterRecord;
+  nodes?: DescribedNode[];
+  /** the head agent's endpoint on the node (a unix socket) */
+  agentEndpoint?: string;
+  /** ports the cluster's task opens, as ADDRESS:PORT on the head */
+  endpoints?: string[];
+  /** a cluster's jobs (newest first, bounded) */
+  jobs?: JobRecord[];
+  job?: JobRecord;
+  managed?: ManagedJobRecord;
+  request?: RequestRecord;
+  /** the task as submitted, each secret's value replaced by "<redacted>" */
+  task?: Task | Task[];
+  /** the archived copy of a job's log on this machine */
+  logPath?: string;
+  /** state changes that concern the object, oldest first (bounded) */
+  events: StateEvent[];
+}
+
 export interface ApiMethods {
   info: { params: Record<string, never>; result: DaemonInfo };
   shutdown: { params: Record<string, never>; result: { ok: true } };
@@ -91,6 +134,8 @@ export interface ApiMethods {
   /** node addresses in rank order (the head first) */
   nodeIps: { params: { cluster: string }; result: { ips: string[] } };
   snapshot: { params: Record<string, never>; result: StateSnapshot };
+  /** read-only: everything known about a cluster, job, managed job or request */
+  describe: { params: DescribeTarget; result: Description };
 }
 
 export type ApiMethod = keyof ApiMethods;

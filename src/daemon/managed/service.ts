@@ -9,6 +9,7 @@ import type { LogStreamItem } from '../../protocol/api.js';
 import type { ManagedJobRecord } from '../../protocol/model.js';
 import { TERMINAL_MANAGED_STATUSES } from '../../protocol/model.js';
 import type { Task } from '../../spec/types.js';
+import { redactSecrets } from '../../spec/redact.js';
 import { UserError } from '../../util/errors.js';
 import { shortId } from '../../util/names.js';
 import type { DaemonContext } from '../context.js';
@@ -70,8 +71,7 @@ export class ManagedJobs {
     const spec = task.resources.candidates[0];
     const recovery = spec?.jobRecovery;
     // Secret values never go to the database: the stored task keeps their names only.
-    const redact = (t: Task) => ({ ...t, secrets: Object.fromEntries(Object.keys(t.secrets).map((k) => [k, '<redacted>'])) });
-    const stored = tasks.length > 1 ? { pipeline: tasks.map(redact) } : redact(task);
+    const stored = tasks.length > 1 ? { pipeline: tasks.map(redactSecrets) } : redactSecrets(task);
     const secretValues = tasks.length > 1 ? tasks.map((t) => t.secrets) : task.secrets;
     const record = this.ctx.store.createManaged(
       {

@@ -1,0 +1,68 @@
+// A normalized Task back to SkyPilot's task YAML (what the dashboard's `y` shows): parsing the
+// result gives the same task. Defaults are left out, so it reads like a YAML a person wrote.
+import { stringify } from 'yaml';
+import type { AcceleratorRequest, InfraSelector, Quantity, ResourcesSpec, Task } from './types.js';
+
+const quantity = (q: Quantity): string | number => (q.atLeast ? `${q.value}+` : q.value);
+
+function infraText(i: InfraSelector): string | undefined {
+  if (!i.cloud && !i.region && !i.zone) return undefined;
+  return [i.cloud ?? '*', i.region, i.zone].filter((p) => p !== undefined).join('/');
+}
+
+function accelerators(a: AcceleratorRequest[]): string | Record<string, number> {
+  return a.length === 1 ? `${a[0]!.name}:${a[0]!.count}` : Object.fromEntries(a.map((x) => [x.name, x.count]));
+}
+
+function candidate(r: ResourcesSpec): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const infra = infraText(r.infra);
+  if (infra) out.infra = infra;
+  if (r.cpus) out.cpus = quantity(r.cpus);
+  if (r.memory) out.memory = quantity(r.memory);
+  if (r.accelerators?.length) out.accelerators = accelerators(r.accelerators);
+  if (r.acceleratorArgs) out.accelerator_args = r.acceleratorArgs;
+  if (r.instanceType) out.instance_type = r.instanceType;
+  if (r.useSpot) out.use_spot = true;
+  if (r.diskSize !== undefined) out.disk_size = r.diskSize;
+  if (r.diskTier) out.disk_tier = r.diskTier;
+  if (r.networkTier) out.network_tier = r.networkTier;
+  if (r.ports.length) out.ports = r.ports;
+  if (r.imageId !== undefined) out.image_id = r.imageId;
+  if (Object.keys(r.labels).length) out.labels = r.labels;
+  if (r.autostop) {
+    const a = r.autostop;
+    out.autostop =
+      a.idleMinutes < 0 ? false : !a.down && !a.waitFor ? a.idleMinutes : { idle_minutes: a.idleMinutes, ...(a.down ? { down: true } : {}), ...(a.waitFor ? { wait_for: a.waitFor } : {}) };
+  }
+  if (r.jobRecovery) {
+    const j = r.jobRecovery;
+    out.job_recovery = {
+      ...(j.strategy ? { strategy: j.strategy } : {}),
+      ...(j.maxRestartsOnErrors ? { max_restarts_on_errors: j.maxRestartsOnErrors } : {}),
+      ...(j.recoverOnExitCodes.length ? { recover_on_exit_codes: j.recoverOnExitCodes } : {}),
+    };
+  }
+  return out;
+}
+
+/** The task as a YAML document; a pipeline as `---`-separated documents. */
+export function taskToYaml(task: Task | readonly Task[]): string {
+  if (Array.isArray(task)) return (task as readonly Task[]).map((t) => taskToYaml(t)).join('---\n');
+  const t = task as Task;
+  const doc: Record<string, unknown> = {};
+  if (t.name !== undefined) doc.name = t.name;
+  if (t.workdir !== undefined) doc.workdir = t.workdir;
+  if (t.numNodes !== 1) doc.num_nodes = t.numNodes;
+  const cands = t.resources.candidates.map(candidate);
+  if (t.resources.mode === 'single') {
+    if (cands[0] && Object.keys(cands[0]).length) doc.resources = cands[0];
+  } else doc.resources = { [t.resources.mode]: cands };
+  if (Object.keys(t.envs).length) doc.envs = t.envs;
+  if (Object.keys(t.secrets).length) doc.secrets = t.secrets;
+  if (t.fileMounts.length) doc.file_mounts = Object.fromEntries(t.fileMounts.map((m) => [m.dest, m.source]));
+  if (t.config) doc.config = t.config;
+  if (t.setup !== undefined) doc.setup = t.setup;
+  if (t.run !== undefined) doc.run = t.run;
+  return stringify(doc, { lineWidth: 0 });
+}
