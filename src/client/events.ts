@@ -1,16 +1,26 @@
 // The event stream: snapshot, then changes by sequence; reconnects by itself and resumes from
-// the last sequence it saw, so a daemon restart loses and duplicates nothing.
+// the last sequence it saw, so a daemon restart loses and duplicates nothing. With `revive`, a
+// daemon that is gone (connection refused, no socket) is started again, as every CLI command
+// would, instead of waiting for someone else to start it.
 import WebSocket from 'ws';
 import type { EventStreamMessage } from '../protocol/api.js';
+import { errorMessage } from '../util/errors.js';
 import { aloftHome, homePaths } from '../util/paths.js';
 import type { EventSubscription, SubscribeOptions } from './types.js';
 
-export function subscribeEvents(opts: SubscribeOptions & { home?: string }): EventSubscription {
+/** The daemon is not there at all (as opposed to a connection that broke). */
+function refused(err: Error): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'ECONNREFUSED' || code === 'ENOENT';
+}
+
+export function subscribeEvents(opts: SubscribeOptions & { home?: string; revive?: () => Promise<unknown> }): EventSubscription {
   const socket = homePaths(opts.home ?? aloftHome()).socket;
   let last = opts.since ?? 0;
   let closed = false;
   let ws: WebSocket | undefined;
   let retry: NodeJS.Timeout | undefined;
+  let reviving = false;
   let attempt = 0;
 
   const connect = () => {
@@ -28,17 +38,34 @@ export function subscribeEvents(opts: SubscribeOptions & { home?: string }): Eve
       else last = msg.event.seq;
       opts.onMessage(msg);
     });
-    const again = (detail?: string) => {
-      if (closed || retry) return;
-      attempt++;
+    const later = (detail?: string) => {
       opts.onConnection?.('reconnecting', detail);
       retry = setTimeout(() => {
         retry = undefined;
         connect();
       }, Math.min(2000, 100 * 2 ** Math.min(attempt, 5)));
     };
+    const again = (err?: Error) => {
+      if (closed || retry || reviving) return;
+      attempt++;
+      if (!err || !refused(err) || !opts.revive) return later(err?.message);
+      // Nobody serves the socket: start the daemon, then resume from `last` (the new daemon
+      // reads the same event log, so the changes in between arrive, or a fresh snapshot).
+      reviving = true;
+      opts.onConnection?.('reconnecting', 'the daemon is not running; starting it');
+      opts.revive().then(
+        () => {
+          reviving = false;
+          if (!closed) connect();
+        },
+        (e: unknown) => {
+          reviving = false;
+          if (!closed) later(`could not start the daemon: ${errorMessage(e).split('\n')[0]}`);
+        },
+      );
+    };
     ws.on('close', () => again());
-    ws.on('error', (err) => again(err.message));
+    ws.on('error', (err) => again(err));
   };
   connect();
   return {

@@ -23,16 +23,11 @@ import { defaultKeymap, type Keymap } from './keys/commands.js';
 import { KeypressProvider, PRIORITY, useActiveLayers, useExpectModal, useKeyLayer, useKeymap } from './keys/dispatcher.js';
 import { Crumbs, FlashLine, Header, HintBar } from './components/Frame.js';
 import { ConfirmDialog, FilterLine, HelpOverlay, PaletteLine, PromptDialog } from './components/Dialogs.js';
-import { initialNav, navReduce, viewTitle, type NavState, type ViewSpec } from './state/nav.js';
+import { initialNav, navReduce, viewTitle, type NavState } from './state/nav.js';
 import type { TuiStore } from './state/store.js';
-import { ClustersView } from './views/Clusters.js';
-import { JobsView } from './views/Jobs.js';
-import { RequestsView } from './views/Requests.js';
-import { EventsView } from './views/Events.js';
-import { LogsView } from './views/Logs.js';
-import { GpusView } from './views/Gpus.js';
-import { ManagedView } from './views/Managed.js';
+import { ActiveView } from './views/registry.js';
 import { LaunchOverlay } from './views/Launch.js';
+import { RequestWatch } from './components/RequestWatch.js';
 import { installInkOutputCache } from './render/ink-output.js';
 
 // Before any frame: Ink rebuilds only the screen rows that changed (see render/ink-output.ts).
@@ -41,6 +36,8 @@ await installInkOutputCache();
 export const FLASH_MS = 6000;
 /** header (2) + breadcrumbs + hint bar + flash line */
 const CHROME_LINES = 5;
+/** fullscreen (a log's `f`): only the flash / input line stays */
+const FULLSCREEN_CHROME_LINES = 1;
 
 export interface AppProps {
   store: TuiStore;
@@ -72,12 +69,12 @@ export function App(props: AppProps) {
 }
 
 function UiProvider({ children }: { children: React.ReactNode }) {
-  const [state, setState] = useState<UiState>({ overlay: null, input: null, flash: null });
+  const [state, setState] = useState<UiState>({ overlay: null, input: null, flash: null, fullscreen: false, tracked: [] });
   const expectModal = useExpectModal();
   const actions = useMemo<UiActions>(() => {
     let ids = 0;
-    const flash: UiActions['flash'] = (text, level = 'info') =>
-      setState((s) => ({ ...s, flash: { text, level, id: ++ids } }));
+    const flash: UiActions['flash'] = (text, level = 'info', opts = {}) =>
+      setState((s) => ({ ...s, flash: { text, level, id: ++ids, sticky: opts.sticky } }));
     // Opening a dialog or input line: the keys typed next belong to it (see expectModal).
     const open = (patch: Pick<UiState, 'overlay'> | Pick<UiState, 'input'>) => {
       expectModal();
@@ -91,6 +88,7 @@ function UiProvider({ children }: { children: React.ReactNode }) {
       closeOverlay: () => setState((s) => ({ ...s, overlay: null })),
       openInput: (mode) => open({ input: mode }),
       closeInput: () => setState((s) => ({ ...s, input: null })),
+      setFullscreen: (on) => setState((s) => (s.fullscreen === on ? s : { ...s, fullscreen: on })),
       act(what, fn) {
         flash(`${what}…`);
         fn().then(
@@ -98,9 +96,31 @@ function UiProvider({ children }: { children: React.ReactNode }) {
           (err: unknown) => flash(`${what}: ${errorMessage(err)}`, 'error'),
         );
       },
+      track(what, fn) {
+        flash(`${what}…`);
+        fn().then(
+          ({ requestIds, text }) => {
+            // The line stays while the requests run; RequestWatch clears it when they finish.
+            const id = ++ids;
+            setState((s) => ({
+              ...s,
+              flash: { text, level: 'info', id, sticky: true },
+              tracked: [...s.tracked, { flashId: id, what, requestIds }],
+            }));
+          },
+          (err: unknown) => flash(`${what}: ${errorMessage(err)}`, 'error'),
+        );
+      },
+      settle(flashId, outcome) {
+        setState((s) => {
+          const tracked = s.tracked.filter((t) => t.flashId !== flashId);
+          if (s.flash?.id !== flashId) return { ...s, tracked };
+          return { ...s, tracked, flash: outcome ? { text: outcome.text, level: outcome.level, id: ++ids } : null };
+        });
+      },
     };
   }, [expectModal]);
-  const flashId = state.flash?.id;
+  const flashId = state.flash?.sticky ? undefined : state.flash?.id;
   useEffect(() => {
     if (flashId === undefined) return;
     const t = setTimeout(() => setState((s) => (s.flash?.id === flashId ? { ...s, flash: null } : s)), FLASH_MS);
@@ -108,7 +128,10 @@ function UiProvider({ children }: { children: React.ReactNode }) {
   }, [flashId]);
   return (
     <UiActionsContext.Provider value={actions}>
-      <UiStateContext.Provider value={state}>{children}</UiStateContext.Provider>
+      <UiStateContext.Provider value={state}>
+        {state.tracked.length ? <RequestWatch tracked={state.tracked} /> : null}
+        {children}
+      </UiStateContext.Provider>
     </UiActionsContext.Provider>
   );
 }
@@ -148,23 +171,28 @@ function Screen(props: { columns?: number; rows?: number }) {
   const ui = useUiState();
   const nav = useNav();
   const top = nav[nav.length - 1]!;
+  const chrome = ui.fullscreen ? FULLSCREEN_CHROME_LINES : CHROME_LINES;
   // One line short of the terminal: a full-height frame makes Ink clear the screen on every update.
-  const total = Math.max(CHROME_LINES + 3, size.rows - 1);
-  const viewHeight = total - CHROME_LINES;
+  const total = Math.max(chrome + 3, size.rows - 1);
+  const viewHeight = total - chrome;
   const width = size.columns;
   const overlay = ui.overlay;
   return (
     <Box flexDirection="column" width={width} height={total}>
       <GlobalKeys />
-      <Header width={width} />
-      <Crumbs width={width} />
+      {ui.fullscreen ? null : (
+        <>
+          <Header width={width} />
+          <Crumbs width={width} />
+        </>
+      )}
       <Box flexDirection="column" height={viewHeight} width={width}>
         {overlay ? <OverlayView overlay={overlay} height={viewHeight} width={width} /> : null}
         <Box display={overlay ? 'none' : 'flex'} flexDirection="column">
           <ActiveView key={`${nav.length}:${viewTitle(top.view)}`} view={top.view} height={viewHeight} width={width} />
         </Box>
       </Box>
-      <HintBar width={width} />
+      {ui.fullscreen ? null : <HintBar width={width} />}
       {ui.input === 'filter' ? <FilterLine /> : ui.input === 'palette' ? <PaletteLine /> : <FlashLine />}
     </Box>
   );
@@ -174,34 +202,13 @@ function OverlayView({ overlay, height, width }: { overlay: NonNullable<UiState[
   const layers = useActiveLayers();
   switch (overlay.type) {
     case 'confirm':
-      return <ConfirmDialog req={overlay.req} width={width} />;
+      return <ConfirmDialog req={overlay.req} width={width} height={height} />;
     case 'prompt':
-      return <PromptDialog req={overlay.req} width={width} />;
+      return <PromptDialog req={overlay.req} width={width} height={height} />;
     case 'help':
       return <HelpOverlay layers={layers} height={height} width={width} />;
     case 'launch':
       return <LaunchOverlay height={height} width={width} />;
-  }
-}
-
-function ActiveView({ view, height, width }: { view: ViewSpec; height: number; width: number }) {
-  switch (view.kind) {
-    case 'clusters':
-      return <ClustersView height={height} width={width} />;
-    case 'jobs':
-      return <JobsView cluster={view.cluster} height={height} width={width} />;
-    case 'logs':
-      return <LogsView source={{ kind: 'job', cluster: view.cluster, job: view.job }} height={height} width={width} />;
-    case 'managed':
-      return <ManagedView height={height} width={width} />;
-    case 'managed-logs':
-      return <LogsView source={{ kind: 'managed', id: view.id }} height={height} width={width} />;
-    case 'requests':
-      return <RequestsView height={height} width={width} />;
-    case 'events':
-      return <EventsView height={height} width={width} />;
-    case 'gpus':
-      return <GpusView accelerator={view.accelerator} height={height} width={width} />;
   }
 }
 

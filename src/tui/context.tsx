@@ -9,6 +9,7 @@ import type { TuiStore } from './state/store.js';
 import type { NavAction, NavState } from './state/nav.js';
 import type { GpuCatalog } from './data/gpus.js';
 import type { StreamManagedLogs } from './data/managed-logs.js';
+import type { LaunchForm, TaskVariables } from './data/launch.js';
 
 export interface TopDeps {
   client: ApiClient;
@@ -19,8 +20,14 @@ export interface TopDeps {
   quit(): void;
   /** task YAML files the launch key offers (cwd and examples/) */
   listTaskFiles?(): string[];
-  /** parses a task YAML into the normalized Task the daemon takes */
-  loadTask?(path: string): Promise<Task>;
+  /** paths that complete what was typed (directories end with /) */
+  completePath?(partial: string): string[];
+  /** the envs and secrets a task YAML declares without a value (the launch form asks for them) */
+  taskVariables?(path: string): Promise<TaskVariables>;
+  /** the task `aloft launch` would send for this form: the CLI's own flag handling */
+  prepareLaunch?(form: LaunchForm): Promise<Task>;
+  /** starts the daemon again when it is gone (as every CLI command does) */
+  reviveDaemon?(): Promise<void>;
   /** accelerator catalog for the GPUs view (lazily loaded) */
   loadGpus?(): Promise<GpuCatalog>;
   /** a managed job's logs across its recoveries */
@@ -68,25 +75,44 @@ export type Overlay =
 
 export type InputMode = 'filter' | 'palette' | null;
 
+/** A status line that stays until the requests it is about finish (stop, start, down). */
+export interface TrackedRequests {
+  flashId: number;
+  what: string;
+  requestIds: readonly string[];
+}
+
 export interface UiState {
   overlay: Overlay | null;
   input: InputMode;
-  flash: { text: string; level: FlashLevel; id: number } | null;
+  /** `sticky`: stays until replaced (no timeout) */
+  flash: { text: string; level: FlashLevel; id: number; sticky?: boolean } | null;
+  /** the chrome (header, breadcrumbs, hints) hidden: a log's `f` */
+  fullscreen: boolean;
+  tracked: readonly TrackedRequests[];
 }
 
 export interface UiActions {
-  flash(text: string, level?: FlashLevel): void;
+  flash(text: string, level?: FlashLevel, opts?: { sticky?: boolean }): void;
   confirm(req: ConfirmRequest): void;
   prompt(req: PromptRequest): void;
   openOverlay(o: Overlay): void;
   closeOverlay(): void;
   openInput(mode: Exclude<InputMode, null>): void;
   closeInput(): void;
+  setFullscreen(on: boolean): void;
   /** runs a daemon call and flashes its outcome as one line */
   act(what: string, fn: () => Promise<string | void>): void;
+  /**
+   * runs a daemon call that starts requests; its line ("stopping alpha") stays while they run and
+   * is cleared when they succeed (replaced by the error when one fails)
+   */
+  track(what: string, fn: () => Promise<{ requestIds: readonly string[]; text: string }>): void;
+  /** the tracked requests behind a status line finished: clear it, or say what went wrong */
+  settle(flashId: number, outcome?: { text: string; level: FlashLevel }): void;
 }
 
-export const UiStateContext = createContext<UiState>({ overlay: null, input: null, flash: null });
+export const UiStateContext = createContext<UiState>({ overlay: null, input: null, flash: null, fullscreen: false, tracked: [] });
 export const UiActionsContext = createContext<UiActions | null>(null);
 export const NavStateContext = createContext<NavState>([]);
 export const NavDispatchContext = createContext<((a: NavAction) => void) | null>(null);

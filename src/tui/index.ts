@@ -3,5 +3,5 @@ export { runTop, type RunTopOptions } from './run.js';
 export { onceText } from './once.js';
 export { loadKeymap, KeymapError } from './keys/keymap-file.js';
 export { loadGpuCatalog } from './data/gpus.js';
-export { listTaskFiles } from './data/tasks.js';
+export { completePath, listTaskFiles } from './data/tasks.js';
 export { managedLogStreamer } from './data/managed-logs.js';

@@ -1,9 +1,10 @@
 // `aloft top --once`: the clusters view as plain text, for scripts and pipes (no Ink, no colour).
 import type { StateSnapshot } from '../protocol/model.js';
-import { CLUSTER_COLUMNS, clusterRow } from './render/rows.js';
+import { CLUSTER_COLUMNS, clusterRow, lastJobText, shownJob } from './render/rows.js';
 import { clusterComparator } from './render/sort.js';
 import { plainTable } from './render/table.js';
 import { formatDollars } from './render/format.js';
+import { activeJobsByCluster } from './state/reducer.js';
 
 export function onceText(s: StateSnapshot, opts: { home: string; version?: string; width?: number; now?: number }): string {
   const now = opts.now ?? Date.now();
@@ -17,7 +18,10 @@ export function onceText(s: StateSnapshot, opts: { home: string; version?: strin
   }
   const byState = [...counts].map(([k, n]) => `${k} ${n}`).join(', ');
   const head = `aloft${opts.version ? ` ${opts.version}` : ''} · ${opts.home} · clusters ${clusters.length}${byState ? ` (${byState})` : ''} · UP ${formatDollars(hourly) === '-' ? '$0.00' : formatDollars(hourly)}/hr`;
-  const rows = clusters.map((c) => clusterRow(c, now, c.lastJobId === undefined ? undefined : jobs.get(`${c.uid}/${c.lastJobId}`)));
+  const active = activeJobsByCluster(jobs);
+  const rows = clusters.map((c) =>
+    clusterRow(c, now, lastJobText(shownJob(c, active.get(c.uid), c.lastJobId === undefined ? undefined : jobs.get(`${c.uid}/${c.lastJobId}`)))),
+  );
   const body = rows.length ? plainTable(CLUSTER_COLUMNS, rows, opts.width ?? 200) : 'No existing clusters.';
   return `${head}\n${body}\n`;
 }

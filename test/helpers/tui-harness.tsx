@@ -22,6 +22,7 @@ export const KEY = {
   ctrlD: '\u0004',
   ctrlK: '\u000B',
   ctrlC: '\u0003',
+  ctrlU: '\u0015',
   pgdown: '\u001B[6~',
 } as const;
 

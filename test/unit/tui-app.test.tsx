@@ -31,7 +31,8 @@ describe('frame', () => {
     expect(f).toMatch(/clusters 3.*INIT.*1.*UP.*1.*STOPPED.*1/);
     expect(f).toMatch(/jobs.*RUNNING.*1/);
     expect(f).toContain('$1.50/hr');
-    expect(f).toMatch(/NAME\s+INFRA\s+RESOURCES\s+NODES\s+STATUS\s+AUTOSTOP\s+\$\/HR\s+AGE\s+LAST JOB/);
+    // sorted by name: the arrow sits on NAME
+    expect(f).toMatch(/NAME↑\s+INFRA\s+RESOURCES\s+NODES\s+STATUS\s+AUTOSTOP\s+\$\/HR\s+AGE\s+LAST JOB/);
     expect(f).toContain('2 RUNNING');
     expect(f).toMatch(/\^D down/);
     expect(f).toMatch(/\? help/);
@@ -82,38 +83,62 @@ describe('keys', () => {
   test('↑/↓ and j/k, G/g, move the selection', async () => {
     const h = renderTop({ snapshot: three().snap });
     await h.waitFor('alpha');
-    expect(selectedRow(h.frame())).toBe('alpha');
+    const on = (name: string) => h.waitFor((f) => selectedRow(f) === name);
+    await on('alpha');
     await h.press('j');
-    expect(selectedRow(h.frame())).toBe('bravo');
+    await on('bravo');
     await h.press(KEY.down);
-    expect(selectedRow(h.frame())).toBe('charlie');
+    await on('charlie');
     await h.press(KEY.down);
+    await tick(30);
     expect(selectedRow(h.frame())).toBe('charlie');
     await h.press('k', KEY.up);
-    expect(selectedRow(h.frame())).toBe('alpha');
+    await on('alpha');
     await h.press('G');
-    expect(selectedRow(h.frame())).toBe('charlie');
+    await on('charlie');
     await h.press('g');
-    expect(selectedRow(h.frame())).toBe('alpha');
+    await on('alpha');
+    // keys faster than renders: each move starts where the previous one went
+    await h.burst('j', 'j');
+    await on('charlie');
   });
 
-  test('sorting by name, age and status', async () => {
+  test('sorting by name, age and status; the same key again reverses, with the arrow on the sorted column', async () => {
     const h = renderTop({ snapshot: three().snap });
     await h.waitFor('alpha');
-    const order = () =>
-      h
-        .frame()
+    const order = (f = h.frame()) =>
+      f
         .split('\n')
         .map((l) => l.replace(/\u001B\[[0-9;]*m/g, '').replace('▸', '').trim().split(/\s+/)[0])
         .filter((n) => ['alpha', 'bravo', 'charlie'].includes(n!));
+    const header = (f: string) => f.split('\n').find((l) => l.includes('STATUS'))!;
     expect(order()).toEqual(['alpha', 'bravo', 'charlie']);
+    expect(header(h.frame())).toMatch(/NAME↑ .* STATUS /);
     await h.press('A');
-    expect(h.frame()).toContain('sort:age');
-    expect(order()).toEqual(['bravo', 'charlie', 'alpha']);
+    let f = await h.waitFor('sort:age↑');
+    expect(order(f)).toEqual(['bravo', 'charlie', 'alpha']);
+    expect(header(f)).toMatch(/NAME .* AGE↑ /);
+    // A again: oldest first, the arrow turns
+    await h.press('A');
+    f = await h.waitFor('sort:age↓');
+    expect(order(f)).toEqual(['alpha', 'charlie', 'bravo']);
+    expect(header(f)).toMatch(/AGE↓ /);
     await h.press('S');
-    expect(order()).toEqual(['charlie', 'alpha', 'bravo']);
+    f = await h.waitFor('sort:status↑');
+    expect(order(f)).toEqual(['charlie', 'alpha', 'bravo']);
+    expect(header(f)).toMatch(/STATUS↑ /);
+    await h.press('S');
+    f = await h.waitFor('sort:status↓');
+    expect(order(f)).toEqual(['bravo', 'alpha', 'charlie']);
     await h.press('N');
-    expect(order()).toEqual(['alpha', 'bravo', 'charlie']);
+    f = await h.waitFor('sort:name↑');
+    expect(order(f)).toEqual(['alpha', 'bravo', 'charlie']);
+    await h.press('N');
+    f = await h.waitFor('sort:name↓');
+    expect(order(f)).toEqual(['charlie', 'bravo', 'alpha']);
+    expect(header(f)).toMatch(/NAME↓ /);
+    // the selection stays on its row through the re-sorts
+    expect(selectedRow(f)).toBe('alpha');
   });
 
   test('/ filters the rows; esc clears', async () => {
@@ -186,7 +211,7 @@ describe('keys', () => {
     await h.waitFor('alpha');
     await h.press(KEY.enter);
     let f = await h.waitFor('jobs(alpha)');
-    expect(f).toMatch(/ID\s+NAME\s+SUBMITTED\s+DURATION\s+RESOURCES\s+STATUS/);
+    expect(f).toMatch(/ID\s+NAME\s+SUBMITTED↑\s+DURATION\s+RESOURCES\s+STATUS/);
     expect(f).toContain('job2');
     expect(f).toContain('SUCCEEDED');
     expect(f).toMatch(/clusters › jobs\(alpha\)/);
@@ -326,11 +351,11 @@ describe('keys', () => {
 
   test('default keys never conflict; a conflicting keymap.yaml binding is reported and the default kept', async () => {
     expect(keymapConflicts(defaultKeymap())).toEqual([]);
-    const km = parseKeymap('cluster.stop: j\nlogs.wrap: s\napp.quit: Q\n', '/home/u/.aloft/keymap.yaml');
-    // j stays nav.down; cluster.stop keeps p; s on the logs view does not clash with the clusters' shell
+    const km = parseKeymap('cluster.stop: j\nlogs.wrap: u\napp.quit: Q\n', '/home/u/.aloft/keymap.yaml');
+    // j stays nav.down; cluster.stop keeps p; u in the text views does not clash with the clusters' start
     expect(km.get('cluster.stop')).toEqual(['p']);
     expect(km.get('nav.down')).toEqual(['down', 'j']);
-    expect(km.get('logs.wrap')).toEqual(['s']);
+    expect(km.get('logs.wrap')).toEqual(['u']);
     expect(km.get('app.quit')).toEqual(['Q']);
     expect(km.warnings).toEqual([
       '/home/u/.aloft/keymap.yaml: j is bound to both cluster.stop and nav.down; cluster.stop keeps its default (p)',

@@ -165,7 +165,7 @@ describe('managed jobs view', () => {
     await h.waitFor('mj-1');
     await h.press('M');
     let f = await h.waitFor('clusters › managed');
-    expect(f).toMatch(/ID\s+NAME\s+RESOURCES\s+SUBMITTED\s+TOT\. DURATION\s+JOB DURATION\s+#RECOVERIES\s+STATUS\s+CLUSTER/);
+    expect(f).toMatch(/ID\s+NAME\s+RESOURCES\s+SUBMITTED↑\s+TOT\. DURATION\s+JOB DURATION\s+#RECOVERIES\s+STATUS\s+CLUSTER/);
     expect(f).toMatch(/1\s+train\s+1x\[CPU:1\] spot\s+2m0\ds ago\s+2m0\ds\s+2m0\ds\s+0\s+RUNNING\s+mj-1/);
     expect(f).toMatch(/2\s+eval\s+.*\s+1m00s\s+0\s+SUCCEEDED\s+-/);
     expect(f).toMatch(/3\s+sweep\s+.*\s+2\s+FAILED_NO_RESOURCE\s+-/);

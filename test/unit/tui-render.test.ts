@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest';
 import type { ClusterRecord, JobRecord } from '../../src/protocol/model.js';
 import { formatAge, formatDollars, formatDuration, fit, stripAnsi } from '../../src/tui/render/format.js';
 import { statusColour } from '../../src/tui/render/colors.js';
-import { CLUSTER_COLUMNS, clusterRow, eventRow, jobRow, requestRow } from '../../src/tui/render/rows.js';
+import { CLUSTER_COLUMNS, clusterRow, eventRow, jobRow, lastJobText, requestRow, shownJob } from '../../src/tui/render/rows.js';
 import { columnWidths, matchesFilter, plainTable, rowSegments, windowStart } from '../../src/tui/render/table.js';
 import { clusterComparator } from '../../src/tui/render/sort.js';
 import { parsePalette } from '../../src/tui/state/nav.js';
@@ -59,7 +59,7 @@ describe('object → row', () => {
       launchedAt: now - 3600_000,
       lastJobId: 4,
     });
-    const r = clusterRow(c, now, job(c, 4, { status: 'FAILED' }));
+    const r = clusterRow(c, now, lastJobText(shownJob(c, [], job(c, 4, { status: 'FAILED' }))));
     expect(r.cells).toEqual(['train', 'aws/us-east-1', c.resources, '2', 'UP', '10m (down)', '$3.06', '1h00m', '4 FAILED']);
     expect(r.cells.length).toBe(CLUSTER_COLUMNS.length);
     expect(r.colour).toBe('green');
@@ -82,7 +82,8 @@ describe('object → row', () => {
     expect(running.cells[3]).toMatch(/^[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] SETUP$/);
     expect(running.cells[4]).toBe('12s');
     const failed = requestRow(request('r2', { status: 'FAILED', error: 'no capacity\nstack', finishedAt: now, createdAt: now - 3000 }), now);
-    expect(failed.cells[6]).toBe('no capacity');
+    expect(failed.cells[6]).toBe('3s');
+    expect(failed.cells[7]).toBe('no capacity');
     expect(failed.colour).toBe('red');
   });
   test('event rows describe each kind', () => {
@@ -113,7 +114,7 @@ describe('table layout', () => {
       launchedAt: now - 3 * 3_600_000,
       lastJobId: 12,
     });
-    const row = clusterRow(c, now, job(c, 12, { status: 'SUCCEEDED' }));
+    const row = clusterRow(c, now, '12 SUCCEEDED');
     const widths = columnWidths(CLUSTER_COLUMNS, [row], 77);
     const byTitle = Object.fromEntries(CLUSTER_COLUMNS.map((col, i) => [col.title, widths[i]]));
     const line = rowSegments(CLUSTER_COLUMNS, widths, row).map((x) => x.text).join('');
@@ -158,7 +159,8 @@ describe('palette and prompts', () => {
   test(':commands', () => {
     expect(parsePalette(':clusters')).toEqual({ views: [{ kind: 'clusters' }] });
     expect(parsePalette('jobs train')).toEqual({ views: [{ kind: 'clusters' }, { kind: 'jobs', cluster: 'train' }] });
-    expect(parsePalette('jobs')).toEqual({ error: 'usage: :jobs CLUSTER' });
+    // no cluster: every cluster's jobs (k9s's all namespaces)
+    expect(parsePalette('jobs')).toEqual({ views: [{ kind: 'jobs' }] });
     expect(parsePalette('requests')).toEqual({ views: [{ kind: 'requests' }] });
     expect(parsePalette('events')).toEqual({ views: [{ kind: 'events' }] });
     expect(parsePalette('gpus')).toEqual({ views: [{ kind: 'gpus' }] });
@@ -228,24 +230,38 @@ describe('incremental rows (derive.ts)', () => {
   test('RowCache rebuilds a row only when its record, now or deps change', async () => {
     const { RowCache } = await import('../../src/tui/render/derive.js');
     let builds = 0;
-    const cache = new RowCache<ClusterRecord, JobRecord | undefined>((c, n, j) => (builds++, clusterRow(c, n, j)));
+    const cache = new RowCache<ClusterRecord, string>((c, n, last) => (builds++, clusterRow(c, n, last)));
     const a = cluster('a', { lastJobId: 1 });
     const b = cluster('b');
-    const ja = job(a, 1, { status: 'RUNNING' });
-    const rows1 = cache.rowsOf([a, b], now, (c) => (c === a ? ja : undefined));
+    const rows1 = cache.rowsOf([a, b], now, (c) => (c === a ? '1 RUNNING' : '-'));
     expect(builds).toBe(2);
-    expect(cache.rowsOf([a, b], now, (c) => (c === a ? ja : undefined))).toBe(rows1);
+    // equal text (a new string each frame) is the same dep
+    expect(cache.rowsOf([a, b], now, (c) => (c === a ? ['1', 'RUNNING'].join(' ') : '-'))).toBe(rows1);
     expect(builds).toBe(2);
-    const ja2 = { ...ja, status: 'SUCCEEDED' as const };
-    const rows2 = cache.rowsOf([a, b], now, (c) => (c === a ? ja2 : undefined));
+    const rows2 = cache.rowsOf([a, b], now, (c) => (c === a ? '1 SUCCEEDED' : '-'));
     expect(builds).toBe(3);
     expect(rows2[0]!.cells[8]).toBe('1 SUCCEEDED');
     expect(rows2[1]).toBe(rows1[1]);
-    cache.rowsOf([a, b], now + 1000, (c) => (c === a ? ja2 : undefined));
+    cache.rowsOf([a, b], now + 1000, (c) => (c === a ? '1 SUCCEEDED' : '-'));
     expect(builds).toBe(5);
     const b2 = { ...b, status: 'STOPPED' as const };
-    const rows3 = cache.rowsOf([b2, a], now + 1000, (c) => (c === a ? ja2 : undefined));
+    const rows3 = cache.rowsOf([b2, a], now + 1000, (c) => (c === a ? '1 SUCCEEDED' : '-'));
     expect(builds).toBe(6);
     expect(rows3.map((x) => x.cells[4])).toEqual(['STOPPED', 'UP']);
+  });
+});
+
+describe('LAST JOB: running work first', () => {
+  test('the newest running job beats a newer finished or pending one; others active are counted', () => {
+    const c = cluster('c', { lastJobId: 5 });
+    const j = (id: number, status: JobRecord['status']) => job(c, id, { status });
+    // nothing active: the latest job, as before
+    expect(lastJobText(shownJob(c, [], j(5, 'SUCCEEDED')))).toBe('5 SUCCEEDED');
+    expect(lastJobText(shownJob(cluster('n'), [], undefined))).toBe('-');
+    // job 2 runs, job 5 (the latest) waits: the running one shows, with one more active
+    expect(lastJobText(shownJob(c, [j(2, 'RUNNING'), j(5, 'PENDING')], j(5, 'PENDING')))).toBe('2 RUNNING +1');
+    // two running: the newer; setting up beats pending
+    expect(shownJob(c, [j(2, 'RUNNING'), j(3, 'RUNNING'), j(4, 'PENDING')], undefined)!.id).toBe(3);
+    expect(shownJob(c, [j(4, 'PENDING'), j(2, 'SETTING_UP')], undefined)!.id).toBe(2);
   });
 });

@@ -2,7 +2,6 @@ import { describe, expect, test } from 'vitest';
 import type { EventStreamMessage } from '../../src/protocol/api.js';
 import { emptyData, jobsOfCluster, reduce, TIMELINE_LIMIT, type TuiData } from '../../src/tui/state/reducer.js';
 import { TuiStore } from '../../src/tui/state/store.js';
-import { LogBuffer, logWindow } from '../../src/tui/state/logbuffer.js';
 import { parseKeymap, loadKeymap } from '../../src/tui/keys/keymap-file.js';
 import { indexKeymap, keyName } from '../../src/tui/keys/commands.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -132,38 +131,7 @@ describe('store', () => {
   });
 });
 
-describe('log buffer', () => {
-  test('joins lines across chunks, keeps the last \\r frame, strips colours', () => {
-    const b = new LogBuffer(100);
-    b.append('hel');
-    expect(b.length).toBe(1);
-    expect(b.at(0).text).toBe('hel');
-    b.append('lo\nwor');
-    b.append('ld\n10%\r50%\r100%\n\u001B[32mgreen\u001B[0m\n');
-    expect(Array.from({ length: b.length }, (_, i) => b.at(i).text)).toEqual(['hello', 'world', '100%', 'green']);
-    b.note('── end ──');
-    expect(b.at(b.length - 1)).toMatchObject({ text: '── end ──', meta: true });
-  });
-  test('is bounded', () => {
-    const b = new LogBuffer(1000);
-    for (let i = 0; i < 50_000; i++) b.append(`line ${i}\n`);
-    expect(b.length).toBe(1000);
-    expect(b.at(0).text).toBe('line 49000');
-    expect(b.at(999).text).toBe('line 49999');
-    expect(b.totalDropped()).toBe(49_000);
-  });
-  test('window: follow shows the tail, wrap splits long lines, scrolling shows from top', () => {
-    const b = new LogBuffer(100);
-    for (let i = 0; i < 20; i++) b.append(`l${i}\n`);
-    b.append('x'.repeat(25) + '\n');
-    const base = { height: 4, width: 10, prefix: () => '' };
-    expect(logWindow(b, { ...base, wrap: false, follow: true, top: 0 }).rows.map((r) => r.text)).toEqual(['l17', 'l18', 'l19', 'x'.repeat(25)]);
-    expect(logWindow(b, { ...base, wrap: true, follow: true, top: 0 }).rows.map((r) => r.text)).toEqual(['l19', 'x'.repeat(10), 'x'.repeat(10), 'xxxxx']);
-    const w = logWindow(b, { ...base, wrap: false, follow: false, top: 5 });
-    expect(w.top).toBe(5);
-    expect(w.rows.map((r) => r.text)).toEqual(['l5', 'l6', 'l7', 'l8']);
-  });
-});
+// The log ring and its window are tested in tui-logs.test.tsx.
 
 describe('keymap', () => {
   test('keymap.yaml rebinds commands', () => {
@@ -175,7 +143,10 @@ describe('keymap', () => {
   });
   test('mistakes are one clear line', () => {
     expect(() => parseKeymap('nav.sideways: x')).toThrow(/unknown command "nav.sideways"/);
-    expect(() => parseKeymap('nav.up: [1, 2]')).toThrow(/must be a key/);
+    expect(() => parseKeymap('nav.up: [true, 2]')).toThrow(/must be a key/);
+    expect(() => parseKeymap('nav.up: 12')).toThrow(/must be a key/);
+    // a bare digit is that key (YAML reads it as a number)
+    expect(parseKeymap('logs.rankAll: 5\nlogs.rank5: 0').get('logs.rankAll')).toEqual(['5']);
     expect(() => parseKeymap('nav.up: [')).toThrow(/not valid YAML/);
   });
   test('loaded from ALOFT_HOME, defaults without a file', () => {

@@ -7,7 +7,7 @@ export function register(program: Command): void {
     .description('Live dashboard of clusters, jobs, requests, events and logs (k9s-style keys; ? for help)')
     .option('--once', 'print the clusters view once as plain text and exit (works without a terminal)')
     .action(async (opts: { once?: boolean }) => {
-      const [{ daemon, ExitCode }, { aloftHome, packageRoot }] = await Promise.all([
+      const [{ daemon, ExitCode }, { aloftHome }] = await Promise.all([
         import('../context.js'),
         import('../../util/paths.js'),
       ]);
@@ -28,29 +28,9 @@ export function register(program: Command): void {
       }
       // React's development build is several times slower per frame; nobody debugs React here.
       process.env.NODE_ENV ??= 'production';
-      const [tui, { subscribeEvents }, info] = await Promise.all([
-        import('../../tui/index.js'),
-        import('../../client/events.js'),
-        client.call('info', {}),
-      ]);
+      const [tui, { topOptions }, info] = await Promise.all([import('../../tui/index.js'), import('../top-deps.js'), client.call('info', {})]);
       // A bad keymap.yaml is the user's to fix: one line, before the screen switches.
       const keymap = tui.loadKeymap(home);
-      const { join } = await import('node:path');
-      const bin = join(packageRoot(), 'bin', 'aloft');
-      await tui.runTop({
-        client,
-        home,
-        info,
-        keymap,
-        subscribe: (o) => subscribeEvents({ ...o, home }),
-        shellCommand: (cluster) => ({ command: process.execPath, args: [bin, 'ssh', cluster] }),
-        listTaskFiles: () => tui.listTaskFiles(process.cwd(), [join(packageRoot(), 'examples')]),
-        loadTask: async (path) => {
-          const { buildChain, singleTask } = await import('../task-input.js');
-          return singleTask(await buildChain([path], {}), 'launch');
-        },
-        loadGpus: tui.loadGpuCatalog,
-        streamManagedLogs: tui.managedLogStreamer(client.socket),
-      });
+      await tui.runTop({ ...(await topOptions(client, home)), info, keymap });
     });
 }

@@ -4,9 +4,32 @@ import { Box, Text } from 'ink';
 import { useNav, useNavDispatch, useUi, type ConfirmRequest, type PromptRequest } from '../context.js';
 import { COMMANDS, displayKey } from '../keys/commands.js';
 import { PRIORITY, useActiveLayers, useKeyLayer, useKeymap, type KeyLayer } from '../keys/dispatcher.js';
+import { editLine } from '../keys/line-edit.js';
+import { wrapWords } from '../render/format.js';
 import { PALETTE_COMMANDS, parsePalette } from '../state/nav.js';
 
-export function ConfirmDialog({ req, width }: { req: ConfirmRequest; width: number }) {
+/** Room a dialog needs around its lines: the border above and below. */
+const DIALOG_BORDER = 2;
+const DIALOG_MAX_WIDTH = 70;
+
+/**
+ * The dialog's lines for `height` rows: the title and the buttons always show; the message gets
+ * what is left (cut with an ellipsis), then a blank line and the key line when there is room.
+ */
+export function confirmLayout(req: Pick<ConfirmRequest, 'title' | 'message'>, width: number, height: number) {
+  const inner = Math.max(2, height - DIALOG_BORDER);
+  const textWidth = Math.max(10, Math.min(width, DIALOG_MAX_WIDTH) - 4);
+  const title = wrapWords(req.title, textWidth, 1)[0] ?? '';
+  const full = wrapWords(req.message, textWidth);
+  const room = inner - 2;
+  const message = wrapWords(req.message, textWidth, Math.max(0, Math.min(full.length, room)));
+  let spare = room - message.length;
+  const gap = spare > 0;
+  if (gap) spare--;
+  return { title, message, gap, keys: spare > 0 };
+}
+
+export function ConfirmDialog({ req, width, height = 24 }: { req: ConfirmRequest; width: number; height?: number }) {
   const ui = useUi();
   // 0 = Cancel, 1 = the action; destructive actions start on Cancel.
   const [focus, setFocusState] = useState(req.focusConfirm ? 1 : 0);
@@ -43,23 +66,28 @@ export function ConfirmDialog({ req, width }: { req: ConfirmRequest; width: numb
       {on ? `[ ${label} ]` : `  ${label}  `}
     </Text>
   );
+  const l = confirmLayout(req, width, height);
   return (
-    <Box flexDirection="column" borderStyle="round" borderColor="yellow" paddingX={1} width={Math.min(width, 70)}>
-      <Text bold color="yellow">
-        {req.title}
+    <Box flexDirection="column" borderStyle="round" borderColor="yellow" paddingX={1} width={Math.min(width, DIALOG_MAX_WIDTH)} flexShrink={0}>
+      <Text bold color="yellow" wrap="truncate">
+        {l.title}
       </Text>
-      <Text wrap="wrap">{req.message}</Text>
-      <Box marginTop={1} gap={2}>
+      {l.message.map((m, i) => (
+        <Text key={i} wrap="truncate">
+          {m || ' '}
+        </Text>
+      ))}
+      <Box marginTop={l.gap ? 1 : 0} gap={2} flexShrink={0}>
         {button('Cancel', focus === 0, 'white')}
         {button(req.confirmLabel, focus === 1, 'red')}
       </Box>
-      <Text dimColor>←/→ choose · ⏎ confirm · esc cancel</Text>
+      {l.keys ? <Text dimColor>←/→ choose · ⏎ confirm · esc cancel</Text> : null}
     </Box>
   );
 }
 
-/** Line editing shared by prompt, filter and palette. */
-function useLineInput(opts: {
+/** Line editing shared by prompt, filter, palette and search. */
+export function useLineInput(opts: {
   initial?: string;
   onChange?(v: string): void;
   onSubmit(v: string): void;
@@ -89,16 +117,17 @@ function useLineInput(opts: {
       const v = current.current;
       if (name === 'enter') opts.onSubmit(v);
       else if (name === 'esc') opts.onCancel();
-      else if (name === 'backspace') set(v.slice(0, -1));
-      else if (name === 'ctrl+u') set('');
-      else if (input && !key.ctrl && !key.meta && !/[\u0000-\u001f]/.test(input)) set(v + input);
+      else {
+        const next = editLine(v, input, key, name);
+        if (next !== null && next !== v) set(next);
+      }
       return true;
     },
   });
   return value;
 }
 
-export function PromptDialog({ req, width }: { req: PromptRequest; width: number }) {
+export function PromptDialog({ req, width, height = 24 }: { req: PromptRequest; width: number; height?: number }) {
   const ui = useUi();
   const value = useLineInput({
     initial: req.initial,
@@ -108,15 +137,23 @@ export function PromptDialog({ req, width }: { req: PromptRequest; width: number
     },
     onCancel: () => ui.closeOverlay(),
   });
+  // the input line always shows; the title wraps into what is left
+  const textWidth = Math.max(10, Math.min(width, DIALOG_MAX_WIDTH) - 4);
+  const title = wrapWords(req.title, textWidth, Math.max(1, height - DIALOG_BORDER - 2));
+  const keys = height - DIALOG_BORDER - title.length - 1 > 0;
   return (
-    <Box flexDirection="column" borderStyle="round" borderColor="cyan" paddingX={1} width={Math.min(width, 70)}>
-      <Text bold>{req.title}</Text>
-      <Text>
+    <Box flexDirection="column" borderStyle="round" borderColor="cyan" paddingX={1} width={Math.min(width, DIALOG_MAX_WIDTH)} flexShrink={0}>
+      {title.map((t, i) => (
+        <Text key={i} bold wrap="truncate">
+          {t}
+        </Text>
+      ))}
+      <Text wrap="truncate">
         <Text color="cyan">› </Text>
         {value}
         <Text inverse> </Text>
       </Text>
-      <Text dimColor>⏎ apply · esc cancel</Text>
+      {keys ? <Text dimColor>⏎ apply · esc cancel</Text> : null}
     </Box>
   );
 }

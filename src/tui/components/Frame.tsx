@@ -8,9 +8,9 @@ import { useActiveLayers, useKeymap, useModalTop } from '../keys/dispatcher.js';
 import { formatDollars } from '../render/format.js';
 import { statusColour } from '../render/colors.js';
 import { viewTitle } from '../state/nav.js';
+import { isSortable } from '../views/registry.js';
 import type { TuiData } from '../state/reducer.js';
 
-const SORTABLE = new Set(['clusters', 'jobs', 'requests', 'managed']);
 const CLUSTER_STATUS_ORDER: readonly ClusterStatus[] = ['INIT', 'UP', 'STOPPED', 'TERMINATED'];
 const rank = (order: readonly string[], k: string) => {
   const i = order.indexOf(k);
@@ -122,7 +122,13 @@ export function Crumbs({ width }: { width: number }) {
             </Text>
           ))}
           {top?.filter ? <Text color="yellow"> /{top.filter}</Text> : null}
-          {top && SORTABLE.has(top.view.kind) ? <Text dimColor> sort:{top.sort}</Text> : null}
+          {top && isSortable(top.view.kind) ? (
+            <Text dimColor>
+              {' '}
+              sort:{top.sort}
+              {top.reverse ? '↓' : '↑'}
+            </Text>
+          ) : null}
         </Text>
       </Box>
       {banner ? <Text color="yellow">{banner}</Text> : null}
@@ -145,7 +151,7 @@ export function HintBar({ width }: { width: number }) {
       seen.add(a.command);
       const key = keymap.get(a.command)?.[0];
       if (!key) continue;
-      parts.push({ key: displayKey(key), label: (a.label ?? COMMANDS[a.command].help).toLowerCase() });
+      parts.push({ key: a.hintKey ?? displayKey(key), label: (a.label ?? COMMANDS[a.command].help).toLowerCase() });
     }
   }
   const shown: typeof parts = [];

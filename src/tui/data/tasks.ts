@@ -1,5 +1,7 @@
-// Task YAMLs the launch key offers: the current directory, then examples/ (cwd's and aloft's own).
+// Task YAMLs the launch key offers: the current directory, then examples/ (cwd's and aloft's own),
+// and completion of a path as it is typed.
 import { readdirSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 function yamlsIn(dir: string, depth: number): string[] {
@@ -41,4 +43,35 @@ export function listTaskFiles(cwd = process.cwd(), extraDirs: string[] = []): st
   add(yamlsIn(join(cwd, 'examples'), 1));
   for (const d of extraDirs) add(yamlsIn(d, 1));
   return out.slice(0, 500);
+}
+
+/**
+ * What a typed path completes to, shell-like: entries of its directory that start with its last
+ * part, directories with a trailing `/` (to go on typing), task YAMLs; hidden ones only when asked.
+ */
+export function completePath(partial: string, cwd = process.cwd(), home = homedir()): string[] {
+  const cut = partial.lastIndexOf('/') + 1;
+  const dirTyped = partial.slice(0, cut);
+  const base = partial.slice(cut);
+  const dirReal = dirTyped.startsWith('~/') ? join(home, dirTyped.slice(2)) : dirTyped || '.';
+  let names: string[];
+  try {
+    names = readdirSync(resolve(cwd, dirReal)).sort();
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  for (const n of names) {
+    if (!n.startsWith(base) || (n.startsWith('.') && !base.startsWith('.')) || n === 'node_modules') continue;
+    let dir = false;
+    try {
+      dir = statSync(join(resolve(cwd, dirReal), n)).isDirectory();
+    } catch {
+      continue;
+    }
+    if (dir) out.push(`${dirTyped}${n}/`);
+    else if (/\.ya?ml$/i.test(n)) out.push(`${dirTyped}${n}`);
+    if (out.length >= 200) break;
+  }
+  return out;
 }

@@ -14,12 +14,14 @@ export const COMMANDS = {
   'app.help': { keys: ['?'], help: 'Help' },
   'palette.open': { keys: [':'], help: 'Command' },
   'filter.open': { keys: ['/'], help: 'Filter' },
-  'sort.name': { keys: ['N'], help: 'Sort by name' },
-  'sort.age': { keys: ['A'], help: 'Sort by age' },
-  'sort.status': { keys: ['S'], help: 'Sort by status' },
+  'sort.name': { keys: ['N'], help: 'Sort by name (again: reverse)' },
+  'sort.age': { keys: ['A'], help: 'Sort by age (again: reverse)' },
+  'sort.status': { keys: ['S'], help: 'Sort by status (again: reverse)' },
   'view.logs': { keys: ['l'], help: 'Logs' },
   'view.jobs': { keys: ['J'], help: 'Jobs' },
   'view.managed': { keys: ['M'], help: 'Managed jobs' },
+  'view.describe': { keys: ['d'], help: 'Describe' },
+  'view.yaml': { keys: ['y'], help: 'YAML' },
   'cluster.shell': { keys: ['s'], help: 'Shell' },
   'cluster.stop': { keys: ['p'], help: 'Stop' },
   'cluster.start': { keys: ['u'], help: 'Start' },
@@ -27,9 +29,26 @@ export const COMMANDS = {
   'cluster.autostop': { keys: ['a'], help: 'Autostop' },
   'cluster.launch': { keys: ['n'], help: 'Launch' },
   'job.cancel': { keys: ['ctrl+k'], help: 'Cancel job' },
-  'logs.follow': { keys: ['f'], help: 'Autoscroll' },
+  // Text views (logs, describe, YAML). k9s keys: s autoscroll, f fullscreen, w wrap, t timestamps.
+  'logs.follow': { keys: ['s'], help: 'Autoscroll' },
+  'logs.fullscreen': { keys: ['f'], help: 'Fullscreen' },
   'logs.wrap': { keys: ['w'], help: 'Wrap' },
   'logs.timestamps': { keys: ['t'], help: 'Timestamps' },
+  'text.search': { keys: ['/'], help: 'Search' },
+  'text.next': { keys: ['n'], help: 'Next match' },
+  'text.prev': { keys: ['N'], help: 'Previous match' },
+  'text.filter': { keys: ['F'], help: 'Only matching lines' },
+  // k9s's container picker: 0 all, 1…9 the first…ninth (rank 0 is the head).
+  'logs.rankAll': { keys: ['0'], help: 'All ranks' },
+  'logs.rank1': { keys: ['1'], help: 'Rank 0 (head) only' },
+  'logs.rank2': { keys: ['2'], help: 'Rank 1 only' },
+  'logs.rank3': { keys: ['3'], help: 'Rank 2 only' },
+  'logs.rank4': { keys: ['4'], help: 'Rank 3 only' },
+  'logs.rank5': { keys: ['5'], help: 'Rank 4 only' },
+  'logs.rank6': { keys: ['6'], help: 'Rank 5 only' },
+  'logs.rank7': { keys: ['7'], help: 'Rank 6 only' },
+  'logs.rank8': { keys: ['8'], help: 'Rank 7 only' },
+  'logs.rank9': { keys: ['9'], help: 'Rank 8 only' },
 } as const satisfies Record<string, { keys: readonly string[]; help: string }>;
 
 export type CommandId = keyof typeof COMMANDS;
@@ -100,12 +119,18 @@ export interface Keymap extends ReadonlyMap<CommandId, readonly string[]> {
 }
 
 const LISTS = ['clusters', 'jobs', 'requests', 'events', 'gpus', 'managed'] as const;
-const EVERYWHERE = [...LISTS, 'logs'] as const;
+/** views that show text: a job's log, a describe page, a task's YAML */
+const TEXT = ['logs', 'describe'] as const;
+const EVERYWHERE = [...LISTS, ...TEXT] as const;
+/** the rank keys, in order: `logs.rank1` is the first rank (rank 0, the head) */
+export const RANK_COMMANDS = ['logs.rank1', 'logs.rank2', 'logs.rank3', 'logs.rank4', 'logs.rank5', 'logs.rank6', 'logs.rank7', 'logs.rank8', 'logs.rank9'] as const;
 
 /** The views where a command is live: two commands on one key conflict when these overlap. */
 export function commandViews(id: CommandId): readonly string[] {
   if (id.startsWith('cluster.') || id === 'view.managed') return ['clusters'];
+  if (id === 'logs.wrap') return TEXT;
   if (id.startsWith('logs.')) return ['logs'];
+  if (id.startsWith('text.')) return TEXT;
   if (id.startsWith('sort.')) return ['clusters', 'jobs', 'requests', 'managed'];
   switch (id) {
     case 'job.cancel':
@@ -114,6 +139,9 @@ export function commandViews(id: CommandId): readonly string[] {
       return ['clusters', 'jobs', 'requests', 'managed'];
     case 'view.jobs':
       return ['clusters', 'requests'];
+    case 'view.describe':
+    case 'view.yaml':
+      return ['clusters', 'jobs', 'requests', 'managed'];
     case 'nav.enter':
     case 'filter.open':
       return LISTS;

@@ -24,6 +24,8 @@ export interface KeyAction {
   label?: string;
   /** registered (works, listed in help) but not in the hint bar */
   hideHint?: boolean;
+  /** shown instead of the command's first key in the hint bar (a range: "1…9") */
+  hintKey?: string;
 }
 
 export interface KeyLayer {
@@ -178,7 +180,7 @@ export function useKeyLayer(layer: KeyLayer, active = true): void {
   useLayoutEffect(() => (active ? add(ref) : undefined), [active, add]);
   // The hint bar and help are derived from the layers as they are now: when what they show of
   // this layer changes (a toggle's label: "autoscroll off" → "on"), they must render again.
-  const hints = `${layer.title ?? ''}|${layer.actions.map((a) => `${a.command}:${a.label ?? ''}:${a.hideHint ? 1 : 0}`).join(',')}|${(layer.hints ?? []).map((h) => `${h.key} ${h.label}`).join(',')}`;
+  const hints = `${layer.title ?? ''}|${layer.actions.map((a) => `${a.command}:${a.label ?? ''}:${a.hideHint ? 1 : 0}:${a.hintKey ?? ''}`).join(',')}|${(layer.hints ?? []).map((h) => `${h.key} ${h.label}`).join(',')}`;
   const shown = useRef(hints);
   const changed = reg.changed;
   useLayoutEffect(() => {

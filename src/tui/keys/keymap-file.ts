@@ -34,7 +34,8 @@ export function parseKeymap(text: string, source = 'keymap.yaml'): LoadedKeymap 
   const changed: CommandId[] = [];
   for (const [id, val] of Object.entries(doc as Record<string, unknown>)) {
     if (!isCommandId(id)) throw new KeymapError(`${source}: unknown command "${id}" (see ? in aloft top for the list)`);
-    const list = Array.isArray(val) ? val : [val];
+    // A bare digit (`logs.rank1: 1`) is read by YAML as a number: it is still that key.
+    const list = (Array.isArray(val) ? val : [val]).map((k) => (typeof k === 'number' && Number.isInteger(k) && k >= 0 && k <= 9 ? String(k) : k));
     if (list.some((k) => typeof k !== 'string' || k.trim() === '')) {
       throw new KeymapError(`${source}: ${id} must be a key or a list of keys`);
     }

@@ -49,3 +49,37 @@ export function stripAnsi(s: string): string {
   // eslint-disable-next-line no-control-regex
   return s.replace(ANSI_RE, '').replace(/[\u0000-\u0008\u000B-\u001F\u007F]/g, '');
 }
+
+/**
+ * Words wrapped to `width` columns in at most `maxLines` lines (a long word is cut); when the text
+ * does not fit, the last line ends with an ellipsis. ASCII-oriented, like `fit`.
+ */
+export function wrapWords(text: string, width: number, maxLines = Infinity): string[] {
+  if (width <= 0 || maxLines <= 0) return [];
+  const lines: string[] = [];
+  for (const para of text.split('\n')) {
+    let line = '';
+    for (let word of para.split(/\s+/).filter(Boolean)) {
+      while (word.length > width) {
+        if (line) {
+          lines.push(line);
+          line = '';
+        }
+        lines.push(word.slice(0, width));
+        word = word.slice(width);
+      }
+      if (!line) line = word;
+      else if (line.length + 1 + word.length <= width) line += ` ${word}`;
+      else {
+        lines.push(line);
+        line = word;
+      }
+    }
+    lines.push(line);
+  }
+  if (lines.length <= maxLines) return lines;
+  const kept = lines.slice(0, maxLines);
+  const last = kept[maxLines - 1]!;
+  kept[maxLines - 1] = last.length + 1 <= width ? `${last}…` : `${last.slice(0, width - 1)}…`;
+  return kept;
+}

@@ -7,8 +7,8 @@
 // This keeps Ink's own algorithm and adds a memo per screen row: the writes that land on a row
 // (after Ink's transformers, which apply the colours) are the row's key; a row whose key matches
 // one from the previous frame takes that frame's string, any other row is built by Ink's original
-// get() on a one-row Output. Frames with clipping regions (overflow="hidden", unused by the
-// dashboard) go through Ink unchanged.
+// get() on a one-row Output — or, when the row is plain ASCII text, laid out directly (plainRow).
+// Frames with clipping regions (overflow="hidden") go through Ink unchanged.
 //
 // It patches an Ink internal, so it is installed only over the exact Output class it was written
 // against (a fingerprint of its source); any other Ink version runs unpatched — slower, same
@@ -41,14 +41,14 @@ export const KNOWN_OUTPUT_SHA256 = '86f9fd22a35cafb8a156ea83af5faaf29322fec8c3b5
 export interface InkOutputCache {
   /** why the memo is off, or undefined when it is on */
   disabled?: string;
-  /** rows built by Ink / rows reused since start (for tests and profiling) */
-  stats: { built: number; reused: number; frames: number };
+  /** rows built by Ink / laid out as plain text / reused, since start (for tests and profiling) */
+  stats: { built: number; plain: number; reused: number; frames: number };
   Output?: OutputClass;
   /** Ink's original Output.prototype.get */
   original?: () => { output: string; height: number };
 }
 
-export const inkOutputCache: InkOutputCache = { stats: { built: 0, reused: 0, frames: 0 } };
+export const inkOutputCache: InkOutputCache = { stats: { built: 0, plain: 0, reused: 0, frames: 0 } };
 
 async function loadOutput(): Promise<OutputClass> {
   const inkMain = createRequire(import.meta.url).resolve('ink');
@@ -68,6 +68,30 @@ function rowKey(width: number, writes: Array<number | string>): string {
     key += `|${writes[i]}:${line.length}:${line}`;
   }
   return key;
+}
+
+const PRINTABLE_ASCII = /^[\u0020-\u007E]*$/;
+
+/**
+ * A row whose writes are all plain printable ASCII (no colour codes, one column a character), as
+ * Ink's get() would lay it out, without building one object per character: each character lands
+ * at its column, characters left of column 0 are dropped, holes past the width vanish, trailing
+ * spaces are trimmed. Undefined for any other row (Ink builds it). This is what makes a scrolling
+ * log cheap: every row changes every frame there, so the memo alone cannot help.
+ */
+export function plainRow(width: number, writes: ReadonlyArray<number | string>): string | undefined {
+  for (let i = 1; i < writes.length; i += 2) if (!PRINTABLE_ASCII.test(writes[i] as string)) return undefined;
+  if (writes.length === 0) return '';
+  const x0 = writes[0] as number;
+  const line0 = writes[1] as string;
+  if (writes.length === 2 && x0 >= 0 && x0 <= width) return (' '.repeat(x0) + line0).trimEnd();
+  const cells: Array<string | undefined> = new Array<string>(width).fill(' ');
+  for (let i = 0; i < writes.length; i += 2) {
+    const x = writes[i] as number;
+    const line = writes[i + 1] as string;
+    for (let c = 0; c < line.length; c++) if (x + c >= 0) cells[x + c] = line[c];
+  }
+  return cells.join('').trimEnd();
 }
 
 export function makeMemoGet(Output: OutputClass, original: () => { output: string; height: number }, stats: InkOutputCache['stats']) {
@@ -99,13 +123,13 @@ export function makeMemoGet(Output: OutputClass, original: () => { output: strin
     for (const writes of rows) {
       const key = rowKey(this.width, writes);
       let s = cur.get(key) ?? prev.get(key);
-      if (s === undefined) {
+      if (s !== undefined) stats.reused++;
+      else if ((s = plainRow(this.width, writes)) !== undefined) stats.plain++;
+      else {
         const one = new Output({ width: this.width, height: 1 });
         for (let i = 0; i < writes.length; i += 2) one.write(writes[i] as number, 0, writes[i + 1] as string, { transformers: [] });
         s = original.call(one).output;
         stats.built++;
-      } else {
-        stats.reused++;
       }
       cur.set(key, s);
       out.push(s);

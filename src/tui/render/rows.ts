@@ -23,8 +23,40 @@ export function autostopText(c: ClusterRecord): string {
   return `${c.autostop.idleMinutes}m${c.autostop.down ? ' (down)' : ''}`;
 }
 
-export function clusterRow(c: ClusterRecord, now: number, lastJob?: JobRecord): Row {
-  const last = c.lastJobId === undefined ? '-' : lastJob ? `${c.lastJobId} ${lastJob.status}` : String(c.lastJobId);
+/** Active statuses in the order LAST JOB prefers them: work that runs beats work that waits. */
+const ACTIVE_RANK: Record<string, number> = { RUNNING: 0, SETTING_UP: 1, PENDING: 2, INIT: 3 };
+
+export interface ShownJob {
+  id: number;
+  job?: JobRecord;
+  /** other active jobs on the cluster */
+  othersActive: number;
+}
+
+/**
+ * The job LAST JOB shows and `l` opens: running work first (the newest running job, else the
+ * newest setting up, pending...), else the cluster's latest job.
+ */
+export function shownJob(c: Pick<ClusterRecord, 'lastJobId'>, active: readonly JobRecord[] | undefined, latest: JobRecord | undefined): ShownJob | undefined {
+  if (active?.length) {
+    let best = active[0]!;
+    for (const j of active) {
+      const d = (ACTIVE_RANK[j.status] ?? 9) - (ACTIVE_RANK[best.status] ?? 9);
+      if (d < 0 || (d === 0 && j.id > best.id)) best = j;
+    }
+    return { id: best.id, job: best, othersActive: active.length - 1 };
+  }
+  return c.lastJobId === undefined ? undefined : { id: c.lastJobId, job: latest, othersActive: 0 };
+}
+
+/** "3 RUNNING +2", "4 SUCCEEDED", "-" */
+export function lastJobText(s: ShownJob | undefined): string {
+  if (!s) return '-';
+  return `${s.id}${s.job ? ` ${s.job.status}` : ''}${s.othersActive ? ` +${s.othersActive}` : ''}`;
+}
+
+/** `last`: the LAST JOB cell (lastJobText) */
+export function clusterRow(c: ClusterRecord, now: number, last = '-'): Row {
   return {
     key: c.name,
     cells: [
@@ -53,18 +85,31 @@ export const JOB_COLUMNS: Column[] = [
   { title: 'STATUS' },
 ];
 
+/** Every cluster's jobs: the cluster next to the id (k9s's NAMESPACE column). */
+export const ALL_JOB_COLUMNS: Column[] = [
+  { title: 'ID', align: 'right' },
+  { title: 'CLUSTER', max: 30, keep: true },
+  { title: 'NAME', max: 30, flex: true, priority: 3 },
+  { title: 'SUBMITTED', align: 'right', priority: 2 },
+  { title: 'DURATION', align: 'right', priority: 4 },
+  { title: 'RESOURCES', max: 30, flex: true, priority: 1 },
+  { title: 'STATUS', keep: true },
+];
+
 export function jobDuration(j: JobRecord, now: number): string {
   if (j.startedAt === undefined) return '-';
   return formatDuration((j.endedAt ?? now) - j.startedAt);
 }
 
-export function jobRow(j: JobRecord, now: number): Row {
+/** `withCluster`: the all-jobs table (ALL_JOB_COLUMNS), keyed by cluster/id */
+export function jobRow(j: JobRecord, now: number, withCluster = false): Row {
   const status = j.exitCode !== undefined && j.status.startsWith('FAILED') ? `${j.status} (${j.exitCode})` : j.status;
+  const rest = [j.name ?? '-', `${formatAge(j.submittedAt, now)} ago`, jobDuration(j, now), j.resources, status];
   return {
-    key: String(j.id),
-    cells: [String(j.id), j.name ?? '-', `${formatAge(j.submittedAt, now)} ago`, jobDuration(j, now), j.resources, status],
+    key: withCluster ? `${j.cluster}/${j.id}` : String(j.id),
+    cells: withCluster ? [String(j.id), j.cluster, ...rest] : [String(j.id), ...rest],
     colour: statusColour(j.status),
-    colourCol: 5,
+    colourCol: withCluster ? 6 : 5,
   };
 }
 
@@ -136,6 +181,7 @@ export const REQUEST_COLUMNS: Column[] = [
   { title: 'STAGE', max: 24 },
   { title: 'ELAPSED', align: 'right' },
   { title: 'STATUS' },
+  { title: 'AGE', align: 'right', priority: 1 },
   { title: 'REASON', flex: true },
 ];
 
@@ -154,6 +200,7 @@ export function requestRow(r: RequestRecord, now: number): Row {
       stage,
       formatDuration((r.finishedAt ?? now) - r.createdAt),
       r.status,
+      formatAge(r.createdAt, now),
       r.error ? r.error.split('\n')[0]! : '',
     ],
     colour: requestColour(r.status),

@@ -3,6 +3,11 @@ import type { ClusterRecord, JobRecord, ManagedJobRecord, RequestRecord } from '
 
 export type SortKey = 'name' | 'age' | 'status';
 
+/** The comparator, or its reverse (the sort key pressed a second time). */
+export function directed<T>(cmp: (a: T, b: T) => number, reverse: boolean): (a: T, b: T) => number {
+  return reverse ? (a, b) => cmp(b, a) : cmp;
+}
+
 const CLUSTER_RANK: Record<string, number> = { INIT: 0, UP: 1, STOPPED: 2, TERMINATED: 3 };
 const JOB_RANK: Record<string, number> = {
   RUNNING: 0, SETTING_UP: 1, PENDING: 2, INIT: 3, FAILED: 4, FAILED_SETUP: 5, FAILED_DRIVER: 6, CANCELLED: 7, SUCCEEDED: 8,
@@ -27,14 +32,16 @@ export function clusterComparator(key: SortKey): (a: ClusterRecord, b: ClusterRe
   }
 }
 
+/** Newest first by default (submission time: ids are per cluster, and the all-jobs view mixes them). */
 export function jobComparator(key: SortKey): (a: JobRecord, b: JobRecord) => number {
+  const newest = (a: JobRecord, b: JobRecord) => b.submittedAt - a.submittedAt || b.id - a.id || byName(a.cluster, b.cluster);
   switch (key) {
     case 'name':
-      return (a, b) => byName(a.name ?? '', b.name ?? '') || b.id - a.id;
+      return (a, b) => byName(a.name ?? '', b.name ?? '') || newest(a, b);
     case 'status':
-      return (a, b) => (JOB_RANK[a.status] ?? 9) - (JOB_RANK[b.status] ?? 9) || b.id - a.id;
+      return (a, b) => (JOB_RANK[a.status] ?? 9) - (JOB_RANK[b.status] ?? 9) || newest(a, b);
     default:
-      return (a, b) => b.id - a.id;
+      return newest;
   }
 }
 

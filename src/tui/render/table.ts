@@ -118,6 +118,12 @@ export function headerLine(columns: Column[], widths: number[]): string {
     .join('');
 }
 
+/** The columns with an arrow on the sorted one: ↑ in the sort's own order, ↓ reversed (k9s). */
+export function withSortArrow(columns: Column[], title: string | undefined, reverse: boolean): Column[] {
+  if (title === undefined) return columns;
+  return columns.map((c) => (c.title === title ? { ...c, title: `${c.title}${reverse ? '↓' : '↑'}` } : c));
+}
+
 /** Plain-text table (for --once and pipes). */
 export function plainTable(columns: Column[], rows: readonly Row[], total = 200): string {
   const widths = columnWidths(columns, rows, total);

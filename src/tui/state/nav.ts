@@ -1,24 +1,35 @@
 // Which view is on screen and how we got there (breadcrumbs), with each level's list state so
-// esc returns to the same selection, filter and sort.
+// esc returns to the same selection, filter and sort. Titles and `:` commands are tables: a new
+// view adds its spec, its title and its command here, and its component in views/registry.tsx.
+import type { DescribeTarget } from '../../protocol/api.js';
 import type { SortKey } from '../render/sort.js';
 
 export type ViewSpec =
   | { kind: 'clusters' }
-  | { kind: 'jobs'; cluster: string }
+  /** one cluster's jobs, or (no cluster) every cluster's: k9s's all namespaces */
+  | { kind: 'jobs'; cluster?: string }
   | { kind: 'logs'; cluster: string; job?: number }
   | { kind: 'requests' }
   | { kind: 'events' }
   | { kind: 'gpus'; accelerator?: string }
   | { kind: 'managed' }
   /** a managed job's output across all its attempts (recoveries) */
-  | { kind: 'managed-logs'; id: number };
+  | { kind: 'managed-logs'; id: number }
+  /** `d`: everything the daemon knows about an object; `y`: its task as YAML */
+  | { kind: 'describe'; target: DescribeTarget; yaml?: boolean };
+
+export type ViewKind = ViewSpec['kind'];
 
 export interface NavEntry {
   view: ViewSpec;
   /** key of the selected row */
   selected?: string;
+  /** a row to select as soon as it shows up (a request just created, not yet on the event stream) */
+  want?: string;
   filter: string;
   sort: SortKey;
+  /** the sort pressed twice: the other direction */
+  reverse: boolean;
 }
 
 export type NavState = readonly NavEntry[];
@@ -26,10 +37,10 @@ export type NavState = readonly NavEntry[];
 export type NavAction =
   | { type: 'push'; view: ViewSpec }
   | { type: 'pop' }
-  | { type: 'reset'; views: ViewSpec[] }
+  | { type: 'reset'; views: ViewSpec[]; want?: string }
   | { type: 'patch'; patch: Partial<Omit<NavEntry, 'view'>> };
 
-const entry = (view: ViewSpec): NavEntry => ({ view, filter: '', sort: view.kind === 'clusters' ? 'name' : 'age' });
+const entry = (view: ViewSpec): NavEntry => ({ view, filter: '', sort: view.kind === 'clusters' ? 'name' : 'age', reverse: false });
 
 export const initialNav = (): NavState => [entry({ kind: 'clusters' })];
 
@@ -39,8 +50,11 @@ export function navReduce(state: NavState, a: NavAction): NavState {
       return [...state, entry(a.view)];
     case 'pop':
       return state.length > 1 ? state.slice(0, -1) : state;
-    case 'reset':
-      return a.views.length ? a.views.map(entry) : initialNav();
+    case 'reset': {
+      const next = a.views.length ? a.views.map(entry) : [...initialNav()];
+      if (a.want !== undefined) next[next.length - 1] = { ...next[next.length - 1]!, want: a.want };
+      return next;
+    }
     case 'patch': {
       const top = state[state.length - 1]!;
       return [...state.slice(0, -1), { ...top, ...a.patch }];
@@ -48,62 +62,86 @@ export function navReduce(state: NavState, a: NavAction): NavState {
   }
 }
 
-export function viewTitle(v: ViewSpec): string {
-  switch (v.kind) {
-    case 'jobs':
-      return `jobs(${v.cluster})`;
-    case 'logs':
-      return v.job === undefined ? `logs(${v.cluster})` : `logs(${v.cluster}/${v.job})`;
-    case 'gpus':
-      return v.accelerator ? `gpus(${v.accelerator})` : 'gpus';
-    case 'managed-logs':
-      return `logs(managed/${v.id})`;
-    default:
-      return v.kind;
+/** `describe(cluster alpha)`, `yaml(job alpha/2)`: what a describe page is about, in words. */
+export function targetTitle(t: DescribeTarget): string {
+  switch (t.kind) {
+    case 'cluster':
+      return `cluster ${t.cluster}`;
+    case 'job':
+      return `job ${t.cluster}/${t.job}`;
+    case 'managed':
+      return `managed job ${t.id}`;
+    case 'request':
+      return `request ${t.id}`;
   }
 }
+
+const TITLES: { [K in ViewKind]: (v: Extract<ViewSpec, { kind: K }>) => string } = {
+  clusters: () => 'clusters',
+  jobs: (v) => (v.cluster === undefined ? 'jobs(all)' : `jobs(${v.cluster})`),
+  logs: (v) => (v.job === undefined ? `logs(${v.cluster})` : `logs(${v.cluster}/${v.job})`),
+  requests: () => 'requests',
+  events: () => 'events',
+  gpus: (v) => (v.accelerator ? `gpus(${v.accelerator})` : 'gpus'),
+  managed: () => 'managed',
+  'managed-logs': (v) => `logs(managed/${v.id})`,
+  describe: (v) => `${v.yaml ? 'yaml' : 'describe'}(${targetTitle(v.target)})`,
+};
+
+export function viewTitle(v: ViewSpec): string {
+  return (TITLES[v.kind] as (v: ViewSpec) => string)(v);
+}
+
+interface PaletteCommand {
+  names: readonly string[];
+  /** how it reads in the palette's suggestions */
+  usage: string;
+  open(args: string[]): ViewSpec[] | { error: string };
+}
+
+const PALETTE: readonly PaletteCommand[] = [
+  { names: ['clusters', 'cl', 'c'], usage: 'clusters', open: () => [{ kind: 'clusters' }] },
+  {
+    names: ['jobs', 'j', 'queue'],
+    usage: 'jobs [CLUSTER]',
+    // no cluster: every cluster's jobs (`sky queue` with no argument, k9s's all namespaces)
+    open: ([c]) => (c ? [{ kind: 'clusters' }, { kind: 'jobs', cluster: c }] : [{ kind: 'jobs' }]),
+  },
+  {
+    names: ['logs'],
+    usage: 'logs CLUSTER [JOB]',
+    open: ([c, j]) => {
+      if (!c) return { error: 'usage: :logs CLUSTER [JOB]' };
+      if (j !== undefined && !/^\d+$/.test(j)) return { error: `usage: :logs CLUSTER [JOB] (JOB is a job id, not "${j}")` };
+      return [{ kind: 'clusters' }, { kind: 'logs', cluster: c, job: j !== undefined ? Number(j) : undefined }];
+    },
+  },
+  {
+    names: ['managed', 'mj', 'm'],
+    usage: 'managed [ID]',
+    open: ([a]) => {
+      if (!a) return [{ kind: 'managed' }];
+      const id = Number(a);
+      if (!Number.isInteger(id) || id < 1) return { error: 'usage: :managed [ID]' };
+      return [{ kind: 'managed' }, { kind: 'managed-logs', id }];
+    },
+  },
+  { names: ['requests', 'req', 'r'], usage: 'requests', open: () => [{ kind: 'requests' }] },
+  { names: ['events', 'ev', 'e'], usage: 'events', open: () => [{ kind: 'events' }] },
+  {
+    names: ['gpus', 'gpu', 'g'],
+    usage: 'gpus [GPU]',
+    open: ([a]) => (a ? [{ kind: 'gpus' }, { kind: 'gpus', accelerator: a }] : [{ kind: 'gpus' }]),
+  },
+];
+
+export const PALETTE_COMMANDS: readonly string[] = PALETTE.map((c) => c.usage);
 
 /** `:` palette commands → the stack they open. Returns an error line for unknown input. */
 export function parsePalette(text: string): { views: ViewSpec[] } | { error: string } {
   const [cmd = '', ...args] = text.trim().replace(/^:/, '').split(/\s+/);
-  const arg = args[0];
-  switch (cmd) {
-    case 'clusters':
-    case 'cl':
-    case 'c':
-      return { views: [{ kind: 'clusters' }] };
-    case 'jobs':
-    case 'j':
-    case 'queue':
-      if (!arg) return { error: 'usage: :jobs CLUSTER' };
-      return { views: [{ kind: 'clusters' }, { kind: 'jobs', cluster: arg }] };
-    case 'logs':
-      if (!arg) return { error: 'usage: :logs CLUSTER [JOB]' };
-      if (args[1] !== undefined && !/^\d+$/.test(args[1])) return { error: `usage: :logs CLUSTER [JOB] (JOB is a job id, not "${args[1]}")` };
-      return { views: [{ kind: 'clusters' }, { kind: 'logs', cluster: arg, job: args[1] !== undefined ? Number(args[1]) : undefined }] };
-    case 'requests':
-    case 'req':
-    case 'r':
-      return { views: [{ kind: 'requests' }] };
-    case 'events':
-    case 'ev':
-    case 'e':
-      return { views: [{ kind: 'events' }] };
-    case 'gpus':
-    case 'gpu':
-    case 'g':
-      return { views: arg ? [{ kind: 'gpus' }, { kind: 'gpus', accelerator: arg }] : [{ kind: 'gpus' }] };
-    case 'managed':
-    case 'mj':
-    case 'm': {
-      if (!arg) return { views: [{ kind: 'managed' }] };
-      const id = Number(arg);
-      if (!Number.isInteger(id) || id < 1) return { error: 'usage: :managed [ID]' };
-      return { views: [{ kind: 'managed' }, { kind: 'managed-logs', id }] };
-    }
-    default:
-      return { error: `unknown command :${cmd} (try :clusters, :jobs CLUSTER, :managed, :requests, :events, :gpus)` };
-  }
+  const c = PALETTE.find((p) => p.names.includes(cmd));
+  if (!c) return { error: `unknown command :${cmd} (try ${PALETTE.map((p) => `:${p.usage.split(' ')[0]}`).join(', ')})` };
+  const r = c.open(args);
+  return Array.isArray(r) ? { views: r } : r;
 }
-
-export const PALETTE_COMMANDS = ['clusters', 'jobs CLUSTER', 'logs CLUSTER [JOB]', 'managed [ID]', 'requests', 'events', 'gpus [GPU]'];

@@ -1,7 +1,7 @@
 // The data the dashboard shows, rebuilt from the daemon's event stream: a snapshot, then events
 // in seq order. Pure: (state, messages) → state, so reconnects and replays can be tested exactly.
 import type { EventStreamMessage } from '../../protocol/api.js';
-import type { ClusterRecord, JobRecord, ManagedJobRecord, RequestRecord, StateEvent } from '../../protocol/model.js';
+import { ACTIVE_JOB_STATUSES, type ClusterRecord, type JobRecord, type ManagedJobRecord, type RequestRecord, type StateEvent } from '../../protocol/model.js';
 import type { ConnectionState } from '../../client/types.js';
 
 export const TIMELINE_LIMIT = 1000;
@@ -196,6 +196,18 @@ export function jobsOfCluster(data: TuiData, cluster: string): JobRecord[] {
     if (j.cluster === cluster && (!c || j.clusterUid === c.uid)) out.push(j);
   }
   return out.sort((a, b) => b.id - a.id);
+}
+
+/** Each cluster's active jobs (INIT, PENDING, SETTING_UP, RUNNING), by cluster uid. */
+export function activeJobsByCluster(jobs: ReadonlyMap<string, JobRecord>): Map<string, JobRecord[]> {
+  const out = new Map<string, JobRecord[]>();
+  for (const j of jobs.values()) {
+    if (!ACTIVE_JOB_STATUSES.has(j.status)) continue;
+    const list = out.get(j.clusterUid);
+    if (list) list.push(j);
+    else out.set(j.clusterUid, [j]);
+  }
+  return out;
 }
 
 export function lastJobOf(data: TuiData, c: ClusterRecord): JobRecord | undefined {

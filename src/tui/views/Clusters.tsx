@@ -1,14 +1,17 @@
 import { useMemo, useRef } from 'react';
-import { ACTIVE_JOB_STATUSES, TERMINAL_MANAGED_STATUSES, type ClusterRecord, type JobRecord } from '../../protocol/model.js';
+import { ACTIVE_JOB_STATUSES, TERMINAL_MANAGED_STATUSES, type ClusterRecord } from '../../protocol/model.js';
 import { useData, useDeps, useNavDispatch, useUi } from '../context.js';
 import { PRIORITY, useKeyLayer, type KeyAction } from '../keys/dispatcher.js';
-import { CLUSTER_COLUMNS, clusterRow } from '../render/rows.js';
-import { clusterComparator } from '../render/sort.js';
+import { CLUSTER_COLUMNS, clusterRow, lastJobText, shownJob } from '../render/rows.js';
+import { clusterComparator, directed } from '../render/sort.js';
 import { RowCache, sortReusing } from '../render/derive.js';
-import { jobsOfCluster, lastJobOf, type TuiData } from '../state/reducer.js';
+import { activeJobsByCluster, jobsOfCluster, lastJobOf, type TuiData } from '../state/reducer.js';
 import { Table } from '../components/Table.js';
-import { useList, useNow, useSortKey } from './useList.js';
+import { useList, useNow, useSortedColumns, useSortKey } from './useList.js';
 import { parseAutostop } from './autostop.js';
+import { describeActions } from './describe-keys.js';
+
+const SORT_COLUMNS = { name: 'NAME', age: 'AGE', status: 'STATUS' } as const;
 
 export function ClustersView({ height, width }: { height: number; width: number }) {
   const data = useData();
@@ -16,23 +19,32 @@ export function ClustersView({ height, width }: { height: number; width: number 
   const ui = useUi();
   const nav = useNavDispatch();
   const now = useNow(1000);
-  const sortKey = useSortKey();
+  const sort = useSortKey();
+  const columns = useSortedColumns(CLUSTER_COLUMNS, SORT_COLUMNS);
+  // Running work first in LAST JOB: an index of active jobs, rebuilt only when jobs change.
+  const active = useMemo(() => activeJobsByCluster(data.jobs), [data.jobs]);
+  const shown = (c: ClusterRecord) => shownJob(c, active.get(c.uid), lastJobOf(data, c));
   // One cluster changing re-sorts and re-formats only what it must (see derive.ts).
   // (Both caches check themselves, so a render React throws away cannot leave them wrong.)
-  const derived = useRef<{ sorted?: ClusterRecord[]; rows: RowCache<ClusterRecord, JobRecord | undefined> }>(undefined);
-  derived.current ??= { rows: new RowCache<ClusterRecord, JobRecord | undefined>(clusterRow) };
+  const derived = useRef<{ sorted?: ClusterRecord[]; rows: RowCache<ClusterRecord, string> }>(undefined);
+  derived.current ??= { rows: new RowCache<ClusterRecord, string>(clusterRow) };
   const all = useMemo(() => {
     const d = derived.current!;
-    d.sorted = sortReusing(data.clusters, d.sorted, (c) => c.name, clusterComparator(sortKey));
-    return d.rows.rowsOf(d.sorted, now, (c) => lastJobOf(data, c));
-  }, [data, now, sortKey]);
+    d.sorted = sortReusing(data.clusters, d.sorted, (c) => c.name, directed(clusterComparator(sort.key), sort.reverse));
+    return d.rows.rowsOf(d.sorted, now, (c) => lastJobText(shown(c)));
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [data, active, now, sort.key, sort.reverse]);
   const list = useList(all, height - 1);
-  const cluster = list.selectedKey !== undefined ? data.clusters.get(list.selectedKey) : undefined;
   const client = deps.client;
-
-  const needCluster = (fn: (name: string) => void) => () => {
-    if (!cluster) return ui.flash('no cluster selected', 'warn');
-    fn(cluster.name);
+  /** the cluster selected when the key runs */
+  const selected = () => {
+    const k = list.current();
+    return k === undefined ? undefined : data.clusters.get(k);
+  };
+  const needCluster = (fn: (name: string, cluster: ClusterRecord) => void) => () => {
+    const c = selected();
+    if (!c) return ui.flash('no cluster selected', 'warn');
+    fn(c.name, c);
   };
   const actions: KeyAction[] = [
     ...list.actions,
@@ -40,24 +52,25 @@ export function ClustersView({ height, width }: { height: number; width: number 
     { command: 'view.jobs', run: needCluster((name) => nav({ type: 'push', view: { kind: 'jobs', cluster: name } })), hideHint: true },
     {
       command: 'view.logs',
-      run: needCluster((name) => {
-        const job = cluster?.lastJobId;
+      // the job LAST JOB shows: running work first
+      run: needCluster((name, cluster) => {
+        const job = shown(cluster)?.id;
         if (job === undefined) return ui.flash(`${name} has no jobs yet`, 'warn');
         nav({ type: 'push', view: { kind: 'logs', cluster: name, job } });
       }),
     },
     {
       command: 'cluster.shell',
-      run: needCluster((name) => {
-        if (cluster?.status !== 'UP') return ui.flash(`${name} is ${cluster?.status}; a shell needs it UP`, 'warn');
+      run: needCluster((name, cluster) => {
+        if (cluster.status !== 'UP') return ui.flash(`${name} is ${cluster.status}; a shell needs it UP`, 'warn');
         if (!deps.shell) return ui.flash('shell is not available here', 'warn');
         deps.shell(name);
       }),
     },
     {
       command: 'cluster.stop',
-      run: needCluster((name) => {
-        if (cluster?.status === 'STOPPED') return ui.flash(`${name} is already STOPPED`, 'warn');
+      run: needCluster((name, cluster) => {
+        if (cluster.status === 'STOPPED') return ui.flash(`${name} is already STOPPED`, 'warn');
         const managedId = managedJobOn(data, name);
         const running = jobsOfCluster(data, name).filter((j) => ACTIVE_JOB_STATUSES.has(j.status));
         const message =
@@ -71,20 +84,20 @@ export function ClustersView({ height, width }: { height: number; width: number 
           message,
           confirmLabel: 'Stop',
           onConfirm: () =>
-            ui.act(`stop ${name}`, async () => {
-              await client.call('stop', { clusters: [name] });
-              return `stopping ${name}`;
+            ui.track(`stop ${name}`, async () => {
+              const r = await client.call('stop', { clusters: [name] });
+              return { requestIds: r.requestIds, text: `stopping ${name}…` };
             }),
         });
       }),
     },
     {
       command: 'cluster.start',
-      run: needCluster((name) => {
-        if (cluster?.status === 'UP') return ui.flash(`${name} is already UP`, 'warn');
-        ui.act(`start ${name}`, async () => {
-          await client.call('start', { clusters: [name] });
-          return `starting ${name}`;
+      run: needCluster((name, cluster) => {
+        if (cluster.status === 'UP') return ui.flash(`${name} is already UP`, 'warn');
+        ui.track(`start ${name}`, async () => {
+          const r = await client.call('start', { clusters: [name] });
+          return { requestIds: r.requestIds, text: `starting ${name}…` };
         });
       }),
     },
@@ -96,19 +109,19 @@ export function ClustersView({ height, width }: { height: number; width: number 
           message: `This terminates ${name} and everything on it (jobs' logs stay archived).`,
           confirmLabel: 'Down',
           onConfirm: () =>
-            ui.act(`down ${name}`, async () => {
-              await client.call('down', { clusters: [name] });
-              return `tearing down ${name}`;
+            ui.track(`down ${name}`, async () => {
+              const r = await client.call('down', { clusters: [name] });
+              return { requestIds: r.requestIds, text: `tearing down ${name}…` };
             }),
         }),
       ),
     },
     {
       command: 'cluster.autostop',
-      run: needCluster((name) =>
+      run: needCluster((name, cluster) =>
         ui.prompt({
           title: `Autostop ${name} after N idle minutes ("30", "30 down" to tear down, "off" to cancel)`,
-          initial: cluster?.autostop ? `${cluster.autostop.idleMinutes}${cluster.autostop.down ? ' down' : ''}` : '',
+          initial: cluster.autostop ? `${cluster.autostop.idleMinutes}${cluster.autostop.down ? ' down' : ''}` : '',
           onSubmit(v) {
             const p = parseAutostop(v);
             if ('error' in p) return ui.flash(p.error, 'error');
@@ -122,11 +135,15 @@ export function ClustersView({ height, width }: { height: number; width: number 
     },
     { command: 'cluster.launch', run: () => ui.openOverlay({ type: 'launch' }) },
     { command: 'view.managed', run: () => nav({ type: 'push', view: { kind: 'managed' } }) },
+    ...describeActions(nav, ui, () => {
+      const c = selected();
+      return c ? { kind: 'cluster', cluster: c.name } : undefined;
+    }, 'no cluster selected'),
   ];
   useKeyLayer({ priority: PRIORITY.view, actions, title: 'clusters' });
   return (
     <Table
-      columns={CLUSTER_COLUMNS}
+      columns={columns}
       rows={list.rows}
       selected={list.selected}
       height={height}

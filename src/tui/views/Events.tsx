@@ -12,14 +12,15 @@ export function EventsView({ height, width }: { height: number; width: number })
   const nav = useNavDispatch();
   const all = useMemo(() => data.timeline.map(eventRow).reverse(), [data.timeline]);
   const list = useList(all, height - 1, { sortable: false });
-  const ev = data.timeline.find((e) => String(e.seq) === list.selectedKey);
-  const cluster = ev?.cluster?.name ?? ev?.job?.cluster ?? ev?.request?.cluster ?? ev?.name;
   const actions: KeyAction[] = [
     ...list.actions,
     {
       command: 'nav.enter',
       label: 'Open',
       run: () => {
+        // the event selected when the key runs
+        const ev = data.timeline.find((e) => String(e.seq) === list.current());
+        const cluster = ev?.cluster?.name ?? ev?.job?.cluster ?? ev?.request?.cluster ?? ev?.name;
         if (ev?.managed) {
           nav({ type: 'push', view: { kind: 'managed' } });
           return nav({ type: 'patch', patch: { selected: String(ev.managed.id) } });

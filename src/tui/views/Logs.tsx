@@ -1,18 +1,22 @@
-// Follows a job's output: chunks go into a bounded buffer outside React state; the screen is
-// refreshed at most every REFRESH_MS, and only the visible window is rendered. The same view shows
-// a cluster job's log or a managed job's log across its recoveries.
-import { useEffect, useRef, useState } from 'react';
+// Follows a job's output (or a managed job's, across its recoveries). Chunks land in a fixed ring
+// (TextLog) outside React state, parsed once as they arrive; the screen is refreshed at most every
+// REFRESH_MS and lays out only the rows on screen. k9s's keys: s autoscroll, f fullscreen, w wrap,
+// t timestamps, / search, 0 all ranks, 1…9 one rank (its container picker).
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { Box, Text } from 'ink';
 import type { StreamHandle } from '../../client/types.js';
 import type { LogStreamItem } from '../../protocol/api.js';
 import { TERMINAL_MANAGED_STATUSES } from '../../protocol/model.js';
-import { errorMessage } from '../../util/errors.js';
 import { useData, useDeps, useUi, type TopDeps } from '../context.js';
-import { PRIORITY, useKeyLayer, type KeyAction } from '../keys/dispatcher.js';
-import { formatClock } from '../render/format.js';
+import { RANK_COMMANDS } from '../keys/commands.js';
+import { PRIORITY, useKeyLayer, useKeymap, type KeyAction } from '../keys/dispatcher.js';
+import { displayKey } from '../keys/commands.js';
 import { liveCluster } from '../render/rows.js';
-import { LogBuffer, logWindow, withHead, type LogLine, type LogLines } from '../state/logbuffer.js';
+import { TextLog } from '../state/textlog.js';
 import type { TuiData } from '../state/reducer.js';
+import { followLog } from '../data/log-stream.js';
+import { TextRows } from '../components/TextRows.js';
+import { useTextView } from './useText.js';
 
 const REFRESH_MS = 50;
 export const LOG_CAPACITY = 10_000;
@@ -30,12 +34,13 @@ function fullLogCommand(src: LogSource): string {
   return `aloft logs ${src.cluster}${src.job !== undefined ? ` ${src.job}` : ''}`;
 }
 
-// The whole log is streamed; the buffer keeps the last LOG_CAPACITY lines (the memory bound) and
+// The whole log is streamed; the ring keeps the last LOG_CAPACITY lines (the memory bound) and
 // the view says how many earlier ones it let go.
-function openStream(deps: TopDeps, src: LogSource, onItem: (item: LogStreamItem) => void): StreamHandle {
-  if (src.kind === 'job') return deps.client.streamLogs({ cluster: src.cluster, job: src.job, follow: true }, onItem);
-  if (!deps.streamManagedLogs) return { done: Promise.reject(new Error('managed job logs are not available here')), abort: () => undefined };
-  return deps.streamManagedLogs({ id: src.id, follow: true }, onItem);
+function opener(deps: TopDeps, src: LogSource): (onItem: (item: LogStreamItem) => void) => StreamHandle {
+  if (src.kind === 'job') return (onItem) => deps.client.streamLogs({ cluster: src.cluster, job: src.job, follow: true }, onItem);
+  const stream = deps.streamManagedLogs;
+  if (!stream) return () => ({ done: Promise.reject(new Error('managed job logs are not available here')), abort: () => undefined });
+  return (onItem) => stream({ id: src.id, follow: true }, onItem);
 }
 
 /** What the end of the stream means, in words ("job 2 SUCCEEDED", "managed job 3 FAILED"). */
@@ -49,43 +54,56 @@ function endOf(src: LogSource, item: Extract<LogStreamItem, { type: 'end' }>, da
   return item.job ? `job ${item.job.id} ${item.job.status}` : 'no such job';
 }
 
+/** Nodes the job runs on (the rank picker's range); undefined when unknown (managed jobs). */
+function nodesOf(src: LogSource, data: TuiData): number | undefined {
+  if (src.kind !== 'job' || src.job === undefined) return undefined;
+  const c = data.clusters.get(src.cluster);
+  for (const j of data.jobs.values()) if (j.cluster === src.cluster && j.id === src.job && (!c || j.clusterUid === c.uid)) return j.numNodes;
+  return undefined;
+}
+
 export function LogsView({ source, height, width }: { source: LogSource; height: number; width: number }) {
   const deps = useDeps();
   const ui = useUi();
   const data = useData();
+  const keymap = useKeymap();
   const dataRef = useRef(data);
   dataRef.current = data;
-  const bufRef = useRef<LogBuffer | null>(null);
-  bufRef.current ??= new LogBuffer(LOG_CAPACITY);
-  const buf = bufRef.current;
-  const [, setShown] = useState(0);
-  const [follow, setFollow] = useState(true);
-  const [wrap, setWrap] = useState(false);
+  const logRef = useRef<TextLog | null>(null);
+  logRef.current ??= new TextLog(LOG_CAPACITY);
+  const log = logRef.current;
+  const [version, setVersion] = useState(0);
   const [stamps, setStamps] = useState(false);
-  const [top, setTop] = useState(0);
+  const [rank, setRank] = useState<number | null>(null);
   const [ended, setEnded] = useState<string | null>(null);
+  const [fullscreen, setFullscreen] = useState(false);
   const label = sourceLabel(source);
 
   useEffect(() => {
-    const handle = openStream(deps, source, (item) => {
-      if (item.type === 'text') buf.append(item.text);
-      else {
-        const what = endOf(source, item, dataRef.current);
-        buf.note(`── end of log: ${what}${item.archived ? ' (archived copy)' : ''} ──`);
-        setEnded(what);
-      }
-    });
-    handle.done.catch((err: unknown) => {
-      const msg = errorMessage(err);
-      buf.note(`── log stream failed: ${msg} ──`);
-      setEnded('failed');
-      ui.flash(`logs ${label}: ${msg}`, 'error');
-    });
+    const handle = followLog(
+      opener(deps, source),
+      {
+        text: (t) => log.append(t),
+        end: (item) => {
+          const what = endOf(source, item, dataRef.current);
+          log.note(`── end of log: ${what}${item.archived ? ' (archived copy)' : ''} ──`);
+          setEnded(what);
+        },
+        fail: (msg) => {
+          log.note(`── log stream failed: ${msg} ──`);
+          setEnded('failed');
+          ui.flash(`logs ${label}: ${msg}`, 'error');
+        },
+        reattaching: () => ui.flash(`logs ${label}: lost the daemon; the job keeps running. Re-attaching…`, 'warn'),
+      },
+      deps.reviveDaemon,
+    );
+    // Appends are batched: one render per REFRESH_MS however fast lines arrive.
     let seen = -1;
     const t = setInterval(() => {
-      if (buf.version !== seen) {
-        seen = buf.version;
-        setShown(seen);
+      if (log.version !== seen) {
+        seen = log.version;
+        setVersion(seen);
       }
     }, REFRESH_MS);
     return () => {
@@ -95,58 +113,79 @@ export function LogsView({ source, height, width }: { source: LogSource; height:
     // One stream per source (its label names it); ui/deps are stable for the app's life.
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [label]);
+  // fullscreen belongs to this view: leaving it gives the chrome back
+  useEffect(() => {
+    ui.setFullscreen(fullscreen);
+  }, [fullscreen, ui]);
+  useEffect(() => () => ui.setFullscreen(false), [ui]);
 
+  const nodes = nodesOf(source, data);
+  // aloft's own lines (end of log) show whatever the rank; a one-node job's lines carry no prefix
+  const only = useMemo(
+    () =>
+      rank === null
+        ? undefined
+        : { key: `rank=${rank}/${nodes}`, test: (l: TextLog, i: number) => l.meta(i) || l.rank(i) === rank || (rank === 0 && nodes === 1) },
+    [rank, nodes],
+  );
+  const dropped = log.dropped;
   const body = Math.max(1, height - 1);
-  const dropped = buf.totalDropped();
-  const lines: LogLines = dropped
-    ? withHead(buf, {
-        text: `… ${dropped.toLocaleString('en-US')} earlier line${dropped > 1 ? 's' : ''} not kept (${fullLogCommand(source)} for all)`,
-        ts: 0,
-        meta: true,
-      })
-    : buf;
-  const prefix = stamps ? (l: LogLine) => (l.meta && !l.ts ? '' : `${formatClock(l.ts)} `) : () => '';
-  const win = logWindow(lines, { height: body, width, wrap, follow, top, prefix });
-  const scrollTo = (t: number) => {
-    setFollow(false);
-    setTop(Math.max(0, Math.min(t, Math.max(0, lines.length - 1))));
+  const text = useTextView({
+    log,
+    version,
+    height: body,
+    width,
+    only,
+    stamps,
+    follow: true,
+    head: dropped ? `… ${dropped.toLocaleString('en-US')} earlier line${dropped > 1 ? 's' : ''} not kept (${fullLogCommand(source)} for all)` : undefined,
+  });
+
+  const pickRank = (r: number | null) => {
+    if (r !== null && nodes !== undefined && r >= nodes) {
+      return ui.flash(`${label} runs on ${nodes} node${nodes === 1 ? '' : 's'}: ranks 0${nodes > 1 ? `–${nodes - 1}` : ''}`, 'warn');
+    }
+    setRank(r);
   };
+  const multiNode = nodes === undefined || nodes > 1;
+  const firstKey = (id: (typeof RANK_COMMANDS)[number]) => displayKey(keymap.get(id)?.[0] ?? '');
   const actions: KeyAction[] = [
-    { command: 'nav.up', run: () => scrollTo(win.top - 1), hideHint: true },
-    { command: 'nav.down', run: () => (follow ? undefined : scrollTo(win.top + 1)), hideHint: true },
-    { command: 'nav.pageUp', run: () => scrollTo(win.top - body), hideHint: true },
-    { command: 'nav.pageDown', run: () => (follow ? undefined : scrollTo(win.top + body)), hideHint: true },
-    { command: 'nav.top', run: () => scrollTo(0), hideHint: true },
-    { command: 'nav.bottom', run: () => setFollow(true), hideHint: true },
-    {
-      command: 'logs.follow',
-      label: follow ? 'Autoscroll off' : 'Autoscroll on',
-      // turning autoscroll off keeps the lines on screen where they are
-      run: () => (follow ? scrollTo(win.top) : setFollow(true)),
-    },
-    { command: 'logs.wrap', label: wrap ? 'Unwrap' : 'Wrap', run: () => setWrap((w) => !w) },
+    ...text.actions,
+    { command: 'logs.follow', label: text.follow ? 'Autoscroll off' : 'Autoscroll on', run: () => text.setFollow(!text.follow) },
+    { command: 'logs.fullscreen', label: fullscreen ? 'Exit fullscreen' : 'Fullscreen', run: () => setFullscreen((f) => !f) },
     { command: 'logs.timestamps', label: stamps ? 'Hide time' : 'Timestamps', run: () => setStamps((s) => !s) },
+    { command: 'logs.rankAll', label: 'All ranks', run: () => pickRank(null), hideHint: !multiNode || rank === null },
+    ...RANK_COMMANDS.map(
+      (id, r): KeyAction => ({
+        command: id,
+        run: () => pickRank(r),
+        ...(r === 0 ? { label: 'One rank', hintKey: `${firstKey(RANK_COMMANDS[0])}…${firstKey(RANK_COMMANDS[8])}` } : {}),
+        hideHint: r > 0 || !multiNode,
+      }),
+    ),
   ];
   useKeyLayer({ priority: PRIORITY.view, actions, title: 'logs' });
 
   const flag = (on: boolean) => (on ? 'on' : 'off');
+  const status = [
+    label,
+    `${log.length} lines${log.dropped ? ` (+${log.dropped} older dropped)` : ''}`,
+    rank === null ? undefined : `rank ${rank}${rank === 0 ? ' (head)' : ''}: ${text.shown} lines`,
+    text.searchStatus || undefined,
+    `autoscroll ${flag(text.follow)} · wrap ${flag(text.wrap)} · timestamps ${flag(stamps)}`,
+  ]
+    .filter(Boolean)
+    .join(' · ');
   return (
     <Box flexDirection="column" height={height}>
-      <Text wrap="truncate" dimColor>
-        {label} · {buf.length} lines{dropped ? ` (+${dropped} older dropped)` : ''} · autoscroll {flag(follow)} · wrap{' '}
-        {flag(wrap)} · timestamps {flag(stamps)}
-        {ended ? ` · ended: ${ended}` : ''}
-        {!ended || source.kind === 'managed' ? liveState(source, data) : ''}
-      </Text>
-      {win.rows.length === 0 ? (
-        <Text dimColor>{ended ? 'no output' : 'waiting for output…'}</Text>
-      ) : (
-        win.rows.map((r, i) => (
-          <Text key={i} wrap="truncate" dimColor={r.meta}>
-            {r.text || ' '}
-          </Text>
-        ))
+      {text.searchLine ?? (
+        <Text wrap="truncate" dimColor>
+          {status}
+          {ended ? ` · ended: ${ended}` : ''}
+          {!ended || source.kind === 'managed' ? liveState(source, data) : ''}
+        </Text>
       )}
+      <TextRows rows={text.window.rows} height={body} empty={ended ? 'no output' : rank !== null || text.searchStatus.includes('only matches') ? 'no matching lines' : 'waiting for output…'} />
     </Box>
   );
 }

@@ -6,9 +6,12 @@ import { TERMINAL_MANAGED_STATUSES } from '../../protocol/model.js';
 import { useData, useDeps, useNavDispatch, useUi } from '../context.js';
 import { PRIORITY, useKeyLayer, type KeyAction } from '../keys/dispatcher.js';
 import { MANAGED_COLUMNS, managedDetail, managedRow } from '../render/rows.js';
-import { managedComparator } from '../render/sort.js';
+import { directed, managedComparator } from '../render/sort.js';
 import { Table } from '../components/Table.js';
-import { useList, useNow, useSortKey } from './useList.js';
+import { useList, useNow, useSortedColumns, useSortKey } from './useList.js';
+import { describeActions } from './describe-keys.js';
+
+const SORT_COLUMNS = { name: 'NAME', age: 'SUBMITTED', status: 'STATUS' } as const;
 
 export function ManagedView({ height, width }: { height: number; width: number }) {
   const data = useData();
@@ -16,13 +19,20 @@ export function ManagedView({ height, width }: { height: number; width: number }
   const ui = useUi();
   const nav = useNavDispatch();
   const now = useNow(1000);
-  const sortKey = useSortKey();
-  const jobs = useMemo(() => [...data.managed.values()].sort(managedComparator(sortKey)), [data.managed, sortKey]);
+  const sort = useSortKey();
+  const columns = useSortedColumns(MANAGED_COLUMNS, SORT_COLUMNS);
+  const jobs = useMemo(() => [...data.managed.values()].sort(directed(managedComparator(sort.key), sort.reverse)), [data.managed, sort.key, sort.reverse]);
   const all = useMemo(() => jobs.map((m) => managedRow(m, now)), [jobs, now]);
   const list = useList(all, height - 2);
   const sel = list.selectedKey !== undefined ? data.managed.get(Number(list.selectedKey)) : undefined;
+  /** the managed job selected when the key runs */
+  const selected = () => {
+    const k = list.current();
+    return k === undefined ? undefined : data.managed.get(Number(k));
+  };
 
   const openLogs = () => {
+    const sel = selected();
     if (!sel) return ui.flash('no managed job selected', 'warn');
     nav({ type: 'push', view: { kind: 'managed-logs', id: sel.id } });
   };
@@ -33,6 +43,7 @@ export function ManagedView({ height, width }: { height: number; width: number }
     {
       command: 'job.cancel',
       run: () => {
+        const sel = selected();
         if (!sel) return ui.flash('no managed job selected', 'warn');
         if (TERMINAL_MANAGED_STATUSES.has(sel.status) || sel.status === 'CANCELLING') {
           return ui.flash(`managed job ${sel.id} already ${sel.status}`, 'warn');
@@ -50,6 +61,10 @@ export function ManagedView({ height, width }: { height: number; width: number }
         });
       },
     },
+    ...describeActions(nav, ui, () => {
+      const m = selected();
+      return m ? { kind: 'managed', id: m.id } : undefined;
+    }, 'no managed job selected'),
   ];
   useKeyLayer({ priority: PRIORITY.view, actions, title: 'managed jobs' });
   return (
@@ -58,7 +73,7 @@ export function ManagedView({ height, width }: { height: number; width: number }
         {sel ? managedDetail(sel) : ' '}
       </Text>
       <Table
-        columns={MANAGED_COLUMNS}
+        columns={columns}
         rows={list.rows}
         selected={list.selected}
         height={height - 1}

@@ -2,23 +2,29 @@ import { useMemo } from 'react';
 import { useData, useNavDispatch, useUi } from '../context.js';
 import { PRIORITY, useKeyLayer, type KeyAction } from '../keys/dispatcher.js';
 import { REQUEST_COLUMNS, requestRow } from '../render/rows.js';
-import { requestComparator } from '../render/sort.js';
+import { directed, requestComparator } from '../render/sort.js';
 import { Table } from '../components/Table.js';
-import { useList, useNow, useSortKey } from './useList.js';
+import { useList, useNow, useSortedColumns, useSortKey } from './useList.js';
+import { describeActions } from './describe-keys.js';
+
+const SORT_COLUMNS = { name: 'CLUSTER', age: 'AGE', status: 'STATUS' } as const;
 
 export function RequestsView({ height, width }: { height: number; width: number }) {
   const data = useData();
   const ui = useUi();
   const nav = useNavDispatch();
-  const sortKey = useSortKey();
-  const requests = useMemo(() => [...data.requests.values()].sort(requestComparator(sortKey)), [data, sortKey]);
+  const sort = useSortKey();
+  const columns = useSortedColumns(REQUEST_COLUMNS, SORT_COLUMNS);
+  const requests = useMemo(() => [...data.requests.values()].sort(directed(requestComparator(sort.key), sort.reverse)), [data.requests, sort.key, sort.reverse]);
   const running = requests.some((r) => r.status === 'RUNNING');
   // The spinner and elapsed time only tick while something is in flight.
   const now = useNow(running ? 100 : 1000);
   const all = useMemo(() => requests.map((r) => requestRow(r, now)), [requests, now]);
   const list = useList(all, height - 1);
-  const req = requests.find((r) => r.id === list.selectedKey);
+  /** the request selected when the key runs */
+  const selected = () => requests.find((r) => r.id === list.current());
   const openLogs = () => {
+    const req = selected();
     if (!req) return ui.flash('no request selected', 'warn');
     if (req.jobId === undefined) return ui.flash(req.error ? req.error.split('\n')[0]! : `request ${req.id} has no job`, req.error ? 'error' : 'warn');
     nav({ type: 'push', view: { kind: 'logs', cluster: req.cluster, job: req.jobId } });
@@ -29,9 +35,17 @@ export function RequestsView({ height, width }: { height: number; width: number 
     { command: 'view.logs', run: openLogs },
     {
       command: 'view.jobs',
-      run: () => (req ? nav({ type: 'push', view: { kind: 'jobs', cluster: req.cluster } }) : ui.flash('no request selected', 'warn')),
+      run: () => {
+        const req = selected();
+        if (req) nav({ type: 'push', view: { kind: 'jobs', cluster: req.cluster } });
+        else ui.flash('no request selected', 'warn');
+      },
     },
+    ...describeActions(nav, ui, () => {
+      const req = selected();
+      return req ? { kind: 'request', id: req.id } : undefined;
+    }, 'no request selected'),
   ];
   useKeyLayer({ priority: PRIORITY.view, actions, title: 'requests' });
-  return <Table columns={REQUEST_COLUMNS} rows={list.rows} selected={list.selected} height={height} width={width} empty="no requests yet" />;
+  return <Table columns={columns} rows={list.rows} selected={list.selected} height={height} width={width} empty="no requests yet" />;
 }
