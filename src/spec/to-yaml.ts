@@ -7,11 +7,15 @@ const quantity = (q: Quantity): string | number => (q.atLeast ? `${q.value}+` : 
 
 function infraText(i: InfraSelector): string | undefined {
   if (!i.cloud && !i.region && !i.zone) return undefined;
-  return [i.cloud ?? '*', i.region, i.zone].filter((p) => p !== undefined).join('/');
+  // a zone without a region: aws/*/us-east-1a
+  return [i.cloud ?? '*', i.region ?? (i.zone ? '*' : undefined), i.zone].filter((p) => p !== undefined).join('/');
 }
 
-function accelerators(a: AcceleratorRequest[]): string | Record<string, number> {
-  return a.length === 1 ? `${a[0]!.name}:${a[0]!.count}` : Object.fromEntries(a.map((x) => [x.name, x.count]));
+function accelerators(a: AcceleratorRequest[]): string | Record<string, number | null> {
+  if (a.length === 1) return `${a[0]!.name}:${a[0]!.count}`;
+  // {A100: 8, H100: 8}; the same name twice (T4:1 and T4:4) as SkyPilot's set {'T4:1', 'T4:4'}
+  const repeats = new Set(a.map((x) => x.name)).size < a.length;
+  return Object.fromEntries(a.map((x) => (repeats ? [`${x.name}:${x.count}`, null] : [x.name, x.count])));
 }
 
 function candidate(r: ResourcesSpec): Record<string, unknown> {
