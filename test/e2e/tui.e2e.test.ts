@@ -1,12 +1,14 @@
-// Issue 5 end to end: the real CLI and daemon, `aloft top` in a real terminal (tmux 160x45).
-// Launch a cluster, see it UP, a daemon restart (reconnecting…, resume), `?` help, `l` the job's output, `s` a shell and back, down with
-// confirmation, `q` quits
-// and the terminal is back as it was (main screen, cooked mode, echo, cursor visible).
+// Issues 5 and 16 end to end: the real CLI and daemon, `aloft top` in a real terminal (tmux
+// 160x45). Launch a cluster, see it UP, the daemon killed (top starts it again and resumes), `?`
+// help, `l` the job's output, `s` a shell and back, the down dialog at 80x12, down with
+// confirmation, `q` quits and the terminal is back as it was (main screen, cooked mode, echo,
+// cursor visible).
 import { spawnSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, makeHome, ROOT, type AloftEnv } from '../helpers/cli.js';
+import { pidAlive } from '../../src/util/process.js';
+import { BIN, makeHome, ROOT, waitFor, type AloftEnv } from '../helpers/cli.js';
 
 const TMUX = '/usr/bin/tmux';
 const CLUSTER = 'tuie2e';
@@ -65,7 +67,7 @@ describe('aloft top in a real terminal', () => {
     await a?.cleanup();
   });
 
-  it('launch → UP in top → daemon restart → ? help → l logs → s shell and back → down with confirmation → q restores the terminal', async () => {
+  it('launch → UP in top → daemon killed, started again by top → ? help → l logs → s shell and back → 80x12 dialog → down with confirmation → q restores the terminal', async () => {
     const launched = await a.run(['launch', '-y', '-c', CLUSTER, '--', 'echo hello-from-tui-e2e; echo second-line'], { timeoutMs: 90_000 });
     expect(launched.code, launched.stderr).toBe(0);
 
@@ -81,16 +83,25 @@ describe('aloft top in a real terminal', () => {
     // 1. the cluster shows UP, in the alternate screen
     let s = await t.waitFor(new RegExp(`${CLUSTER}\\s+local\\s+.*\\s+UP\\s`));
     expect(s).toMatch(/^aloft daemon \d+\.\d+\.\d+ · ALOFT_HOME /m);
-    expect(s).toMatch(/NAME\s+INFRA\s+RESOURCES\s+NODES\s+STATUS\s+AUTOSTOP\s+\$\/HR\s+AGE\s+LAST JOB/);
+    expect(s).toMatch(/NAME↑\s+INFRA\s+RESOURCES\s+NODES\s+STATUS\s+AUTOSTOP\s+\$\/HR\s+AGE\s+LAST JOB/);
     expect(t.show('#{alternate_on}')).toBe('1');
 
-    // 2. the daemon restarts: "reconnecting…", then the stream resumes (no duplicate rows) and
-    //    changes made meanwhile by the CLI show up live
-    const stopped = await a.run(['daemon', 'stop']);
-    expect(stopped.code, stopped.stderr).toBe(0);
-    await t.waitFor('reconnecting…');
+    // 2. the daemon dies (SIGKILL: the socket refuses connections): top starts a new one itself,
+    //    as any CLI command would — no command runs until it has — and the stream resumes (no
+    //    duplicate rows); changes made afterwards by the CLI show up live
+    const before = a.daemonPid()!;
+    process.kill(before, 'SIGKILL');
+    await waitFor(() => !pidAlive(before), 10_000, 'the daemon to die');
+    const revived = await waitFor(() => {
+      const p = a.daemonPid();
+      return p && p !== before && pidAlive(p) ? p : undefined;
+    }, 60_000, 'aloft top to start a daemon');
+    s = await t.waitFor((x) => !/reconnecting|connecting…/.test(x) && rowOf(CLUSTER).test(x));
+    expect(a.daemonPid()).toBe(revived);
     const again = await a.run(['launch', '-y', '-c', OTHER, '--', 'echo other'], { timeoutMs: 90_000 });
     expect(again.code, again.stderr).toBe(0);
+    // the CLI found the daemon top had started: the same process
+    expect(a.daemonPid()).toBe(revived);
     s = await t.waitFor((x) => !x.includes('reconnecting') && new RegExp(`${OTHER}\\s+local\\s+.*\\s+UP\\s`).test(x));
     expect(s.split('\n').filter((l) => rowOf(CLUSTER).test(l))).toHaveLength(1);
     expect(s).toMatch(/clusters 2\b/);
@@ -124,7 +135,21 @@ describe('aloft top in a real terminal', () => {
     s = await t.waitFor(new RegExp(`${CLUSTER}\\s+local\\s+.*\\s+UP\\s`));
     expect(t.show('#{alternate_on}')).toBe('1');
 
-    // 6. ctrl-d asks first with the focus on Cancel: enter keeps the cluster
+    // 6. an 80x12 terminal: the down dialog keeps its title, both buttons and its border
+    t.run('resize-window', '-t', t.target, '-x', '80', '-y', '12');
+    // redrawn for 80 columns: NODES is the first column to give way
+    await t.waitFor((x) => x.trimEnd().split('\n').length <= 12 && !x.includes('NODES') && rowOf(CLUSTER).test(x));
+    t.keys('C-d');
+    s = await t.waitFor(`Tear down ${CLUSTER}?`);
+    expect(s).toContain('[ Cancel ]');
+    expect(s).toMatch(/ {2}Down {2}/);
+    expect(s.split('\n').some((l) => l.startsWith('╰'))).toBe(true);
+    t.keys('Escape');
+    await t.waitFor('down: cancelled');
+    t.run('resize-window', '-t', t.target, '-x', '160', '-y', '45');
+    await t.waitFor('NODES');
+
+    //    ctrl-d asks first with the focus on Cancel: enter keeps the cluster
     t.keys('C-d');
     s = await t.waitFor(`Tear down ${CLUSTER}?`);
     expect(s).toContain('[ Cancel ]');
