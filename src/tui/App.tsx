@@ -193,7 +193,7 @@ function Screen(props: { columns?: number; rows?: number }) {
         </Box>
       </Box>
       {ui.fullscreen ? null : <HintBar width={width} />}
-      {ui.input === 'filter' ? <FilterLine /> : ui.input === 'palette' ? <PaletteLine /> : <FlashLine />}
+      {ui.input === 'filter' ? <FilterLine /> : ui.input === 'palette' ? <PaletteLine /> : <FlashLine width={width} />}
     </Box>
   );
 }

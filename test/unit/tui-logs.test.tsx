@@ -61,6 +61,7 @@ describe('logs view: keys', () => {
     s.end(job(base().a, 2, { status: 'SUCCEEDED' }));
     await h.waitFor('end of log: job 2 SUCCEEDED');
     await h.press(KEY.esc);
+    await h.waitFor((fr) => !fr.includes('logs('));
     expect(s.aborted).toBe(true);
   });
 

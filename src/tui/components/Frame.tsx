@@ -1,12 +1,14 @@
 // The chrome around the active view: header, breadcrumbs, hint bar, flash / input line.
-import { Box, Text } from 'ink';
+import { Box } from 'ink';
 import type { ClusterRecord, ClusterStatus, ManagedJobStatus } from '../../protocol/model.js';
 import { ACTIVE_JOB_STATUSES, JOB_STATUSES, MANAGED_JOB_STATUSES, TERMINAL_MANAGED_STATUSES } from '../../protocol/model.js';
-import { useData, useDeps, useNav, useUiState } from '../context.js';
+import { useData, useDeps, useNav, useUiState, type TopDeps } from '../context.js';
 import { COMMANDS, displayKey } from '../keys/commands.js';
 import { useActiveLayers, useKeymap, useModalTop } from '../keys/dispatcher.js';
 import { formatDollars } from '../render/format.js';
 import { statusColour } from '../render/colors.js';
+import { segsWidth, styledLine, type Seg } from '../render/styled.js';
+import { Line } from './Lines.js';
 import { viewTitle } from '../state/nav.js';
 import { isSortable } from '../views/registry.js';
 import type { TuiData } from '../state/reducer.js';
@@ -48,53 +50,49 @@ export function summarize(data: TuiData, usableInfra?: readonly string[]) {
   };
 }
 
+/** The two header lines, as segments (pure: data in, segments out). */
+export function headerSegs(data: TuiData, home: string, info: TopDeps['info']): [Seg[], Seg[]] {
+  const s = summarize(data, info?.infra);
+  const version = info ? `daemon ${info.version}` : 'daemon ?';
+  const first: Seg[] = [
+    { text: 'aloft', bold: true, color: 'cyan' },
+    { text: ' ' },
+    { text: version, dim: true },
+    { text: ' · ALOFT_HOME ' },
+    { text: home, dim: true },
+    { text: ' · ' },
+    s.infraAvailable ? { text: `infra available: ${s.infra.length ? s.infra.join(', ') : 'none'}` } : { text: `infra ${s.infra.length ? s.infra.join(', ') : '-'}` },
+  ];
+  // Fixed order (lifecycle), whatever order the records arrived in.
+  const counts = (m: Map<string, number>, order: readonly string[]): Seg[] =>
+    [...m.entries()]
+      .sort(([a], [b]) => rank(order, a) - rank(order, b) || a.localeCompare(b))
+      .flatMap(([k, n]): Seg[] => [{ text: ' ' }, { text: k, color: statusColour(k) }, { text: ` ${n}` }]);
+  const hourly = formatDollars(s.hourly) === '-' ? '$0.00' : formatDollars(s.hourly);
+  const second: Seg[] = [
+    { text: `clusters ${data.clusters.size}` },
+    ...counts(s.clusters, CLUSTER_STATUS_ORDER),
+    { text: ' · jobs' },
+    ...(s.jobs.size ? counts(s.jobs, JOB_STATUSES) : [{ text: ' idle' }]),
+    { text: ' · UP ' },
+    { text: `${hourly}/hr`, color: 'green' },
+  ];
+  if (s.managedTotal > 0) {
+    second.push({ text: ' · managed:' });
+    if (s.managed.length === 0) second.push({ text: ' idle' });
+    s.managed.forEach(([st, n], i) => second.push({ text: `${i > 0 ? ',' : ''} ${n} ` }, { text: st.toLowerCase(), color: statusColour(st) }));
+  }
+  return [first, second];
+}
+
 export function Header({ width }: { width: number }) {
   const data = useData();
   const deps = useDeps();
-  const s = summarize(data, deps.info?.infra);
-  const version = deps.info ? `daemon ${deps.info.version}` : 'daemon ?';
-  // Fixed order (lifecycle), whatever order the records arrived in.
-  const counts = (m: Map<string, number>, order: readonly string[]) =>
-    [...m.entries()].sort(([a], [b]) => rank(order, a) - rank(order, b) || a.localeCompare(b)).map(([k, n]) => (
-      <Text key={k}>
-        {' '}
-        <Text color={statusColour(k)}>{k}</Text> {n}
-      </Text>
-    ));
+  const [first, second] = headerSegs(data, deps.home, deps.info);
   return (
     <Box flexDirection="column" width={width}>
-      <Text wrap="truncate">
-        <Text bold color="cyan">
-          aloft
-        </Text>{' '}
-        <Text dimColor>{version}</Text> · ALOFT_HOME <Text dimColor>{deps.home}</Text> ·{' '}
-        {s.infraAvailable ? (
-          <>
-            infra available: <Text>{s.infra.length ? s.infra.join(', ') : 'none'}</Text>
-          </>
-        ) : (
-          <>
-            infra <Text>{s.infra.length ? s.infra.join(', ') : '-'}</Text>
-          </>
-        )}
-      </Text>
-      <Text wrap="truncate">
-        clusters {data.clusters.size}
-        {counts(s.clusters, CLUSTER_STATUS_ORDER)} · jobs{s.jobs.size ? counts(s.jobs, JOB_STATUSES) : ' idle'} · UP <Text color="green">{formatDollars(s.hourly) === '-' ? '$0.00' : formatDollars(s.hourly)}/hr</Text>
-        {s.managedTotal > 0 ? (
-          <>
-            {' '}
-            · managed:
-            {s.managed.length === 0
-              ? ' idle'
-              : s.managed.map(([st, n], i) => (
-                  <Text key={st}>
-                    {i > 0 ? ',' : ''} {n} <Text color={statusColour(st)}>{st.toLowerCase()}</Text>
-                  </Text>
-                ))}
-          </>
-        ) : null}
-      </Text>
+      <Line text={styledLine(first, width)} />
+      <Line text={styledLine(second, width)} />
     </Box>
   );
 }
@@ -111,29 +109,18 @@ export function Crumbs({ width }: { width: number }) {
         : data.connection === 'closed'
           ? 'disconnected'
           : 'connecting…';
-  return (
-    <Box width={width}>
-      <Box flexGrow={1}>
-        <Text wrap="truncate">
-          {nav.map((e, i) => (
-            <Text key={i} bold={i === nav.length - 1} color={i === nav.length - 1 ? 'cyan' : undefined}>
-              {i > 0 ? ' › ' : ''}
-              {viewTitle(e.view)}
-            </Text>
-          ))}
-          {top?.filter ? <Text color="yellow"> /{top.filter}</Text> : null}
-          {top && isSortable(top.view.kind) ? (
-            <Text dimColor>
-              {' '}
-              sort:{top.sort}
-              {top.reverse ? '↓' : '↑'}
-            </Text>
-          ) : null}
-        </Text>
-      </Box>
-      {banner ? <Text color="yellow">{banner}</Text> : null}
-    </Box>
-  );
+  const segs: Seg[] = nav.map((e, i) => {
+    const last = i === nav.length - 1;
+    return { text: `${i > 0 ? ' › ' : ''}${viewTitle(e.view)}`, ...(last ? { bold: true, color: 'cyan' as const } : {}) };
+  });
+  if (top?.filter) segs.push({ text: ` /${top.filter}`, color: 'yellow' });
+  if (top && isSortable(top.view.kind)) segs.push({ text: ` sort:${top.sort}${top.reverse ? '↓' : '↑'}`, dim: true });
+  // the banner keeps its place on the right; the crumbs give way
+  const right: Seg[] = banner ? [{ text: ` ${banner}`, color: 'yellow' }] : [];
+  const room = Math.max(0, width - segsWidth(right));
+  const leftText = styledLine(segs, room);
+  const pad = ' '.repeat(Math.max(0, room - Math.min(room, segsWidth(segs))));
+  return <Line text={leftText + (right.length ? pad + styledLine(right, width - room) : '')} />;
 }
 
 export function HintBar({ width }: { width: number }) {
@@ -154,33 +141,20 @@ export function HintBar({ width }: { width: number }) {
       parts.push({ key: a.hintKey ?? displayKey(key), label: (a.label ?? COMMANDS[a.command].help).toLowerCase() });
     }
   }
-  const shown: typeof parts = [];
+  const segs: Seg[] = [];
   let used = 0;
   for (const p of parts) {
     const w = p.key.length + 1 + p.label.length + 2;
     if (used + w > width) break;
-    shown.push(p);
+    segs.push({ text: p.key, color: 'cyan' }, { text: ' ' }, { text: p.label, dim: true }, { text: '  ' });
     used += w;
   }
-  return (
-    <Text wrap="truncate">
-      {shown.map((p, i) => (
-        <Text key={i}>
-          <Text color="cyan">{p.key}</Text> <Text dimColor>{p.label}</Text>
-          {'  '}
-        </Text>
-      ))}
-    </Text>
-  );
+  return <Line text={styledLine(segs, width)} />;
 }
 
-export function FlashLine() {
+export function FlashLine({ width }: { width: number }) {
   const ui = useUiState();
-  if (!ui.flash) return <Text> </Text>;
+  if (!ui.flash) return <Line text="" />;
   const colour = ui.flash.level === 'error' ? 'red' : ui.flash.level === 'warn' ? 'yellow' : 'green';
-  return (
-    <Text wrap="truncate" color={colour}>
-      {ui.flash.text}
-    </Text>
-  );
+  return <Line text={styledLine([{ text: ui.flash.text.split('\n')[0]!, color: colour }], width)} />;
 }

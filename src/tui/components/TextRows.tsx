@@ -1,24 +1,11 @@
-// A fixed block of text rows that Ink never measures or wraps. Ink keeps every text it ever
-// measured in a module-level cache and lays text out one character object at a time; a log
-// streaming 1,000 lines/s would feed it ever-new rows (a growing heap and 10-80 ms frames). Here
-// Ink lays out a constant placeholder of `height` lines, and a <Transform> swaps in the real rows
-// (already fitted by render/textwindow.ts) when the frame is written; plain rows then take the
-// row memo's fast path (render/ink-output.ts).
-import { Box, Transform, Text } from 'ink';
+// The rows of a text view (a log, a describe page): marked search hits, aloft's own lines dimmed,
+// handed to Ink as fixed rows (Lines.tsx) — a log streaming 1,000 lines/s never reaches Ink's
+// measuring or its per-character layout.
+import { Box, Text } from 'ink';
 import chalk from 'chalk';
 import { useMemo } from 'react';
 import type { TextRow } from '../render/textwindow.js';
-
-const placeholders = new Map<number, string>();
-/** `height` one-space lines: the same string for every frame of that height. */
-function placeholder(height: number): string {
-  let p = placeholders.get(height);
-  if (p === undefined) {
-    p = Array.from({ length: height }, () => ' ').join('\n');
-    placeholders.set(height, p);
-  }
-  return p;
-}
+import { Rows } from './Lines.js';
 
 /** A row as the terminal gets it: dimmed when it is aloft's own, search hits highlighted. */
 export function styleRow(r: TextRow): string {
@@ -45,11 +32,5 @@ export function TextRows({ rows, height, empty }: { rows: readonly TextRow[]; he
       </Box>
     );
   }
-  return (
-    <Box height={height} flexShrink={0}>
-      <Transform transform={(_line, i) => styled[i] ?? ''}>
-        <Text>{placeholder(height)}</Text>
-      </Transform>
-    </Box>
-  );
+  return <Rows rows={styled} height={height} />;
 }

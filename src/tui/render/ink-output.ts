@@ -17,6 +17,7 @@ import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { NARROW_CLASS } from './width.js';
 
 interface WriteOp {
   type: 'write';
@@ -70,17 +71,18 @@ function rowKey(width: number, writes: Array<number | string>): string {
   return key;
 }
 
-const PRINTABLE_ASCII = /^[\u0020-\u007E]*$/;
+/** One column a UTF-16 unit, no escape codes (render/width.ts's class, held to string-width by a test). */
+const PLAIN = new RegExp(`^[${NARROW_CLASS}]*$`);
 
 /**
- * A row whose writes are all plain printable ASCII (no colour codes, one column a character), as
+ * A row whose writes are all plain text (no colour codes, one column a character: width.ts), as
  * Ink's get() would lay it out, without building one object per character: each character lands
  * at its column, characters left of column 0 are dropped, holes past the width vanish, trailing
  * spaces are trimmed. Undefined for any other row (Ink builds it). This is what makes a scrolling
  * log cheap: every row changes every frame there, so the memo alone cannot help.
  */
 export function plainRow(width: number, writes: ReadonlyArray<number | string>): string | undefined {
-  for (let i = 1; i < writes.length; i += 2) if (!PRINTABLE_ASCII.test(writes[i] as string)) return undefined;
+  for (let i = 1; i < writes.length; i += 2) if (!PLAIN.test(writes[i] as string)) return undefined;
   if (writes.length === 0) return '';
   const x0 = writes[0] as number;
   const line0 = writes[1] as string;

@@ -3,10 +3,19 @@
 // with string-width, the same measure Ink uses, so a wide character never spills past the edge.
 import stringWidth from 'string-width';
 
-const PRINTABLE_ASCII = /^[\u0020-\u007E]*$/;
+/**
+ * Characters that are one column each, one UTF-16 unit each, and never combine: printable ASCII,
+ * Latin-1 (but the soft hyphen), punctuation, arrows, box drawing and blocks, braille — what the
+ * dashboard's own lines and most logs are made of (·, …, ›, ↑, ─, ⠋, █). string-width walks each
+ * grapheme through Unicode property regexes (~µs a character); text of these needs only its
+ * length. A test holds every character of the class to string-width's answer.
+ */
+export const NARROW_CLASS = '\u0020-\u007E\u00A0-\u00AC\u00AE-\u00FF\u2010-\u2027\u2030-\u205E\u2190-\u21FF\u2500-\u259F\u2800-\u28FF\u25B8\u2714\u2718\u23CE';
+const NARROW = new RegExp(`^[${NARROW_CLASS}]*$`);
 let segmenter: Intl.Segmenter | undefined;
 
-export const isPlainAscii = (s: string): boolean => PRINTABLE_ASCII.test(s);
+/** One column a UTF-16 unit: the width is the length, and any cut is safe. */
+export const isPlainAscii = (s: string): boolean => NARROW.test(s);
 
 export function displayWidth(s: string): number {
   return isPlainAscii(s) ? s.length : stringWidth(s);

@@ -3,7 +3,7 @@
 // REFRESH_MS and lays out only the rows on screen. k9s's keys: s autoscroll, f fullscreen, w wrap,
 // t timestamps, / search, 0 all ranks, 1…9 one rank (its container picker).
 import { useEffect, useMemo, useRef, useState } from 'react';
-import { Box, Text } from 'ink';
+import { Box } from 'ink';
 import type { StreamHandle } from '../../client/types.js';
 import type { LogStreamItem } from '../../protocol/api.js';
 import { TERMINAL_MANAGED_STATUSES } from '../../protocol/model.js';
@@ -16,9 +16,13 @@ import { TextLog } from '../state/textlog.js';
 import type { TuiData } from '../state/reducer.js';
 import { followLog } from '../data/log-stream.js';
 import { TextRows } from '../components/TextRows.js';
+import { Line } from '../components/Lines.js';
+import { styledLine } from '../render/styled.js';
 import { useTextView } from './useText.js';
 
 const REFRESH_MS = 50;
+/** "2,000" (one formatter: toLocaleString builds a new one on every call, ~0.5 ms) */
+const THOUSANDS = new Intl.NumberFormat('en-US');
 export const LOG_CAPACITY = 10_000;
 
 export type LogSource = { kind: 'job'; cluster: string; job?: number } | { kind: 'managed'; id: number };
@@ -58,8 +62,7 @@ function endOf(src: LogSource, item: Extract<LogStreamItem, { type: 'end' }>, da
 function nodesOf(src: LogSource, data: TuiData): number | undefined {
   if (src.kind !== 'job' || src.job === undefined) return undefined;
   const c = data.clusters.get(src.cluster);
-  for (const j of data.jobs.values()) if (j.cluster === src.cluster && j.id === src.job && (!c || j.clusterUid === c.uid)) return j.numNodes;
-  return undefined;
+  return c ? data.jobs.get(`${c.uid}/${src.job}`)?.numNodes : undefined;
 }
 
 export function LogsView({ source, height, width }: { source: LogSource; height: number; width: number }) {
@@ -138,7 +141,7 @@ export function LogsView({ source, height, width }: { source: LogSource; height:
     only,
     stamps,
     follow: true,
-    head: dropped ? `… ${dropped.toLocaleString('en-US')} earlier line${dropped > 1 ? 's' : ''} not kept (${fullLogCommand(source)} for all)` : undefined,
+    head: dropped ? `… ${THOUSANDS.format(dropped)} earlier line${dropped > 1 ? 's' : ''} not kept (${fullLogCommand(source)} for all)` : undefined,
   });
 
   const pickRank = (r: number | null) => {
@@ -178,13 +181,9 @@ export function LogsView({ source, height, width }: { source: LogSource; height:
     .join(' · ');
   return (
     <Box flexDirection="column" height={height}>
-      {text.searchLine ?? (
-        <Text wrap="truncate" dimColor>
-          {status}
-          {ended ? ` · ended: ${ended}` : ''}
-          {!ended || source.kind === 'managed' ? liveState(source, data) : ''}
-        </Text>
-      )}
+      {/* plain, not dimmed: it changes with every line that arrives, and a row without escape
+          codes is laid out without Ink's per-character tokenizer (ink-output.ts plainRow) */}
+      {text.searchLine ?? <Line text={styledLine([{ text: `${status}${ended ? ` · ended: ${ended}` : ''}${!ended || source.kind === 'managed' ? liveState(source, data) : ''}` }], width)} />}
       <TextRows rows={text.window.rows} height={body} empty={ended ? 'no output' : rank !== null || text.searchStatus.includes('only matches') ? 'no matching lines' : 'waiting for output…'} />
     </Box>
   );
