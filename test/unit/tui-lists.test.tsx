@@ -62,8 +62,17 @@ describe('all jobs (:jobs with no cluster)', () => {
     await h.press(KEY.right, KEY.enter);
     await h.waitFor('cancelled job 3 on alpha');
     expect(h.client.calls).toEqual([{ method: 'cancel', params: { cluster: 'alpha', jobIds: [3] } }]);
-    // a new job on any cluster shows up
-    h.feed.event(ev({ seq: 11, kind: 'job', job: job(world().clusters[1]!, 2, { status: 'PENDING', name: 'next' }) }));
+  });
+
+  test('0 on one cluster’s jobs opens every cluster’s (k9s’s all namespaces)', async () => {
+    const h = renderTop({ snapshot: world(), columns: 120 });
+    await h.waitFor('alpha');
+    await h.press(KEY.enter);
+    await h.waitFor('jobs(alpha)');
+    expect(h.frame()).toContain('0 all clusters');
+    await h.press('0');
+    const f = await h.waitFor('clusters › jobs(alpha) › jobs(all)');
+    expect(f).toContain('eval');
   });
 });
 

@@ -29,6 +29,8 @@ export const COMMANDS = {
   'cluster.autostop': { keys: ['a'], help: 'Autostop' },
   'cluster.launch': { keys: ['n'], help: 'Launch' },
   'job.cancel': { keys: ['ctrl+k'], help: 'Cancel job' },
+  // k9s's 0 in a namespaced view: every namespace
+  'jobs.all': { keys: ['0'], help: 'Jobs of all clusters' },
   // Text views (logs, describe, YAML). k9s keys: s autoscroll, f fullscreen, w wrap, t timestamps.
   'logs.follow': { keys: ['s'], help: 'Autoscroll' },
   'logs.fullscreen': { keys: ['f'], help: 'Fullscreen' },
@@ -135,6 +137,8 @@ export function commandViews(id: CommandId): readonly string[] {
   switch (id) {
     case 'job.cancel':
       return ['jobs', 'managed'];
+    case 'jobs.all':
+      return ['jobs'];
     case 'view.logs':
       return ['clusters', 'jobs', 'requests', 'managed'];
     case 'view.jobs':

@@ -1,6 +1,6 @@
 // `d`: everything the daemon knows about the selected object; `y`: its task as YAML. A text view
 // (scroll, wrap, `/` search, n/N, only matches) that fetches again when the object changes.
-import { useEffect, useMemo, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { Box, Text } from 'ink';
 import type { Description, DescribeTarget } from '../../protocol/api.js';
 import { taskToYaml } from '../../spec/to-yaml.js';
@@ -13,6 +13,8 @@ import type { TuiData } from '../state/reducer.js';
 import { TextLog } from '../state/textlog.js';
 import { TextRows } from '../components/TextRows.js';
 import { useTextView } from './useText.js';
+
+const REFETCH_MS = 1000;
 
 /** The record the page is about, as the event stream has it now: a change fetches the page again. */
 function recordOf(data: TuiData, t: DescribeTarget): unknown {
@@ -35,14 +37,22 @@ export function DescribeView({ target, yaml, height, width }: { target: Describe
   const data = useData();
   const [state, setState] = useState<{ d: Description; at: number } | { error: string } | null>(null);
   const record = recordOf(data, target);
+  const last = useRef(0);
   useEffect(() => {
     let live = true;
-    deps.client.call('describe', target).then(
-      (d) => live && setState({ d, at: Date.now() }),
-      (err: unknown) => live && setState({ error: errorMessage(err).split('\n')[0]! }),
-    );
+    // a record that changes many times a second (a launch going through its stages) is fetched
+    // again at most once a second
+    const wait = Math.max(0, last.current + REFETCH_MS - Date.now());
+    const t = setTimeout(() => {
+      last.current = Date.now();
+      deps.client.call('describe', target).then(
+        (d) => live && setState({ d, at: Date.now() }),
+        (err: unknown) => live && setState({ error: errorMessage(err).split('\n')[0]! }),
+      );
+    }, wait);
     return () => {
       live = false;
+      clearTimeout(t);
     };
     // the target is fixed for the page's life; `record` changing is the reason to fetch again
     // eslint-disable-next-line react-hooks/exhaustive-deps

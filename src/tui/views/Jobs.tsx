@@ -80,6 +80,7 @@ export function JobsView({ cluster, height, width }: { cluster?: string; height:
         });
       },
     },
+    ...(all ? [] : [{ command: 'jobs.all' as const, label: 'All clusters', run: () => nav({ type: 'push', view: { kind: 'jobs' } }) }]),
     ...describeActions(nav, ui, () => {
       const job = selected();
       return job ? { kind: 'job', cluster: job.cluster, job: job.id } : undefined;
