@@ -5,11 +5,15 @@ import { createContext, useCallback, useContext, useLayoutEffect, useMemo, useRe
 import { useInput } from 'ink';
 import { indexKeymap, keyName, type CommandId, type KeyInfo, type Keymap } from './commands.js';
 
-function charKey(ch: string): KeyInfo {
-  if (ch === '\r' || ch === '\n') return { return: true };
-  if (ch === '\t') return { tab: true };
-  if (ch === '\u007F' || ch === '\b') return { backspace: true };
-  return { shift: ch !== ch.toLowerCase() };
+/** One character of a pasted or fast-typed chunk as the key Ink would have reported alone. */
+function charKey(ch: string): { input: string; key: KeyInfo } {
+  if (ch === '\r' || ch === '\n') return { input: ch, key: { return: true } };
+  if (ch === '\t') return { input: ch, key: { tab: true } };
+  if (ch === '\u007F' || ch === '\b') return { input: ch, key: { backspace: true } };
+  const code = ch.charCodeAt(0);
+  // ^A…^Z (^U clears an input line): Ink reports them as ctrl + the letter
+  if (code >= 1 && code <= 26) return { input: String.fromCharCode(code + 96), key: { ctrl: true } };
+  return { input: ch, key: { shift: ch !== ch.toLowerCase() } };
 }
 
 /** Longest a key waits for a dialog an action opened (a render under heavy load takes tens of ms). */
@@ -102,7 +106,7 @@ export function KeypressProvider({ keymap, children }: { keymap: Keymap; childre
 
   useInput((input, key) => {
     if (input.length > 1 && !key.ctrl && !key.meta && !input.startsWith('\u001B')) {
-      enqueue(Array.from(input, (ch) => ({ input: ch, key: charKey(ch) })));
+      enqueue(Array.from(input, charKey));
       return;
     }
     if (pending.current.length || awaitingModal.current) {
