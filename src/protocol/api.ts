@@ -113,7 +113,17 @@ export type EventStreamMessage =
 
 export type NodeTarget =
   | { kind: 'local'; home: string; env: Record<string, string> }
-  | { kind: 'ssh'; host: string; port: number; user: string; identityFile?: string; home: string; env?: Record<string, string> };
+  | {
+      kind: 'ssh';
+      host: string;
+      port: number;
+      user: string;
+      identityFile?: string;
+      /** the host key record to check against (cloud VMs: one per cluster); default ALOFT_HOME/ssh/known_hosts */
+      knownHostsFile?: string;
+      home: string;
+      env?: Record<string, string>;
+    };
 
 /** Error body for a non-2xx answer. */
 export interface ApiErrorBody {

@@ -304,7 +304,12 @@ export class Vm extends EventEmitter {
     this.setState('running');
     this.running!.resolve();
     if (first && this.opts.userData) this.runUserData();
-    else writeFileSync(join(this.dir, 'boot-finished'), '');
+    else this.markBooted();
+  }
+
+  private markBooted(): void {
+    // The VM may be gone by the time its first-boot script ends.
+    if (existsSync(this.dir)) writeFileSync(join(this.dir, 'boot-finished'), '');
   }
 
   private async startSshd(): Promise<void> {
@@ -360,7 +365,7 @@ export class Vm extends EventEmitter {
       stdio: ['ignore', 'ignore', 'ignore'],
       detached: true,
     });
-    const done = () => writeFileSync(join(this.dir, 'boot-finished'), '');
+    const done = () => this.markBooted();
     child.once('exit', done);
     child.once('error', done);
   }
