@@ -418,6 +418,16 @@ export class GceModel {
     return fw;
   }
 
+  patchFirewall(name: string, body: Json): Operation {
+    const fw = this.firewall(name);
+    const op = this.newOperation('global', 'patch', fw.selfLink as string, fw.id as string);
+    this.run('global', op, async () => {
+      for (const [k, v] of Object.entries(body)) if (k !== 'name' && k !== 'id' && k !== 'selfLink') fw[k] = v;
+      this.onNetworkChange();
+    });
+    return op;
+  }
+
   deleteFirewall(name: string): Operation {
     const fw = this.firewall(name);
     const op = this.newOperation('global', 'delete', fw.selfLink as string, fw.id as string);

@@ -111,6 +111,7 @@ export async function serveGce(model: GceModel, sa: ServiceAccount, opts: { host
     ['POST', /^projects\/[^/]+\/global\/firewalls$/, (_m, _q, body) => model.insertFirewall(body)],
     ['GET', /^projects\/[^/]+\/global\/firewalls\/([^/]+)$/, ([n]) => model.firewall(n!)],
     ['DELETE', /^projects\/[^/]+\/global\/firewalls\/([^/]+)$/, ([n]) => model.deleteFirewall(n!)],
+    ['PATCH', /^projects\/[^/]+\/global\/firewalls\/([^/]+)$/, ([n], _q, body) => model.patchFirewall(n!, body)],
     ['GET', /^projects\/[^/]+\/global\/networks\/([^/]+)$/, ([n]) => {
       if (n !== 'default') throw new ApiError(404, 'notFound', `The resource 'projects/${p}/global/networks/${n}' was not found`);
       return { kind: 'compute#network', id: '1', name: 'default', autoCreateSubnetworks: true, selfLink: L('global/networks/default') };
