@@ -17,6 +17,7 @@ export interface ForegroundFake {
 type Module = { serveForeground(opts: { fixture?: string; configDir: string }): Promise<ForegroundFake> };
 
 const FAKES: Record<string, () => Promise<Module>> = {
+  aws: () => import('./aws/index.js'),
   gcp: () => import('./gcp/index.js'),
 };
 
