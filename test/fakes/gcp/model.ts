@@ -311,9 +311,16 @@ export class GceModel {
   private async bootInstance(inst: Instance, firstBoot: boolean): Promise<void> {
     inst.status = 'STAGING';
     await sleep(this.timing.bootMs);
+    const gone = () => this.instances.get(`${inst.zone}/${inst.name}`) !== inst;
+    if (gone()) throw new Error(`instance ${inst.name} was deleted while it booted`);
     const items = ((inst.metadata as Json).items as Array<{ key: string; value: string }>) ?? [];
     const userData = items.find((i) => i.key === 'startup-script' || i.key === 'user-data')?.value;
     const { ip, externalIp } = await this.vms.boot(inst.id, { publicKeys: this.publicKeys(inst), firstBoot, userData });
+    if (gone()) {
+      // deleted while its VM came up: that VM goes too
+      await this.vms.destroy(inst.id);
+      throw new Error(`instance ${inst.name} was deleted while it booted`);
+    }
     const nic = (inst.networkInterfaces as Json[])[0]!;
     nic.networkIP = ip;
     for (const a of nic.accessConfigs as Json[]) a.natIP = externalIp ?? ip;
