@@ -91,6 +91,25 @@ export interface ApiMethods {
   /** node addresses in rank order (the head first) */
   nodeIps: { params: { cluster: string }; result: { ips: string[] } };
   snapshot: { params: Record<string, never>; result: StateSnapshot };
+  /** per cluster incarnation (live and torn down): billed hours × the catalog's $/hr (`sky cost-report`) */
+  costReport: { params: { all?: boolean; days?: number }; result: { rows: CostReportRow[]; total: number } };
+}
+
+export interface CostReportRow {
+  name: string;
+  uid: string;
+  cloud: string;
+  infra: string;
+  resources: string;
+  useSpot: boolean;
+  /** UP | INIT | STOPPED, or TERMINATED once torn down */
+  status: string;
+  launchedAt: number;
+  endedAt?: number;
+  hours: number;
+  /** $/hr of the whole cluster */
+  hourlyPrice: number;
+  cost: number;
 }
 
 export type ApiMethod = keyof ApiMethods;
