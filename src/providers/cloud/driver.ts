@@ -3,7 +3,7 @@
 // agent start — is the base's, through the ssh provider's transport.
 import type { ProvisionErrorKind } from '../types.js';
 
-export type InstanceState = 'pending' | 'running' | 'stopping' | 'stopped' | 'terminated';
+export type InstanceState = 'pending' | 'running' | 'stopping' | 'stopped' | 'shutting-down' | 'terminated';
 
 /** Tags (AWS) / labels (GCP) on every instance aloft creates: how status, restarts and down find ours. */
 export const TAG_CLUSTER = 'aloft-cluster';
@@ -58,6 +58,8 @@ export interface LaunchSpec {
   labels: Record<string, string>;
   /** OpenSSH public key line the login user accepts */
   publicKey: string;
+  /** the login user the base connects as (ALOFT_<CLOUD>_SSH_USER, else the driver's default) */
+  sshUser: string;
   /** cloud-init user-data (bootstrap.ts) */
   userData: string;
   /** what an OS-level shutdown of the VM does (autostop from the head, see provider.ts) */

@@ -22,7 +22,9 @@ export function cloudKeyPath(home: string): string {
 export async function ensureCloudKey(home: string): Promise<CloudKey> {
   const path = cloudKeyPath(home);
   mkdirSync(join(home, 'ssh'), { recursive: true, mode: 0o700 });
-  const { utils } = await import('ssh2');
+  // ssh2 is CommonJS: under plain Node ESM its `utils` is only on the default export.
+  const ssh2 = await import('ssh2');
+  const utils = ssh2.utils ?? (ssh2 as unknown as { default: typeof ssh2 }).default.utils;
   let text: string;
   try {
     text = readFileSync(path, 'utf8');

@@ -87,6 +87,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function nodeStatus(s: InstanceState): NodeInfo['status'] {
   if (s === 'stopping') return 'stopped';
+  if (s === 'shutting-down') return 'terminated';
   return s;
 }
 
@@ -248,7 +249,7 @@ export class VmProvider implements Provider {
     const ranks = Array.from({ length: req.numNodes }, (_, i) => i);
     try {
       await this.create(rec, req, ranks);
-      return await this.bringUp(rec, ranks, req.onProgress);
+      return await this.bringUp(rec, req.onProgress);
     } catch (err) {
       // A partial launch is removed before the next place is tried.
       await this.removeInstances(rec, region).catch((e) =>
@@ -285,6 +286,7 @@ export class VmProvider implements Provider {
       ports: r.ports,
       labels: r.labels,
       publicKey: key.publicKey,
+      sshUser: rec.sshUser,
       userData: BOOTSTRAP_SCRIPT,
       // One-time spot instances cannot stop; an OS shutdown of one terminates it anyway.
       shutdownBehavior: rec.useSpot ? 'terminate' : 'stop',
@@ -301,11 +303,11 @@ export class VmProvider implements Provider {
   }
 
   /** Waits for running, then for ssh and first boot on every node; records addresses and homes. */
-  private async bringUp(rec: CloudClusterRecord, ranks: number[], onProgress?: (m: string) => void): Promise<ClusterInfo> {
+  private async bringUp(rec: CloudClusterRecord, onProgress?: (m: string) => void): Promise<ClusterInfo> {
     const wanted = new Set(rec.nodes.map((n) => n.instanceId));
     const found = await this.poll(rec, 'running', this.opts.bootTimeoutMs ?? 10 * 60_000, (list) => {
       const mine = list.filter((i) => wanted.has(i.id));
-      const dead = mine.find((i) => i.state === 'terminated' || (i.state === 'stopped' && !ranks.includes(i.rank)));
+      const dead = mine.find((i) => i.state === 'terminated' || i.state === 'shutting-down');
       if (dead) {
         // A spot instance reclaimed right after launch is a capacity problem of this zone.
         return new ProvisionError(`instance ${dead.id} (rank ${dead.rank}) ${dead.state} while starting${dead.reason ? `: ${dead.reason}` : ''}`, 'capacity');
@@ -353,7 +355,9 @@ export class VmProvider implements Provider {
   /** start, or a relaunch after nodes were lost: the cluster's own instances, in its zone. */
   private async resume(rec: CloudClusterRecord, req: ProvisionRequest): Promise<ClusterInfo> {
     const found = await this.driver.list(rec.region, [rec.uid]);
-    const alive = new Map(found.filter((i) => i.state !== 'terminated').map((i) => [i.rank, i]));
+    // Our record knows each instance's rank even if its rank tag never got written.
+    const rankOf = (i: CloudInstance) => rec.nodes.find((n) => n.instanceId === i.id)?.rank ?? i.rank;
+    const alive = new Map(found.filter((i) => i.state !== 'terminated' && i.state !== 'shutting-down').map((i) => [rankOf(i), i]));
     // Instances still stopping are started once they are stopped.
     if ([...alive.values()].some((i) => i.state === 'stopping')) {
       await this.poll(rec, 'stopped', 10 * 60_000, (l) => !l.some((i) => i.state === 'stopping'));
@@ -370,7 +374,7 @@ export class VmProvider implements Provider {
         await this.create(rec, req, lost);
       }
       if (req.resources.ports.length) await this.driver.openPorts(rec.region, rec.cluster, rec.uid, req.resources.ports);
-      return await this.bringUp(rec, Array.from({ length: rec.numNodes }, (_, i) => i), req.onProgress);
+      return await this.bringUp(rec, req.onProgress);
     } catch (err) {
       throw this.provisionError(err);
     }
