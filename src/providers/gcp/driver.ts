@@ -9,10 +9,12 @@
 // `image_id`) with the user's ssh key and the bootstrap as startup-script. Provisioning errors
 // arrive as DONE operations carrying `error.errors[]` (errors.ts maps them to failover kinds).
 // Listing is one aggregatedList over every zone for all of a daemon's concurrent list calls.
+import { readFile } from 'node:fs/promises';
 import type { protos } from '@google-cloud/compute';
 import { clusterResourceName, nodeTags, portRanges, TAG_CLUSTER, TAG_RANK, TAG_UID, type CloudDriver, type CloudInstance, type InstanceState, type LaunchSpec } from '../cloud/driver.js';
 import type { ProvisionErrorKind } from '../types.js';
-import { classifyGce, describeGce, GceOperationError, grpcCode, ALREADY_EXISTS, NOT_FOUND } from './errors.js';
+import { withTimeout } from '../../util/timeout.js';
+import { classifyGce, describeGce, GceOperationError, isStatus } from './errors.js';
 import type { GcpSettings } from './settings.js';
 
 type Compute = typeof import('@google-cloud/compute');
@@ -92,8 +94,9 @@ export class GcpDriver implements CloudDriver {
       const where = s.endpoint.apiEndpoint ? { apiEndpoint: s.endpoint.apiEndpoint, port: s.endpoint.port, protocol: s.endpoint.protocol } : {};
       // `scopes: undefined` keeps google-auth's default for service accounts on every endpoint:
       // a self-signed JWT (no token exchange). The auth client is built and checked here, once.
-      const boot = new compute.ZonesClient({ ...where, keyFilename: s.credentialsFile, projectId: s.project, scopes: undefined });
-      const authClient = await boot.auth.getClient();
+      const boot = new compute.ZonesClient({ ...where, projectId: s.project, scopes: undefined });
+      const json = JSON.parse(await readFile(s.credentialsFile, 'utf8')) as Parameters<typeof boot.auth.fromJSON>[0];
+      const authClient = boot.auth.fromJSON(json);
       await authClient.getRequestHeaders('https://compute.googleapis.com/');
       const opts = { ...where, authClient, projectId: s.project };
       return {
@@ -113,8 +116,9 @@ export class GcpDriver implements CloudDriver {
   }
 
   async ping(timeoutMs: number): Promise<string> {
-    const c = await this.clients();
-    const [zones] = await c.zones.list({ project: c.project, maxResults: 500 }, { timeout: timeoutMs, maxRetries: 0, autoPaginate: false });
+    const c = await this.clients(); // loading the SDK is ours, not the API's time
+    const call = c.zones.list({ project: c.project, maxResults: 500 }, { timeout: timeoutMs, maxRetries: 0, autoPaginate: false });
+    const [zones] = await withTimeout(call, timeoutMs, `no answer within ${timeoutMs} ms`);
     return `Compute Engine API answered: ${zones.length} zone(s) in project ${c.project}`;
   }
 
@@ -251,7 +255,7 @@ export class GcpDriver implements CloudDriver {
         try {
           await this.waitZone(c, zone, await call(c, zone, name));
         } catch (err) {
-          if (!(ignoreMissing && grpcCode(err) === NOT_FOUND)) throw err;
+          if (!(ignoreMissing && isStatus(err, 'NOT_FOUND'))) throw err;
         }
       }),
     );
@@ -299,14 +303,14 @@ export class GcpDriver implements CloudDriver {
     try {
       [existing] = await c.firewalls.get({ project: c.project, firewall: name });
     } catch (err) {
-      if (grpcCode(err) !== NOT_FOUND) throw err;
+      if (!isStatus(err, 'NOT_FOUND')) throw err;
     }
     if (!existing) {
       try {
         const [op] = await c.firewalls.insert({ project: c.project, firewallResource: rule });
         return await this.waitGlobal(c, op.latestResponse as Operation);
       } catch (err) {
-        if (grpcCode(err) !== ALREADY_EXISTS) throw err;
+        if (!isStatus(err, 'ALREADY_EXISTS')) throw err;
         [existing] = await c.firewalls.get({ project: c.project, firewall: name });
       }
     }
@@ -323,7 +327,7 @@ export class GcpDriver implements CloudDriver {
       const [op] = await c.firewalls.delete({ project: c.project, firewall: clusterResourceName(cluster, uid) });
       await this.waitGlobal(c, op.latestResponse as Operation);
     } catch (err) {
-      if (grpcCode(err) !== NOT_FOUND) throw err;
+      if (!isStatus(err, 'NOT_FOUND')) throw err;
     }
   }
 

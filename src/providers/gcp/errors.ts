@@ -25,16 +25,30 @@ const CAPACITY = new Set([
   'RESOURCE_OPERATION_RATE_EXCEEDED',
 ]);
 
-/** gRPC status codes google-gax puts on request errors. */
-const UNAUTHENTICATED = 16;
-const PERMISSION_DENIED = 7;
-export const NOT_FOUND = 5;
-export const ALREADY_EXISTS = 6;
-
-export function grpcCode(err: unknown): number | undefined {
-  const c = (err as { code?: unknown })?.code;
-  return typeof c === 'number' ? c : undefined;
+/**
+ * A request error, whichever layer raised it: google-gax's GoogleError (a gRPC code) or, since the
+ * REST transport fetches through the auth client, a GaxiosError (the HTTP status, the API's JSON
+ * error body as its message).
+ */
+export function requestError(err: unknown): { status?: string; message: string } {
+  const e = err as { code?: unknown; status?: unknown; message?: string; response?: { status?: number } };
+  const http = typeof e?.status === 'number' ? e.status : e?.response?.status;
+  let message = e?.message ?? String(err);
+  let status: string | undefined;
+  try {
+    const body = JSON.parse(message) as { error?: { message?: string; status?: string } };
+    if (body.error?.message) message = body.error.message;
+    status = body.error?.status;
+  } catch {
+    /* not the API's JSON body */
+  }
+  const byHttp: Record<number, string> = { 400: 'INVALID_ARGUMENT', 401: 'UNAUTHENTICATED', 403: 'PERMISSION_DENIED', 404: 'NOT_FOUND', 409: 'ALREADY_EXISTS', 429: 'RESOURCE_EXHAUSTED', 503: 'UNAVAILABLE' };
+  const byGrpc: Record<number, string> = { 3: 'INVALID_ARGUMENT', 16: 'UNAUTHENTICATED', 7: 'PERMISSION_DENIED', 5: 'NOT_FOUND', 6: 'ALREADY_EXISTS', 8: 'RESOURCE_EXHAUSTED', 14: 'UNAVAILABLE', 4: 'DEADLINE_EXCEEDED' };
+  status ??= http !== undefined ? byHttp[http] : typeof e?.code === 'number' ? byGrpc[e.code] : undefined;
+  return { status, message: message.split('\n')[0]! };
 }
+
+export const isStatus = (err: unknown, status: string): boolean => requestError(err).status === status;
 
 export function classifyGce(err: unknown): ProvisionErrorKind | undefined {
   if (err instanceof GceOperationError) {
@@ -43,18 +57,15 @@ export function classifyGce(err: unknown): ProvisionErrorKind | undefined {
     if (err.code === 'IAM_PERMISSION_DENIED' || err.code === 'PERMISSION_DENIED') return 'credentials';
     return undefined;
   }
-  const code = grpcCode(err);
-  if (code === UNAUTHENTICATED || code === PERMISSION_DENIED) return 'credentials';
-  const msg = (err as Error)?.message ?? '';
-  if (/does not have enough resources available/i.test(msg)) return 'capacity';
+  const { status, message: msg } = requestError(err);
   if (/Quota '[A-Z_]+' exceeded/i.test(msg)) return 'quota';
+  if (status === 'UNAUTHENTICATED' || status === 'PERMISSION_DENIED') return 'credentials';
+  if (/does not have enough resources available/i.test(msg)) return 'capacity';
   return undefined;
 }
 
 export function describeGce(err: unknown): string {
   if (err instanceof GceOperationError) return err.message;
-  const e = err as { message?: string; code?: number; details?: string };
-  const msg = (e?.message ?? String(err)).split('\n')[0]!;
-  // gax prefixes messages with the gRPC code ("5 NOT_FOUND: ..."); keep it, it is the API's.
-  return msg;
+  const { status, message } = requestError(err);
+  return status && !message.includes(status) ? `${status}: ${message}` : message;
 }
