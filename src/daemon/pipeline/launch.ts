@@ -109,6 +109,10 @@ export async function runLaunch(ctx: DaemonContext, params: LaunchParams, req: R
               progress(`failing over to ${p.infra}`);
             },
             progress,
+            onFailure: (line) => {
+              const cur = store.getRequest(req.id);
+              if (cur) store.putRequest({ ...cur, attempts: [...(cur.attempts ?? []), line] });
+            },
             retryUntilUp: params.retryUntilUp ?? false,
             replan: () => planLaunch(ctx, task, { avoidRegions: params.avoidRegions, preferRegion: params.preferRegion }),
           });

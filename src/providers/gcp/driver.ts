@@ -146,7 +146,6 @@ export class GcpDriver implements CloudDriver {
     if (!zone) throw new Error(`gcp: a launch needs a zone (region ${spec.region})`);
     await this.openPorts(spec.region, spec.cluster, spec.uid, spec.ports);
     const tag = clusterResourceName(spec.cluster, spec.uid);
-    const user = process.env.ALOFT_GCP_SSH_USER || this.defaultSshUser;
     const taskLabels = Object.fromEntries(Object.entries(spec.labels).map(([k, v]) => [labelSafe(k), labelSafe(v)]));
     const diskType = DISK_TYPES[spec.diskTier ?? 'medium'] ?? 'pd-balanced';
     const image = !spec.imageId ? DEFAULT_IMAGE : spec.imageId.includes('/') ? spec.imageId : `projects/${c.project}/global/images/${spec.imageId}`;
@@ -157,7 +156,7 @@ export class GcpDriver implements CloudDriver {
       tags: { items: [tag] },
       disks: [{ boot: true, autoDelete: true, type: 'PERSISTENT', initializeParams: { sourceImage: image, diskSizeGb: String(spec.diskSizeGb), diskType: `zones/${zone}/diskTypes/${diskType}` } }],
       networkInterfaces: [{ network: 'global/networks/default', accessConfigs: [{ name: 'External NAT', type: 'ONE_TO_ONE_NAT' }] }],
-      metadata: { items: [{ key: 'ssh-keys', value: `${user}:${spec.publicKey}` }, { key: 'startup-script', value: spec.userData }] },
+      metadata: { items: [{ key: 'ssh-keys', value: `${spec.sshUser}:${spec.publicKey}` }, { key: 'startup-script', value: spec.userData }] },
       scheduling: spec.useSpot
         ? { provisioningModel: 'SPOT', instanceTerminationAction: 'STOP', automaticRestart: false, onHostMaintenance: 'TERMINATE' }
         : { provisioningModel: 'STANDARD', automaticRestart: true, onHostMaintenance: 'MIGRATE' },
