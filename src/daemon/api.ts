@@ -102,8 +102,11 @@ export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Record<s
         clusters = clusters.filter((c) => want.has(c.name));
       }
       if (p?.refresh) {
-        await Promise.all(clusters.filter((c) => c.status === 'UP' || c.status === 'INIT').map((c) => ctx.links.check(c.name)));
-        clusters = clusters.map((c) => store.getCluster(c.name) ?? c);
+        // Nodes from each provider in one batch (one call per cloud region), then the agents.
+        const { refreshClusters } = await import('./reconcile.js');
+        await refreshClusters(ctx, clusters);
+        const names = new Set(store.listClusters().map((c) => c.name));
+        clusters = clusters.filter((c) => names.has(c.name)).map((c) => store.getCluster(c.name) ?? c);
       }
       return { clusters };
     },

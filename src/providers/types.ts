@@ -99,6 +99,8 @@ export interface Provider {
   readonly capabilities: ProviderCapabilities;
   /** Is this infra usable here, and if not, why. */
   check(): Promise<{ ok: boolean; reason?: string }>;
+  /** Loads what the first real call would (a cloud SDK), so the first launch does not wait for it. */
+  warm?(): Promise<void>;
   liveOfferings?(): Promise<LiveOffering[]>;
   /** The same, plus per target (an ssh pool) why its other hosts cannot take a cluster now. */
   liveOfferingsWithProblems?(): Promise<{ offerings: LiveOffering[]; problems: Map<string, string[]> }>;

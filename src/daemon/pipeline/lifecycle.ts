@@ -111,11 +111,15 @@ export async function setAutostop(
   if (rec.status === 'STOPPED') return ctx.store.updateCluster(name, { autostop: setting })!;
   if (rec.status !== 'UP') throw new UserError(`cluster '${name}' is ${rec.status}; autostop needs it UP or STOPPED`);
   const client = await ctx.links.get(name);
+  const provider = await getProvider(rec.cloud, ctx.home);
   if (opts.cancel) {
     await client.call('setAutostop', { cancel: true });
+    await provider.setAutostop?.(name, undefined);
     return ctx.store.updateCluster(name, { autostop: undefined })!;
   }
   await client.call('setAutostop', setting!);
+  // On a cloud, what the head's power-off does when autostop fires: stop, or terminate for --down.
+  await provider.setAutostop?.(name, setting);
   return ctx.store.updateCluster(name, { autostop: setting })!;
 }
 

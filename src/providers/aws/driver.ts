@@ -120,6 +120,10 @@ export class AwsDriver implements CloudDriver {
     return p;
   }
 
+  async warm(): Promise<void> {
+    await this.load();
+  }
+
   credentials(): { ok: boolean; reason: string } {
     return detectAws(this.env, homedir());
   }

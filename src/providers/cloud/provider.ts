@@ -208,6 +208,10 @@ export class VmProvider implements Provider {
 
   // ---- provisioning ----
 
+  async warm(): Promise<void> {
+    await this.driver.warm?.();
+  }
+
   async check(): Promise<{ ok: boolean; reason?: string }> {
     const c = this.driver.credentials();
     return c.ok ? { ok: true } : { ok: false, reason: c.reason };
