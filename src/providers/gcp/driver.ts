@@ -158,7 +158,8 @@ export class GcpDriver implements CloudDriver {
       networkInterfaces: [{ network: 'global/networks/default', accessConfigs: [{ name: 'External NAT', type: 'ONE_TO_ONE_NAT' }] }],
       metadata: { items: [{ key: 'ssh-keys', value: `${spec.sshUser}:${spec.publicKey}` }, { key: 'startup-script', value: spec.userData }] },
       scheduling: spec.useSpot
-        ? { provisioningModel: 'SPOT', instanceTerminationAction: 'STOP', automaticRestart: false, onHostMaintenance: 'TERMINATE' }
+        ? // DELETE: a preempted node leaves nothing behind (no stopped VM, no disk), like EC2's one-time spot
+          { provisioningModel: 'SPOT', instanceTerminationAction: 'DELETE', automaticRestart: false, onHostMaintenance: 'TERMINATE' }
         : { provisioningModel: 'STANDARD', automaticRestart: true, onHostMaintenance: 'MIGRATE' },
     });
     const results = await Promise.allSettled(
@@ -211,8 +212,8 @@ export class GcpDriver implements CloudDriver {
           });
         }
       }
-      await this.markPreempted(c, out);
-      return out;
+      const tombstones = await this.preempted(c, new Set(out.map((r) => r.inst.id)));
+      return [...out, ...tombstones.map((inst) => ({ inst, gceId: '', spot: true }))];
     });
     this.listing = p;
     p.catch(() => {
@@ -221,24 +222,32 @@ export class GcpDriver implements CloudDriver {
     return p;
   }
 
-  /** A SPOT instance stopped by GCE (not by us): `compute.instances.preempted` since its last start. */
-  private async markPreempted(c: Clients, rows: Array<{ inst: CloudInstance; gceId: string; lastStart?: string; spot: boolean }>): Promise<void> {
-    const stopped = rows.filter((r) => r.spot && r.inst.state !== 'running' && r.inst.state !== 'pending');
-    const zones = [...new Set(stopped.map((r) => r.inst.zone!))];
-    await Promise.all(
-      zones.map(async (zone) => {
-        const [ops] = await c.zoneOps.list(
-          { project: c.project, zone, filter: 'operationType = "compute.instances.preempted"', maxResults: 500 },
-          { autoPaginate: false },
-        );
-        for (const r of stopped.filter((x) => x.inst.zone === zone)) {
-          const op = ops.find((o) => String(o.targetId) === r.gceId && (!r.lastStart || (o.insertTime ?? '') >= r.lastStart));
-          if (!op) continue;
-          r.inst.state = 'terminated';
-          r.inst.reason = `GCE preempted the SPOT instance (${op.operationType}: ${op.statusMessage ?? 'Instance was preempted.'})`;
-        }
-      }),
-    );
+  /**
+   * Our SPOT instances GCE preempted (and so deleted): a `compute.instances.preempted` operation
+   * whose target no longer exists, reported as a terminated instance with GCE's reason.
+   */
+  private async preempted(c: Clients, live: Set<string>): Promise<CloudInstance[]> {
+    const out: CloudInstance[] = [];
+    const iter = c.globalOps.aggregatedListAsync({ project: c.project, filter: 'operationType = "compute.instances.preempted"', maxResults: 500, returnPartialSuccess: true });
+    for await (const [scope, list] of iter) {
+      const zone = lastSegment(scope);
+      for (const op of list.operations ?? []) {
+        const name = lastSegment(op.targetLink);
+        const m = /^(.+)-([0-9a-f]{12})-(\d+)$/.exec(name);
+        if (!m || live.has(`${zone}/${name}`)) continue;
+        out.push({
+          id: `${zone}/${name}`,
+          cluster: m[1]!,
+          uid: m[2]!,
+          rank: Number(m[3]),
+          region: zone.replace(/-[a-z]$/, ''),
+          zone,
+          state: 'terminated',
+          reason: `GCE preempted the SPOT instance (${op.operationType}: ${op.statusMessage ?? 'Instance was preempted.'})`,
+        });
+      }
+    }
+    return out;
   }
 
   async list(region: string, uids?: string[]): Promise<CloudInstance[]> {

@@ -99,6 +99,16 @@ export async function serveGce(model: GceModel, sa: ServiceAccount, opts: { host
       }
       return { kind: 'compute#instanceAggregatedList', id: `projects/${p}/aggregated/instances`, items, selfLink: L('aggregated/instances') };
     }],
+    ['GET', /^projects\/[^/]+\/aggregated\/operations$/, (_m, q) => {
+      const items: Json = {};
+      for (const [key, op] of model.operations) {
+        const scope = key.slice(0, key.lastIndexOf('/'));
+        if (!filtered([op], q).length) continue;
+        const entry = (items[scope] ??= { operations: [] }) as { operations: Json[] };
+        entry.operations.push(op);
+      }
+      return { kind: 'compute#operationAggregatedList', id: `projects/${p}/aggregated/operations`, items, selfLink: L('aggregated/operations') };
+    }],
     ['GET', /^projects\/[^/]+\/zones\/([^/]+)\/operations$/, ([z], q) => {
       const ops = [...model.operations.entries()].filter(([k]) => k.startsWith(`zones/${z}/`)).map(([, o]) => o);
       return { kind: 'compute#operationList', ...page(filtered(ops, q), q), selfLink: L(`zones/${z}/operations`) };
