@@ -252,6 +252,25 @@ run: |
     await waitFor(() => ours(gce, cluster).length === 0, 60_000, 'the managed job cluster torn down');
   }, 300_000);
 
+  it('autostop powers the head off: GCE stops it (cluster STOPPED); with --down the instances are deleted', async () => {
+    const fast = { ALOFT_AUTOSTOP_SECONDS_PER_MINUTE: '1' };
+    const r = await a.run(['launch', '-y', '-c', 'g6', '--infra', 'gcp/us-west1', '--cpus', '2', '-i', '1', '--', 'echo idle-soon'], { timeoutMs: 120_000, env: fast });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const [inst] = ours(gce, 'g6');
+    expect(inst!.labels['aloft-shutdown']).toBe('stop');
+    await waitFor(async () => (await statusOf('g6'))?.status === 'STOPPED', 90_000, 'autostopped');
+    expect(ours(gce, 'g6').map((i) => i.status)).toEqual(['TERMINATED']);
+    expect((await statusOf('g6'))!.statusReason).toBe('autostopped');
+
+    const start = await a.run(['start', 'g6'], { timeoutMs: 120_000, env: fast });
+    expect(start.code, start.stdout + start.stderr).toBe(0);
+    const down = await a.run(['autostop', 'g6', '-i', '1', '--down'], { env: fast });
+    expect(down.code, down.stderr).toBe(0);
+    expect(ours(gce, 'g6')[0]!.labels['aloft-shutdown']).toBe('delete');
+    await waitFor(async () => (await statusOf('g6')) === undefined && ours(gce, 'g6').length === 0, 90_000, 'autostop --down: cluster and instance gone');
+    expect(firewallsOf(gce, 'g6')).toEqual([]);
+  }, 300_000);
+
   it('a daemon SIGKILLed mid-provision leaves no instance after the next start', async () => {
     gce.model.timing.bootMs = 4000;
     try {

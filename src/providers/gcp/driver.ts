@@ -30,6 +30,14 @@ interface Clients {
   zones: InstanceType<Compute['ZonesClient']>;
 }
 
+interface Row {
+  inst: CloudInstance;
+  gceId: string;
+  lastStart?: string;
+  /** our label: what a guest shutdown means (stop | delete) */
+  shutdown?: string;
+}
+
 /** Label on our instances: what a guest shutdown means (GCE itself always stops the instance). */
 export const LABEL_SHUTDOWN = 'aloft-shutdown';
 const DEFAULT_IMAGE = 'projects/ubuntu-os-cloud/global/images/family/ubuntu-2204-lts';
@@ -67,7 +75,7 @@ export class GcpDriver implements CloudDriver {
   readonly defaultSshUser = 'gcpuser';
   readonly spotStoppable = true;
   private clientsFor?: { key: string; clients: Promise<Clients> };
-  private listing?: Promise<Array<{ inst: CloudInstance; gceId: string; lastStart?: string; spot: boolean }>>;
+  private listing?: Promise<Row[]>;
 
   constructor(private readonly settings: () => GcpSettings) {}
 
@@ -180,12 +188,12 @@ export class GcpDriver implements CloudDriver {
   }
 
   /** Every instance of ours in every zone: one aggregatedList, shared by the calls of one tick. */
-  private listAll(): Promise<Array<{ inst: CloudInstance; gceId: string; lastStart?: string; spot: boolean }>> {
+  private listAll(): Promise<Row[]> {
     if (this.listing) return this.listing;
     const p = new Promise<void>((r) => setImmediate(r)).then(async () => {
       this.listing = undefined; // later callers (after a change) get a fresh answer
       const c = await this.clients();
-      const out: Array<{ inst: CloudInstance; gceId: string; lastStart?: string; spot: boolean }> = [];
+      const out: Row[] = [];
       const iter = c.instances.aggregatedListAsync({ project: c.project, filter: `labels.${TAG_UID}:*`, maxResults: 500, returnPartialSuccess: true });
       for await (const [scope, list] of iter) {
         const zone = lastSegment(scope);
@@ -196,7 +204,7 @@ export class GcpDriver implements CloudDriver {
           out.push({
             gceId: String(i.id ?? ''),
             lastStart: i.lastStartTimestamp ?? undefined,
-            spot: i.scheduling?.provisioningModel === 'SPOT',
+            shutdown: labels[LABEL_SHUTDOWN],
             inst: {
               id: `${zone}/${i.name}`,
               cluster: labels[TAG_CLUSTER] ?? '',
@@ -204,16 +212,15 @@ export class GcpDriver implements CloudDriver {
               rank: Number(labels[TAG_RANK] ?? -1),
               region: zone.replace(/-[a-z]$/, ''),
               zone,
-              state: state === 'stopped' && labels[LABEL_SHUTDOWN] === 'delete' ? 'terminated' : state,
-              ...(state === 'stopped' && labels[LABEL_SHUTDOWN] === 'delete' ? { reason: 'powered off by autostop (--down); deleted by the next `aloft down` or daemon sweep' } : {}),
+              state,
               privateIp: nic?.networkIP ?? undefined,
               publicIp: nic?.accessConfigs?.[0]?.natIP ?? undefined,
             },
           });
         }
       }
-      const tombstones = await this.preempted(c, new Set(out.map((r) => r.inst.id)));
-      return [...out, ...tombstones.map((inst) => ({ inst, gceId: '', spot: true }))];
+      const tombstones = await this.systemEvents(c, out);
+      return [...out, ...tombstones.map((inst): Row => ({ inst, gceId: '' }))];
     });
     this.listing = p;
     p.catch(() => {
@@ -223,20 +230,38 @@ export class GcpDriver implements CloudDriver {
   }
 
   /**
-   * Our SPOT instances GCE preempted (and so deleted): a `compute.instances.preempted` operation
-   * whose target no longer exists, reported as a terminated instance with GCE's reason.
+   * What GCE's system operations say about our instances, in one call: SPOT instances it preempted
+   * (and so deleted) come back as terminated with GCE's reason; a stopped instance whose guest shut
+   * itself down (autostop) gets that reason, and when its label says a shutdown means down, it is
+   * deleted now — GCE itself only ever stops an instance whose OS powers off.
    */
-  private async preempted(c: Clients, live: Set<string>): Promise<CloudInstance[]> {
+  private async systemEvents(c: Clients, rows: Row[]): Promise<CloudInstance[]> {
     const out: CloudInstance[] = [];
-    const iter = c.globalOps.aggregatedListAsync({ project: c.project, filter: 'operationType = "compute.instances.preempted"', maxResults: 500, returnPartialSuccess: true });
+    const byName = new Map(rows.map((r) => [r.inst.id, r]));
+    const filter = 'operationType = "compute.instances.preempted" OR operationType = "compute.instances.guestTerminate"';
+    const iter = c.globalOps.aggregatedListAsync({ project: c.project, filter, maxResults: 500, returnPartialSuccess: true });
+    const doomed: string[] = [];
     for await (const [scope, list] of iter) {
       const zone = lastSegment(scope);
       for (const op of list.operations ?? []) {
         const name = lastSegment(op.targetLink);
+        const id = `${zone}/${name}`;
+        const row = byName.get(id);
+        if (op.operationType === 'compute.instances.guestTerminate') {
+          if (!row || row.inst.state !== 'stopped' || String(op.targetId) !== row.gceId || (row.lastStart && (op.insertTime ?? '') < row.lastStart)) continue;
+          if (row.shutdown === 'delete') {
+            row.inst.state = 'terminated';
+            row.inst.reason = 'GCE guest shutdown (compute.instances.guestTerminate) for autostop --down, as EC2 terminates on an InstanceInitiatedShutdown: deleting the instance';
+            doomed.push(id);
+          } else {
+            row.inst.reason = 'GCE guest shutdown (compute.instances.guestTerminate): autostop';
+          }
+          continue;
+        }
         const m = /^(.+)-([0-9a-f]{12})-(\d+)$/.exec(name);
-        if (!m || live.has(`${zone}/${name}`)) continue;
+        if (!m || row) continue;
         out.push({
-          id: `${zone}/${name}`,
+          id,
           cluster: m[1]!,
           uid: m[2]!,
           rank: Number(m[3]),
@@ -247,6 +272,7 @@ export class GcpDriver implements CloudDriver {
         });
       }
     }
+    if (doomed.length) void this.terminate('', doomed).catch(() => undefined);
     return out;
   }
 

@@ -392,7 +392,11 @@ export class GceModel {
   /** A guest `poweroff`: GCE stops the instance (TERMINATED, disk kept). */
   private async guestShutdown(id: string): Promise<void> {
     const inst = [...this.instances.values()].find((i) => i.id === id);
-    if (inst && inst.status === 'RUNNING') await this.haltInstance(inst, 'stop');
+    if (!inst || inst.status !== 'RUNNING') return;
+    // GCE records a guest-initiated shutdown as its own system operation.
+    const op = this.newOperation(`zones/${inst.zone}`, 'compute.instances.guestTerminate', inst.selfLink as string, inst.id);
+    Object.assign(op, { status: 'DONE', progress: 100, startTime: ts(), endTime: ts(), user: 'system', statusMessage: 'Instance terminated by guest OS shutdown.' });
+    await this.haltInstance(inst, 'stop');
   }
 
   /** Opens on every instance's VM the ports the firewall rules allow it (after any change). */
