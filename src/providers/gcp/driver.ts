@@ -76,8 +76,15 @@ export class GcpDriver implements CloudDriver {
   readonly spotStoppable = true;
   private clientsFor?: { key: string; clients: Promise<Clients> };
   private listing?: Promise<Row[]>;
+  /** firewall rules this process made or checked, with their ports (a failover reuses them) */
+  private readonly rules = new Map<string, string>();
 
   constructor(private readonly settings: () => GcpSettings) {}
+
+  /** Loads the SDK (seconds: an 11 MB proto set) ahead of the first call; the daemon does it after start. */
+  async warm(): Promise<void> {
+    await this.clients();
+  }
 
   credentials(): { ok: boolean; reason: string } {
     let s: GcpSettings;
@@ -183,8 +190,16 @@ export class GcpDriver implements CloudDriver {
       await this.terminate(spec.region, made).catch(() => undefined);
       throw failed.reason;
     }
-    const ours = await this.list(spec.region, [spec.uid]);
-    return ours.filter((i) => spec.ranks.includes(i.rank) && i.zone === zone);
+    // The base polls the listing for states and addresses next; no need to list here too.
+    return spec.ranks.map((rank) => ({
+      id: `${zone}/${instanceName(spec.cluster, spec.uid, rank)}`,
+      cluster: spec.cluster,
+      uid: spec.uid,
+      rank,
+      region: spec.region,
+      zone,
+      state: 'pending' as const,
+    }));
   }
 
   /** Every instance of ours in every zone: one aggregatedList, shared by the calls of one tick. */
@@ -193,6 +208,8 @@ export class GcpDriver implements CloudDriver {
     const p = new Promise<void>((r) => setImmediate(r)).then(async () => {
       this.listing = undefined; // later callers (after a change) get a fresh answer
       const c = await this.clients();
+      const events = this.systemOperations(c); // in parallel with the instances
+      events.catch(() => undefined);
       const out: Row[] = [];
       const iter = c.instances.aggregatedListAsync({ project: c.project, filter: `labels.${TAG_UID}:*`, maxResults: 500, returnPartialSuccess: true });
       for await (const [scope, list] of iter) {
@@ -219,7 +236,7 @@ export class GcpDriver implements CloudDriver {
           });
         }
       }
-      const tombstones = await this.systemEvents(c, out);
+      const tombstones = this.systemEvents(out, await events);
       return [...out, ...tombstones.map((inst): Row => ({ inst, gceId: '' }))];
     });
     this.listing = p;
@@ -235,15 +252,20 @@ export class GcpDriver implements CloudDriver {
    * itself down (autostop) gets that reason, and when its label says a shutdown means down, it is
    * deleted now — GCE itself only ever stops an instance whose OS powers off.
    */
-  private async systemEvents(c: Clients, rows: Row[]): Promise<CloudInstance[]> {
-    const out: CloudInstance[] = [];
-    const byName = new Map(rows.map((r) => [r.inst.id, r]));
+  private async systemOperations(c: Clients): Promise<Array<{ zone: string; op: Operation }>> {
     const filter = 'operationType = "compute.instances.preempted" OR operationType = "compute.instances.guestTerminate"';
     const iter = c.globalOps.aggregatedListAsync({ project: c.project, filter, maxResults: 500, returnPartialSuccess: true });
+    const out: Array<{ zone: string; op: Operation }> = [];
+    for await (const [scope, list] of iter) for (const op of list.operations ?? []) out.push({ zone: lastSegment(scope), op });
+    return out;
+  }
+
+  private systemEvents(rows: Row[], ops: Array<{ zone: string; op: Operation }>): CloudInstance[] {
+    const out: CloudInstance[] = [];
+    const byName = new Map(rows.map((r) => [r.inst.id, r]));
     const doomed: string[] = [];
-    for await (const [scope, list] of iter) {
-      const zone = lastSegment(scope);
-      for (const op of list.operations ?? []) {
+    {
+      for (const { zone, op } of ops) {
         const name = lastSegment(op.targetLink);
         const id = `${zone}/${name}`;
         const row = byName.get(id);
@@ -333,6 +355,8 @@ export class GcpDriver implements CloudDriver {
       targetTags: [name],
       allowed: [{ IPProtocol: 'tcp', ports: [...new Set(tcp)] }],
     };
+    const want = rule.allowed[0]!.ports.join(',');
+    if (this.rules.get(name) === want) return; // a failover's next zone: the rule is already there
     let existing: protos.google.cloud.compute.v1.IFirewall | undefined;
     try {
       [existing] = await c.firewalls.get({ project: c.project, firewall: name });
@@ -342,21 +366,26 @@ export class GcpDriver implements CloudDriver {
     if (!existing) {
       try {
         const [op] = await c.firewalls.insert({ project: c.project, firewallResource: rule });
-        return await this.waitGlobal(c, op.latestResponse as Operation);
+        await this.waitGlobal(c, op.latestResponse as Operation);
+        this.rules.set(name, want);
+        return;
       } catch (err) {
         if (!isStatus(err, 'ALREADY_EXISTS')) throw err;
         [existing] = await c.firewalls.get({ project: c.project, firewall: name });
       }
     }
     const have = new Set((existing?.allowed ?? []).flatMap((a) => a.ports ?? []));
-    if (rule.allowed[0]!.ports.every((p) => have.has(p))) return;
-    const merged = [...new Set([...have, ...rule.allowed[0]!.ports])];
-    const [op] = await c.firewalls.patch({ project: c.project, firewall: name, firewallResource: { allowed: [{ IPProtocol: 'tcp', ports: merged }] } });
-    await this.waitGlobal(c, op.latestResponse as Operation);
+    if (!rule.allowed[0]!.ports.every((p) => have.has(p))) {
+      const merged = [...new Set([...have, ...rule.allowed[0]!.ports])];
+      const [op] = await c.firewalls.patch({ project: c.project, firewall: name, firewallResource: { allowed: [{ IPProtocol: 'tcp', ports: merged }] } });
+      await this.waitGlobal(c, op.latestResponse as Operation);
+    }
+    this.rules.set(name, want);
   }
 
   async cleanup(_region: string, cluster: string, uid: string): Promise<void> {
     const c = await this.clients();
+    this.rules.delete(clusterResourceName(cluster, uid));
     try {
       const [op] = await c.firewalls.delete({ project: c.project, firewall: clusterResourceName(cluster, uid) });
       await this.waitGlobal(c, op.latestResponse as Operation);

@@ -104,7 +104,7 @@ export class GceModel {
   /** region → CPUS quota */
   readonly cpuQuota = new Map<string, number>();
   /** every insert attempt, for tests: zone, name, outcome */
-  readonly attempts: Array<{ zone: string; name: string; error?: string }> = [];
+  readonly attempts: Array<{ zone: string; name: string; error?: string; bootMs?: number }> = [];
   private waiters = new Map<string, Array<() => void>>();
 
   constructor(
@@ -256,10 +256,13 @@ export class GceModel {
         this.attempts.push({ zone, name, error: 'QUOTA_EXCEEDED' });
         throw zoneError(this.project, zone, z.region, 'QUOTA_EXCEEDED', quota);
       }
-      this.attempts.push({ zone, name });
+      const attempt: (typeof this.attempts)[number] = { zone, name };
+      this.attempts.push(attempt);
       const inst = this.newInstance(zone, name, id, body, mt.cpus, boot, init);
       this.instances.set(`${zone}/${name}`, inst);
+      const t0 = Date.now();
       await this.bootInstance(inst, true);
+      attempt.bootMs = Date.now() - t0; // the cloud's own part: boot delay + the VM's sshd up
     });
     return op;
   }

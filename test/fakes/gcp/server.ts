@@ -162,6 +162,7 @@ export async function serveGce(model: GceModel, sa: ServiceAccount, opts: { host
     m = /^zones\/([^/]+)\/instances\/([^/]+)\/preempt$/.exec(path);
     if (m) return model.preempt(m[1]!, m[2]!).then(() => ({ ok: true }));
     if (path === 'attempts') return model.attempts;
+    if (path === 'calls') return { count: calls.length, calls: calls.slice(-200) };
     throw new ApiError(404, 'notFound', `no fake control ${path}`);
   }
 
