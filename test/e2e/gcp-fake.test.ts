@@ -6,7 +6,10 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeServiceAccount } from '../fakes/gcp/auth.js';
 import { startGceFake, type GceFake } from '../fakes/gcp/index.js';
+import { closedPort, makeHome } from '../helpers/cli.js';
+import { writeFileSync } from 'node:fs';
 
 const GCLOUD = '/usr/bin/gcloud';
 
@@ -105,4 +108,52 @@ describe.skipIf(!existsSync(GCLOUD))('GCE fake through the real gcloud', () => {
     expect((await gcloud(env, ['compute', 'firewall-rules', 'delete', 'web'])).code).toBe(0);
     expect([...gce.model.firewalls.keys()]).toEqual(['default-allow-ssh']);
   });
+});
+
+describe('aloft check for gcp', () => {
+  it('credentials, project, endpoint, and whether the API answers — or why not', async () => {
+    const gce = await startGceFake();
+    const dir = mkdtempSync(join(tmpdir(), 'aloft-gcecheck-'));
+    const a = makeHome('aloft-gcheck-');
+    try {
+      const { env } = gce.writeConfig(dir);
+      const gcp = async (extra: Record<string, string>) => {
+        const r = await a.run(['check', '-o', 'json'], { env: { CLOUDSDK_CONFIG: join(dir, 'none'), ...extra } });
+        expect(r.code, r.stderr).toBe(0);
+        return (JSON.parse(r.stdout) as Array<{ infra: string; ok: boolean; reason: string; reachable?: boolean }>).find((s) => s.infra === 'gcp')!;
+      };
+      const good = await gcp(env);
+      expect(good).toMatchObject({ ok: true, reachable: true });
+      expect(good.reason).toContain(`project aloft-fake (environment); endpoint ${gce.endpoint}`);
+      expect(good.reason).toContain('Compute Engine API answered');
+
+      // A key the API does not know: credentials exist, the API says why it refuses them.
+      const other = join(dir, 'other.json');
+      writeFileSync(other, JSON.stringify(makeServiceAccount('aloft-fake', 'http://127.0.0.1/token').json));
+      const refused = await gcp({ ...env, GOOGLE_APPLICATION_CREDENTIALS: other });
+      expect(refused).toMatchObject({ ok: true, reachable: false });
+      expect(refused.reason).toMatch(/did not answer: .*Invalid JWT Signature/);
+
+      const down = await gcp({ ...env, CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE: `http://127.0.0.1:${await closedPort()}/compute/v1/` });
+      expect(down).toMatchObject({ ok: true, reachable: false });
+      expect(down.reason).toMatch(/did not answer: .*ECONNREFUSED/);
+
+      const noProject = await gcp({ GOOGLE_APPLICATION_CREDENTIALS: join(dir, 'credentials.json'), GOOGLE_CLOUD_PROJECT: '' , CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE: gce.endpoint });
+      // (the service-account file names its project, as Google's keys do)
+      expect(noProject).toMatchObject({ ok: true });
+      expect(noProject.reason).toContain('project aloft-fake (credentials file)');
+
+      const missing = await gcp({ GOOGLE_APPLICATION_CREDENTIALS: join(dir, 'nope.json') });
+      expect(missing).toMatchObject({ ok: false });
+      expect(missing.reason).toContain('GOOGLE_APPLICATION_CREDENTIALS points to a missing file');
+
+      writeFileSync(join(a.home, 'config.yaml'), 'gcp:\n  endpoint: ftp://nowhere\n');
+      const bad = await a.run(['check', '-o', 'json'], { env });
+      expect(JSON.parse(bad.stdout).find((s: { infra: string }) => s.infra === 'gcp').reason).toMatch(/config\.yaml:2:13: gcp\.endpoint: expected http\(s\):\/\/HOST\[:PORT\]\/compute\/v1\//);
+    } finally {
+      await a.cleanup();
+      await gce.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
