@@ -41,6 +41,9 @@ interface Row {
 /** Label on our instances: what a guest shutdown means (GCE itself always stops the instance). */
 export const LABEL_SHUTDOWN = 'aloft-shutdown';
 const DEFAULT_IMAGE = 'projects/ubuntu-os-cloud/global/images/family/ubuntu-2204-lts';
+/** GPU machine families (the GPUs come with the type): NVIDIA's driver preinstalled, no live migration. */
+const GPU_TYPE = /^(a2|a3|a4|g2)-/;
+const GPU_IMAGE = 'projects/ubuntu-os-accelerator-images/global/images/family/ubuntu-accelerator-2204-amd64-with-nvidia-550';
 /** SkyPilot's disk_tier → GCE persistent disk types. */
 const DISK_TYPES: Record<string, string> = { low: 'pd-standard', medium: 'pd-balanced', high: 'pd-ssd', ultra: 'pd-extreme', best: 'pd-ssd' };
 
@@ -163,7 +166,8 @@ export class GcpDriver implements CloudDriver {
     const tag = clusterResourceName(spec.cluster, spec.uid);
     const taskLabels = Object.fromEntries(Object.entries(spec.labels).map(([k, v]) => [labelSafe(k), labelSafe(v)]));
     const diskType = DISK_TYPES[spec.diskTier ?? 'medium'] ?? 'pd-balanced';
-    const image = !spec.imageId ? DEFAULT_IMAGE : spec.imageId.includes('/') ? spec.imageId : `projects/${c.project}/global/images/${spec.imageId}`;
+    const gpu = GPU_TYPE.test(spec.instanceType);
+    const image = !spec.imageId ? (gpu ? GPU_IMAGE : DEFAULT_IMAGE) : spec.imageId.includes('/') ? spec.imageId : `projects/${c.project}/global/images/${spec.imageId}`;
     const resource = (rank: number): Instance => ({
       name: instanceName(spec.cluster, spec.uid, rank),
       machineType: `zones/${zone}/machineTypes/${spec.instanceType}`,
@@ -175,7 +179,7 @@ export class GcpDriver implements CloudDriver {
       scheduling: spec.useSpot
         ? // DELETE: a preempted node leaves nothing behind (no stopped VM, no disk), like EC2's one-time spot
           { provisioningModel: 'SPOT', instanceTerminationAction: 'DELETE', automaticRestart: false, onHostMaintenance: 'TERMINATE' }
-        : { provisioningModel: 'STANDARD', automaticRestart: true, onHostMaintenance: 'MIGRATE' },
+        : { provisioningModel: 'STANDARD', automaticRestart: true, onHostMaintenance: gpu ? 'TERMINATE' : 'MIGRATE' },
     });
     const results = await Promise.allSettled(
       spec.ranks.map(async (rank) => {

@@ -229,6 +229,10 @@ export class GceModel {
     if (!mt) {
       throw new ApiError(400, 'invalid', `Invalid value for field 'resource.machineType': '${body.machineType}'. Machine type with name '${mtName}' does not exist in zone '${zone}'.`);
     }
+    const hostMaintenance = ((body.scheduling ?? {}) as Json).onHostMaintenance;
+    if ((/^(a2|a3|a4|g2)-/.test(mtName) || ((body.guestAccelerators as unknown[] | undefined) ?? []).length) && hostMaintenance !== 'TERMINATE') {
+      throw new ApiError(400, 'invalid', `Invalid value for field 'resource.scheduling.onHostMaintenance': '${hostMaintenance ?? 'MIGRATE'}'. Instances with guest accelerators do not support live migration.`);
+    }
     const labels = (body.labels ?? {}) as Record<string, string>;
     for (const [k, v] of Object.entries(labels)) {
       if (!/^[a-z][a-z0-9_-]{0,62}$/.test(k) || !/^[a-z0-9_-]{0,63}$/.test(v)) {
