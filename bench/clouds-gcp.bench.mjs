@@ -35,7 +35,7 @@ async function startFake(dir) {
       .split('\n')
       .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
   );
-  return { child, env, control: env.CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE.replace('/compute/v1/', '/_fake/') };
+  return { child, env, control: env.CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE.replace('/compute/v1/', '/_fake/'), output: () => out };
 }
 
 export default async function ({ quick }) {
@@ -99,13 +99,15 @@ export default async function ({ quick }) {
     // 3. status -r over N clusters
     const n = quick ? 10 : 100;
     const names = Array.from({ length: n }, (_, i) => `s${i}`);
-    for (let i = 0; i < names.length; i += 8) {
+    for (let i = 0; i < names.length; i += 5) {
       await Promise.all(
-        names.slice(i, i + 8).map(
+        names.slice(i, i + 5).map(
           (name) =>
             new Promise((resolve, reject) => {
-              const c = spawn(process.execPath, [bin, 'launch', '-y', '-d', '-c', name, '--infra', 'gcp/us-east1', '--cpus', '2', '--', 'true'], { env, cwd: root, stdio: 'ignore' });
-              c.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`launch ${name} exited ${code}`))));
+              const c = spawn(process.execPath, [bin, 'launch', '-y', '-d', '-c', name, '--infra', 'gcp/us-east1', '--cpus', '2', '--', 'true'], { env, cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
+              let err = '';
+              c.stderr.on('data', (d) => (err += d));
+              c.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`launch ${name} exited ${code}: ${err.trim().split('\n').slice(-3).join(' | ')}`))));
             }),
         ),
       );
@@ -123,6 +125,9 @@ export default async function ({ quick }) {
     }
     rows.push({ bench: 'clouds', metric: `gcp: status -r over ${n} clusters (CLI wall), p50`, value: median(times), unit: 'ms', target: '≤ 1000 ms', note: `${apiCalls} Compute API calls per refresh (one aggregatedList + one operations list), then each head agent` });
     aloft(['down', '-a', '-y']);
+  } catch (err) {
+    const tail = fake.output().trim().split('\n').slice(-5).join(' | ');
+    throw new Error(`${err?.message ?? err}${fake.child.exitCode !== null ? ` (the fake exited ${fake.child.exitCode}: ${tail})` : ''}`);
   } finally {
     spawnSync(process.execPath, [bin, 'daemon', 'stop'], { env, timeout: 30_000 });
     fake.child.kill('SIGTERM');
