@@ -249,6 +249,8 @@ export async function serveGce(model: GceModel, sa: ServiceAccount, opts: { host
       res.end(json);
     });
   });
+  // Long-lived keep-alive like Google's front ends (Node's 5 s default races clients reusing sockets).
+  server.keepAliveTimeout = 65_000;
   await new Promise<void>((r) => server.listen(0, opts.host ?? '127.0.0.1', r));
   const port = (server.address() as AddressInfo).port;
   return {
