@@ -134,6 +134,23 @@ async function probeGcp(s: InfraStatus, settings: GcpSettings, timeoutMs: number
   }
 }
 
+/** One EC2 call (DescribeRegions) with the default credential chain, at AWS_ENDPOINT_URL_EC2 if set. */
+async function probeAws(s: InfraStatus, env: NodeJS.ProcessEnv, timeoutMs: number): Promise<void> {
+  const [{ AwsDriver }, { describeAwsError }] = await Promise.all([import('../providers/aws/driver.js'), import('../providers/aws/errors.js')]);
+  const driver = new AwsDriver({ env });
+  try {
+    s.reason += `; ${await driver.ping(timeoutMs)}`; // bounded inside (the SDK's load is not the API's time)
+    s.reachable = true;
+  } catch (err) {
+    s.reachable = false;
+    const e = err as Error;
+    const why = e.name === 'TimeoutError' || e.name === 'AbortError' ? `no answer in ${timeoutMs / 1000}s` : describeAwsError(err).split('\n')[0];
+    s.reason += `; EC2 API ${driver.endpoint() ?? 'https://ec2.<region>.amazonaws.com'} did not answer: ${why}`;
+  } finally {
+    driver.close();
+  }
+}
+
 interface KubeInfo {
   files: string[];
   contexts: string[];
@@ -221,7 +238,7 @@ export async function detectInfra(opts: DetectOptions = {}): Promise<InfraStatus
           if (!ok) s.reason += `; API ${host}:${port} unreachable (offline?)`;
         }),
       );
-    if (aws.ok) probe(aws, 'sts.amazonaws.com', 443);
+    if (aws.ok) probes.push(probeAws(aws, env, t));
     if (gcp.ok && gcpSet) probes.push(probeGcp(gcp, gcpSet, t));
     const server = k8s.servers?.[0];
     if (k8s.ok && server) {

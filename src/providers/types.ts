@@ -114,6 +114,13 @@ export interface Provider {
   /** Tells the nodes what autostop means for them (a cloud: what an OS shutdown does). */
   setAutostop?(cluster: string, setting: { idleMinutes: number; down: boolean } | undefined): Promise<void>;
   stopInstances(cluster: string): Promise<void>;
+  /**
+   * Kills every process of the cluster on its nodes that still run, keeping the nodes (repairing a
+   * broken cluster before `start`); providers without it are stopped instead.
+   */
+  sweepInstances?(cluster: string): Promise<void>;
+  /** Throws (a UserError saying why) when this cluster cannot be stopped, before anything is touched. */
+  checkStop?(cluster: string): Promise<void>;
   terminateInstances(cluster: string): Promise<void>;
   /** Drops this provider's own records of a cluster without touching its nodes (`down --purge`). */
   forgetInstances?(cluster: string): Promise<void>;

@@ -30,7 +30,7 @@ import { aloftHome } from '../../util/paths.js';
 import { detectResources } from '../detect.js';
 import { SshConnections } from '../ssh/connections.js';
 import { HostKeyChangedError, KnownHosts } from '../ssh/known-hosts.js';
-import { AgentInstaller, probeHost, runtimeNodeHome } from '../ssh/remote.js';
+import { AgentInstaller, probeHost, runtimeNodeHome, sweepDir } from '../ssh/remote.js';
 import { JsonClusterStore } from '../ssh/reservations.js';
 import { SshTransport } from '../ssh/transport.js';
 import {
@@ -427,17 +427,38 @@ export class VmProvider implements Provider {
     return this.info(this.record(cluster));
   }
 
+  async checkStop(cluster: string): Promise<void> {
+    const rec = this.book.get(cluster);
+    if (rec?.useSpot && !this.driver.spotStoppable) {
+      throw new UserError(`${this.name} spot instances cannot be stopped; tear the cluster down with \`aloft down ${cluster}\``);
+    }
+  }
+
   async stopInstances(cluster: string): Promise<void> {
     const rec = this.book.get(cluster);
     if (!rec) return;
-    if (rec.useSpot && !this.driver.spotStoppable) {
-      throw new UserError(`${this.name} spot instances cannot be stopped; tear the cluster down with \`aloft down ${cluster}\``);
-    }
+    await this.checkStop(cluster);
     const found = await this.driver.list(rec.region, [rec.uid]);
     const running = found.filter((i) => i.state === 'running' || i.state === 'pending');
     if (running.length) await this.driver.stop(rec.region, running.map((i) => i.id));
     this.connections.drop(`${rec.cluster}-${rec.uid}/`);
     await this.poll(rec, 'stopped', 10 * 60_000, (l) => l.every((i) => i.state === 'stopped' || i.state === 'terminated'));
+  }
+
+  /** Repair before start: the running nodes' aloft processes are killed (lost nodes come back in start). */
+  async sweepInstances(cluster: string): Promise<void> {
+    const rec = this.book.get(cluster);
+    if (!rec) return;
+    const running = new Set((await this.driver.list(rec.region, [rec.uid])).filter((i) => i.state === 'running').map((i) => i.id));
+    await Promise.all(
+      rec.nodes
+        .filter((n) => n.home && running.has(n.instanceId))
+        .map((n) =>
+          sweepDir(this.sshTransport(rec, n), n.home!.slice(0, n.home!.lastIndexOf('/')), `${this.name} node ${n.rank}`, false).catch(() => {
+            /* a node that does not answer is brought back (or reported) by start */
+          }),
+        ),
+    );
   }
 
   /** Terminates whatever this cluster has in `region` and waits until it is gone. */

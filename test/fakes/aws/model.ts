@@ -7,7 +7,8 @@
 //
 // Failures a test injects: `zoneFailures` (InsufficientInstanceCapacity, Unsupported, … per zone),
 // `regionFailures` (InstanceLimitExceeded …), `vcpuLimits` (VcpuLimitExceeded past N vCPUs of
-// live instances in a region), and `reclaim(id)` (a spot interruption).
+// live instances in a region), `reclaim(id)` (a spot interruption), and `reclaimAtBoot` (zones
+// where the first spot instance of a launch is interrupted as soon as it runs: a partial launch).
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -194,6 +195,8 @@ export class Ec2Model {
   readonly zoneFailures = new Map<string, Injection>();
   readonly regionFailures = new Map<string, Injection>();
   readonly vcpuLimits = new Map<string, number>();
+  /** zones whose spot capacity is being taken back: the first spot instance of each launch is reclaimed once it runs */
+  readonly reclaimAtBoot = new Set<string>();
   /** every RunInstances call: region, zone and what came of it (tests and benchmarks read it) */
   readonly runLog: Array<{ at: number; region: string; zone: string; count: number; error?: string }> = [];
   private launchIndex = 0;
@@ -459,6 +462,7 @@ export class Ec2Model {
       i.stateReason = undefined;
       i.bootedAfterMs = Date.now() - started;
       this.applyIngress();
+      if (i.spot && i.launchIndex === 0 && this.reclaimAtBoot.has(i.zone)) void this.reclaim(i.id);
     } catch {
       /* stopped or terminated while booting */
     }

@@ -11,6 +11,8 @@ export interface Ec2Server {
   port: number;
   /** calls by action (tests check batching: one DescribeInstances per region) */
   calls: Map<string, number>;
+  /** every call: when, what, where and the error code if any */
+  log: Array<{ at: number; action: string; region: string; error?: string }>;
   close(): Promise<void>;
 }
 
@@ -397,6 +399,7 @@ async function control(m: Ec2Model, what: string, body: Record<string, unknown>)
 
 export async function serveEc2(m: Ec2Model, credentials: Map<string, string>, opts: { port?: number } = {}): Promise<Ec2Server> {
   const calls = new Map<string, number>();
+  const log: Ec2Server['log'] = [];
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -414,19 +417,23 @@ export async function serveEc2(m: Ec2Model, credentials: Map<string, string>, op
           return;
         }
         let action = '?';
+        let region = '?';
         try {
           const p = Params.parse(body.toString('utf8'), url.searchParams);
           action = p.get('Action') ?? '';
           const caller = verifySigV4({ method: req.method ?? 'POST', path: url.pathname, query: url.searchParams, headers: req.headers, body }, credentials);
           calls.set(action, (calls.get(action) ?? 0) + 1);
+          region = caller.region;
           const handler = ACTIONS[action];
           if (!handler) throw new Ec2Error('InvalidAction', `The action ${action} is not valid for this web service.`);
           if (p.bool('DryRun')) throw new Ec2Error('DryRunOperation', 'Request would have succeeded, but DryRun flag is set.', 412);
           m.region(caller.region);
           const out = await handler(m, caller.region, p);
+          log.push({ at: Date.now(), action, region });
           res.writeHead(200, { 'content-type': 'text/xml;charset=UTF-8' }).end(response(action, out));
         } catch (err) {
           const e = err instanceof Ec2Error ? err : new Ec2Error('InternalError', `An internal error has occurred (${(err as Error).message})`, 500);
+          log.push({ at: Date.now(), action, region, error: e.code });
           res.writeHead(e.status, { 'content-type': 'text/xml;charset=UTF-8' }).end(errorBody(e.code, e.message));
         }
       })();
@@ -438,6 +445,7 @@ export async function serveEc2(m: Ec2Model, credentials: Map<string, string>, op
     endpoint: `http://127.0.0.1:${port}`,
     port,
     calls,
+    log,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
