@@ -15,7 +15,7 @@ const GCLOUD = '/usr/bin/gcloud';
 
 function gcloud(env: Record<string, string>, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(GCLOUD, [...args, '--quiet'], { env: { ...process.env, ...env, CLOUDSDK_CORE_DISABLE_PROMPTS: '1' }, timeout: 90_000 }, (err, stdout, stderr) =>
+    execFile(GCLOUD, [...args, '--quiet'], { env: { ...process.env, ...env, CLOUDSDK_CORE_DISABLE_PROMPTS: '1' }, timeout: 240_000 }, (err, stdout, stderr) =>
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });
@@ -35,7 +35,7 @@ describe.skipIf(!existsSync(GCLOUD))('GCE fake through the real gcloud', () => {
   afterAll(async () => {
     await gce?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  }, 600_000);
 
   it('instances create / list / describe / delete', async () => {
     const create = await gcloud(env, [
@@ -69,7 +69,7 @@ describe.skipIf(!existsSync(GCLOUD))('GCE fake through the real gcloud', () => {
     const after = await gcloud(env, ['compute', 'instances', 'list', '--format', 'value(name)']);
     expect(after.code, after.stderr).toBe(0);
     expect(after.stdout.trim()).toBe('');
-  });
+  }, 600_000);
 
   it('reports a zone out of capacity and a region out of quota the way GCE does', async () => {
     gce.model.zoneFailures.set('us-east1-b', { code: 'ZONE_RESOURCE_POOL_EXHAUSTED' });
@@ -87,7 +87,7 @@ describe.skipIf(!existsSync(GCLOUD))('GCE fake through the real gcloud', () => {
     const missing = await gcloud(env, ['compute', 'instances', 'describe', 'nope', '--zone', 'us-west1-a']);
     expect(missing.code).not.toBe(0);
     expect(missing.stderr).toMatch(/was not found/);
-  });
+  }, 600_000);
 
   it('firewall rules and a preempted SPOT instance', async () => {
     const fw = await gcloud(env, ['compute', 'firewall-rules', 'create', 'web', '--allow', 'tcp:8080,tcp:9000-9001', '--target-tags', 'web']);
@@ -107,7 +107,7 @@ describe.skipIf(!existsSync(GCLOUD))('GCE fake through the real gcloud', () => {
     expect((await gcloud(env, ['compute', 'instances', 'delete', 'spot-1', '--zone', 'europe-west4-a'])).code).toBe(0);
     expect((await gcloud(env, ['compute', 'firewall-rules', 'delete', 'web'])).code).toBe(0);
     expect([...gce.model.firewalls.keys()]).toEqual(['default-allow-ssh']);
-  });
+  }, 600_000);
 });
 
 describe('aloft check for gcp', () => {
@@ -155,5 +155,5 @@ describe('aloft check for gcp', () => {
       await gce.stop();
       rmSync(dir, { recursive: true, force: true });
     }
-  }, 120_000);
+  }, 600_000);
 });
