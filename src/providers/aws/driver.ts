@@ -76,6 +76,7 @@ export class AwsDriver implements CloudDriver {
   readonly cloud = 'aws';
   readonly defaultSshUser = 'ubuntu';
   readonly spotStoppable = false;
+  readonly atomicCreate = true;
   private sdk?: Promise<Sdk>;
   private readonly clients = new Map<string, EC2Client>();
   private readonly cache = new Map<string, Promise<string>>();
@@ -216,6 +217,17 @@ export class AwsDriver implements CloudDriver {
         return again.SecurityGroups![0]!.GroupId!;
       }
     });
+    // The rules for these ports are checked once per group (a failover's next zone reuses it).
+    await this.once(`rules/${id}/${[...ports].sort().join(',')}`, async () => {
+      await this.ensureRules(region, id, ports);
+      return id;
+    });
+    return id;
+  }
+
+  private async ensureRules(region: string, id: string, ports: string[]): Promise<void> {
+    const sdk = await this.load();
+    const c = await this.client(region);
     const cur = await c.send(new sdk.DescribeSecurityGroupsCommand({ GroupIds: [id] }));
     const have = cur.SecurityGroups?.[0]?.IpPermissions ?? [];
     const want: IpPermission[] = [
@@ -240,7 +252,6 @@ export class AwsDriver implements CloudDriver {
         if (awsErrorCode(err) !== 'InvalidPermission.Duplicate') throw err;
       }
     }
-    return id;
   }
 
   // ---- instances ----
@@ -259,6 +270,8 @@ export class AwsDriver implements CloudDriver {
       ...Object.entries(spec.labels).map(([Key, Value]) => ({ Key, Value })),
     ];
     const n = spec.ranks.length;
+    // One instance carries its rank from the start; several get theirs by launch index below.
+    const single = n === 1 ? [{ Key: TAG_RANK, Value: String(spec.ranks[0]) }, { Key: 'Name', Value: spec.ranks[0] === 0 ? `${spec.cluster}-head` : `${spec.cluster}-worker${spec.ranks[0]}` }] : [];
     const c = await this.client(spec.region, true);
     // All ranks in one call: EC2 launches MinCount..MaxCount at once or none.
     const r = await c.send(
@@ -282,7 +295,7 @@ export class AwsDriver implements CloudDriver {
           ? { MarketType: 'spot', SpotOptions: { SpotInstanceType: 'one-time', InstanceInterruptionBehavior: 'terminate' } }
           : undefined,
         TagSpecifications: [
-          { ResourceType: 'instance', Tags: common },
+          { ResourceType: 'instance', Tags: [...common, ...single] },
           { ResourceType: 'volume', Tags: common },
         ],
       }),
@@ -290,22 +303,33 @@ export class AwsDriver implements CloudDriver {
     const instances = (r.Instances ?? []).sort((a, b) => (a.AmiLaunchIndex ?? 0) - (b.AmiLaunchIndex ?? 0));
     // Each instance's rank (and a Name the console shows) by its launch index.
     const cTag = await this.client(spec.region);
-    await Promise.all(
-      instances.map((inst, k) => {
-        const rank = spec.ranks[k]!;
-        const tags = nodeTags(spec.cluster, spec.uid, rank);
-        return cTag.send(
-          new sdk.CreateTagsCommand({
-            Resources: [inst.InstanceId!],
-            Tags: [
-              { Key: TAG_RANK, Value: tags[TAG_RANK] },
-              { Key: 'Name', Value: rank === 0 ? `${spec.cluster}-head` : `${spec.cluster}-worker${rank}` },
-            ],
-          }),
-        );
-      }),
-    );
+    if (!single.length) await this.tagRanks(cTag, spec, instances);
     return instances.map((inst, k) => ({ ...this.toCloud(inst, spec.region), rank: spec.ranks[k]! }));
+  }
+
+  private async tagRanks(cTag: EC2Client, spec: LaunchSpec, instances: Instance[]): Promise<void> {
+    const sdk = await this.load();
+    try {
+      await Promise.all(
+        instances.map((inst, k) => {
+          const rank = spec.ranks[k]!;
+          const tags = nodeTags(spec.cluster, spec.uid, rank);
+          return cTag.send(
+            new sdk.CreateTagsCommand({
+              Resources: [inst.InstanceId!],
+              Tags: [
+                { Key: TAG_RANK, Value: tags[TAG_RANK] },
+                { Key: 'Name', Value: rank === 0 ? `${spec.cluster}-head` : `${spec.cluster}-worker${rank}` },
+              ],
+            }),
+          );
+        }),
+      );
+    } catch (err) {
+      // create() is all-or-nothing (atomicCreate): instances whose ranks could not be written go.
+      await this.terminate(spec.region, instances.map((i) => i.InstanceId!)).catch(() => undefined);
+      throw err;
+    }
   }
 
   private toCloud(i: Instance, region: string): CloudInstance {
@@ -366,7 +390,9 @@ export class AwsDriver implements CloudDriver {
     const c = await this.client(region);
     const name = clusterResourceName(cluster, uid);
     const vpc = await this.defaultVpc(region);
+    const gone = await this.cache.get(`sg/${region}/${name}`)?.catch(() => undefined);
     this.cache.delete(`sg/${region}/${name}`);
+    for (const k of [...this.cache.keys()]) if (gone && k.startsWith(`rules/${gone}/`)) this.cache.delete(k);
     const found = await c.send(new sdk.DescribeSecurityGroupsCommand({ Filters: [{ Name: 'group-name', Values: [name] }, { Name: 'vpc-id', Values: [vpc] }] }));
     for (const g of found.SecurityGroups ?? []) {
       // EC2 releases a terminated instance's network interface a little after it is terminated.

@@ -73,6 +73,8 @@ export interface CloudDriver {
   readonly defaultSshUser: string;
   /** one-time spot instances cannot be stopped (AWS); the base refuses `stop` for them */
   readonly spotStoppable: boolean;
+  /** create() that throws has left nothing behind (EC2's RunInstances: all instances or none) */
+  readonly atomicCreate?: boolean;
   /** loads the SDK ahead of the first call (the daemon does it after start when credentials exist) */
   warm?(): Promise<void>;
   /** whether credentials exist here (no network): the same answer as `aloft check` without a probe */

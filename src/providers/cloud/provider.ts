@@ -67,6 +67,8 @@ export interface CloudClusterRecord {
   instanceType: string;
   sshUser: string;
   numNodes: number;
+  /** what an OS shutdown of the nodes does now (set at create, changed by setAutostop) */
+  shutdownBehavior?: 'stop' | 'terminate';
   nodes: CloudNodeRecord[];
   createdAt: number;
 }
@@ -193,8 +195,10 @@ export class VmProvider implements Provider {
     timeoutMs: number,
     ok: (found: CloudInstance[]) => boolean | Error,
   ): Promise<CloudInstance[]> {
-    const deadline = Date.now() + timeoutMs;
-    let delay = this.opts.pollMinMs ?? 100;
+    const started = Date.now();
+    const deadline = started + timeoutMs;
+    const min = this.opts.pollMinMs ?? 150;
+    let delay = min;
     for (;;) {
       const found = await this.driver.list(rec.region, [rec.uid]);
       const r = ok(found);
@@ -202,7 +206,8 @@ export class VmProvider implements Provider {
       if (r) return found;
       if (Date.now() > deadline) throw new Error(`${this.where(rec)}: instances of ${rec.cluster} did not become ${what} within ${Math.round(timeoutMs / 1000)}s`);
       await sleep(delay);
-      delay = Math.min(delay * 2, this.opts.pollMaxMs ?? 1000);
+      // Closely at first (a fast boot is not kept waiting), then backing off (a slow one is not polled hard).
+      if (Date.now() - started > 3000) delay = Math.min(delay * 2, this.opts.pollMaxMs ?? 1000);
     }
   }
 
@@ -251,14 +256,19 @@ export class VmProvider implements Provider {
     // that `down` (and the restart's cleanup) follows to the instances by their tags.
     this.book.put(rec);
     const ranks = Array.from({ length: req.numNodes }, (_, i) => i);
+    let created = false;
     try {
       await this.create(rec, req, ranks);
+      created = true;
       return await this.bringUp(rec, req.onProgress);
     } catch (err) {
-      // A partial launch is removed before the next place is tried.
-      await this.removeInstances(rec, region).catch((e) =>
-        req.onProgress?.(`${this.where(rec)}: cleaning up the failed attempt failed: ${errorMessage(e)}`),
-      );
+      // A partial launch is removed before the next place is tried (nothing to look for when the
+      // cloud's create is all-or-nothing and it refused).
+      if (created || !this.driver.atomicCreate) {
+        await this.removeInstances(rec, region).catch((e) =>
+          req.onProgress?.(`${this.where(rec)}: cleaning up the failed attempt failed: ${errorMessage(e)}`),
+        );
+      }
       rec.nodes = [];
       this.book.put(rec);
       throw this.provisionError(err);
@@ -300,6 +310,7 @@ export class VmProvider implements Provider {
       `${this.where(rec)}: creating ${ranks.length} ${rec.instanceType} instance(s)${rec.useSpot ? ' (spot)' : ''}`,
     );
     const created = await this.driver.create(spec);
+    rec.shutdownBehavior = spec.shutdownBehavior;
     const keep = rec.nodes.filter((n) => !ranks.includes(n.rank));
     rec.nodes = [...keep, ...created.map((i) => ({ rank: i.rank, instanceId: i.id, privateIp: i.privateIp, publicIp: i.publicIp }))];
     if (!rec.zone && created[0]?.zone) rec.zone = created[0].zone;
@@ -498,7 +509,10 @@ export class VmProvider implements Provider {
     const rec = this.book.get(cluster);
     if (!rec || rec.nodes.length === 0) return;
     const behavior = rec.useSpot || setting?.down ? 'terminate' : 'stop';
+    if (behavior === rec.shutdownBehavior) return;
     await this.driver.setShutdownBehavior(rec.region, rec.nodes.map((n) => n.instanceId), behavior);
+    rec.shutdownBehavior = behavior;
+    if (this.book.get(cluster)?.uid === rec.uid) this.book.put(rec);
   }
 
   // ---- nodes ----

@@ -77,7 +77,8 @@ export async function startAwsFake(opts: { vms?: VmHost; bootMs?: number; port?:
 /** `npm run fake -- aws [--fixture api-only] --write-config DIR` (test/fakes/main.ts). */
 export async function serveForeground(opts: { fixture?: string; configDir: string }): Promise<{ lines: string[]; stop(): Promise<void> }> {
   if (opts.fixture && opts.fixture !== 'api-only') throw new Error(`unknown aws fixture '${opts.fixture}' (known: api-only — instances without VMs)`);
-  const vms = opts.fixture === 'api-only' ? undefined : new VmHost();
+  // ALOFT_FAKE_BOOT_MS: the VMs' own boot time (benchmarks subtract it from launch times).
+  const vms = opts.fixture === 'api-only' ? undefined : new VmHost({ bootMs: Number(process.env.ALOFT_FAKE_BOOT_MS) || 0 });
   const fake = await startAwsFake({ vms, port: Number(process.env.ALOFT_FAKE_PORT) || undefined });
   const { envFile } = fake.writeConfig(opts.configDir);
   return {

@@ -373,8 +373,10 @@ function stateChanges(list: Array<{ id: string; prev: keyof typeof STATE_CODES; 
 }
 
 /** The control API (for trying failures by hand): POST JSON to /_fake/<what>. */
-async function control(m: Ec2Model, what: string, body: Record<string, unknown>): Promise<unknown> {
+async function control(m: Ec2Model, what: string, body: Record<string, unknown>, calls: Map<string, number>): Promise<unknown> {
   switch (what) {
+    case 'calls':
+      return { count: [...calls.values()].reduce((a, b) => a + b, 0), byAction: Object.fromEntries(calls) };
     case 'zone-failure':
       if (body.code) m.zoneFailures.set(String(body.zone), { code: String(body.code), times: body.times as number | undefined });
       else m.zoneFailures.delete(String(body.zone));
@@ -391,9 +393,21 @@ async function control(m: Ec2Model, what: string, body: Record<string, unknown>)
       await m.reclaim(String(body.instanceId));
       return { ok: true };
     case 'instances':
-      return [...m.instances.values()].map((i) => ({ id: i.id, region: i.region, zone: i.zone, state: i.state, type: i.type, spot: i.spot, tags: Object.fromEntries(i.tags), privateIp: i.privateIp, publicIp: i.publicIp }));
+      return [...m.instances.values()].map((i) => ({
+        id: i.id,
+        region: i.region,
+        zone: i.zone,
+        state: i.state,
+        type: i.type,
+        spot: i.spot,
+        tags: Object.fromEntries(i.tags),
+        privateIp: i.privateIp,
+        publicIp: i.publicIp,
+        launchTime: i.launchTime,
+        bootedAfterMs: i.bootedAfterMs,
+      }));
     default:
-      throw new Error(`unknown control '${what}' (zone-failure, region-failure, vcpu-limit, reclaim, instances)`);
+      throw new Error(`unknown control '${what}' (zone-failure, region-failure, vcpu-limit, reclaim, instances, calls)`);
   }
 }
 
@@ -409,7 +423,7 @@ export async function serveEc2(m: Ec2Model, credentials: Map<string, string>, op
         const url = new URL(req.url ?? '/', 'http://x');
         if (url.pathname.startsWith('/_fake/')) {
           try {
-            const out = await control(m, url.pathname.slice(7), body.length ? (JSON.parse(body.toString()) as Record<string, unknown>) : {});
+            const out = await control(m, url.pathname.slice(7), body.length ? (JSON.parse(body.toString()) as Record<string, unknown>) : {}, calls);
             res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(out) + '\n');
           } catch (err) {
             res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: (err as Error).message }) + '\n');
