@@ -12,6 +12,9 @@ import { getProvider } from './providers.js';
 
 export type NodeVerdict = 'running' | 'stopped' | 'lost' | 'gone';
 
+/** The clouds' words for "the guest powered itself off" (EC2's state reason, GCE's operation). */
+const GUEST_SHUTDOWN = /InstanceInitiatedShutdown|guestTerminate/;
+
 /** running: every node runs; stopped: every node stopped; gone: every node terminated; lost: some nodes gone. */
 export function verdictOf(info: ClusterInfo | undefined): NodeVerdict {
   const nodes = info?.nodes ?? [];
@@ -44,14 +47,14 @@ export async function applyNodeStates(ctx: DaemonContext, rec: ClusterRecord, in
   const name = rec.name;
   if (v === 'stopped') {
     if (rec.status === 'STOPPED') return true;
-    const autostopped = /InstanceInitiatedShutdown|guest|autostop/i.test(reasons(info, 'stopped'));
+    const autostopped = GUEST_SHUTDOWN.test(reasons(info, 'stopped'));
     ctx.links.drop(name);
     endActiveJobs(ctx, rec);
     store.updateCluster(name, { status: 'STOPPED', statusReason: autostopped ? 'autostopped' : `stopped outside aloft: ${reasons(info, 'stopped')}` });
     store.notice(`cluster ${name}: ${autostopped ? 'autostop stopped its nodes' : 'its nodes were stopped outside aloft'}`, 'info', name);
     return true;
   }
-  if (v === 'gone' && rec.autostop?.down && /InstanceInitiatedShutdown/.test(reasons(info, 'terminated'))) {
+  if (v === 'gone' && rec.autostop?.down && GUEST_SHUTDOWN.test(reasons(info, 'terminated'))) {
     // The head powered itself off for an autostop --down while the daemon was away: finish the down.
     ctx.links.drop(name);
     store.notice(`cluster ${name}: autostop terminated its nodes; removing it`, 'info', name);
