@@ -110,6 +110,10 @@ export class VmProvider implements Provider {
   private readonly agents = new AgentInstaller();
   private readonly knownHosts = new Map<string, KnownHosts>();
   private key?: Promise<CloudKey>;
+  /** instances this provider created and has not put an agent on yet (nothing to check there) */
+  private readonly fresh = new Set<string>();
+  /** clusters just brought up (running and answering ssh), by when */
+  private readonly upAt = new Map<string, number>();
 
   constructor(
     readonly driver: CloudDriver,
@@ -310,6 +314,7 @@ export class VmProvider implements Provider {
       `${this.where(rec)}: creating ${ranks.length} ${rec.instanceType} instance(s)${rec.useSpot ? ' (spot)' : ''}`,
     );
     const created = await this.driver.create(spec);
+    for (const i of created) this.fresh.add(i.id);
     rec.shutdownBehavior = spec.shutdownBehavior;
     const keep = rec.nodes.filter((n) => !ranks.includes(n.rank));
     rec.nodes = [...keep, ...created.map((i) => ({ rank: i.rank, instanceId: i.id, privateIp: i.privateIp, publicIp: i.publicIp }))];
@@ -345,6 +350,7 @@ export class VmProvider implements Provider {
       }),
     );
     this.book.put(rec);
+    this.upAt.set(rec.cluster, Date.now());
     return this.info(rec);
   }
 
@@ -396,6 +402,10 @@ export class VmProvider implements Provider {
   }
 
   async waitInstances(cluster: string, state: 'running' | 'stopped' | 'terminated', timeoutMs = 10 * 60_000): Promise<void> {
+    // runInstances returns once every node runs and answers ssh: asking again right after is moot.
+    const up = this.upAt.get(cluster);
+    this.upAt.delete(cluster);
+    if (state === 'running' && up !== undefined && Date.now() - up < 5000) return;
     const rec = this.book.get(cluster);
     if (!rec) {
       if (state === 'terminated') return;
@@ -494,6 +504,8 @@ export class VmProvider implements Provider {
 
   private forget(rec: CloudClusterRecord): void {
     const id = `${rec.cluster}-${rec.uid}`;
+    this.upAt.delete(rec.cluster);
+    for (const n of rec.nodes) this.fresh.delete(n.instanceId);
     this.connections.drop(`${id}/`);
     this.knownHosts.delete(id);
     rmSync(join(this.home, 'cloud', 'known_hosts', id), { force: true });
@@ -530,7 +542,8 @@ export class VmProvider implements Provider {
 
   async ensureAgent(t: Transport, node: NodeInfo, localBundle: string): Promise<string> {
     if (!(t instanceof SshTransport)) throw new Error(`${this.name} provider: ensureAgent needs an ssh transport`);
-    return this.agents.ensure(t, node.home, localBundle, node.instanceId, `${this.name} node ${node.rank} (${node.instanceId})`);
+    const fresh = this.fresh.delete(node.instanceId);
+    return this.agents.ensure(t, node.home, localBundle, node.instanceId, `${this.name} node ${node.rank} (${node.instanceId})`, { fresh });
   }
 
   sessionTarget(cluster: string, node: NodeInfo) {
