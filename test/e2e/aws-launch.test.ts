@@ -112,6 +112,10 @@ run: |
     // The task's port is open on the instance's public address once the service is up.
     await waitFor(async () => (await httpGet(inst!.publicIp!, 18080)) === 200, 30_000, 'port 18080 reachable');
 
+    // `aloft ssh` logs in with the system ssh, the cluster's key and its own host-key record.
+    const sh = await a.run(['ssh', 'solo', '-c', 'echo "in $PWD as rank $SKYPILOT_NODE_RANK"']);
+    expect(sh.code, sh.stderr).toBe(0);
+    expect(sh.stdout).toMatch(new RegExp(`in \\S+/\\.aloft-runtime/solo-${c.uid}/node-0 as rank 0`));
     const ex = await a.run(['exec', 'solo', '--', 'echo hello from $SKYPILOT_NODE_RANK; echo kept > ~/kept.txt']);
     expect(ex.code, ex.stderr).toBe(0);
     expect(ex.stdout).toContain('hello from 0');
