@@ -318,6 +318,27 @@ run: |
     expect(groupsOf('gone')).toEqual([]);
   });
 
+  it('down fails while EC2 cannot be reached; down --purge forgets the cluster anyway', async () => {
+    await launch(['-c', 'lone', '--infra', 'aws/us-east-1', '--cpus', '2', '--', 'true']);
+    const [inst] = live('lone');
+    // A daemon whose EC2 endpoint does not answer (started with a dead one).
+    expect((await a.run(['daemon', 'stop'])).code).toBe(0);
+    const dead = { AWS_ENDPOINT_URL_EC2: 'http://127.0.0.1:9', AWS_MAX_ATTEMPTS: '1' };
+    const d = await a.run(['down', 'lone', '-y'], { env: dead, timeoutMs: 120_000 });
+    expect(d.code).not.toBe(0);
+    expect(d.stderr).toMatch(/ECONNREFUSED|connect/);
+    expect((await status()).map((c) => c.name)).toContain('lone');
+    const p = await a.run(['down', 'lone', '-y', '--purge'], { env: dead, timeoutMs: 120_000 });
+    expect(p.code, p.stderr).toBe(0);
+    expect((await status()).map((c) => c.name)).not.toContain('lone');
+    // What --purge left behind is the user's to remove, as the warning says.
+    expect(fake.model.instances.get(inst!.id)!.state).toBe('running');
+    await a.run(['daemon', 'stop']);
+    fake.model.terminate('us-east-1', [inst!.id]);
+    await waitFor(() => fake.model.instances.get(inst!.id)!.state === 'terminated', 30_000, 'terminated by hand');
+    for (const g of groupsOf('lone')) fake.model.deleteGroup('us-east-1', g.id);
+  });
+
   it('a daemon SIGKILLed mid-provision leaves no instance after the next start', async () => {
     // Slow boots keep the launch in PROVISION long enough to kill the daemon there.
     (vms.opts as { bootMs?: number }).bootMs = 4000;
