@@ -15,6 +15,7 @@ import { totalGpus } from './resources.js';
 import { AgentError, type StreamSink } from './rpc.js';
 import { WorkerPool } from './workers.js';
 import { agentPaths, describeDemand, makeTaskId, writeAtomic } from './paths.js';
+import { schedulePowerOff } from './poweroff.js';
 import { jobBaseEnv } from '../util/env.js';
 
 export { agentPaths } from './paths.js';
@@ -296,12 +297,13 @@ export class Agent extends EventEmitter {
   }
 
   /** Kills every job (they end CANCELLED) and the workers' ranks, then asks the process to exit. */
-  async shutdown(reason = 'shutdown'): Promise<{ ok: true }> {
+  async shutdown(reason = 'shutdown', powerOffAfterMs?: number): Promise<{ ok: true }> {
     this.init.log(`shutting down (${reason})`);
     this.shuttingDown = true;
     await this.cancel({ all: true });
     await this.ranks.killAll();
-    await this.workers.shutdownAll(reason, this.graceMs + 10_000);
+    await this.workers.shutdownAll(reason, this.graceMs + 10_000, powerOffAfterMs);
+    if (powerOffAfterMs !== undefined) schedulePowerOff(powerOffAfterMs, this.init.log);
     setTimeout(() => this.stopAndExit(), 50);
     return { ok: true };
   }
@@ -455,12 +457,19 @@ export class Agent extends EventEmitter {
 
   private async fireAutostop(a: AutostopSetting): Promise<void> {
     this.shuttingDown = true;
+    const spm = Number(process.env.ALOFT_AUTOSTOP_SECONDS_PER_MINUTE ?? 60);
     const marker: AutostopMarker = { at: Date.now(), down: a.down, idleMinutes: a.idleMinutes };
     this.init.log(`autostop: idle for ${a.idleMinutes} minute(s) → ${a.down ? 'down' : 'stop'}`);
     writeAtomic(this.paths.marker, JSON.stringify(marker));
+    const daemonListening = this.watchers.size > 0;
     for (const w of this.watchers) w.send({ autostop: marker });
     await Promise.all([...this.watchers].map((w) => w.drained()));
-    await this.workers.shutdownAll('autostop', this.graceMs + 10_000);
+    // Cloud VMs power themselves off: at once when no daemon listens (it may be away for days),
+    // else after one autostop minute, by which the daemon has stopped or torn them down through
+    // the cloud's API (after copying the job logs off the head).
+    const powerOffAfterMs = this.state.config?.powerOff ? (daemonListening ? spm * 1000 : 0) : undefined;
+    await this.workers.shutdownAll('autostop', this.graceMs + 10_000, powerOffAfterMs);
+    if (powerOffAfterMs !== undefined) schedulePowerOff(powerOffAfterMs, this.init.log);
     setTimeout(() => this.stopAndExit(), 100);
   }
 

@@ -28,6 +28,8 @@ export interface ClusterConfig {
   /** shared secret for worker connections over TCP */
   token?: string;
   autostop?: { idleMinutes: number; down: boolean };
+  /** nodes are machines of their own (cloud VMs): autostop powers them off (agent/poweroff.ts) */
+  powerOff?: boolean;
 }
 
 export interface JobSubmission {
@@ -94,7 +96,8 @@ export interface AgentMethods {
   /** head only: which worker agents do not answer (a dead host, a killed agent) */
   workerHealth: { params: Record<string, never>; result: { unreachable: Array<{ rank: number; error: string }> } };
   /** stop: kill every job and exit (node kept); the agent answers, then exits */
-  shutdown: { params: { reason?: string }; result: { ok: true } };
+  /** `powerOffAfterMs`: then power the node off (autostop on a cloud VM) */
+  shutdown: { params: { reason?: string; powerOffAfterMs?: number }; result: { ok: true } };
 
   // head → worker
   /** starts one rank's process; streams {text} output chunks; then {exitCode} as the last item */

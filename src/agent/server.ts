@@ -21,7 +21,7 @@ export function handlers(agent: Agent): Record<string, Handler> {
     setAutostop: (p) => agent.setAutostop(p ?? {}),
     info: () => agent.info(),
     workerHealth: () => agent.workerHealth(),
-    shutdown: (p) => agent.shutdown(p?.reason),
+    shutdown: (p) => agent.shutdown(p?.reason, p?.powerOffAfterMs),
     runRank: (p, ctx) => {
       if (!p || typeof p.script !== 'string' || typeof p.jobId !== 'number') throw new AgentError('bad runRank params', 'BAD_REQUEST');
       return agent.ranks.run(p, ctx.sink);

@@ -68,13 +68,13 @@ export class WorkerPool {
   }
 
   /** Asks every worker agent to shut down (best effort: a dead one is already down). */
-  async shutdownAll(reason: string, timeoutMs: number): Promise<void> {
+  async shutdownAll(reason: string, timeoutMs: number, powerOffAfterMs?: number): Promise<void> {
     const nodes = (this.config()?.nodes ?? []).filter((n) => n.rank !== 0);
     await Promise.all(
       nodes.map(async (n) => {
         try {
           const c = await this.get(n.rank);
-          await c.call('shutdown', { reason }, { timeoutMs });
+          await c.call('shutdown', powerOffAfterMs === undefined ? { reason } : { reason, powerOffAfterMs }, { timeoutMs });
         } catch {
           /* already gone */
         }

@@ -150,6 +150,17 @@ export class AgentLinks {
       }
       return true;
     } catch (err) {
+      // A cloud's own account of the nodes (a spot reclaim, a stop) explains a lost agent better
+      // than the socket error; an operation in progress owns the record meanwhile.
+      if (!this.ctx.locks.busy(cluster)) {
+        try {
+          const { applyNodeStates, nodeStatesOf } = await import('./reconcile.js');
+          const s = await nodeStatesOf(this.ctx, rec);
+          if (s && (await applyNodeStates(this.ctx, this.ctx.store.getCluster(cluster) ?? rec, s.info))) return false;
+        } catch {
+          /* the provider cannot say now: the agent's error stands */
+        }
+      }
       if (rec.status === 'UP') {
         this.ctx.store.updateCluster(cluster, {
           status: 'INIT',

@@ -111,8 +111,11 @@ export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Record<s
         clusters = clusters.filter((c) => want.has(c.name));
       }
       if (p?.refresh) {
-        await Promise.all(clusters.filter((c) => c.status === 'UP' || c.status === 'INIT').map((c) => ctx.links.check(c.name)));
-        clusters = clusters.map((c) => store.getCluster(c.name) ?? c);
+        // Nodes from each provider in one batch (one call per cloud region), then the agents.
+        const { refreshClusters } = await import('./reconcile.js');
+        await refreshClusters(ctx, clusters);
+        const names = new Set(store.listClusters().map((c) => c.name));
+        clusters = clusters.filter((c) => names.has(c.name)).map((c) => store.getCluster(c.name) ?? c);
       }
       return { clusters };
     },
@@ -168,6 +171,19 @@ export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Record<s
     },
     async requests(p) {
       return { requests: p?.all ? store.recentRequests(10_000) : store.recentRequests(100) };
+    },
+    async costReport(p) {
+      const { costRow } = await import('./cost.js');
+      const now = Date.now();
+      // Like `sky cost-report`: the last 30 days by default (--days N), everything with --all.
+      const since = p?.all ? 0 : now - (p?.days ?? 30) * 86_400_000;
+      const live = new Set(store.listClusters().map((c) => c.uid));
+      const rows = store.clusterHistory(since).map((h) => {
+        const current = live.has(h.record.uid) ? (store.getCluster(h.record.name) ?? h.record) : h.record;
+        return costRow(current, h.intervals, h.endedAt, live.has(h.record.uid), now);
+      });
+      const total = Math.round(rows.reduce((a, r) => a + r.cost, 0) * 1e6) / 1e6;
+      return { rows, total };
     },
     async snapshot() {
       return store.snapshot();

@@ -21,6 +21,11 @@ export interface DaemonContext {
 export class ClusterLocks {
   private tails = new Map<string, Promise<unknown>>();
 
+  /** An operation on this cluster is running or queued (it owns the cluster's record meanwhile). */
+  busy(cluster: string): boolean {
+    return this.tails.has(cluster);
+  }
+
   async with<T>(cluster: string, fn: () => Promise<T>): Promise<T> {
     const prev = this.tails.get(cluster) ?? Promise.resolve();
     let release!: () => void;

@@ -67,6 +67,29 @@ const MIGRATIONS: Array<(db: Db) => void> = [
       );
     `);
   },
+  (db) => {
+    // Every incarnation of a cluster, kept after `down` (cost-report): the last record seen and
+    // its billed intervals [[start, end | null], ...] (open while the cluster is not STOPPED).
+    db.exec(`
+      CREATE TABLE cluster_history (
+        uid TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        launched_at INTEGER NOT NULL,
+        ended_at INTEGER,
+        intervals TEXT NOT NULL,
+        record TEXT NOT NULL
+      );
+      CREATE INDEX cluster_history_by_launch ON cluster_history (launched_at);
+    `);
+    // Clusters alive at the upgrade: billed from their launch (stopped ones from now on).
+    const now = Date.now();
+    const insert = db.prepare('INSERT OR IGNORE INTO cluster_history (uid, name, launched_at, intervals, record) VALUES (?, ?, ?, ?, ?)');
+    for (const row of db.prepare('SELECT uid, name, status, record FROM clusters').all() as Array<{ uid: string; name: string; status: string; record: string }>) {
+      const rec = JSON.parse(row.record) as { launchedAt?: number };
+      const start = rec.launchedAt ?? now;
+      insert.run(row.uid, row.name, start, JSON.stringify(row.status === 'STOPPED' ? [] : [[start, null]]), row.record);
+    }
+  },
 ];
 
 export function openDatabase(path: string): Db {

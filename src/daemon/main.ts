@@ -180,6 +180,12 @@ async function main(): Promise<void> {
       // Parse the catalogs once now, so the first launch or dry run does not pay for it.
       const { loadCatalog } = await import('../catalog/catalog.js');
       loadCatalog();
+      // The SDK of each cloud with credentials here, so the first launch there does not wait for it.
+      const { detectInfra, usableInfra } = await import('../catalog/detect.js');
+      const { getProvider, PROVISIONABLE } = await import('./providers.js');
+      for (const cloud of usableInfra(await detectInfra({})).filter((c) => PROVISIONABLE.includes(c) && c !== 'local' && c !== 'ssh')) {
+        await (await getProvider(cloud, ctx.home)).warm?.().catch((err: unknown) => log.warn({ cloud, err: errorMessage(err) }, 'loading the cloud SDK failed'));
+      }
     })
     .catch((err) => log.error({ err: errorMessage(err) }, 'managed-job resume failed'));
 }

@@ -15,8 +15,18 @@ async function create(cloud: string, home: string): Promise<Provider> {
       const { SshProvider } = await import('../providers/ssh/provider.js');
       return new SshProvider({ home });
     }
+    case 'aws': {
+      // @aws-sdk/client-ec2 loads only when an AWS cluster is touched.
+      const { createAwsProvider } = await import('../providers/aws/provider.js');
+      return createAwsProvider({ home });
+    }
+    case 'gcp': {
+      // @google-cloud/compute loads only when a GCP cluster is touched.
+      const { createGcpProvider } = await import('../providers/gcp/provider.js');
+      return createGcpProvider(home);
+    }
     default:
-      throw new UserError(`infra '${cloud}' cannot be provisioned by this aloft yet (supported: local, ssh)`);
+      throw new UserError(`infra '${cloud}' cannot be provisioned by this aloft yet (supported: ${PROVISIONABLE.join(', ')})`);
   }
 }
 
@@ -30,4 +40,4 @@ export function getProvider(cloud: string, home: string): Promise<Provider> {
   return p;
 }
 
-export const PROVISIONABLE = ['local', 'ssh'];
+export const PROVISIONABLE = ['local', 'ssh', 'aws', 'gcp'];

@@ -13,6 +13,7 @@ import type {
 } from '../protocol/model.js';
 import type { NodeInfo } from '../providers/types.js';
 import type { Db } from './db.js';
+import { nextIntervals, type Interval } from './cost.js';
 
 /** What the daemon keeps about a cluster that clients never see. */
 export interface ClusterInternal {
@@ -73,6 +74,13 @@ export class Store extends EventEmitter {
       getManaged: db.prepare('SELECT record FROM managed_jobs WHERE id = ?'),
       getManagedTask: db.prepare('SELECT task FROM managed_jobs WHERE id = ?'),
       listManaged: db.prepare('SELECT record FROM managed_jobs ORDER BY id DESC LIMIT ?'),
+      getHistory: db.prepare('SELECT intervals FROM cluster_history WHERE uid = ?'),
+      upsertHistory: db.prepare(
+        `INSERT INTO cluster_history (uid, name, launched_at, intervals, record) VALUES (@uid, @name, @launched_at, @intervals, @record)
+         ON CONFLICT(uid) DO UPDATE SET intervals=@intervals, record=@record`,
+      ),
+      endHistory: db.prepare('UPDATE cluster_history SET intervals = ?, ended_at = ? WHERE uid = ?'),
+      historySince: db.prepare('SELECT record, intervals, ended_at FROM cluster_history WHERE ended_at IS NULL OR ended_at >= ? ORDER BY launched_at'),
       activeManaged: db.prepare(
         `SELECT record FROM managed_jobs WHERE status NOT IN ('SUCCEEDED','CANCELLED','FAILED','FAILED_SETUP','FAILED_NO_RESOURCE','FAILED_CONTROLLER') ORDER BY id`,
       ),
@@ -123,6 +131,7 @@ export class Store extends EventEmitter {
   putCluster(record: ClusterRecord): ClusterRecord {
     return this.tx(() => {
       record.updatedAt = Date.now();
+      this.recordHistory(record);
       this.stmts.upsertCluster.run({
         name: record.name,
         uid: record.uid,
@@ -166,9 +175,42 @@ export class Store extends EventEmitter {
 
   removeCluster(name: string, message?: string): void {
     this.tx(() => {
+      const rec = this.getCluster(name);
+      if (rec) {
+        const now = Date.now();
+        this.stmts.endHistory.run(JSON.stringify(nextIntervals(this.intervals(rec.uid), undefined, now)), now, rec.uid);
+      }
       this.stmts.deleteCluster.run(name);
       this.emitEvent({ kind: 'cluster-removed', name, message });
     });
+  }
+
+  // ---- cost history (cost-report) ----
+
+  private intervals(uid: string): Interval[] {
+    const row = this.stmts.getHistory.get(uid) as { intervals: string } | undefined;
+    return row ? (JSON.parse(row.intervals) as Interval[]) : [];
+  }
+
+  /** Bills a cluster from launch and each start until it stops or goes (one row per uid). */
+  private recordHistory(record: ClusterRecord): void {
+    const intervals = nextIntervals(this.intervals(record.uid), record.status, record.updatedAt);
+    this.stmts.upsertHistory.run({
+      uid: record.uid,
+      name: record.name,
+      launched_at: record.launchedAt,
+      intervals: JSON.stringify(intervals),
+      record: JSON.stringify(record),
+    });
+  }
+
+  /** Incarnations alive, or torn down at or after `since` (ms epoch), oldest launch first. */
+  clusterHistory(since = 0): Array<{ record: ClusterRecord; intervals: Interval[]; endedAt?: number }> {
+    return (this.stmts.historySince.all(since) as Array<{ record: string; intervals: string; ended_at: number | null }>).map((r) => ({
+      record: JSON.parse(r.record) as ClusterRecord,
+      intervals: JSON.parse(r.intervals) as Interval[],
+      ...(r.ended_at !== null ? { endedAt: r.ended_at } : {}),
+    }));
   }
 
   // ---- jobs ----

@@ -136,6 +136,25 @@ export interface ApiMethods {
   snapshot: { params: Record<string, never>; result: StateSnapshot };
   /** read-only: everything known about a cluster, job, managed job or request */
   describe: { params: DescribeTarget; result: Description };
+  /** per cluster incarnation (live and torn down): billed hours × the catalog's $/hr (`sky cost-report`) */
+  costReport: { params: { all?: boolean; days?: number }; result: { rows: CostReportRow[]; total: number } };
+}
+
+export interface CostReportRow {
+  name: string;
+  uid: string;
+  cloud: string;
+  infra: string;
+  resources: string;
+  useSpot: boolean;
+  /** UP | INIT | STOPPED, or TERMINATED once torn down */
+  status: string;
+  launchedAt: number;
+  endedAt?: number;
+  hours: number;
+  /** $/hr of the whole cluster */
+  hourlyPrice: number;
+  cost: number;
 }
 
 export type ApiMethod = keyof ApiMethods;
@@ -158,7 +177,17 @@ export type EventStreamMessage =
 
 export type NodeTarget =
   | { kind: 'local'; home: string; env: Record<string, string> }
-  | { kind: 'ssh'; host: string; port: number; user: string; identityFile?: string; home: string; env?: Record<string, string> };
+  | {
+      kind: 'ssh';
+      host: string;
+      port: number;
+      user: string;
+      identityFile?: string;
+      /** the host key record to check against (cloud VMs: one per cluster); default ALOFT_HOME/ssh/known_hosts */
+      knownHostsFile?: string;
+      home: string;
+      env?: Record<string, string>;
+    };
 
 /** Error body for a non-2xx answer. */
 export interface ApiErrorBody {

@@ -126,6 +126,8 @@ export interface RequestRecord {
   jobId?: number;
   /** the launch created the cluster (so an interrupted launch tears it down) */
   createdCluster?: boolean;
+  /** provisioning attempts that failed over, one line each: "gcp/us-central1/us-central1-a: capacity error (…)" */
+  attempts?: string[];
 }
 
 export type EventKind =

@@ -44,6 +44,11 @@ export interface ProviderCapabilities {
   preemptible: boolean;
   /** provider has interactive sessions that keep a cluster busy (ssh) */
   sessions: boolean;
+  /**
+   * nodes are machines of their own (cloud VMs): when autostop fires, the head agent powers
+   * them off itself, so autostop holds while the daemon is away (docs/ARCHITECTURE.md § Clouds)
+   */
+  powerOffOnAutostop?: boolean;
 }
 
 /** A node as the provider reports it. */
@@ -56,6 +61,8 @@ export interface NodeInfo {
   /** provider-specific id (pid group, instance id, pod name, host) */
   instanceId: string;
   status: 'pending' | 'running' | 'stopped' | 'terminated';
+  /** the provider's reason for a stopped or terminated node (e.g. a cloud's spot termination code) */
+  reason?: string;
 }
 
 export interface ClusterInfo {
@@ -92,6 +99,8 @@ export interface Provider {
   readonly capabilities: ProviderCapabilities;
   /** Is this infra usable here, and if not, why. */
   check(): Promise<{ ok: boolean; reason?: string }>;
+  /** Loads what the first real call would (a cloud SDK), so the first launch does not wait for it. */
+  warm?(): Promise<void>;
   liveOfferings?(): Promise<LiveOffering[]>;
   /** The same, plus per target (an ssh pool) why its other hosts cannot take a cluster now. */
   liveOfferingsWithProblems?(): Promise<{ offerings: LiveOffering[]; problems: Map<string, string[]> }>;
@@ -100,7 +109,18 @@ export interface Provider {
   runInstances(req: ProvisionRequest): Promise<ClusterInfo>;
   waitInstances(cluster: string, state: 'running' | 'stopped' | 'terminated', timeoutMs?: number): Promise<void>;
   queryInstances(cluster: string): Promise<ClusterInfo | undefined>;
+  /** The same for many clusters at once, batched (one API call per region): `status -r`. */
+  queryClusters?(clusters: string[]): Promise<Map<string, ClusterInfo | undefined>>;
+  /** Tells the nodes what autostop means for them (a cloud: what an OS shutdown does). */
+  setAutostop?(cluster: string, setting: { idleMinutes: number; down: boolean } | undefined): Promise<void>;
   stopInstances(cluster: string): Promise<void>;
+  /**
+   * Kills every process of the cluster on its nodes that still run, keeping the nodes (repairing a
+   * broken cluster before `start`); providers without it are stopped instead.
+   */
+  sweepInstances?(cluster: string): Promise<void>;
+  /** Throws (a UserError saying why) when this cluster cannot be stopped, before anything is touched. */
+  checkStop?(cluster: string): Promise<void>;
   terminateInstances(cluster: string): Promise<void>;
   /** Drops this provider's own records of a cluster without touching its nodes (`down --purge`). */
   forgetInstances?(cluster: string): Promise<void>;

@@ -14,6 +14,8 @@ export interface AloftConfig {
   allowedInfra?: string[];
   /** `local.spot_mtbp_seconds`: mean time between random preemptions of local spot clusters */
   spotMtbpSeconds?: number;
+  /** `gcp.endpoint` (Compute Engine API override) and `gcp.project_id` */
+  gcp?: { endpoint?: string; projectId?: string };
 }
 
 const msg = (error: string) => ({ error });
@@ -21,11 +23,18 @@ const msg = (error: string) => ({ error });
 /** SkyPilot config sections aloft accepts (so a copied ~/.sky/config.yaml loads) but does not use. */
 export const SKYPILOT_ONLY_KEYS = [
   'api_server', 'jobs', 'docker', 'nvidia_gpus', 'admin_policy', 'provision', 'serve', 'workspaces',
-  'active_workspace', 'bucket', 'daemons', 'db', 'logs', 'kubernetes', 'ssh', 'aws', 'gcp', 'azure',
+  'active_workspace', 'bucket', 'daemons', 'db', 'logs', 'kubernetes', 'ssh', 'aws', 'azure',
   'oci', 'nebius', 'lambda', 'runpod', 'vast', 'slurm', 'seeweb', 'primeintellect', 'rcc',
 ] as const;
 
 const LOCAL_KEYS = ['spot_mtbp_seconds'] as const;
+/** SkyPilot's own `gcp:` keys (accepted, not used) next to aloft's endpoint and project_id. */
+const GCP_SKYPILOT_KEYS = [
+  'labels', 'vpc_name', 'use_internal_ips', 'ssh_proxy_command', 'prioritize_reservations', 'specific_reservations',
+  'managed_instance_group', 'enable_gvnic', 'enable_gpu_direct', 'placement_policy', 'force_enable_external_ips',
+  'remote_identity', 'post_provision_runcmd', 'instance_tags',
+] as const;
+const GCP_KEYS = ['endpoint', 'project_id', ...GCP_SKYPILOT_KEYS] as const;
 const infraList = z.array(z.string(msg('expected an infra name such as "aws" or "ssh/POOL"')), msg('expected a list of infra names'));
 
 export const ConfigSchema = z.strictObject(
@@ -45,16 +54,36 @@ export const ConfigSchema = z.strictObject(
       )
       .nullable()
       .optional(),
+    gcp: z
+      .strictObject(
+        {
+          endpoint: z
+            .string(msg('expected the Compute Engine API URL, e.g. https://compute.googleapis.com/compute/v1/'))
+            .regex(/^https?:\/\/[^/\s]+(\/compute\/v1)?\/?$/, msg('expected http(s)://HOST[:PORT]/compute/v1/'))
+            .nullable()
+            .optional(),
+          project_id: z
+            .string(msg('expected a GCP project id'))
+            .regex(/^[a-z][-a-z0-9]{4,28}[a-z0-9]$/, msg('expected a GCP project id (6-30 lowercase letters, digits and dashes)'))
+            .nullable()
+            .optional(),
+          ...Object.fromEntries(GCP_SKYPILOT_KEYS.map((k) => [k, z.unknown().optional()])),
+        },
+        msg('expected a mapping'),
+      )
+      .nullable()
+      .optional(),
     ...Object.fromEntries(SKYPILOT_ONLY_KEYS.map((k) => [k, z.unknown().optional()])),
   },
   msg('expected a mapping'),
 );
 
-export const CONFIG_KEYS: readonly string[] = ['allowed_infra', 'allowed_clouds', 'local', ...SKYPILOT_ONLY_KEYS];
+export const CONFIG_KEYS: readonly string[] = ['allowed_infra', 'allowed_clouds', 'local', 'gcp', ...SKYPILOT_ONLY_KEYS];
 
 function knownKeys(path: Path): readonly string[] {
   if (path.length === 0) return CONFIG_KEYS;
   if (path.length === 1 && path[0] === 'local') return LOCAL_KEYS;
+  if (path.length === 1 && path[0] === 'gcp') return GCP_KEYS;
   return [];
 }
 
@@ -78,6 +107,9 @@ export function parseConfig(text: string, file: string): AloftConfig {
   const allowed = d.allowed_infra ?? d.allowed_clouds;
   if (allowed) out.allowedInfra = allowed;
   if (d.local?.spot_mtbp_seconds) out.spotMtbpSeconds = d.local.spot_mtbp_seconds;
+  if (d.gcp?.endpoint || d.gcp?.project_id) {
+    out.gcp = { ...(d.gcp.endpoint ? { endpoint: d.gcp.endpoint } : {}), ...(d.gcp.project_id ? { projectId: d.gcp.project_id } : {}) };
+  }
   return out;
 }
 

@@ -83,6 +83,10 @@ export function register(program: Command): void {
         r.error ?? '',
       ]);
       process.stdout.write(table(['ID', 'KIND', 'CLUSTER', 'STATUS', 'STAGE', 'CREATED', 'ELAPSED', 'ERROR'], rows) + '\n');
+      // Each place a launch failed over from, with the cloud's reason.
+      for (const r of requests.filter((q) => q.attempts?.length)) {
+        process.stdout.write(`\n${r.id} (${r.cluster}) failed over ${r.attempts!.length} time(s):\n${r.attempts!.map((l) => `  ${l}`).join('\n')}\n`);
+      }
     });
 
   program

@@ -8,7 +8,7 @@ import { aloftHome } from '../../util/paths.js';
 import { shellQuote } from '../../util/shell.js';
 
 export type ShellTarget =
-  | { kind: 'ssh'; host: string; port: number; user: string; identityFile?: string; home: string; env?: Record<string, string> }
+  | { kind: 'ssh'; host: string; port: number; user: string; identityFile?: string; knownHostsFile?: string; home: string; env?: Record<string, string> }
   | { kind: 'local'; home: string; env: Record<string, string> };
 
 export interface ShellOptions {
@@ -22,7 +22,7 @@ export interface ShellOptions {
 
 /** The `ssh` argument list for a target (exported for tests and for printing). */
 export function sshArgs(t: Extract<ShellTarget, { kind: 'ssh' }>, opts: ShellOptions = {}): string[] {
-  const knownHosts = join(opts.aloftHome ?? aloftHome(), 'ssh', 'known_hosts');
+  const knownHosts = t.knownHostsFile ?? join(opts.aloftHome ?? aloftHome(), 'ssh', 'known_hosts');
   const args = ['-p', String(t.port), '-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'StrictHostKeyChecking=yes'];
   if (t.identityFile) args.push('-i', t.identityFile, '-o', 'IdentitiesOnly=yes');
   if (!opts.command) args.push('-t');

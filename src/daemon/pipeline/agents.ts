@@ -76,8 +76,11 @@ export async function startAgents(
     nodes: started.map((s) => ({ rank: s.node.rank, ip: s.node.ip, endpoint: s.endpoint, resources: s.resources })),
     token,
     ...(opts.deferAutostop ? {} : { autostop: rec.autostop }),
+    ...(provider.capabilities.powerOffOnAutostop ? { powerOff: true } : {}),
   };
   const client = await ctx.links.get(rec.name);
   await client.call('configure', config);
+  // What an OS shutdown does on the nodes follows the autostop setting (a cloud: stop or terminate).
+  await provider.setAutostop?.(rec.name, rec.autostop);
   return started;
 }

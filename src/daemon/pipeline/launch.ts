@@ -109,6 +109,10 @@ export async function runLaunch(ctx: DaemonContext, params: LaunchParams, req: R
               progress(`failing over to ${p.infra}`);
             },
             progress,
+            onFailure: (line) => {
+              const cur = store.getRequest(req.id);
+              if (cur) store.putRequest({ ...cur, attempts: [...(cur.attempts ?? []), line] });
+            },
             retryUntilUp: params.retryUntilUp ?? false,
             replan: () => planLaunch(ctx, task, { avoidRegions: params.avoidRegions, preferRegion: params.preferRegion }),
           });
@@ -153,7 +157,10 @@ export async function runLaunch(ctx: DaemonContext, params: LaunchParams, req: R
       const client = await ctx.links.get(name);
       // (Re)arming autostop also restarts the idle clock: a launch is activity.
       const armAutostop = async () => {
-        if (rec!.autostop) await client.call('setAutostop', rec!.autostop);
+        if (!rec!.autostop) return;
+        await client.call('setAutostop', rec!.autostop);
+        // A relaunch may have changed --down: what the nodes' power-off does follows it.
+        if (!needsAgents) await provider.setAutostop?.(name, rec!.autostop);
       };
       if (!sub) {
         await armAutostop();

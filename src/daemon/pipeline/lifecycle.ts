@@ -65,6 +65,8 @@ export async function stopCluster(ctx: DaemonContext, name: string): Promise<voi
   const rec = requireCluster(ctx, name);
   const provider = await getProvider(rec.cloud, ctx.home);
   if (!provider.capabilities.stop) throw new UserError(`${rec.infra} clusters cannot be stopped; use \`aloft down ${name}\``);
+  // Refused before the agent is shut down (AWS one-time spot instances cannot stop).
+  await provider.checkStop?.(name);
   await archiveRemaining(ctx, rec);
   await shutdownAgent(ctx, name);
   await provider.stopInstances(name);
@@ -80,7 +82,7 @@ export async function startCluster(ctx: DaemonContext, name: string, onProgress:
   const provider = await getProvider(rec.cloud, ctx.home);
   ctx.links.drop(name);
   // Whatever is left of a broken cluster (an agent killed, jobs orphaned) is swept first.
-  if (rec.status === 'INIT') await provider.stopInstances(name);
+  if (rec.status === 'INIT') await (provider.sweepInstances ? provider.sweepInstances(name) : provider.stopInstances(name));
   rec = ctx.store.updateCluster(name, { status: 'INIT', statusReason: 'starting' })!;
   const info = await provider.runInstances({
     cluster: name,
@@ -111,11 +113,15 @@ export async function setAutostop(
   if (rec.status === 'STOPPED') return ctx.store.updateCluster(name, { autostop: setting })!;
   if (rec.status !== 'UP') throw new UserError(`cluster '${name}' is ${rec.status}; autostop needs it UP or STOPPED`);
   const client = await ctx.links.get(name);
+  const provider = await getProvider(rec.cloud, ctx.home);
   if (opts.cancel) {
     await client.call('setAutostop', { cancel: true });
+    await provider.setAutostop?.(name, undefined);
     return ctx.store.updateCluster(name, { autostop: undefined })!;
   }
   await client.call('setAutostop', setting!);
+  // On a cloud, what the head's power-off does when autostop fires: stop, or terminate for --down.
+  await provider.setAutostop?.(name, setting);
   return ctx.store.updateCluster(name, { autostop: setting })!;
 }
 
