@@ -85,10 +85,11 @@ describe('cost-report', () => {
     dir = mkdtempSync(join(tmpdir(), 'aloft-cost-'));
     const path = join(dir, 'state.db');
     const db = new Database(path);
-    // Schema v2 (before cost-report): migrate only the first two steps by hand.
-    migrate(db);
+    // The schema just before the migration that adds cluster_history (cost-report's).
+    const hasHistory = () => !!db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'cluster_history'").get();
+    for (let v = 1; !hasHistory(); v++) migrate(db, v);
     db.exec('DROP TABLE cluster_history');
-    db.pragma('user_version = 2');
+    db.pragma(`user_version = ${(db.pragma('user_version', { simple: true }) as number) - 1}`);
     const up = rec('old', { status: 'UP', uid: 'old-1', hourlyPrice: 2, launchedAt: T0 });
     db.prepare('INSERT INTO clusters (name, uid, status, record, updated_at) VALUES (?, ?, ?, ?, ?)').run('old', 'old-1', 'UP', JSON.stringify(up), T0);
     db.close();
