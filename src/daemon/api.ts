@@ -81,15 +81,16 @@ export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Record<s
       if (p.task.numNodes > rec.numNodes) {
         throw new UserError(`cluster '${rec.name}' has ${rec.numNodes} node(s); the task needs ${p.task.numNodes}`);
       }
+      let warnings: string[] = [];
       if (p.task.workdir) {
         const provider = await getProvider(rec.cloud, ctx.home);
-        await syncWorkdir(provider, rec.name, store.getInternal(rec.name).nodes ?? [], p.task.workdir);
+        ({ warnings } = await syncWorkdir(provider, rec.name, store.getInternal(rec.name).nodes ?? [], p.task.workdir));
       }
       const sub = submissionOf(p.task, { withSetup: false });
       if (!sub) throw new UserError('nothing to run: give a YAML with `run:` or a command after --');
       const client = await ctx.links.get(rec.name);
       const { jobId } = await client.call('submit', sub);
-      return { cluster: rec.name, jobId };
+      return { cluster: rec.name, jobId, ...(warnings.length ? { warnings } : {}) };
     },
     async plan(p) {
       const { planText } = await import('./plan-api.js');

@@ -60,7 +60,8 @@ export interface ApiMethods {
   shutdown: { params: Record<string, never>; result: { ok: true } };
   /** starts a launch request; follow it with the `request` stream */
   launch: { params: LaunchParams; result: { requestId: string; cluster: string } };
-  exec: { params: ExecParams; result: { cluster: string; jobId: number } };
+  /** warnings: files skipped or changed while the workdir was packed (as `tar` warns) */
+  exec: { params: ExecParams; result: { cluster: string; jobId: number; warnings?: string[] } };
   /** the optimizer's plan (what --dryrun prints); `plan` is the optimizer's JSON */
   plan: { params: PlanParams; result: { plans: unknown[]; text: string } };
   status: { params: { clusters?: string[]; refresh?: boolean }; result: { clusters: ClusterRecord[] } };

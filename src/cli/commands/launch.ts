@@ -119,7 +119,8 @@ export function register(program: Command): void {
     const { buildChain, singleTask } = await import('../task-input.js');
     const task = singleTask(await buildChain(args, opts), 'exec');
     const client = await daemon();
-    const { jobId } = await client.call('exec', { cluster, task });
+    const { jobId, warnings } = await client.call('exec', { cluster, task });
+    for (const w of warnings ?? []) note(`aloft: warning: ${w}`);
     if (opts.detach) {
       if (opts.output === 'json') printJson({ cluster, job_id: jobId });
       else note(`Job ${jobId} submitted to ${cluster}. Follow it with: aloft logs ${cluster} ${jobId}`);

@@ -135,7 +135,9 @@ export async function runLaunch(ctx: DaemonContext, params: LaunchParams, req: R
 
       if (task.workdir) {
         await stage('SYNC_WORKDIR', task.workdir);
-        progress(`synced workdir ${task.workdir}: ${await syncWorkdir(provider, name, nodes, task.workdir)}`);
+        const synced = await syncWorkdir(provider, name, nodes, task.workdir);
+        for (const w of synced.warnings) progress(`warning: ${w}`);
+        progress(`synced workdir ${task.workdir}: ${synced.text}`);
       }
       if (task.fileMounts.length > 0) {
         await stage('SYNC_FILE_MOUNTS');
