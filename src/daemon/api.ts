@@ -4,9 +4,10 @@
 import { readFileSync } from 'node:fs';
 import type { ApiMethods, LaunchParams, LogStreamItem } from '../protocol/api.js';
 import { API_VERSION } from '../protocol/api.js';
+import { API_PARAMS, describeIssue, STREAM_QUERIES, type StreamQuery } from '../protocol/schemas.js';
 import type { ClusterRecord, JobRecord, RequestKind } from '../protocol/model.js';
 import { isTerminalJob, TERMINAL_MANAGED_STATUSES } from '../protocol/model.js';
-import { UserError } from '../util/errors.js';
+import { UserError, errorMessage } from '../util/errors.js';
 import { generateClusterName, validateClusterName } from '../util/names.js';
 import { aloftVersion } from '../util/version.js';
 import type { DaemonContext } from './context.js';
@@ -18,6 +19,7 @@ import { getProvider } from './providers.js';
 import type { RpcHandler, StreamHandler } from './server.js';
 
 type Handlers = { [M in keyof ApiMethods]: (p: ApiMethods[M]['params']) => Promise<ApiMethods[M]['result']> };
+type TypedStream<S extends keyof typeof STREAM_QUERIES> = (q: StreamQuery<S>, send: (item: unknown) => void, signal: AbortSignal) => Promise<void>;
 
 export interface ApiOptions {
   socket: string;
@@ -25,7 +27,7 @@ export interface ApiOptions {
   shutdown: () => void;
 }
 
-export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Record<string, RpcHandler>; streams: Record<string, StreamHandler> } {
+export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Map<string, RpcHandler>; streams: Map<string, StreamHandler> } {
   const { store, requests } = ctx;
 
   /** Runs `work` as a background request; answers with its id at once. */
@@ -88,7 +90,7 @@ export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Record<s
       }
       const sub = submissionOf(p.task, { withSetup: false });
       if (!sub) throw new UserError('nothing to run: give a YAML with `run:` or a command after --');
-      const client = await ctx.links.get(rec.name);
+      const client = await headAgent(ctx, rec.name);
       const { jobId } = await client.call('submit', sub);
       return { cluster: rec.name, jobId, ...(warnings.length ? { warnings } : {}) };
     },
@@ -120,7 +122,7 @@ export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Record<s
       const rec = requireCluster(ctx, p.cluster);
       if (rec.status !== 'UP') throw new UserError(`cluster '${rec.name}' is ${rec.status}; nothing runs on it`);
       if (!p.all && !(p.jobIds && p.jobIds.length > 0)) throw new UserError('say which jobs to cancel, or --all');
-      const client = await ctx.links.get(rec.name);
+      const client = await headAgent(ctx, rec.name);
       return client.call('cancel', p.all ? { all: true } : { jobIds: p.jobIds });
     },
     async stop(p) {
@@ -154,6 +156,7 @@ export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Record<s
       };
     },
     async autostop(p) {
+      for (const n of p.clusters) requireCluster(ctx, n); // all or nothing: check every name first
       const clusters: ClusterRecord[] = [];
       for (const n of p.clusters) clusters.push(await setAutostop(ctx, n, p));
       return { clusters };
@@ -226,40 +229,65 @@ export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Record<s
     return r;
   }
 
-  const streams: Record<string, StreamHandler> = {
-    request: (q, send, signal) => {
-      const id = q.get('id');
-      if (!id) throw new UserError('request stream needs ?id=');
-      return requests.follow(id, send, signal);
-    },
+  const streams: { [S in keyof typeof STREAM_QUERIES]: TypedStream<S> } = {
+    request: (q, send, signal) => requests.follow(q.id, send, signal),
     logs: (q, send, signal) => streamLogs(ctx, q, send as (i: LogStreamItem) => void, signal),
     managedLogs: (q, send, signal) =>
       managed().streamLogs(
-        {
-          id: q.has('id') ? Number(q.get('id')) : undefined,
-          name: q.get('name') ?? undefined,
-          follow: q.get('follow') === '1',
-          controller: q.get('controller') === '1',
-        },
+        { id: q.id, name: q.name, follow: q.follow ?? false, controller: q.controller ?? false },
         send as (i: LogStreamItem) => void,
         signal,
       ),
   };
 
-  return { rpc: handlers as unknown as Record<string, RpcHandler>, streams };
+  return { rpc: checkedHandlers(handlers), streams: checkedStreams(streams) };
 }
 
-async function streamLogs(ctx: DaemonContext, q: URLSearchParams, send: (i: LogStreamItem) => void, signal: AbortSignal): Promise<void> {
+/**
+ * Every method behind its schema (protocol/schemas.ts): a call whose parameters do not fit is
+ * refused before anything happens, with one line naming the field. A Map, not an object: a
+ * method name is never looked up on a prototype (`constructor`, `toString`).
+ */
+function checkedHandlers(handlers: Handlers): Map<string, RpcHandler> {
+  const out = new Map<string, RpcHandler>();
+  for (const method of Object.keys(API_PARAMS) as (keyof ApiMethods)[]) {
+    const schema = API_PARAMS[method];
+    const handler = handlers[method] as (p: unknown) => Promise<unknown>;
+    out.set(method, (body: unknown) => {
+      const raw = body === undefined ? {} : body;
+      const res = schema.safeParse(raw);
+      if (!res.success) throw new UserError(`${method}: ${describeIssue(res.error, raw)}`, 'BAD_PARAMS');
+      return handler(res.data);
+    });
+  }
+  return out;
+}
+
+function checkedStreams(streams: { [S in keyof typeof STREAM_QUERIES]: TypedStream<S> }): Map<string, StreamHandler> {
+  const out = new Map<string, StreamHandler>();
+  for (const name of Object.keys(STREAM_QUERIES) as (keyof typeof STREAM_QUERIES)[]) {
+    const schema = STREAM_QUERIES[name];
+    const handler = streams[name] as TypedStream<typeof name>;
+    out.set(name, (query, send, signal) => {
+      const raw = Object.fromEntries(query);
+      const res = schema.safeParse(raw);
+      if (!res.success) throw new UserError(`${name} stream: ${describeIssue(res.error, raw)}`, 'BAD_PARAMS');
+      return handler(res.data as never, send, signal);
+    });
+  }
+  return out;
+}
+
+async function streamLogs(ctx: DaemonContext, q: StreamQuery<'logs'>, send: (i: LogStreamItem) => void, signal: AbortSignal): Promise<void> {
   const { store } = ctx;
-  const name = q.get('cluster') ?? '';
-  const follow = q.get('follow') === '1';
-  const tail = q.has('tail') ? Number(q.get('tail')) : undefined;
-  const rank = q.has('rank') ? Number(q.get('rank')) : undefined;
+  const name = q.cluster;
+  const follow = q.follow ?? false;
+  const { tail, rank } = q;
   const rec = store.getCluster(name);
   const uid = rec?.uid ?? store.latestUidOf(name);
   if (!uid) throw new UserError(`cluster '${name}' does not exist and has no saved logs`, 'NO_CLUSTER');
   ctx.links.flushNow();
-  let jobId = q.has('job') ? Number(q.get('job')) : undefined;
+  let jobId = q.job;
   if (jobId === undefined) jobId = store.jobsOf(uid, 1)[0]?.id;
   if (jobId === undefined) throw new UserError(`cluster '${name}' has no jobs yet`);
   const known = store.getJob(uid, jobId);
@@ -300,6 +328,15 @@ async function streamLogs(ctx: DaemonContext, q: URLSearchParams, send: (i: LogS
   }
   if (text) send({ type: 'text', text });
   send({ type: 'end', job: known, archived: true });
+}
+
+/** The cluster's head agent; one that does not answer is the user's to repair, not a daemon fault. */
+async function headAgent(ctx: DaemonContext, name: string) {
+  try {
+    return await ctx.links.get(name);
+  } catch (err) {
+    throw new UserError(`cluster '${name}': the head agent does not answer (${errorMessage(err)}); repair it with \`aloft start ${name}\``, 'AGENT_UNREACHABLE');
+  }
 }
 
 /** Keeps the lines of one rank of a gang job's log (lines are prefixed `(... rank=N, ...)`). */

@@ -3,7 +3,7 @@
 import { EventEmitter } from 'node:events';
 import type { RequestStreamItem } from '../protocol/api.js';
 import type { RequestKind, RequestRecord } from '../protocol/model.js';
-import { errorMessage } from '../util/errors.js';
+import { UserError, errorMessage } from '../util/errors.js';
 import { shortId } from '../util/names.js';
 import type { Store } from './store.js';
 
@@ -69,7 +69,7 @@ export class RequestTracker {
   /** Replays a request's progress and follows it until it is done. */
   follow(id: string, send: (item: RequestStreamItem) => void, signal: AbortSignal): Promise<void> {
     const req = this.store.getRequest(id);
-    if (!req) return Promise.reject(new Error(`unknown request '${id}'`));
+    if (!req) return Promise.reject(new UserError(`unknown request '${id}'`, 'NO_REQUEST'));
     const l = this.live.get(id);
     if (!l || req.status !== 'RUNNING') {
       for (const item of l?.history ?? []) if (item.type !== 'done') send(item);

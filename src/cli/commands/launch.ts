@@ -58,6 +58,7 @@ export function register(program: Command): void {
       .addOption(new Option('-o, --output <format>', 'table or json').default('table').argParser(outputOption)),
   ).action(async (args: string[], opts: LaunchOpts) => {
     const { buildChain, singleTask } = await import('../task-input.js');
+    if (opts.cluster !== undefined) (await import('../../util/names.js')).validateClusterName(opts.cluster);
     const chain = await buildChain(args, opts, { dryrun: opts.dryrun });
     const client = await daemon();
     if (opts.dryrun) {
