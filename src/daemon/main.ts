@@ -14,6 +14,7 @@ import { onAutostop } from './pipeline/lifecycle.js';
 import { recoverAfterRestart } from './recover.js';
 import { ManagedJobs } from './managed/service.js';
 import { startChaos } from './chaos.js';
+import { PlanRunner } from './plan-runner.js';
 import { RequestTracker } from './requests.js';
 import { ApiServer } from './server.js';
 import { Store } from './store.js';
@@ -111,6 +112,7 @@ async function main(): Promise<void> {
     links,
     requests,
     locks: new ClusterLocks(),
+    planner: new PlanRunner(),
     archive: new LogArchive(paths.logs, store, log, fetchLog),
   };
   links.bind(ctx);
@@ -126,6 +128,7 @@ async function main(): Promise<void> {
     log.info({ why }, 'daemon stopping');
     ctx.managed?.controller.stop();
     links.closeAll();
+    ctx.planner.close();
     await server?.close().catch(() => undefined);
     // Only our own files: a daemon that replaced us (see retireUnreachableDaemon) keeps its own.
     if (socketIno !== undefined && inodeOf(paths.socket) === socketIno) rmSync(paths.socket, { force: true });
@@ -175,11 +178,8 @@ async function main(): Promise<void> {
       if (n > 0) log.info({ jobs: n }, 'resumed managed jobs');
       return startChaos(ctx);
     })
-    .then(async () => {
-      // Parse the catalogs once now, so the first launch or dry run does not pay for it.
-      const { loadCatalog } = await import('../catalog/catalog.js');
-      loadCatalog();
-    })
+    // The planner parses the catalogs now, so the first launch or dry run does not pay for it.
+    .then(() => ctx.planner.warm())
     .catch((err) => log.error({ err: errorMessage(err) }, 'managed-job resume failed'));
 }
 

@@ -3,6 +3,7 @@
 // may be only `name: pipeline-name`.
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { MAX_DOCUMENTS, MAX_YAML_BYTES } from '../protocol/limits.js';
 import { SpecError, describeValue, type SourcePos } from './errors.js';
 import { blankTask } from './resources.js';
 import { CANDIDATE_KEYS, RESOURCE_KEYS, TASK_KEYS } from './schema.js';
@@ -31,7 +32,9 @@ export interface ParseOptions {
 export function parseTaskFile(path: string, opts: ParseOptions = {}): TaskChain {
   let text: string;
   try {
-    if (statSync(path).isDirectory()) throw new SpecError(`${path}: is a directory, not a task YAML`);
+    const st = statSync(path);
+    if (st.isDirectory()) throw new SpecError(`${path}: is a directory, not a task YAML`);
+    if (st.size > MAX_YAML_BYTES) throw new SpecError(tooLarge(path, st.size));
     text = readFileSync(path, 'utf8');
   } catch (err) {
     if (err instanceof SpecError) throw err;
@@ -48,11 +51,17 @@ function isPipelineHeader(raw: unknown, total: number): boolean {
   return total > 1 && isMapping(raw) && Object.keys(raw).every((k) => k === 'name' || k === 'execution');
 }
 
+const tooLarge = (name: string, bytes: number) =>
+  `${name}: ${(bytes / 1024 / 1024).toFixed(1)} MiB; a task YAML may be at most ${MAX_YAML_BYTES / 1024 / 1024} MiB (the limit)`;
+
 export function parseTaskText(text: string, sourceName: string, opts: ParseOptions = {}): TaskChain {
+  if (text.length > MAX_YAML_BYTES) throw new SpecError(tooLarge(sourceName, Buffer.byteLength(text)));
+  const all = loadDocuments(text, sourceName);
+  if (all.length > MAX_DOCUMENTS) {
+    throw new SpecError(`${all.length} documents; a YAML may hold at most ${MAX_DOCUMENTS} (the limit), one task each`, all[MAX_DOCUMENTS]!.start());
+  }
   // an empty document (a trailing `---`, or only comments) is not a task
-  const docs = loadDocuments(text, sourceName)
-    .map((doc) => ({ doc, raw: doc.toJS() }))
-    .filter((d) => d.raw !== null && d.raw !== undefined);
+  const docs = all.map((doc) => ({ doc, raw: doc.toJS() })).filter((d) => d.raw !== null && d.raw !== undefined);
   const warnings: string[] = [];
   const chain: TaskChain = { tasks: [] };
   const normalizeOpts = {
