@@ -30,6 +30,10 @@ export function handlers(agent: Agent): Record<string, Handler> {
       await agent.ranks.kill(p.jobId, p.phase);
       return { ok: true };
     },
+    reconcileRanks: async (p) => {
+      if (!p || !Array.isArray(p.activeJobIds)) throw new AgentError('reconcileRanks needs activeJobIds', 'BAD_REQUEST');
+      return { killed: await agent.ranks.reconcile(new Set(p.activeJobIds.map(Number))) };
+    },
   };
 }
 

@@ -31,8 +31,8 @@ export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Map<stri
   const { store, requests } = ctx;
 
   /** Runs `work` as a background request; answers with its id at once. */
-  const background = (kind: RequestKind, cluster: string, work: (reqId: string) => Promise<{ jobId?: number } | void>) => {
-    const req = requests.create(kind, cluster);
+  const background = (kind: RequestKind, cluster: string, work: (reqId: string) => Promise<{ jobId?: number } | void>, id?: string) => {
+    const req = requests.create(kind, cluster, id ? { id } : {});
     void (async () => {
       try {
         const r = await work(req.id);
@@ -63,9 +63,14 @@ export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Map<stri
       return { ok: true };
     },
     async launch(p: LaunchParams) {
-      if (!p?.task) throw new UserError('launch needs a task');
+      // A retry of a launch whose answer was lost (the daemon died): the request it made.
+      const known = p.requestId ? store.getRequest(p.requestId) : undefined;
+      if (known) {
+        if (known.kind !== 'launch') throw new UserError(`request ${known.id} is a ${known.kind}, not a launch`);
+        return { requestId: known.id, cluster: known.cluster };
+      }
       const cluster = p.cluster ? validateClusterName(p.cluster) : generateClusterName();
-      const requestId = background('launch', cluster, (id) => runLaunch(ctx, p, requestRecord(id)));
+      const requestId = background('launch', cluster, (id) => runLaunch(ctx, p, requestRecord(id)), p.requestId);
       return { requestId, cluster };
     },
     async exec(p) {
@@ -88,7 +93,8 @@ export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Map<stri
         const provider = await getProvider(rec.cloud, ctx.home);
         ({ warnings } = await syncWorkdir(provider, rec.name, store.getInternal(rec.name).nodes ?? [], p.task.workdir));
       }
-      const sub = submissionOf(p.task, { withSetup: false });
+      // The caller's key makes a retry (after the daemon died mid-call) find the same job.
+      const sub = submissionOf(p.task, { withSetup: false, ...(p.requestId ? { requestId: p.requestId } : {}) });
       if (!sub) throw new UserError('nothing to run: give a YAML with `run:` or a command after --');
       const client = await headAgent(ctx, rec.name);
       const { jobId } = await client.call('submit', sub);
@@ -152,7 +158,7 @@ export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Map<stri
       const names = p.all ? store.listClusters().map((c) => c.name) : (p.clusters ?? []).map((n) => requireCluster(ctx, n).name);
       return {
         clusters: names,
-        requestIds: names.map((n) => background('down', n, () => ctx.locks.with(n, () => teardown(ctx, n, { purge: p.purge })))),
+        requestIds: names.map((n) => background('down', n, (id) => ctx.locks.with(n, () => teardown(ctx, n, { purge: p.purge, requestId: id })))),
       };
     },
     async autostop(p) {
