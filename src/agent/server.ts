@@ -8,6 +8,10 @@ import { logsHandler } from './logs.js';
 import { AgentError, RpcConnection, type Handler } from './rpc.js';
 
 const STREAMING = new Set(['watch', 'logs', 'runRank']);
+/** TCP connections waiting to authenticate (a head needs one per worker, at once) */
+const MAX_UNAUTHENTICATED = 32;
+/** all TCP connections: a head keeps one or two per worker; the rest would be someone else */
+const MAX_TCP_CONNECTIONS = 256;
 
 export function handlers(agent: Agent): Record<string, Handler> {
   return {
@@ -61,11 +65,26 @@ export async function startListeners(
 ): Promise<Listeners> {
   const h = handlers(agent);
   const conns = new Set<RpcConnection>();
+  // Connections on TCP that have not shown the token yet, oldest first: past the cap the oldest
+  // is dropped, so a flood of idle connections can neither pile up nor lock the head out.
+  const strangers = new Set<RpcConnection>();
   const accept = (token?: string) => (sock: net.Socket) => {
     sock.setNoDelay?.(true);
     const c = new RpcConnection(sock, h, { streaming: STREAMING, token });
     conns.add(c);
-    c.on('close', () => conns.delete(c));
+    c.on('close', () => {
+      conns.delete(c);
+      strangers.delete(c);
+    });
+    if (token && !c.authenticated) {
+      strangers.add(c);
+      c.once('authenticated', () => strangers.delete(c));
+      if (strangers.size > MAX_UNAUTHENTICATED) {
+        const oldest = strangers.values().next().value!;
+        strangers.delete(oldest);
+        oldest.stream.destroy();
+      }
+    }
   };
   mkdirSync(dirname(socketPath), { recursive: true, mode: 0o700 });
   if (existsSync(socketPath)) unlinkSync(socketPath);
@@ -82,6 +101,7 @@ export async function startListeners(
   let tcpAddress: { host: string; port: number } | undefined;
   if (tcp) {
     tcpServer = net.createServer(accept(tcp.token));
+    tcpServer.maxConnections = MAX_TCP_CONNECTIONS;
     await listen(tcpServer, tcp.port, tcp.host);
     const a = tcpServer.address() as net.AddressInfo;
     tcpAddress = { host: tcp.host, port: a.port };
