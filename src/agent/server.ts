@@ -1,10 +1,11 @@
 // Wires the agent's methods to RPC connections on its unix socket (and, for workers on other
 // machines, a TCP listener that demands the cluster token first).
-import { chmodSync, existsSync, mkdirSync, unlinkSync } from 'node:fs';
+import { chmodSync, existsSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
 import net from 'node:net';
 import type { Agent } from './agent.js';
 import { logsHandler } from './logs.js';
+import { ensurePrivateDir } from './paths.js';
 import { AgentError, RpcConnection, type Handler } from './rpc.js';
 
 const STREAMING = new Set(['watch', 'logs', 'runRank']);
@@ -86,7 +87,7 @@ export async function startListeners(
       }
     }
   };
-  mkdirSync(dirname(socketPath), { recursive: true, mode: 0o700 });
+  ensurePrivateDir(dirname(socketPath));
   if (existsSync(socketPath)) unlinkSync(socketPath);
   const unix = net.createServer(accept());
   // The socket is created 0600 from the start: no window where others could connect.
