@@ -5,14 +5,13 @@
 //   reap --dir NODE_DIR --jobs ID,...                               with no agent running: what became of those jobs' processes
 //   version
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, realpathSync, rmSync, unlinkSync, writeFileSync, writeSync, chmodSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, realpathSync, unlinkSync, writeFileSync, writeSync, chmodSync } from 'node:fs';
 import net from 'node:net';
 import { resolve } from 'node:path';
 import { Agent, agentPaths } from './agent.js';
-import { jobFiles } from './jobrun.js';
-import { replayJournal } from './journal.js';
-import { processAlive, readExitCode } from './proc.js';
-import { AGENT_PROTOCOL_VERSION, isJobStatusActive, type ReapedJob } from './protocol.js';
+import { processAlive } from './proc.js';
+import { AGENT_PROTOCOL_VERSION } from './protocol.js';
+import { agentPid, reap } from './reap.js';
 import { detectResources } from './resources.js';
 import { AgentClient } from './rpc.js';
 import { startListeners } from './server.js';
@@ -186,56 +185,6 @@ function servedBy(infoPath: string): number | undefined {
   }
 }
 
-/** The pid of the live agent process that holds this node's pid file, if any. */
-function agentPid(pidPath: string): number | undefined {
-  let pid: number;
-  try {
-    pid = Number(readFileSync(pidPath, 'utf8').trim());
-  } catch {
-    return undefined;
-  }
-  if (!(pid > 0) || pid === process.pid || !processAlive(pid)) return undefined;
-  try {
-    if (!readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes('serve')) return undefined;
-  } catch {
-    /* no /proc: trust the pid file */
-  }
-  return pid;
-}
-
-/**
- * Run by the daemon when the head agent is gone: which active jobs still have a live process,
- * and which ended (exit code) or vanished. Jobs that will never start another phase lose their
- * secrets file now; nothing else changes (the journal is the next agent's to take over).
- */
-function cmdReap(flags: Record<string, string>): number {
-  const nodeDir = resolve(need(flags, 'dir'));
-  const p = agentPaths(nodeDir);
-  const owner = agentPid(p.pid);
-  if (owner !== undefined) {
-    process.stdout.write(JSON.stringify({ agentAlive: true, pid: owner }) + '\n');
-    return 0;
-  }
-  const wanted = new Set((flags.jobs ?? '').split(',').filter(Boolean).map(Number));
-  const jobs: ReapedJob[] = [];
-  for (const { job, rt } of replayJournal(p.journal).jobs.values()) {
-    if (!wanted.has(job.id)) continue;
-    if (!isJobStatusActive(job.status)) {
-      jobs.push({ id: job.id, alive: false, final: job });
-      continue;
-    }
-    if (job.status === 'INIT' || job.status === 'PENDING') continue; // never started: the next agent will
-    const phase = rt.phase ?? (job.status === 'SETTING_UP' ? 'setup' : 'run');
-    const exitCode = readExitCode(jobFiles(nodeDir, job.id).exit(phase, 0));
-    const alive = rt.pid !== undefined && processAlive(rt.pid, rt.pstart);
-    jobs.push({ id: job.id, phase, alive, ...(exitCode !== undefined ? { exitCode } : {}) });
-    // a finished run, a failed setup, a vanished process: no phase of it will start again
-    if (!alive && (exitCode === undefined || phase === 'run' || exitCode !== 0)) rmSync(jobFiles(nodeDir, job.id).secrets, { force: true });
-  }
-  process.stdout.write(JSON.stringify({ agentAlive: false, jobs }) + '\n');
-  return 0;
-}
-
 function otherStarting(pidPath: string): boolean {
   try {
     return processAlive(Number(readFileSync(pidPath, 'utf8').trim()));
@@ -363,9 +312,12 @@ export async function main(argv: string[]): Promise<void> {
       case 'pipe':
         code = await cmdPipe(flags);
         break;
-      case 'reap':
-        code = cmdReap(flags);
+      case 'reap': {
+        const ids = (flags.jobs ?? '').split(',').filter(Boolean).map(Number);
+        process.stdout.write(JSON.stringify(reap(resolve(need(flags, 'dir')), ids)) + '\n');
+        code = 0;
         break;
+      }
       case 'version':
         process.stdout.write(`${AGENT_VERSION} protocol ${AGENT_PROTOCOL_VERSION}\n`);
         code = 0;

@@ -160,9 +160,7 @@ export class AgentLinks {
         this.ctx.store.notice(`cluster ${cluster}: ${who} unreachable`, 'warn', cluster);
       }
       // Its jobs are not left RUNNING on faith: those whose processes are gone are accounted for.
-      if (who === 'head agent' && UNREACHABLE_REASON.test(this.ctx.store.getCluster(cluster)?.statusReason ?? '')) {
-        void import('./reap.js').then(({ reapLostHead }) => reapLostHead(this.ctx, cluster));
-      }
+      if (who === 'head agent') void import('./reap.js').then(({ reapLostHead }) => reapLostHead(this.ctx, cluster));
       return false;
     }
   }

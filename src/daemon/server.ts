@@ -78,7 +78,7 @@ export class ApiServer {
       if (parts[1] === 'rpc' && parts.length === 3 && req.method === 'POST') {
         const handler = this.deps.rpc.get(parts[2]!);
         if (!handler) throw new ApiError(404, 'UNKNOWN_METHOD', `unknown method '${parts[2]}'`);
-        const body = await readJson(req, res);
+        const body = await readJson(req);
         const result = await handler(body); // undefined: an empty body, "no parameters"
         const text = JSON.stringify(result ?? {});
         res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
@@ -218,15 +218,14 @@ function toErrorBody(err: unknown): ApiErrorBody {
   return { error: { code: 'INTERNAL', message: errorMessage(err) } };
 }
 
-function readJson(req: http.IncomingMessage, res: http.ServerResponse): Promise<unknown> {
+function readJson(req: http.IncomingMessage): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const tooLarge = () => {
-      // Answer at once and stop keeping what arrives; the rest is read and dropped so the client
-      // gets the 413 instead of a reset, then the connection is closed.
-      res.setHeader('connection', 'close');
+      // Answer at once and stop keeping what arrives. The rest is read and dropped (requestTimeout
+      // bounds how long) rather than the connection reset under a client still sending, which
+      // would lose the 413.
       req.removeAllListeners('data');
       req.resume();
-      setTimeout(() => req.socket.destroy(), 10_000).unref();
       reject(new ApiError(413, 'TOO_LARGE', `request body larger than ${MAX_BODY / 1024 / 1024} MiB`));
     };
     const declared = Number(req.headers['content-length'] ?? 0);

@@ -35,7 +35,7 @@ export function parseTaskFile(path: string, opts: ParseOptions = {}): TaskChain 
     const st = statSync(path);
     if (st.isDirectory()) throw new SpecError(`${path}: is a directory, not a task YAML`);
     if (st.size > MAX_YAML_BYTES) throw new SpecError(tooLarge(path, st.size));
-    text = readFileSync(path, 'utf8');
+    text = decodeYaml(readFileSync(path), path);
   } catch (err) {
     if (err instanceof SpecError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
@@ -49,6 +49,25 @@ const isMapping = (v: unknown): v is Record<string, unknown> => v !== null && ty
 /** A first document with nothing but a name (SkyPilot also puts `execution` there for job groups). */
 function isPipelineHeader(raw: unknown, total: number): boolean {
   return total > 1 && isMapping(raw) && Object.keys(raw).every((k) => k === 'name' || k === 'execution');
+}
+
+/**
+ * The file's text: UTF-8, or UTF-16 with a byte-order mark (PyYAML reads both). Bytes that are
+ * not UTF-8 are a positioned error rather than replacement characters in a task.
+ */
+function decodeYaml(buf: Buffer, path: string): string {
+  if (buf[0] === 0xff && buf[1] === 0xfe) return buf.subarray(2).toString('utf16le');
+  if (buf[0] === 0xfe && buf[1] === 0xff) return Buffer.from(buf.subarray(2, 2 + ((buf.length - 2) & ~1))).swap16().toString('utf16le');
+  try {
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(buf);
+  } catch {
+    const text = buf.toString('utf8');
+    const bad = text.indexOf('\ufffd');
+    const before = text.slice(0, Math.max(0, bad));
+    const line = before.split('\n').length;
+    const col = bad - before.lastIndexOf('\n');
+    throw new SpecError('not valid UTF-8 text (save the file as UTF-8)', { file: path, line, col });
+  }
 }
 
 const tooLarge = (name: string, bytes: number) =>

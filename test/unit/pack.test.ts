@@ -56,7 +56,7 @@ function listTar(stream: NodeJS.ReadableStream, onFirstChunk?: () => void): Prom
     const out: Record<string, number> = {};
     extract.on('entry', (h, s, next) => {
       let n = 0;
-      s.on('data', (c: Buffer) => (n += c.length));
+      s.on('data', (c: unknown) => (n += (c as Buffer).length));
       s.on('end', () => {
         out[h.name] = n;
         next();
@@ -73,7 +73,7 @@ function listTar(stream: NodeJS.ReadableStream, onFirstChunk?: () => void): Prom
       }
       extract.write(c);
     });
-    stream.on('end', () => extract.end());
+    stream.on('end', () => (extract as unknown as NodeJS.WritableStream).end());
   });
 }
 

@@ -66,3 +66,18 @@ describe('YAML structure errors are positioned (issue 17.11)', () => {
     expect(merged.envs).toEqual({ A: '1', B: '2' });
   });
 });
+
+describe('YAML file encodings', () => {
+  it('UTF-16 with a byte-order mark is read (as PyYAML does); bytes that are not UTF-8 are a positioned error', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'aloft-enc-'));
+    const le = join(dir, 'le.yaml');
+    writeFileSync(le, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('name: sixteen\nrun: echo\n', 'utf16le')]));
+    expect(parseTaskFile(le).tasks[0]!.name).toBe('sixteen');
+    const be = join(dir, 'be.yaml');
+    writeFileSync(be, Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from('name: big\nrun: echo\n', 'utf16le').swap16()]));
+    expect(parseTaskFile(be).tasks[0]!.name).toBe('big');
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, Buffer.concat([Buffer.from('name: x\nrun: echo '), Buffer.from([0xff, 0xfe, 0x41]), Buffer.from('\n')]));
+    expect(() => parseTaskFile(bad)).toThrow(`${bad}:2:11: not valid UTF-8 text (save the file as UTF-8)`);
+  });
+});
