@@ -1,22 +1,52 @@
 // Following a request's stages and a job's output, for launch/exec/logs/start/stop/down.
 import type { DaemonClient } from '../client/client.js';
+import { randomBytes } from 'node:crypto';
 import type { JobRecord, RequestRecord } from '../protocol/model.js';
 import { DaemonUnreachable } from '../client/http.js';
 import { UserError } from '../util/errors.js';
 import { aloftHome } from '../util/paths.js';
 import { note } from './context.js';
 
+/** A fresh idempotency key for a launch or exec: a retry with it is the same call (protocol/schemas.ts). */
+export function newRequestId(kind: 'launch' | 'exec'): string {
+  return `${kind}-${randomBytes(8).toString('hex')}`;
+}
+
+/**
+ * Runs `call`; if the daemon goes away before answering (killed, replaced), starts one again and
+ * repeats the call. Only for calls that are safe to repeat: reads, and launch/exec with their key.
+ */
+export async function retrying<T>(call: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await call();
+    } catch (err) {
+      if (!(err instanceof DaemonUnreachable) || attempt >= 3) throw err;
+      note('aloft: lost the daemon; starting it again…');
+      const { ensureDaemon } = await import('../client/spawn.js');
+      await ensureDaemon(aloftHome());
+    }
+  }
+}
+
 export async function followRequest(client: DaemonClient, id: string, quiet = false): Promise<RequestRecord> {
   let final: RequestRecord | undefined;
   const started = Date.now();
-  const h = client.streamRequest(id, (item) => {
-    if (item.type === 'done') final = item.request;
-    else if (quiet) return;
-    else if (item.type === 'stage') note(`  ⚙ ${item.stage}${item.message ? `: ${item.message}` : ''}  (${(Math.max(0, item.ts - started) / 1000).toFixed(1)}s)`);
-    else note(`    ${item.message}`);
+  let printed = 0; // stage/progress items shown so far: a stream opened again replays them
+  // The daemon dying mid-launch does not end the launch: the next daemon settles the request
+  // (recover.ts), and this follows it there.
+  await retrying(async () => {
+    let replayed = 0;
+    await client.streamRequest(id, (item) => {
+      if (item.type === 'done') return void (final = item.request);
+      if (replayed++ < printed) return;
+      printed++;
+      if (quiet) return;
+      if (item.type === 'stage') note(`  ⚙ ${item.stage}${item.message ? `: ${item.message}` : ''}  (${(Math.max(0, item.ts - started) / 1000).toFixed(1)}s)`);
+      else note(`    ${item.message}`);
+    }).done;
   });
-  await h.done;
-  if (!final) throw new UserError(`lost track of request ${id}; see \`aloft status\``);
+  if (!final) throw new UserError(`lost track of request ${id}; see \`aloft requests\``);
   return final;
 }
 

@@ -71,12 +71,14 @@ export class AgentLinks {
   }
 
   private onWatchItem(cluster: string, link: Link, item: unknown): void {
-    const data = item as Partial<JobChange> & { autostop?: AutostopMarker };
+    const data = item as Partial<JobChange> & { autostop?: AutostopMarker; workerLost?: { rank: number } };
     if (data.autostop) {
       link.closing = true;
       this.onAutostop(cluster, data.autostop);
       return;
     }
+    // The head lost a worker agent: look at the cluster's health now, not at the next failure.
+    if (data.workerLost) return this.scheduleCheck(cluster, 0);
     if (!data.job || typeof data.seq !== 'number') return;
     const job: JobRecord = { ...data.job, cluster, clusterUid: link.uid };
     this.pendingJobs.push(job);
@@ -168,6 +170,8 @@ export class AgentLinks {
         });
         this.ctx.store.notice(`cluster ${cluster}: ${who} unreachable`, 'warn', cluster);
       }
+      // Its jobs are not left RUNNING on faith: those whose processes are gone are accounted for.
+      if (who === 'head agent') void import('./reap.js').then(({ reapLostHead }) => reapLostHead(this.ctx, cluster));
       return false;
     }
   }

@@ -4,9 +4,10 @@
 import { readFileSync } from 'node:fs';
 import type { ApiMethods, LaunchParams, LogStreamItem } from '../protocol/api.js';
 import { API_VERSION } from '../protocol/api.js';
+import { API_PARAMS, describeIssue, STREAM_QUERIES, type StreamQuery } from '../protocol/schemas.js';
 import type { ClusterRecord, JobRecord, RequestKind } from '../protocol/model.js';
 import { isTerminalJob, TERMINAL_MANAGED_STATUSES } from '../protocol/model.js';
-import { UserError } from '../util/errors.js';
+import { UserError, errorMessage } from '../util/errors.js';
 import { generateClusterName, validateClusterName } from '../util/names.js';
 import { aloftVersion } from '../util/version.js';
 import type { DaemonContext } from './context.js';
@@ -19,6 +20,7 @@ import { jobTaskKey, recordTask, requestTaskKey } from './submitted.js';
 import type { RpcHandler, StreamHandler } from './server.js';
 
 type Handlers = { [M in keyof ApiMethods]: (p: ApiMethods[M]['params']) => Promise<ApiMethods[M]['result']> };
+type TypedStream<S extends keyof typeof STREAM_QUERIES> = (q: StreamQuery<S>, send: (item: unknown) => void, signal: AbortSignal) => Promise<void>;
 
 export interface ApiOptions {
   socket: string;
@@ -26,12 +28,12 @@ export interface ApiOptions {
   shutdown: () => void;
 }
 
-export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Record<string, RpcHandler>; streams: Record<string, StreamHandler> } {
+export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Map<string, RpcHandler>; streams: Map<string, StreamHandler> } {
   const { store, requests } = ctx;
 
   /** Runs `work` as a background request; answers with its id at once. */
-  const background = (kind: RequestKind, cluster: string, work: (reqId: string) => Promise<{ jobId?: number } | void>) => {
-    const req = requests.create(kind, cluster);
+  const background = (kind: RequestKind, cluster: string, work: (reqId: string) => Promise<{ jobId?: number } | void>, id?: string) => {
+    const req = requests.create(kind, cluster, id ? { id } : {});
     void (async () => {
       try {
         const r = await work(req.id);
@@ -62,14 +64,24 @@ export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Record<s
       return { ok: true };
     },
     async launch(p: LaunchParams) {
-      if (!p?.task) throw new UserError('launch needs a task');
+      // A retry of a launch whose answer was lost (the daemon died): the request it made.
+      const known = p.requestId ? store.getRequest(p.requestId) : undefined;
+      if (known) {
+        if (known.kind !== 'launch') throw new UserError(`request ${known.id} is a ${known.kind}, not a launch`);
+        return { requestId: known.id, cluster: known.cluster };
+      }
       const cluster = p.cluster ? validateClusterName(p.cluster) : generateClusterName();
-      const requestId = background('launch', cluster, async (id) => {
-        const r = await runLaunch(ctx, p, requestRecord(id));
-        const uid = store.getCluster(cluster)?.uid;
-        if (r.jobId !== undefined && uid) recordTask(store.db, jobTaskKey(uid, r.jobId), p.task);
-        return r;
-      });
+      const requestId = background(
+        'launch',
+        cluster,
+        async (id) => {
+          const r = await runLaunch(ctx, p, requestRecord(id));
+          const uid = store.getCluster(cluster)?.uid;
+          if (r.jobId !== undefined && uid) recordTask(store.db, jobTaskKey(uid, r.jobId), p.task);
+          return r;
+        },
+        p.requestId,
+      );
       // what `describe` shows as the task as submitted (secret values redacted before writing)
       recordTask(store.db, requestTaskKey(requestId), p.task);
       return { requestId, cluster };
@@ -89,16 +101,18 @@ export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Record<s
       if (p.task.numNodes > rec.numNodes) {
         throw new UserError(`cluster '${rec.name}' has ${rec.numNodes} node(s); the task needs ${p.task.numNodes}`);
       }
+      let warnings: string[] = [];
       if (p.task.workdir) {
         const provider = await getProvider(rec.cloud, ctx.home);
-        await syncWorkdir(provider, rec.name, store.getInternal(rec.name).nodes ?? [], p.task.workdir);
+        ({ warnings } = await syncWorkdir(provider, rec.name, store.getInternal(rec.name).nodes ?? [], p.task.workdir));
       }
-      const sub = submissionOf(p.task, { withSetup: false });
+      // The caller's key makes a retry (after the daemon died mid-call) find the same job.
+      const sub = submissionOf(p.task, { withSetup: false, ...(p.requestId ? { requestId: p.requestId } : {}) });
       if (!sub) throw new UserError('nothing to run: give a YAML with `run:` or a command after --');
-      const client = await ctx.links.get(rec.name);
+      const client = await headAgent(ctx, rec.name);
       const { jobId } = await client.call('submit', sub);
       recordTask(store.db, jobTaskKey(rec.uid, jobId), p.task);
-      return { cluster: rec.name, jobId };
+      return { cluster: rec.name, jobId, ...(warnings.length ? { warnings } : {}) };
     },
     async plan(p) {
       const { planText } = await import('./plan-api.js');
@@ -131,7 +145,7 @@ export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Record<s
       const rec = requireCluster(ctx, p.cluster);
       if (rec.status !== 'UP') throw new UserError(`cluster '${rec.name}' is ${rec.status}; nothing runs on it`);
       if (!p.all && !(p.jobIds && p.jobIds.length > 0)) throw new UserError('say which jobs to cancel, or --all');
-      const client = await ctx.links.get(rec.name);
+      const client = await headAgent(ctx, rec.name);
       return client.call('cancel', p.all ? { all: true } : { jobIds: p.jobIds });
     },
     async stop(p) {
@@ -161,10 +175,11 @@ export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Record<s
       const names = p.all ? store.listClusters().map((c) => c.name) : (p.clusters ?? []).map((n) => requireCluster(ctx, n).name);
       return {
         clusters: names,
-        requestIds: names.map((n) => background('down', n, () => ctx.locks.with(n, () => teardown(ctx, n, { purge: p.purge })))),
+        requestIds: names.map((n) => background('down', n, (id) => ctx.locks.with(n, () => teardown(ctx, n, { purge: p.purge, requestId: id })))),
       };
     },
     async autostop(p) {
+      for (const n of p.clusters) requireCluster(ctx, n); // all or nothing: check every name first
       const clusters: ClusterRecord[] = [];
       for (const n of p.clusters) clusters.push(await setAutostop(ctx, n, p));
       return { clusters };
@@ -254,40 +269,65 @@ export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Record<s
     return r;
   }
 
-  const streams: Record<string, StreamHandler> = {
-    request: (q, send, signal) => {
-      const id = q.get('id');
-      if (!id) throw new UserError('request stream needs ?id=');
-      return requests.follow(id, send, signal);
-    },
+  const streams: { [S in keyof typeof STREAM_QUERIES]: TypedStream<S> } = {
+    request: (q, send, signal) => requests.follow(q.id, send, signal),
     logs: (q, send, signal) => streamLogs(ctx, q, send as (i: LogStreamItem) => void, signal),
     managedLogs: (q, send, signal) =>
       managed().streamLogs(
-        {
-          id: q.has('id') ? Number(q.get('id')) : undefined,
-          name: q.get('name') ?? undefined,
-          follow: q.get('follow') === '1',
-          controller: q.get('controller') === '1',
-        },
+        { id: q.id, name: q.name, follow: q.follow ?? false, controller: q.controller ?? false },
         send as (i: LogStreamItem) => void,
         signal,
       ),
   };
 
-  return { rpc: handlers as unknown as Record<string, RpcHandler>, streams };
+  return { rpc: checkedHandlers(handlers), streams: checkedStreams(streams) };
 }
 
-async function streamLogs(ctx: DaemonContext, q: URLSearchParams, send: (i: LogStreamItem) => void, signal: AbortSignal): Promise<void> {
+/**
+ * Every method behind its schema (protocol/schemas.ts): a call whose parameters do not fit is
+ * refused before anything happens, with one line naming the field. A Map, not an object: a
+ * method name is never looked up on a prototype (`constructor`, `toString`).
+ */
+function checkedHandlers(handlers: Handlers): Map<string, RpcHandler> {
+  const out = new Map<string, RpcHandler>();
+  for (const method of Object.keys(API_PARAMS) as (keyof ApiMethods)[]) {
+    const schema = API_PARAMS[method];
+    const handler = handlers[method] as (p: unknown) => Promise<unknown>;
+    out.set(method, (body: unknown) => {
+      const raw = body === undefined ? {} : body;
+      const res = schema.safeParse(raw);
+      if (!res.success) throw new UserError(`${method}: ${describeIssue(res.error, raw)}`, 'BAD_PARAMS');
+      return handler(res.data);
+    });
+  }
+  return out;
+}
+
+function checkedStreams(streams: { [S in keyof typeof STREAM_QUERIES]: TypedStream<S> }): Map<string, StreamHandler> {
+  const out = new Map<string, StreamHandler>();
+  for (const name of Object.keys(STREAM_QUERIES) as (keyof typeof STREAM_QUERIES)[]) {
+    const schema = STREAM_QUERIES[name];
+    const handler = streams[name] as TypedStream<typeof name>;
+    out.set(name, (query, send, signal) => {
+      const raw = Object.fromEntries(query);
+      const res = schema.safeParse(raw);
+      if (!res.success) throw new UserError(`${name} stream: ${describeIssue(res.error, raw)}`, 'BAD_PARAMS');
+      return handler(res.data as never, send, signal);
+    });
+  }
+  return out;
+}
+
+async function streamLogs(ctx: DaemonContext, q: StreamQuery<'logs'>, send: (i: LogStreamItem) => void, signal: AbortSignal): Promise<void> {
   const { store } = ctx;
-  const name = q.get('cluster') ?? '';
-  const follow = q.get('follow') === '1';
-  const tail = q.has('tail') ? Number(q.get('tail')) : undefined;
-  const rank = q.has('rank') ? Number(q.get('rank')) : undefined;
+  const name = q.cluster;
+  const follow = q.follow ?? false;
+  const { tail, rank } = q;
   const rec = store.getCluster(name);
   const uid = rec?.uid ?? store.latestUidOf(name);
   if (!uid) throw new UserError(`cluster '${name}' does not exist and has no saved logs`, 'NO_CLUSTER');
   ctx.links.flushNow();
-  let jobId = q.has('job') ? Number(q.get('job')) : undefined;
+  let jobId = q.job;
   if (jobId === undefined) jobId = store.jobsOf(uid, 1)[0]?.id;
   if (jobId === undefined) throw new UserError(`cluster '${name}' has no jobs yet`);
   const known = store.getJob(uid, jobId);
@@ -328,6 +368,15 @@ async function streamLogs(ctx: DaemonContext, q: URLSearchParams, send: (i: LogS
   }
   if (text) send({ type: 'text', text });
   send({ type: 'end', job: known, archived: true });
+}
+
+/** The cluster's head agent; one that does not answer is the user's to repair, not a daemon fault. */
+async function headAgent(ctx: DaemonContext, name: string) {
+  try {
+    return await ctx.links.get(name);
+  } catch (err) {
+    throw new UserError(`cluster '${name}': the head agent does not answer (${errorMessage(err)}); repair it with \`aloft start ${name}\``, 'AGENT_UNREACHABLE');
+  }
 }
 
 /** Keeps the lines of one rank of a gang job's log (lines are prefixed `(... rank=N, ...)`). */

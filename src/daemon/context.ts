@@ -4,6 +4,7 @@ import type { AgentLinks } from './agents.js';
 import type { RequestTracker } from './requests.js';
 import type { LogArchive } from './logs.js';
 import type { ManagedJobs } from './managed/service.js';
+import type { PlanRunner } from './plan-runner.js';
 
 /** Everything a daemon component needs, passed explicitly (no module-level singletons). */
 export interface DaemonContext {
@@ -14,6 +15,8 @@ export interface DaemonContext {
   requests: RequestTracker;
   archive: LogArchive;
   locks: ClusterLocks;
+  /** the optimizer's thread: every plan runs there, never on the event loop */
+  planner: PlanRunner;
   managed?: ManagedJobs;
 }
 

@@ -2,6 +2,7 @@
 // Records are stored as JSON next to the few columns we query by, so adding a field to a
 // record needs no migration; migrations are for tables and indexes.
 
+import { chmodSync, closeSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 
 type Db = Database.Database;
@@ -93,6 +94,20 @@ const MIGRATIONS: Array<(db: Db) => void> = [
 ];
 
 export function openDatabase(path: string): Db {
+  // Private from the start: SQLite gives -wal and -shm the database file's mode. Files of an
+  // older aloft (0644) are tightened too.
+  try {
+    closeSync(openSync(path, 'a', 0o600));
+  } catch {
+    /* not a file we can create: SQLite says why, below */
+  }
+  for (const f of [path, `${path}-wal`, `${path}-shm`]) {
+    try {
+      chmodSync(f, 0o600);
+    } catch {
+      /* not there (yet) */
+    }
+  }
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
   // NORMAL is durable across process crashes in WAL mode (only an OS crash can lose the tail).

@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import type { LiveOffering } from '../providers/types.js';
 import type { PoolSummary } from '../providers/ssh/inspect.js';
 import type { Task } from '../spec/types.js';
-import type { Candidate, OptimizeContext, Plan } from '../optimizer/index.js';
+import type { Candidate, OptimizeContext } from '../optimizer/index.js';
 import { homePaths } from '../util/paths.js';
 import { TimeoutError, withTimeout } from '../util/timeout.js';
 import type { DaemonContext } from './context.js';
@@ -90,15 +90,11 @@ export async function checkNamedPools(ctx: DaemonContext, tasks: Task[]): Promis
   for (const pool of new Set(named)) getPool(pool, ctx.home);
 }
 
-export async function planTaskFor(ctx: DaemonContext, task: Task, dryrun: boolean): Promise<Plan> {
-  const { planTask } = await import('../optimizer/index.js');
+/** Placements for the task in failover order (cheapest first), planned on the optimizer's thread. */
+export async function planForDaemon(ctx: DaemonContext, task: Task): Promise<Placement[]> {
   await checkNamedPools(ctx, [task]);
   // Why a pool cannot be used (unreachable, Node missing, in use) reaches the error through liveProblems.
-  return planTask(task, await optimizerContext(ctx, { dryrun }));
-}
-
-/** Placements for the task in failover order (cheapest first). */
-export async function planForDaemon(ctx: DaemonContext, task: Task): Promise<Placement[]> {
-  const plan = await planTaskFor(ctx, task, false);
-  return [plan.chosen, ...plan.failover].map(toPlacement);
+  const octx = await optimizerContext(ctx, { dryrun: false });
+  const candidates = (await ctx.planner.run({ op: 'placements', task, ctx: octx })) as Candidate[];
+  return candidates.map(toPlacement);
 }

@@ -24,6 +24,21 @@ export interface ClusterInternal {
   token?: string;
   /** provider-specific data (ssh hosts, instance ids...) */
   provider?: Record<string, unknown>;
+  /**
+   * a teardown that started and has not finished: written before it acts, so a daemon that dies
+   * during it (or during the recovery that ordered it) resumes it on restart (recover.ts)
+   */
+  teardown?: PendingTeardown;
+}
+
+export interface PendingTeardown {
+  /** why, for the notice and the cluster's statusReason */
+  reason: string;
+  archive: boolean;
+  purge: boolean;
+  /** the `down` request to finish when it is done */
+  requestId?: string;
+  at: number;
 }
 
 const EVENT_RETENTION = 20_000;

@@ -95,6 +95,8 @@ export interface JobRecord {
   taskId: string;
   /** names of the secrets given (values never leave the node) */
   secretNames?: string[];
+  /** the launch request (or exec call) that submitted it; a retry of that call finds this job */
+  requestId?: string;
 }
 
 export type RequestKind = 'launch' | 'start' | 'stop' | 'down' | 'exec';

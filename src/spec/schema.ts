@@ -2,6 +2,7 @@
 // normalize*.ts turns a checked document into the Task model of types.ts. The same schemas
 // produce the JSON Schema editors use (jsonschema.ts), so keep them free of transforms.
 import { z } from 'zod';
+import { MAX_NUM_NODES } from '../protocol/limits.js';
 
 const msg = (error: string) => ({ error });
 /** A SkyPilot field aloft accepts in the schema but refuses (or warns about) in unsupported.ts. */
@@ -177,7 +178,11 @@ export const taskShape = {
     .union([z.string(), z.strictObject({ url: z.string(), ref: z.string().optional() })], msg('expected a directory path'))
     .describe('local directory synced to ~/sky_workdir on every node; setup and run start there')
     .optional(),
-  num_nodes: int('a whole number of nodes').min(1, msg('expected 1 or more nodes')).describe('number of nodes').optional(),
+  num_nodes: int('a whole number of nodes')
+    .min(1, msg('expected 1 or more nodes'))
+    .max(MAX_NUM_NODES, msg(`expected at most ${MAX_NUM_NODES} nodes (the limit)`))
+    .describe('number of nodes')
+    .optional(),
   resources: ResourcesSchema.optional(),
   envs: z
     .record(z.string(), varValue('--env'), msg('expected a mapping of environment variables'))

@@ -5,6 +5,8 @@ import { existsSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, posix, resolve } from 'node:path';
 import type { RawTask } from './schema.js';
+import { MAX_ENVS } from '../protocol/limits.js';
+import { SpecError } from './errors.js';
 import { ENV_NAME_RE } from './patterns.js';
 import { normalizeResources } from './resources.js';
 import { isRemoteSource } from './unsupported.js';
@@ -50,7 +52,9 @@ function resolveVars(
   const flag = section === 'envs' ? '--env' : '--secret';
   const noun = section === 'envs' ? 'env' : 'secret';
   const out: Record<string, string> = {};
-  for (const [key, value] of Object.entries(raw ?? {})) {
+  const entries = Object.entries(raw ?? {});
+  if (entries.length > MAX_ENVS) doc.fail([section], `${section}: ${entries.length} variables; a task may set at most ${MAX_ENVS} (the limit)`, 'key');
+  for (const [key, value] of entries) {
     if (!ENV_NAME_RE.test(key)) {
       doc.fail([section, key], `${section}: '${key}' is not a valid environment variable name (letters, digits and _, not starting with a digit)`, 'key');
     }
@@ -60,6 +64,7 @@ function resolveVars(
   }
   // like SkyPilot, a flag may also add a variable the YAML does not declare
   for (const [k, v] of Object.entries(overrides)) if (!(k in out)) out[k] = v;
+  if (Object.keys(out).length > MAX_ENVS) throw new SpecError(`${section}: ${Object.keys(out).length} variables with ${flag}; a task may set at most ${MAX_ENVS} (the limit)`);
   return out;
 }
 

@@ -58,6 +58,7 @@ export function register(program: Command): void {
       .addOption(new Option('-o, --output <format>', 'table or json').default('table').argParser(outputOption)),
   ).action(async (args: string[], opts: LaunchOpts) => {
     const { buildChain, singleTask } = await import('../task-input.js');
+    if (opts.cluster !== undefined) (await import('../../util/names.js')).validateClusterName(opts.cluster);
     const chain = await buildChain(args, opts, { dryrun: opts.dryrun });
     const client = await daemon();
     if (opts.dryrun) {
@@ -73,16 +74,21 @@ export function register(program: Command): void {
       process.stderr.write(plan.text + '\n');
       if (!(await confirm(`Launch ${opts.cluster ? `cluster ${opts.cluster}` : 'a new cluster'}?`))) throw new ExitCode(1);
     }
-    const { requestId, cluster } = await client.call('launch', {
-      task,
-      cluster: opts.cluster,
-      noSetup: opts.setup === false,
-      idleMinutes: idle,
-      down: opts.down,
-      retryUntilUp: opts.retryUntilUp,
-    });
+    const { followRequest, followLogs, jobExitCode, newRequestId, retrying } = await import('../follow.js');
+    // The key makes the call safe to repeat if the daemon dies before it answers.
+    const key = newRequestId('launch');
+    const { requestId, cluster } = await retrying(() =>
+      client.call('launch', {
+        task,
+        cluster: opts.cluster,
+        noSetup: opts.setup === false,
+        idleMinutes: idle,
+        down: opts.down,
+        retryUntilUp: opts.retryUntilUp,
+        requestId: key,
+      }),
+    );
     if (opts.output !== 'json') note(`Launching on cluster ${cluster} (request ${requestId})`);
-    const { followRequest, followLogs, jobExitCode } = await import('../follow.js');
     const req = await followRequest(client, requestId, opts.output === 'json');
     if (req.status !== 'SUCCEEDED') throw new Error(`launch failed at ${req.stage ?? 'start'}: ${req.error ?? 'unknown error'}`);
     if (opts.output === 'json' && opts.detach) {
@@ -119,13 +125,17 @@ export function register(program: Command): void {
     const { buildChain, singleTask } = await import('../task-input.js');
     const task = singleTask(await buildChain(args, opts), 'exec');
     const client = await daemon();
-    const { jobId } = await client.call('exec', { cluster, task });
+    const { followLogs, jobExitCode, newRequestId, retrying } = await import('../follow.js');
+    // The key makes the call safe to repeat if the daemon dies before it answers: the agent
+    // answers the job it already took instead of starting a second one.
+    const key = newRequestId('exec');
+    const { jobId, warnings } = await retrying(() => client.call('exec', { cluster, task, requestId: key }));
+    for (const w of warnings ?? []) note(`aloft: warning: ${w}`);
     if (opts.detach) {
       if (opts.output === 'json') printJson({ cluster, job_id: jobId });
       else note(`Job ${jobId} submitted to ${cluster}. Follow it with: aloft logs ${cluster} ${jobId}`);
       return;
     }
-    const { followLogs, jobExitCode } = await import('../follow.js');
     const sink = opts.output === 'json' ? process.stderr : process.stdout;
     const { job, detached } = await followLogs(client, { cluster, job: jobId, follow: true }, true, sink);
     if (detached) throw new ExitCode(130);

@@ -42,25 +42,31 @@ export async function runLaunch(ctx: DaemonContext, params: LaunchParams, req: R
             : params.down
               ? { idleMinutes: 0, down: true } // SkyPilot: --down alone tears down once the jobs are done
               : undefined;
-      rec = store.putCluster({
-        name,
-        uid: shortId(6),
-        status: 'INIT',
-        cloud: placement.cloud,
-        region: placement.region,
-        zone: placement.zone,
-        infra: placement.infra,
-        numNodes: task.numNodes,
-        instanceType: placement.instanceType,
-        resources: `${task.numNodes}x(pending)`,
-        useSpot: placement.useSpot,
-        hourlyPrice: placement.hourlyPrice * task.numNodes,
-        launchedAt: Date.now(),
-        updatedAt: Date.now(),
-        statusReason: 'launching',
-        ...(autostop ? { autostop } : {}),
+      // The cluster and the request's claim on it are written together: a crash between the two
+      // would leave a cluster no recovery knows to remove.
+      const p = placement;
+      rec = store.tx(() => {
+        const created = store.putCluster({
+          name,
+          uid: shortId(6),
+          status: 'INIT',
+          cloud: p.cloud,
+          region: p.region,
+          zone: p.zone,
+          infra: p.infra,
+          numNodes: task.numNodes,
+          instanceType: p.instanceType,
+          resources: `${task.numNodes}x(pending)`,
+          useSpot: p.useSpot,
+          hourlyPrice: p.hourlyPrice * task.numNodes,
+          launchedAt: Date.now(),
+          updatedAt: Date.now(),
+          statusReason: 'launching',
+          ...(autostop ? { autostop } : {}),
+        });
+        store.putRequest({ ...store.getRequest(req.id)!, createdCluster: true });
+        return created;
       });
-      store.putRequest({ ...store.getRequest(req.id)!, createdCluster: true });
       fresh = true;
       progress(`chose ${placement.infra}${placement.instanceType ? ` (${placement.instanceType})` : ''}, $${placement.hourlyPrice.toFixed(2)}/hr`);
     } else {
@@ -139,7 +145,9 @@ export async function runLaunch(ctx: DaemonContext, params: LaunchParams, req: R
 
       if (task.workdir) {
         await stage('SYNC_WORKDIR', task.workdir);
-        progress(`synced workdir ${task.workdir}: ${await syncWorkdir(provider, name, nodes, task.workdir)}`);
+        const synced = await syncWorkdir(provider, name, nodes, task.workdir);
+        for (const w of synced.warnings) progress(`warning: ${w}`);
+        progress(`synced workdir ${task.workdir}: ${synced.text}`);
       }
       if (task.fileMounts.length > 0) {
         await stage('SYNC_FILE_MOUNTS');
@@ -147,7 +155,10 @@ export async function runLaunch(ctx: DaemonContext, params: LaunchParams, req: R
       }
       rec = store.updateCluster(name, { status: 'UP', statusReason: undefined })!;
 
+      // The request's id goes with the job: a daemon that dies after the agent took it finds the
+      // job by it on restart (recover.ts) instead of reporting a running job as failed.
       const sub = submissionOf(task, {
+        requestId: req.id,
         withSetup: !params.noSetup,
         ...(params.taskId ? { taskId: params.taskId } : {}),
         ...(params.managedJobId !== undefined
@@ -168,6 +179,7 @@ export async function runLaunch(ctx: DaemonContext, params: LaunchParams, req: R
       }
       await stage(sub.setup ? 'SETUP' : 'EXEC', describeDemand(sub.numNodes, sub.demand));
       const { jobId } = await client.call('submit', sub);
+      await debugPause('SUBMITTED'); // crash tests: between the agent taking the job and the request recording it
       await armAutostop();
       progress(`submitted job ${jobId}`);
       return { jobId };
@@ -175,7 +187,7 @@ export async function runLaunch(ctx: DaemonContext, params: LaunchParams, req: R
       if (fresh) {
         // A cluster this launch created and could not finish is torn down: no orphan nodes.
         progress(`launch failed (${errorMessage(err)}); cleaning up`);
-        await teardown(ctx, name, { archive: false }).catch((e) =>
+        await teardown(ctx, name, { archive: false, reason: `launch failed: ${errorMessage(err)}` }).catch((e) =>
           ctx.log.error({ cluster: name, err: errorMessage(e) }, 'cleanup after failed launch failed'),
         );
       } else if (store.getCluster(name)?.status === 'INIT') {
@@ -186,7 +198,7 @@ export async function runLaunch(ctx: DaemonContext, params: LaunchParams, req: R
   });
 }
 
-/** Test hook: ALOFT_DEBUG_PAUSE_STAGE=STAGE:MS holds the pipeline at a stage (crash tests). */
+/** Test hook: ALOFT_DEBUG_PAUSE_STAGE=STAGE:MS holds the pipeline at a stage (or SUBMITTED: right after the submit) for crash tests. */
 function debugPause(stage: string): Promise<void> {
   const spec = process.env.ALOFT_DEBUG_PAUSE_STAGE;
   if (!spec) return Promise.resolve();

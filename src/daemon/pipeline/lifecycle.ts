@@ -39,9 +39,27 @@ async function shutdownAgent(ctx: DaemonContext, name: string): Promise<void> {
   ctx.links.drop(name);
 }
 
-/** down: every process killed, nodes removed, the record gone (job rows and logs stay). */
-export async function teardown(ctx: DaemonContext, name: string, opts: { archive?: boolean; purge?: boolean } = {}): Promise<void> {
+/**
+ * down: every process killed, nodes removed, the record gone (job rows and logs stay). It is
+ * recorded as pending before it acts and the record goes with the cluster's row at the end, so a
+ * teardown cut short by a daemon crash is finished by the next daemon (recover.ts).
+ */
+export async function teardown(
+  ctx: DaemonContext,
+  name: string,
+  opts: { archive?: boolean; purge?: boolean; requestId?: string; reason?: string } = {},
+): Promise<void> {
   const rec = requireCluster(ctx, name);
+  const pending = ctx.store.getInternal(name).teardown;
+  ctx.store.setInternal(name, {
+    teardown: {
+      reason: opts.reason ?? pending?.reason ?? 'down',
+      archive: opts.archive !== false,
+      purge: opts.purge ?? false,
+      ...((opts.requestId ?? pending?.requestId) ? { requestId: opts.requestId ?? pending?.requestId } : {}),
+      at: pending?.at ?? Date.now(),
+    },
+  });
   const provider = await getProvider(rec.cloud, ctx.home);
   try {
     if (opts.archive !== false) await archiveRemaining(ctx, rec);
@@ -81,8 +99,9 @@ export async function startCluster(ctx: DaemonContext, name: string, onProgress:
   let rec = requireCluster(ctx, name);
   const provider = await getProvider(rec.cloud, ctx.home);
   ctx.links.drop(name);
-  // Whatever is left of a broken cluster (an agent killed, jobs orphaned) is swept first.
-  if (rec.status === 'INIT') await (provider.sweepInstances ? provider.sweepInstances(name) : provider.stopInstances(name));
+  // A broken cluster (an agent killed) is repaired, not swept: its nodes' agents are started
+  // again where they are gone (or hung), a new head agent takes over the journal and re-adopts
+  // the jobs whose processes still run, and ranks no live job owns are stopped (reconcileRanks).
   rec = ctx.store.updateCluster(name, { status: 'INIT', statusReason: 'starting' })!;
   const info = await provider.runInstances({
     cluster: name,
