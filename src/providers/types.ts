@@ -77,6 +77,15 @@ export interface ProvisionRequest {
   onProgress?: (message: string) => void;
 }
 
+/** What one node (pod) of a task asks for; unset fields take the provider's defaults. */
+export interface PodDemand {
+  cpus?: number;
+  memoryGiB?: number;
+  /** canonical accelerator name, when the task names one */
+  accelerator?: string;
+  gpus?: number;
+}
+
 /** Live offering of an infra that has no catalog (local, ssh pools, kubernetes contexts). */
 export interface LiveOffering {
   cloud: string;
@@ -85,6 +94,11 @@ export interface LiveOffering {
   resources: NodeResources;
   /** how many nodes of this shape are available right now */
   available: number;
+  /**
+   * How many nodes of exactly this demand fit now, where nodes are shares of bigger machines
+   * (kubernetes pods packed onto cluster nodes); replaces `available` in the planner's check.
+   */
+  fit?(demand: PodDemand): number;
 }
 
 export interface Provider {
