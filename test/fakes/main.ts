@@ -16,7 +16,9 @@ export interface ForegroundFake {
 }
 type Module = { serveForeground(opts: { fixture?: string; configDir: string }): Promise<ForegroundFake> };
 
-const FAKES: Record<string, () => Promise<Module>> = {};
+const FAKES: Record<string, () => Promise<Module>> = {
+  kubernetes: () => import('./kubernetes/index.js'),
+};
 
 function usage(msg?: string): never {
   if (msg) process.stderr.write(`fake: ${msg}\n`);
