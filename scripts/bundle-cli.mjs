@@ -19,7 +19,7 @@ await build({
   target: 'node20',
   // Native addons, Ink/React (wasm layout engine) and CJS packages that require() builtins stay
   // in node_modules; small pure-ESM libraries are inlined.
-  external: ['better-sqlite3', 'ssh2', 'cpu-features', 'ink', 'ink-*', 'react', 'react/*', 'yoga-layout', 'pino', 'javascript-lp-solver', 'ws', 'tar-stream', 'ignore', 'csv-parse', 'csv-parse/*'],
+  external: ['@kubernetes/client-node', '@kubernetes/client-node/*', 'better-sqlite3', 'ssh2', 'cpu-features', 'ink', 'ink-*', 'react', 'react/*', 'yoga-layout', 'pino', 'javascript-lp-solver', 'ws', 'tar-stream', 'ignore', 'csv-parse', 'csv-parse/*'],
   sourcemap: false,
   logLevel: 'warning',
   jsx: 'automatic',

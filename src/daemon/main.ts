@@ -12,6 +12,8 @@ import { LogArchive, type LogFetcher } from './logs.js';
 import { makeLogFetcher } from './log-fetch.js';
 import { onAutostop } from './pipeline/lifecycle.js';
 import { recoverAfterRestart } from './recover.js';
+import { wireNodeLoss } from './node-loss.js';
+import { getProvider, onProviderCreated } from './providers.js';
 import { ManagedJobs } from './managed/service.js';
 import { startChaos } from './chaos.js';
 import { RequestTracker } from './requests.js';
@@ -115,6 +117,7 @@ async function main(): Promise<void> {
     archive: new LogArchive(paths.logs, store, log, fetchLog),
   };
   links.bind(ctx);
+  onProviderCreated((p) => wireNodeLoss(ctx, p));
   ctx.managed = new ManagedJobs(ctx);
   links.onAutostop = (cluster, marker) => void onAutostop(ctx, cluster, marker);
 
@@ -180,6 +183,9 @@ async function main(): Promise<void> {
       // Parse the catalogs once now, so the first launch or dry run does not pay for it.
       const { loadCatalog } = await import('../catalog/catalog.js');
       loadCatalog();
+      // With a kubeconfig, load the kubernetes SDK now (~1 s) rather than in the first launch.
+      const { hasKubeconfig } = await import('../providers/kubernetes/files.js');
+      if (hasKubeconfig()) await getProvider('kubernetes', home).catch(() => undefined);
     })
     .catch((err) => log.error({ err: errorMessage(err) }, 'managed-job resume failed'));
 }

@@ -8,7 +8,7 @@ import { checkNamedPools, optimizerContext } from './optimize.js';
 export async function planText(ctx: DaemonContext, p: ApiMethods['plan']['params']): Promise<ApiMethods['plan']['result']> {
   const opt = await import('../optimizer/index.js');
   await checkNamedPools(ctx, p.tasks);
-  const octx = await optimizerContext(ctx, { dryrun: true });
+  const octx = await optimizerContext(ctx, { dryrun: true, tasks: p.tasks });
   if (p.tasks.length === 1) {
     const plan = opt.planTask(p.tasks[0]!, octx);
     return { plans: [opt.planToJson(plan)], text: opt.renderPlan(plan, { explain: p.explain ?? false }) };

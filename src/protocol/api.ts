@@ -90,6 +90,8 @@ export interface ApiMethods {
   nodeTarget: { params: { cluster: string; rank?: number }; result: NodeTarget };
   /** node addresses in rank order (the head first) */
   nodeIps: { params: { cluster: string }; result: { ips: string[] } };
+  /** where the cluster's `ports:` answer: port → "host:port" (one port with `port`) */
+  endpoints: { params: { cluster: string; port?: number }; result: { endpoints: Record<string, string> } };
   snapshot: { params: Record<string, never>; result: StateSnapshot };
 }
 
@@ -113,7 +115,18 @@ export type EventStreamMessage =
 
 export type NodeTarget =
   | { kind: 'local'; home: string; env: Record<string, string> }
-  | { kind: 'ssh'; host: string; port: number; user: string; identityFile?: string; home: string; env?: Record<string, string> };
+  | { kind: 'ssh'; host: string; port: number; user: string; identityFile?: string; home: string; env?: Record<string, string> }
+  | {
+      kind: 'kubernetes';
+      context: string;
+      namespace: string;
+      pod: string;
+      container: string;
+      /** the kubeconfig files the daemon read the context from */
+      kubeconfig: string[];
+      home: string;
+      env: Record<string, string>;
+    };
 
 /** Error body for a non-2xx answer. */
 export interface ApiErrorBody {

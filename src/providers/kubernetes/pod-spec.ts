@@ -236,21 +236,7 @@ function clone<T>(v: T): T {
   return v === undefined ? v : (JSON.parse(JSON.stringify(v)) as T);
 }
 
-/** `ports:` entries ("8080", "8000-8010", 22) → port numbers; at most 100. */
-export function expandPorts(ports: Array<string | number>): number[] {
-  const out = new Set<number>();
-  for (const p of ports) {
-    const s = String(p).trim();
-    const m = /^(\d+)(?:-(\d+))?$/.exec(s);
-    if (!m) throw new Error(`ports: '${s}' is not a port or a range like 8000-8010`);
-    const a = Number(m[1]);
-    const b = m[2] ? Number(m[2]) : a;
-    if (a < 1 || b > 65535 || b < a) throw new Error(`ports: '${s}' is not a valid port range`);
-    for (let x = a; x <= b; x++) out.add(x);
-    if (out.size > 100) throw new Error('ports: at most 100 ports can be exposed on kubernetes');
-  }
-  return [...out].sort((x, y) => x - y);
-}
+export { expandPorts } from '../../util/ports.js';
 
 export interface ServiceInput {
   cluster: string;
