@@ -65,6 +65,7 @@ import { FIXTURES, nodeObject, type NodeSpec } from './fixtures.js';
 import { findResource } from './resources.js';
 import { Rest } from './rest.js';
 import { ApiServer } from './server.js';
+import { ServiceNetwork } from './services.js';
 import { now, Store, type KObj } from './store.js';
 
 export type { NodeSpec } from './fixtures.js';
@@ -198,6 +199,8 @@ export async function startFakeKube(opts: FakeKubeOptions = {}): Promise<FakeKub
   });
   for (const s of specs) addNode(s);
   control.start();
+  const network = new ServiceNetwork(ctx, (n) => `127.${a}.${(b + 128) % 256}.${(n % 250) + 2}`);
+  network.start();
 
   const kubeconfig = (): Kubeconfig => ({
     apiVersion: 'v1',
@@ -242,6 +245,7 @@ export async function startFakeKube(opts: FakeKubeOptions = {}): Promise<FakeKub
     stop: () =>
       (stopped ??= (async () => {
         await server.close();
+        await network.stop();
         await control.stop();
         rmSync(rootDir, { recursive: true, force: true });
       })()),

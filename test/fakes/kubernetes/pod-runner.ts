@@ -115,6 +115,7 @@ export class PodRunner {
   start(): void {
     this.done = this.run().catch((err) => {
       if (this.stopping) return;
+      process.stderr.write(`fake kube: pod ${this.ns}/${this.name}: ${(err as Error).stack}\n`);
       this.failed = { reason: 'FailedCreatePodSandBox', message: String((err as Error).message) };
       this.event('Warning', 'FailedCreatePodSandBox', `Failed to create pod sandbox: ${(err as Error).message}`);
       this.sync();
@@ -273,7 +274,15 @@ export class PodRunner {
       });
     } catch (err) {
       if (this.stopping) return undefined;
-      throw err;
+      // What the runtime reports when a container cannot start: StartError, exit code 128.
+      const message = `failed to create containerd task: failed to create shim task: ${(err as Error).message}`;
+      process.stderr.write(`fake kube: pod ${this.ns}/${this.name} container ${c.name}: ${message}\n`);
+      this.event('Warning', 'Failed', `Error: ${message}`, c);
+      const t = now();
+      c.state = { terminated: { exitCode: 128, reason: 'StartError', message, startedAt: t, finishedAt: t } };
+      c.lastState = { terminated: c.state['terminated'] };
+      this.sync();
+      return 128;
     }
     running.process.stdout!.on('data', (d: Buffer) => log.append('stdout', d));
     running.process.stderr!.on('data', (d: Buffer) => log.append('stderr', d));
@@ -287,7 +296,8 @@ export class PodRunner {
     const exit = await running.exited;
     // The container's leftovers (background processes it started) die with it.
     this.sandbox?.signalContainer(running, 'SIGKILL');
-    await new Promise<void>((r) => (running.process.stdout!.readableEnded ? r() : running.process.stdout!.once('close', () => r())));
+    running.release();
+    await new Promise<void>((r) => (running.process.stdout!.closed ? r() : running.process.stdout!.once('close', () => r())));
     log.end();
     c.running = undefined;
     const terminated = { exitCode: exit.code, reason: exit.code === 0 ? 'Completed' : 'Error', startedAt, finishedAt: now(), containerID: c.containerID };
@@ -365,7 +375,7 @@ export class PodRunner {
             const c = this.conds.get(t)!;
             return { type: t, status: c.status, lastProbeTime: null, lastTransitionTime: c.time, ...(c.reason ? { reason: c.reason } : {}), ...(c.message ? { message: c.message } : {}) };
           }),
-        ...(this.failed?.reason === 'Evicted' ? { reason: 'Evicted', message: this.failed.message } : {}),
+        ...(this.failed?.reason ? { reason: this.failed.reason, message: this.failed.message } : {}),
         hostIP,
         hostIPs: [{ ip: hostIP }],
         ...(this.podIP ? { podIP: this.podIP, podIPs: [{ ip: this.podIP }] } : {}),

@@ -6,7 +6,7 @@ import { admitGeneric, admitNamespace, admitPod, admitSecret, generateNameSuffix
 import type { FakeContext } from './context.js';
 import { typeError } from './decode.js';
 import { jsonPatch, mergePatch, strategicMergePatch } from './patch.js';
-import { apiVersionOf, type ResourceDef } from './resources.js';
+import { apiVersionOf, findResource, type ResourceDef } from './resources.js';
 import { ApiError, clone, now, type KObj } from './store.js';
 
 export interface DeleteOptions {
@@ -188,7 +188,7 @@ export class Rest {
 
   /** POST pods/NAME/eviction (policy/v1): a graceful delete, as there are no PodDisruptionBudgets here. */
   evict(ns: string, name: string, body: any): Record<string, unknown> {
-    const cur = this.get({ name: 'pods', group: '' } as ResourceDef, ns, name);
+    const cur = this.get(findResource('', 'v1', 'pods')!, ns, name);
     this.deletePod(cur, body?.deleteOptions?.gracePeriodSeconds);
     return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 };
   }

@@ -20,7 +20,7 @@
 // listen on the same port of 0.0.0.0 — bind to the pod IP instead), cgroups (limits are not
 // enforced), users (everything runs as root), and the image (the root filesystem is the host's).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -100,6 +100,8 @@ export interface RunningContainer {
   mntNs: string;
   process: ChildProcess;
   exited: Promise<{ code: number; signal?: string }>;
+  /** lets go of the mount namespace (after the container's last process is gone) */
+  release(): void;
 }
 
 /** One pod's namespaces and processes. */
@@ -152,13 +154,16 @@ export class Sandbox {
     writeFileSync(join(c.dir, 'hosts'), c.etcHosts);
     lines.push(`cat ${q(join(c.dir, 'hosts'))} > "$R/etc/hosts"`);
     lines.push(`mkdir -p "$R"${q(c.workingDir)}`);
-    lines.push('echo started >&3; exec 3>&-');
+    // Handshake: report our host pid (this bash reads its own /proc/self: the host's procfs is
+    // still mounted at /proc here) and wait until the fake holds the mount namespace open, so
+    // its id cannot be reused by another container before the fake has cleaned up this one.
+    lines.push('read -r hostpid _ < /proc/self/stat; echo "started $hostpid" >&3; read -r _ <&4; exec 3>&- 4<&-');
     const envArgs = Object.entries(c.env).map(([k, v]) => q(`${k}=${v}`));
     lines.push(`exec chroot "$R" /usr/bin/env -i -C ${q(c.workingDir)} ${envArgs.join(' ')} ${c.argv.map(q).join(' ')}`);
     const setup = join(c.dir, 'setup.sh');
     writeFileSync(setup, lines.join('\n') + '\n');
     const child = spawn('nsenter', ['-t', String(this.pausePid), '-p', '-u', '--', 'unshare', '-m', '--propagation', 'private', '--', '/bin/bash', setup], {
-      stdio: [c.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe'],
+      stdio: [c.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
       env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
     });
     const exited = new Promise<{ code: number; signal?: string }>((resolve) =>
@@ -168,20 +173,32 @@ export class Sandbox {
     const collect = (d: Buffer) => (err += d);
     child.stderr!.on('data', collect);
     const ctl = child.stdio[3] as NodeJS.ReadableStream;
+    const go = child.stdio[4] as NodeJS.WritableStream;
+    go.on('error', () => {});
+    let line: string;
     try {
-      await readLine(ctl, `container ${c.name}`, () => err);
+      line = await readLine(ctl, `container ${c.name}`, () => err);
     } finally {
       child.stderr!.off('data', collect);
     }
-    const [pid] = children(child.pid!);
-    if (!pid) throw new Error(`container ${c.name}: no process`);
-    let mntNs = '';
+    const pid = Number(line.split(' ')[1]);
+    let nsFd: number;
+    let mntNs: string;
     try {
+      if (!(pid > 0)) throw new Error(`bad handshake '${line}'`);
+      nsFd = openSync(`/proc/${pid}/ns/mnt`, 'r');
       mntNs = readlinkSync(`/proc/${pid}/ns/mnt`);
-    } catch {
-      /* exited already */
+    } catch (e) {
+      (go as unknown as { destroy(): void }).destroy(); // EOF instead of "go": the setup script exits (set -e)
+      throw new Error(`container ${c.name}: ${(e as Error).message}`);
     }
-    return { pid, mntNs, process: child, exited };
+    go.end('go\n');
+    let released = false;
+    const release = () => {
+      if (!released) closeSync(nsFd);
+      released = true;
+    };
+    return { pid, mntNs, process: child, exited, release };
   }
 
   /**
