@@ -287,6 +287,14 @@ describe.skipIf(!isRoot && !process.env.CI)('kubernetes fake through @kubernetes
     expect(await logs('nodeimg')).toBe(`${process.version}\n`);
   });
 
+  it('reports a command that does not exist as StartError (exit 128), as runc does', async () => {
+    await api.createNamespacedPod({ namespace: NS, body: sleeper('nocmd', { restartPolicy: 'Never' }, ['no-such-binary', '--flag']) });
+    await waitPhase('nocmd', 'Failed');
+    const st = (await api.readNamespacedPod({ namespace: NS, name: 'nocmd' })).status!.containerStatuses![0]!.state!.terminated!;
+    expect(st).toMatchObject({ exitCode: 128, reason: 'StartError' });
+    expect(st.message).toContain('exec: "no-such-binary": executable file not found in $PATH');
+  });
+
   it('serves several clusters at once, as contexts of one kubeconfig', async () => {
     const other = await startFakeKube({ fixture: 'cpu', context: 'second' });
     const dir = mkdtempSync(join(tmpdir(), 'aloft-kcfg-'));

@@ -6,25 +6,25 @@ import { now, type KObj, type Store } from './store.js';
 export type EventType = 'Normal' | 'Warning';
 
 export class EventRecorder {
+  /** correlation key → event name, so a repeat does not scan every event */
+  private readonly seen = new Map<string, { ns: string; name: string }>();
   constructor(private readonly store: Store) {}
 
   record(obj: KObj, type: EventType, reason: string, message: string, source: { component: string; host?: string }, fieldPath?: string): void {
     const ns = obj.metadata.namespace || 'default';
-    const existing = this.store
-      .list('events', ns)
-      .find((e) => e.involvedObject?.uid === obj.metadata.uid && e.reason === reason && e.message === message && e.source?.component === source.component && e.involvedObject?.fieldPath === fieldPath);
+    const key = JSON.stringify([obj.metadata.uid, reason, message, source.component, fieldPath ?? '']);
     const t = now();
-    if (existing) {
-      this.store.mutate('events', ns, existing.metadata.name, (e) => {
-        e.count = (e.count ?? 1) + 1;
-        e.lastTimestamp = t;
-      });
-      return;
-    }
+    const prev = this.seen.get(key);
+    if (prev && this.store.mutate('events', prev.ns, prev.name, (e) => {
+      e.count = (e.count ?? 1) + 1;
+      e.lastTimestamp = t;
+    })) return;
+    const name = `${obj.metadata.name}.${randomBytes(8).toString('hex')}`;
+    this.seen.set(key, { ns, name });
     this.store.create('events', {
       apiVersion: 'v1',
       kind: 'Event',
-      metadata: { name: `${obj.metadata.name}.${randomBytes(8).toString('hex')}`, namespace: ns },
+      metadata: { name, namespace: ns },
       involvedObject: {
         kind: obj.kind,
         namespace: obj.metadata.namespace,

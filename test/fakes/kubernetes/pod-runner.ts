@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { ConfigError, containerArgv, containerEnv, containerMounts, etcHosts, prepareVolumes } from './container-config.js';
 import { normalizeImage, type FakeContext } from './context.js';
 import { ContainerLog } from './logs.js';
-import { Sandbox, type RunningContainer } from './sandbox.js';
+import { Sandbox, StartError, type RunningContainer } from './sandbox.js';
 import { now, type KObj } from './store.js';
 
 export interface ContainerRuntimeState {
@@ -275,8 +275,8 @@ export class PodRunner {
     } catch (err) {
       if (this.stopping) return undefined;
       // What the runtime reports when a container cannot start: StartError, exit code 128.
-      const message = `failed to create containerd task: failed to create shim task: ${(err as Error).message}`;
-      process.stderr.write(`fake kube: pod ${this.ns}/${this.name} container ${c.name}: ${message}\n`);
+      const message = `failed to create containerd task: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: ${(err as Error).message}: unknown`;
+      if (!(err instanceof StartError)) process.stderr.write(`fake kube: pod ${this.ns}/${this.name} container ${c.name}: ${message}\n`);
       this.event('Warning', 'Failed', `Error: ${message}`, c);
       const t = now();
       c.state = { terminated: { exitCode: 128, reason: 'StartError', message, startedAt: t, finishedAt: t } };

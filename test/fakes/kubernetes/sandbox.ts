@@ -27,7 +27,15 @@ import { fileURLToPath } from 'node:url';
 
 export const PTY_HELPER = join(dirname(fileURLToPath(import.meta.url)), 'pty-helper.py');
 
-export const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+/** A perl single-quoted string literal. */
+const pq = (s: string): string => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+
+const SYS_MOUNT = process.arch === 'arm64' ? 40 : 165;
+let setupSource: string | undefined;
+const setupScript = (): string => (setupSource ??= readFileSync(join(dirname(fileURLToPath(import.meta.url)), 'container-setup.pl'), 'utf8'));
+
+/** The command of a container cannot be started (runc's words); the kubelet reports StartError. */
+export class StartError extends Error {}
 
 function children(pid: number): number[] {
   try {
@@ -130,39 +138,22 @@ export class Sandbox {
   async start(c: ContainerSpec): Promise<RunningContainer> {
     const root = join(c.dir, 'rootfs');
     const layer = join(c.dir, 'layer');
-    for (const d of [root, layer, join(c.dir, 'home'), join(c.dir, 'tmp')]) mkdirSync(d, { recursive: true });
-    const lines = [
-      'set -e',
-      `R=${q(root)}; L=${q(layer)}`,
-      'mount -t tmpfs -o mode=0755 layer "$L"',
-      'mkdir -p "$L/upper" "$L/work"',
-      'mount -t overlay overlay -o "lowerdir=/,upperdir=$L/upper,workdir=$L/work" "$R"',
-      'mount --rbind /dev "$R/dev"',
-      'mount -t tmpfs -o mode=1777,size=64m shm "$R/dev/shm"',
-      'mount -t proc proc "$R/proc"',
-      'mount --rbind /sys "$R/sys"',
-      `mkdir -p "$R/root" "$R/tmp"; mount --bind ${q(join(c.dir, 'home'))} "$R/root"; mount --bind ${q(join(c.dir, 'tmp'))} "$R/tmp"`,
+    const home = join(c.dir, 'home');
+    const tmp = join(c.dir, 'tmp');
+    for (const d of [root, layer, home, tmp]) mkdirSync(d, { recursive: true });
+    // Package variables assigned before the script's `use strict` (which then declares them).
+    const prelude = [
+      `$SYS_MOUNT = ${SYS_MOUNT};`,
+      `($R, $L, $HOME_SRC, $TMP_SRC, $HOSTS, $WD) = (${[root, layer, home, tmp, c.etcHosts, c.workingDir].map(pq).join(', ')});`,
+      `@HIDE = (${(c.hide ?? []).map(pq).join(', ')});`,
+      `@FILES = (${Object.entries(c.files ?? {}).map(([t, src]) => `[${pq(t)}, ${pq(src)}]`).join(', ')});`,
+      `@MOUNTS = (${c.mounts.map((m) => `[${pq(m.source)}, ${pq(m.target)}, ${m.readOnly ? 1 : 0}]`).join(', ')});`,
+      `%CENV = (${Object.entries(c.env).map(([k, v]) => `${pq(k)} => ${pq(v)}`).join(', ')});`,
+      `@CMD = (${c.argv.map(pq).join(', ')});`,
     ];
-    for (const p of c.hide ?? []) lines.push(`rm -rf "$R"${q(p)}`);
-    for (const [target, source] of Object.entries(c.files ?? {}))
-      lines.push(`if [ -d ${q(source)} ]; then mkdir -p "$R"${q(target)}; else mkdir -p "$(dirname "$R"${q(target)})"; touch "$R"${q(target)}; fi; mount --bind ${q(source)} "$R"${q(target)}`);
-    for (const m of c.mounts) {
-      lines.push(`if [ -d ${q(m.source)} ]; then mkdir -p "$R"${q(m.target)}; else mkdir -p "$(dirname "$R"${q(m.target)})"; touch "$R"${q(m.target)}; fi`);
-      lines.push(`mount --bind ${q(m.source)} "$R"${q(m.target)}`);
-      if (m.readOnly) lines.push(`mount -o remount,bind,ro "$R"${q(m.target)}`);
-    }
-    writeFileSync(join(c.dir, 'hosts'), c.etcHosts);
-    lines.push(`cat ${q(join(c.dir, 'hosts'))} > "$R/etc/hosts"`);
-    lines.push(`mkdir -p "$R"${q(c.workingDir)}`);
-    // Handshake: report our host pid (this bash reads its own /proc/self: the host's procfs is
-    // still mounted at /proc here) and wait until the fake holds the mount namespace open, so
-    // its id cannot be reused by another container before the fake has cleaned up this one.
-    lines.push('read -r hostpid _ < /proc/self/stat; echo "started $hostpid" >&3; read -r _ <&4; exec 3>&- 4<&-');
-    const envArgs = Object.entries(c.env).map(([k, v]) => q(`${k}=${v}`));
-    lines.push(`exec chroot "$R" /usr/bin/env -i -C ${q(c.workingDir)} ${envArgs.join(' ')} ${c.argv.map(q).join(' ')}`);
-    const setup = join(c.dir, 'setup.sh');
-    writeFileSync(setup, lines.join('\n') + '\n');
-    const child = spawn('nsenter', ['-t', String(this.pausePid), '-p', '-u', '--', 'unshare', '-m', '--propagation', 'private', '--', '/bin/bash', setup], {
+    const setup = join(c.dir, 'setup.pl');
+    writeFileSync(setup, prelude.join('\n') + '\n' + setupScript());
+    const child = spawn('nsenter', ['-t', String(this.pausePid), '-p', '-u', '--', 'unshare', '-m', '--propagation', 'private', '--', '/usr/bin/perl', setup], {
       stdio: [c.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
       env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
     });
@@ -181,6 +172,7 @@ export class Sandbox {
     } finally {
       child.stderr!.off('data', collect);
     }
+    if (line.startsWith('error ')) throw new StartError(line.slice('error '.length));
     const pid = Number(line.split(' ')[1]);
     let nsFd: number;
     let mntNs: string;
@@ -189,7 +181,7 @@ export class Sandbox {
       nsFd = openSync(`/proc/${pid}/ns/mnt`, 'r');
       mntNs = readlinkSync(`/proc/${pid}/ns/mnt`);
     } catch (e) {
-      (go as unknown as { destroy(): void }).destroy(); // EOF instead of "go": the setup script exits (set -e)
+      (go as unknown as { destroy(): void }).destroy(); // EOF instead of "go": the setup exits
       throw new Error(`container ${c.name}: ${(e as Error).message}`);
     }
     go.end('go\n');
