@@ -254,6 +254,31 @@ spec:
     expect(pids.filter(pidAlive)).toEqual([]);
   });
 
+  it('validates fields on the server as kubectl asks (fieldValidation=Strict): a misspelt field fails the apply', async () => {
+    const r = await apply(
+      'typo',
+      `apiVersion: v1
+kind: Pod
+metadata: {name: typo}
+spec:
+  containers: [{name: main, image: busybox, imagePullPolcy: Always, command: [sleep, '1']}]
+  nodeSelectr: {a: b}
+`,
+    );
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      'Pod in version "v1" cannot be handled as a Pod: strict decoding error: unknown field "spec.containers[0].imagePullPolcy", unknown field "spec.nodeSelectr"',
+    );
+    // Without fieldValidation (client-node's default) the field is dropped with a Warning header.
+    const res = await fetch(`${kube.url}/api/v1/namespaces/${NS}/pods`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ metadata: { name: 'typo' }, spec: { containers: [{ name: 'main', image: 'busybox', command: ['sleep', '1'] }], nodeSelectr: { a: 'b' } } }),
+    });
+    expect(res.status).toBe(201);
+    expect(res.headers.get('warning')).toBe('299 - "unknown field \\"spec.nodeSelectr\\""');
+  });
+
   it('refuses a node-affinity value that is a number, with the decoder\'s words (seed 003)', async () => {
     const r = await run('curl', [
       '-s',

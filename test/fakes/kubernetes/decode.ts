@@ -1,153 +1,122 @@
-// Type checking of request bodies the way the API server's Go JSON decoder does it: a value of
-// the wrong JSON type is refused with the decoder's own words, e.g. a node-affinity value sent as
-// a number ("cannot unmarshal number into Go struct field NodeSelectorRequirement.spec.affinity…
-// .values of type string"). Clients that build pod specs from untyped data (SkyPilot's int label
-// values) hit exactly this on a real cluster, so the fake must too. Unknown fields pass (the real
-// server only warns about them).
+// Request bodies checked the way the API server's Go JSON decoder checks them, against the full
+// schema of every core type (taken from @kubernetes/client-node's generated models, which are
+// generated from the Kubernetes OpenAPI document):
+//   - a value of the wrong JSON type is refused with the decoder's own words, e.g. a node-affinity
+//     value sent as a number: "json: cannot unmarshal number into Go struct field
+//     NodeSelectorRequirement.spec.affinity….values of type string" (seed 003: SkyPilot's int
+//     label values hit exactly this on a real cluster);
+//   - unknown fields are listed as the strict decoder names them (`spec.containers[0].imagePullPolcy`):
+//     with fieldValidation=Strict (what kubectl sends) the request fails, otherwise the server
+//     answers with a Warning header, as a real one does.
+// The models are those of client-node 1.4 (Kubernetes 1.34 types): a field newer than the fake's
+// advertised 1.32 is accepted.
+import * as models from '@kubernetes/client-node';
 import { parseQuantity } from './quantity.js';
 
-interface S {
-  struct: string;
-  fields: Record<string, T>;
+interface Attr {
+  name: string;
+  baseName: string;
+  type: string;
+  format: string;
 }
-type T = 'string' | 'int32' | 'int64' | 'bool' | 'quantity' | S | { arr: T; goType: string } | { map: T; goType: string };
+type Model = { attributeTypeMap?: Attr[] };
+const MODELS = models as unknown as Record<string, Model | undefined>;
 
-const str: T = 'string';
-const strings: T = { arr: 'string', goType: '[]string' };
-const strMap: T = { map: 'string', goType: 'map[string]string' };
-const quantities: T = { map: 'quantity', goType: 'v1.ResourceList' };
-const arr = (t: S): T => ({ arr: t, goType: `[]v1.${t.struct}` });
+/** The model class of each kind the fake serves. */
+const ROOT: Record<string, string> = { Event: 'CoreV1Event' };
+const rootModel = (kind: string): string => ROOT[kind] ?? `V1${kind}`;
 
-const ObjectMeta: S = { struct: 'ObjectMeta', fields: { name: str, generateName: str, namespace: str, labels: strMap, annotations: strMap, finalizers: strings } };
-const Requirement: S = { struct: 'NodeSelectorRequirement', fields: { key: str, operator: str, values: strings } };
-const Term: S = { struct: 'NodeSelectorTerm', fields: { matchExpressions: arr(Requirement), matchFields: arr(Requirement) } };
-const Affinity: S = {
-  struct: 'Affinity',
-  fields: {
-    nodeAffinity: {
-      struct: 'NodeAffinity',
-      fields: {
-        requiredDuringSchedulingIgnoredDuringExecution: { struct: 'NodeSelector', fields: { nodeSelectorTerms: arr(Term) } },
-        preferredDuringSchedulingIgnoredDuringExecution: arr({ struct: 'PreferredSchedulingTerm', fields: { weight: 'int32', preference: Term } }),
-      },
-    },
-  },
-};
-const KeyRef: S = { struct: 'SecretKeySelector', fields: { name: str, key: str, optional: 'bool' } };
-const EnvVar: S = {
-  struct: 'EnvVar',
-  fields: {
-    name: str,
-    value: str,
-    valueFrom: { struct: 'EnvVarSource', fields: { fieldRef: { struct: 'ObjectFieldSelector', fields: { fieldPath: str, apiVersion: str } }, secretKeyRef: KeyRef, configMapKeyRef: { struct: 'ConfigMapKeySelector', fields: { name: str, key: str, optional: 'bool' } } } },
-  },
-};
-const Container: S = {
-  struct: 'Container',
-  fields: {
-    name: str,
-    image: str,
-    command: strings,
-    args: strings,
-    workingDir: str,
-    imagePullPolicy: str,
-    stdin: 'bool',
-    tty: 'bool',
-    env: arr(EnvVar),
-    envFrom: arr({ struct: 'EnvFromSource', fields: { prefix: str, secretRef: { struct: 'SecretEnvSource', fields: { name: str, optional: 'bool' } }, configMapRef: { struct: 'ConfigMapEnvSource', fields: { name: str, optional: 'bool' } } } }),
-    resources: { struct: 'ResourceRequirements', fields: { limits: quantities, requests: quantities } },
-    volumeMounts: arr({ struct: 'VolumeMount', fields: { name: str, mountPath: str, subPath: str, readOnly: 'bool' } }),
-    ports: arr({ struct: 'ContainerPort', fields: { name: str, containerPort: 'int32', hostPort: 'int32', protocol: str } }),
-  },
-};
-const Volume: S = {
-  struct: 'Volume',
-  fields: {
-    name: str,
-    emptyDir: { struct: 'EmptyDirVolumeSource', fields: { medium: str, sizeLimit: 'quantity' } },
-    hostPath: { struct: 'HostPathVolumeSource', fields: { path: str, type: str } },
-    secret: { struct: 'SecretVolumeSource', fields: { secretName: str, defaultMode: 'int32', optional: 'bool' } },
-    configMap: { struct: 'ConfigMapVolumeSource', fields: { name: str, defaultMode: 'int32', optional: 'bool' } },
-  },
-};
-const PodSpec: S = {
-  struct: 'PodSpec',
-  fields: {
-    containers: arr(Container),
-    initContainers: arr(Container),
-    volumes: arr(Volume),
-    nodeSelector: strMap,
-    nodeName: str,
-    restartPolicy: str,
-    serviceAccountName: str,
-    hostname: str,
-    subdomain: str,
-    schedulerName: str,
-    priorityClassName: str,
-    terminationGracePeriodSeconds: 'int64',
-    activeDeadlineSeconds: 'int64',
-    hostNetwork: 'bool',
-    shareProcessNamespace: 'bool',
-    tolerations: arr({ struct: 'Toleration', fields: { key: str, operator: str, value: str, effect: str, tolerationSeconds: 'int64' } }),
-    affinity: Affinity,
-  },
-};
-const ServicePort: S = { struct: 'ServicePort', fields: { name: str, protocol: str, port: 'int32', nodePort: 'int32' } };
+/** V1NodeSelectorRequirement → NodeSelectorRequirement, CoreV1ResourceClaim → ResourceClaim */
+const goStruct = (cls: string): string => cls.replace(/^([A-Z][a-z]+)*V\d+((alpha|beta)\d+)?/, '');
+/** Resource lists are maps of quantities, not of strings. */
+const QUANTITY_MAPS = new Set(['limits', 'requests', 'capacity', 'allocatable', 'hard', 'used']);
 
-export const SCHEMAS: Record<string, T> = {
-  Pod: { struct: 'Pod', fields: { metadata: ObjectMeta, spec: PodSpec } },
-  Service: { struct: 'Service', fields: { metadata: ObjectMeta, spec: { struct: 'ServiceSpec', fields: { type: str, selector: strMap, clusterIP: str, ports: arr(ServicePort), externalTrafficPolicy: str } } } },
-  Secret: { struct: 'Secret', fields: { metadata: ObjectMeta, type: str, data: { map: 'string', goType: 'map[string][]uint8' }, stringData: strMap } },
-  ConfigMap: { struct: 'ConfigMap', fields: { metadata: ObjectMeta, data: strMap } },
-  Namespace: { struct: 'Namespace', fields: { metadata: ObjectMeta } },
-  Node: { struct: 'Node', fields: { metadata: ObjectMeta, spec: { struct: 'NodeSpec', fields: { unschedulable: 'bool' } } } },
-};
+function goType(type: string, format: string): string {
+  if (type === 'string') return format === 'byte' ? '[]uint8' : 'string';
+  if (type === 'number') return format === 'double' ? 'float64' : format || 'int32';
+  if (type === 'boolean') return 'bool';
+  if (type === 'Date') return 'v1.Time';
+  if (type === 'IntOrString') return 'intstr.IntOrString';
+  let m = /^Array<(.+)>$/.exec(type);
+  if (m) return `[]${goType(m[1]!, '')}`;
+  m = /^\{ \[key: string\]: (.+); \}$/.exec(type);
+  if (m) return `map[string]${goType(m[1]!, format)}`;
+  return `v1.${goStruct(type)}`;
+}
 
 const jsonKind = (v: unknown): string =>
   v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v === 'object' ? 'object' : typeof v === 'boolean' ? 'bool' : typeof v;
 
-/** Returns the decoder's error text, or undefined when `value` fits the schema. */
-export function typeError(kind: string, value: unknown): string | undefined {
-  const schema = SCHEMAS[kind];
-  if (!schema) return undefined;
-  let struct = kind;
-  const fail = (v: unknown, path: string[], goType: string): string =>
-    `json: cannot unmarshal ${jsonKind(v)} into Go struct field ${struct}.${path.join('.')} of type ${goType}`;
-  const walk = (t: T, v: unknown, path: string[]): string | undefined => {
-    if (v === null || v === undefined) return undefined; // JSON null leaves the Go zero value
-    if (t === 'string') return typeof v === 'string' ? undefined : fail(v, path, 'string');
-    if (t === 'bool') return typeof v === 'boolean' ? undefined : fail(v, path, 'bool');
-    if (t === 'int32' || t === 'int64') return typeof v === 'number' && Number.isInteger(v) ? undefined : fail(v, path, t);
-    if (t === 'quantity') {
-      if ((typeof v === 'string' || typeof v === 'number') && parseQuantity(v) !== undefined) return undefined;
-      return "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'";
+export interface DecodeResult {
+  /** the decoder's error, if a value has the wrong type */
+  error?: string;
+  /** fields no schema knows, as `spec.containers[0].foo` */
+  unknown: string[];
+}
+
+/** Checks `value` (and drops its unknown fields, as the decoder does). */
+export function decodeCheck(kind: string, value: unknown): DecodeResult {
+  const unknown: string[] = [];
+  let error: string | undefined;
+  const fail = (v: unknown, struct: string, path: string, type: string) =>
+    (error ??= `json: cannot unmarshal ${jsonKind(v)} into Go struct field ${struct}.${path} of type ${type}`);
+
+  // `path` names the field as Go's type errors do (no indexes); `strict` as the strict decoder does.
+  const walk = (type: string, format: string, v: unknown, struct: string, path: string, strict: string, quantity: boolean): void => {
+    if (error || v === null || v === undefined) return;
+    if (quantity) {
+      if ((typeof v === 'string' || typeof v === 'number') && parseQuantity(v) !== undefined) return;
+      error = "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'";
+      return;
     }
-    if ('struct' in t) {
-      if (jsonKind(v) !== 'object') return fail(v, path, `v1.${t.struct}`);
-      const saved = struct;
-      struct = t.struct;
-      // Go names the innermost struct that holds the failing field, and the full path to it.
-      for (const [k, ft] of Object.entries(t.fields)) {
-        const e = walk(ft, (v as Record<string, unknown>)[k], [...path, k]);
-        if (e) return e;
+    switch (type) {
+      case 'any':
+        return;
+      case 'string':
+      case 'Date':
+        if (typeof v !== 'string') fail(v, struct, path, goType(type, format));
+        return;
+      case 'number':
+        if (typeof v !== 'number' || (format !== 'double' && !Number.isInteger(v))) fail(v, struct, path, goType(type, format));
+        return;
+      case 'boolean':
+        if (typeof v !== 'boolean') fail(v, struct, path, 'bool');
+        return;
+      case 'IntOrString':
+        if (typeof v !== 'string' && !(typeof v === 'number' && Number.isInteger(v))) fail(v, struct, path, 'intstr.IntOrString');
+        return;
+    }
+    let m = /^Array<(.+)>$/.exec(type);
+    if (m) {
+      if (!Array.isArray(v)) return void fail(v, struct, path, goType(type, format));
+      v.forEach((item, i) => walk(m![1]!, format, item, struct, path, `${strict}[${i}]`, false));
+      return;
+    }
+    m = /^\{ \[key: string\]: (.+); \}$/.exec(type);
+    if (m) {
+      if (jsonKind(v) !== 'object') return void fail(v, struct, path, goType(type, format));
+      for (const [k, item] of Object.entries(v as Record<string, unknown>)) walk(m[1]!, format, item, struct, path, `${strict}[${k}]`, false);
+      return;
+    }
+    const model = MODELS[type];
+    if (!model?.attributeTypeMap) return; // a string-like alias (MicroTime) or a type the models do not describe
+    if (jsonKind(v) !== 'object') return void fail(v, struct, path, goType(type, format));
+    const attrs = new Map(model.attributeTypeMap.map((a) => [a.baseName, a]));
+    const own = goStruct(type);
+    for (const [k, item] of Object.entries(v as Record<string, unknown>)) {
+      const a = attrs.get(k);
+      const p = path ? `${path}.${k}` : k;
+      const s = strict ? `${strict}.${k}` : k;
+      if (!a) {
+        unknown.push(s);
+        delete (v as Record<string, unknown>)[k]; // dropped, as the decoder does
+        continue;
       }
-      struct = saved;
-      return undefined;
+      if (QUANTITY_MAPS.has(k) && a.type === '{ [key: string]: string; }' && jsonKind(item) === 'object')
+        for (const q of Object.values(item as Record<string, unknown>)) walk('string', '', q, own, p, s, true);
+      else walk(a.type, a.format, item, own, p, s, false);
     }
-    if ('arr' in t) {
-      if (!Array.isArray(v)) return fail(v, path, t.goType);
-      for (const item of v) {
-        const e = walk(t.arr, item, path);
-        if (e) return e;
-      }
-      return undefined;
-    }
-    if (jsonKind(v) !== 'object') return fail(v, path, t.goType);
-    for (const item of Object.values(v as Record<string, unknown>)) {
-      const e = walk(t.map, item, path);
-      if (e) return e;
-    }
-    return undefined;
   };
-  return walk(schema, value, []);
+  walk(rootModel(kind), '', value, kind, '', '', false);
+  return { error, unknown };
 }

@@ -2,12 +2,21 @@
 // generateName, admission and namespace checks; update with resourceVersion preconditions and
 // pod-spec immutability; graceful pod deletion (deletionTimestamp, then the kubelet removes the
 // pod once its processes are gone); namespace termination; eviction and binding subresources.
+import { parse as parseYaml } from 'yaml';
 import { admitGeneric, admitNamespace, admitPod, admitSecret, generateNameSuffix, type ServiceAllocator } from './admission.js';
 import type { FakeContext } from './context.js';
-import { typeError } from './decode.js';
+import { decodeCheck } from './decode.js';
 import { jsonPatch, mergePatch, strategicMergePatch } from './patch.js';
 import { apiVersionOf, findResource, type ResourceDef } from './resources.js';
 import { ApiError, clone, now, type KObj } from './store.js';
+
+/** ?fieldValidation= (Strict: unknown fields fail the request; Warn, the default: Warning headers). */
+export interface FieldValidation {
+  mode: string;
+  warnings: string[];
+}
+
+const reported = new Set<string>();
 
 export interface DeleteOptions {
   gracePeriodSeconds?: number;
@@ -34,13 +43,12 @@ export class Rest {
       throw new ApiError(403, 'Forbidden', `${r.name} "${name}" is forbidden: unable to create new content in namespace ${ns} because it is being terminated`, { kind: r.name });
   }
 
-  private decode(r: ResourceDef, body: unknown, ns: string | undefined): KObj {
+  private decode(r: ResourceDef, body: unknown, ns: string | undefined, fv?: FieldValidation): KObj {
     if (!body || typeof body !== 'object' || Array.isArray(body)) throw ApiError.badRequest(`the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf`);
     const o = body as KObj;
     if (o.kind && o.kind !== r.kind) throw ApiError.badRequest(`the kind in the data (${o.kind}) does not match the expected kind (${r.kind})`);
     if (o.apiVersion && o.apiVersion !== apiVersionOf(r)) throw ApiError.badRequest(`the API version in the data (${o.apiVersion}) does not match the expected API version (${apiVersionOf(r)})`);
-    const err = typeError(r.kind, o);
-    if (err) throw ApiError.badRequest(`${r.kind} in version "${r.version}" cannot be handled as a ${r.kind}: ${err}`);
+    this.checkFields(r, o, fv);
     o.kind = r.kind;
     o.apiVersion = apiVersionOf(r);
     o.metadata ??= { name: '' };
@@ -49,6 +57,20 @@ export class Rest {
       o.metadata.namespace = ns;
     }
     return o;
+  }
+
+  private checkFields(r: ResourceDef, o: unknown, fv?: FieldValidation): void {
+    const { error, unknown } = decodeCheck(r.kind, o);
+    const cannot = `${r.kind} in version "${r.version}" cannot be handled as a ${r.kind}`;
+    if (error) throw ApiError.badRequest(`${cannot}: ${error}`);
+    if (!unknown.length || fv?.mode === 'Ignore') return;
+    if (fv?.mode === 'Strict') throw ApiError.badRequest(`${cannot}: strict decoding error: ${unknown.map((f) => `unknown field "${f}"`).join(', ')}`);
+    for (const f of unknown) {
+      fv?.warnings.push(`unknown field "${f}"`);
+      // Clients rarely show Warning headers; a test log does.
+      if (!reported.has(`${r.kind} ${f}`)) process.stderr.write(`fake kube: ${r.kind} with unknown field "${f}" (a real API server drops it, with a warning)\n`);
+      reported.add(`${r.kind} ${f}`);
+    }
   }
 
   private admit(r: ResourceDef, o: KObj, isUpdate: boolean): void {
@@ -63,8 +85,8 @@ export class Rest {
     }
   }
 
-  create(r: ResourceDef, ns: string | undefined, body: unknown, dryRun = false): KObj {
-    const o = this.decode(r, body, ns);
+  create(r: ResourceDef, ns: string | undefined, body: unknown, dryRun = false, fv?: FieldValidation): KObj {
+    const o = this.decode(r, body, ns, fv);
     if (!o.metadata.name && o.metadata.generateName) o.metadata.name = o.metadata.generateName + generateNameSuffix();
     for (const k of ['uid', 'resourceVersion', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'selfLink'] as const) delete o.metadata[k];
     this.checkNamespace(r, ns, o.metadata.name);
@@ -85,9 +107,9 @@ export class Rest {
       store.create('configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'kube-root-ca.crt', namespace: ns, annotations: { 'kubernetes.io/description': 'Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters.' } }, data: { 'ca.crt': '' } });
   }
 
-  update(r: ResourceDef, ns: string | undefined, name: string, body: unknown, sub?: string): KObj {
+  update(r: ResourceDef, ns: string | undefined, name: string, body: unknown, sub?: string, fv?: FieldValidation): KObj {
     const cur = this.get(r, ns, name);
-    const o = this.decode(r, body, r.namespaced ? ns : undefined);
+    const o = this.decode(r, body, r.namespaced ? ns : undefined, fv);
     if (o.metadata.name && o.metadata.name !== name) throw ApiError.badRequest(`the name of the object (${o.metadata.name}) does not match the name on the URL (${name})`);
     o.metadata.name = name;
     if (o.metadata.resourceVersion && o.metadata.resourceVersion !== cur.metadata.resourceVersion) throw ApiError.conflict(r.name, name);
@@ -122,11 +144,11 @@ export class Rest {
       ]);
   }
 
-  patch(r: ResourceDef, ns: string | undefined, name: string, contentType: string, body: string, sub?: string): KObj {
+  patch(r: ResourceDef, ns: string | undefined, name: string, contentType: string, body: string, sub?: string, fv?: FieldValidation): KObj {
     const cur = this.get(r, ns, name);
     let parsed: unknown;
     try {
-      parsed = JSON.parse(body);
+      parsed = /apply-patch\+yaml/.test(contentType) ? parseYaml(body) : JSON.parse(body);
     } catch (err) {
       throw ApiError.badRequest(`error decoding patch: ${(err as Error).message}`);
     }
@@ -139,8 +161,7 @@ export class Rest {
     else throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json`);
     const pv = (parsed as KObj)?.metadata?.resourceVersion;
     if (pv && pv !== cur.metadata.resourceVersion) throw ApiError.conflict(r.name, name);
-    const err = typeError(r.kind, next);
-    if (err) throw ApiError.badRequest(`${r.kind} in version "${r.version}" cannot be handled as a ${r.kind}: ${err}`);
+    this.checkFields(r, next, fv);
     next.metadata.name = name;
     return this.replace(r, cur, next, sub);
   }

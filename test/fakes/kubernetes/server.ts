@@ -135,6 +135,10 @@ export class ApiServer {
     const out = (code: number, o: KObj) => ApiServer.send(res, code, table ? toTable(r.kind, [o], { resourceVersion: o.metadata.resourceVersion }, include) : o);
     const dryRun = q.getAll('dryRun').includes('All');
     const method = req.method ?? 'GET';
+    const fv = { mode: q.get('fieldValidation') ?? 'Warn', warnings: [] as string[] };
+    const warn = () => {
+      if (fv.warnings.length) res.setHeader('Warning', fv.warnings.map((w) => `299 - ${JSON.stringify(w)}`));
+    };
     if (sub && !(r.subresources ?? []).some((s) => s.name === sub)) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
     if (sub === 'exec' || sub === 'portforward' || sub === 'attach') throw ApiError.badRequest('Upgrade request required');
     if (sub === 'log') return this.logs(res, ns!, name!, q);
@@ -142,7 +146,11 @@ export class ApiServer {
     if (sub === 'binding' && method === 'POST') return ApiServer.send(res, 201, this.rest.bind(ns!, name!, await this.parsed(req)));
     if (!name) {
       if (method === 'GET') return this.list(res, r, ns, q, table, include);
-      if (method === 'POST') return out(201, this.rest.create(r, ns, await this.parsed(req), dryRun));
+      if (method === 'POST') {
+        const created = this.rest.create(r, ns, await this.parsed(req), dryRun, fv);
+        warn();
+        return out(201, created);
+      }
       if (method === 'DELETE') {
         const items = this.select(r, ns, q).map((o) => this.rest.delete(r, o.metadata.namespace, o.metadata.name, {}));
         return ApiServer.send(res, 200, { kind: `${r.kind}List`, apiVersion: 'v1', metadata: { resourceVersion: this.ctx.store.resourceVersion }, items });
@@ -152,10 +160,16 @@ export class ApiServer {
     switch (method) {
       case 'GET':
         return out(200, this.rest.get(r, ns, name));
-      case 'PUT':
-        return out(200, this.rest.update(r, ns, name, await this.parsed(req), sub));
-      case 'PATCH':
-        return out(200, this.rest.patch(r, ns, name, req.headers['content-type'] ?? '', await this.body(req), sub));
+      case 'PUT': {
+        const updated = this.rest.update(r, ns, name, await this.parsed(req), sub, fv);
+        warn();
+        return out(200, updated);
+      }
+      case 'PATCH': {
+        const patched = this.rest.patch(r, ns, name, req.headers['content-type'] ?? '', await this.body(req), sub, fv);
+        warn();
+        return out(200, patched);
+      }
       case 'DELETE': {
         const body = (await this.parsed(req)) as { gracePeriodSeconds?: number; preconditions?: { uid?: string; resourceVersion?: string } };
         const g = q.get('gracePeriodSeconds');
