@@ -4,6 +4,12 @@
 // `kubectl get`, a scheduler with the real filters and FailedScheduling wording, and pods that
 // run as REAL local processes (one PID/UTS namespace per pod, one mount namespace per container,
 // see sandbox.ts) with exec (websocket v5/v4), logs, and port-forward. Needs root (namespaces).
+// Pods share the host network: each has its own 127.x.y.z pod IP (anything listening on 0.0.0.0
+// answers there too), so two pods cannot both listen on one port of 0.0.0.0 — bind to the pod IP
+// (downward API status.podIP) where several pods of a test use the same port. NodePort and
+// LoadBalancer Services are reachable (node InternalIP:nodePort, ingress IP:port). Pods reach the
+// API at KUBERNETES_SERVICE_HOST:KUBERNETES_SERVICE_PORT (plain http). Unknown fields in a body
+// are dropped with a Warning header and a line on stderr (refused under fieldValidation=Strict).
 //
 //   import { startFakeKube, writeKubeconfig } from '../fakes/kubernetes/index.js';
 //   const kube = await startFakeKube({ fixture: 'mixed', namespace: 'team-a' });
@@ -19,7 +25,8 @@
 //   nodes          NodeSpec[] instead of a fixture (see fixtures.ts for the ready-made ones)
 //   namespace      created, and the context's namespace (default 'default')
 //   context        context/cluster name in the kubeconfig (default `fake-<fixture>`)
-//   token          bearer token the server demands (default random; in the kubeconfig)
+//   token          bearer token in the kubeconfig (default random); a request carrying another is
+//                  refused with 401 (kubectl sends none over plain http, which is served)
 //   port           listen port on 127.0.0.1 (default: any free one)
 //   unpullableImages  images whose pull fails (ErrImagePull → ImagePullBackOff). Any image whose
 //                  name contains `does-not-exist` fails too, so a bad image can be tried by hand.
@@ -41,7 +48,8 @@
 //   setImagePullable(image, pullable)        make an image's pulls fail or succeed from now on
 //   setNodeCapacity(node, { 'nvidia.com/gpu': '4', ... })  capacity and allocatable of a node
 //                                            change (a node losing GPUs); running pods keep running
-//   setNodeReady(node, ready)                Ready condition and the not-ready NoSchedule taint
+//   setNodeReady(node, ready)                Ready condition (Unknown when not) and the unreachable
+//                                            NoSchedule/NoExecute taints; its pods keep running
 //   setNodeSchedulable(node, schedulable)    cordon / uncordon
 //   addNode(spec) / removeNode(name)         a removed node's pods are deleted (pod GC)
 //   get(resource, name, namespace?) / list(resource, namespace?)   snapshots of stored objects
