@@ -10,6 +10,7 @@ import { loadConfig } from '../../spec/config.js';
 import { effectiveKubernetesConfig, parseTaskKubernetesConfig, type KubernetesConfig } from '../../spec/kubernetes-config.js';
 import { errorMessage, UserError } from '../../util/errors.js';
 import { aloftHome, homePaths } from '../../util/paths.js';
+import { agentKnobs } from '../../util/env.js';
 import { withTimeout } from '../../util/timeout.js';
 import { bundleHash } from '../ssh/remote.js';
 import {
@@ -323,7 +324,8 @@ export class KubernetesProvider implements Provider {
       pod: node.instanceId,
       container: MAIN_CONTAINER,
       home: node.home,
-      env: { ALOFT_NODE_DIR: node.home },
+      // The agent's knobs (autostop clock, version override) reach it as they do a local agent.
+      env: { ...agentKnobs(process.env), ALOFT_NODE_DIR: node.home },
     });
   }
 
