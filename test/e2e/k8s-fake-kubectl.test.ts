@@ -146,8 +146,13 @@ spec:
     expect(withStdin.code).toBe(0);
     expect(withStdin.stdout.split('\n').map((s) => s.trim())).toEqual(['200000', 'private-tmp', 'hello', '']);
 
+    // runc's way: exit code 126 with its message (a shell's own "not found" is 127)
     const missing = await kubectl(['exec', 'web', '-c', 'main', '--', 'no-such-command']);
-    expect(missing.code).toBe(127);
+    expect(missing.code).toBe(126);
+    expect(missing.stderr).toBe(
+      'OCI runtime exec failed: exec failed: unable to start container process: exec: "no-such-command": executable file not found in $PATH: unknown\ncommand terminated with exit code 126\n',
+    );
+    expect((await kubectl(['exec', 'web', '-c', 'main', '--', 'sh', '-c', 'no-such-command'])).code).toBe(127);
   });
 
   it('follows logs to the end of a container and shows the pod Completed', async () => {

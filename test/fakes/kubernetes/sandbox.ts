@@ -20,7 +20,7 @@
 // listen on the same port of 0.0.0.0 — bind to the pod IP instead), cgroups (limits are not
 // enforced), users (everything runs as root), and the image (the root filesystem is the host's).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -43,6 +43,25 @@ function children(pid: number): number[] {
   } catch {
     return [];
   }
+}
+
+function executable(path: string): boolean {
+  try {
+    const st = statSync(path);
+    return st.isFile() && (st.mode & 0o111) !== 0;
+  } catch {
+    return false;
+  }
+}
+
+/** runc's words when `cmd` cannot be found in the container whose main process is `pid`; undefined when it can. */
+function missingCommand(pid: number, cmd: string, path: string, cwd: string): string | undefined {
+  const root = `/proc/${pid}/root`;
+  if (cmd.includes('/')) {
+    const abs = cmd.startsWith('/') ? cmd : `${cwd.replace(/\/$/, '')}/${cmd}`;
+    return existsSync(root + abs) ? undefined : `exec: "${cmd}": stat ${cmd}: no such file or directory`;
+  }
+  return path.split(':').some((d) => d && executable(`${root}${d}/${cmd}`)) ? undefined : `exec: "${cmd}": executable file not found in $PATH`;
 }
 
 function alive(pid: number): boolean {
@@ -198,6 +217,11 @@ export class Sandbox {
    * (pty-helper.py) and fd 3 of the returned process takes "COLS ROWS" resize lines.
    */
   exec(c: RunningContainer, argv: string[], opts: { env: Record<string, string>; workingDir: string; tty: boolean }): ChildProcess {
+    // A command the container does not have fails the way runc reports it: exit code 126 and
+    // its message on stderr. Looked up in the container's root through /proc/PID/root.
+    const missing = missingCommand(c.pid, argv[0]!, opts.env['PATH'] ?? '', opts.workingDir);
+    if (missing)
+      return spawn('/bin/sh', ['-c', 'printf "%s\\n" "$1" >&2; exit 126', 'sh', `OCI runtime exec failed: exec failed: unable to start container process: ${missing}: unknown`], { stdio: ['pipe', 'pipe', 'pipe', 'pipe'] });
     const nsArgs = ['-t', String(c.pid), '-m', '-p', '-u', '-r', '-W', opts.workingDir, '--', ...argv];
     const env = opts.tty ? { ...opts.env, TERM: opts.env['TERM'] ?? 'xterm' } : opts.env;
     if (opts.tty) return spawn('/usr/bin/python3', [PTY_HELPER, 'nsenter', ...nsArgs], { stdio: ['pipe', 'pipe', 'pipe', 'pipe'], env: { ...env, PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } });
