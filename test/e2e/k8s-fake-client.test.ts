@@ -283,6 +283,17 @@ describe.skipIf(!isRoot && !process.env.CI)('kubernetes fake through @kubernetes
     expect((await api.readNamespacedPod({ namespace: NS, name: 'l4' })).spec!.nodeName).toBe('gke-l4-pool-0');
   });
 
+  it('keeps a pod off a node tainted from the test (a context that cannot take it), and places it once untainted', async () => {
+    kube.setNodeTaints('cpu-0', [{ key: 'dedicated', value: 'other', effect: 'NoSchedule' }]);
+    await api.createNamespacedPod({ namespace: NS, body: sleeper('tainted') });
+    const cond = await waitFor(async () => (await api.readNamespacedPod({ namespace: NS, name: 'tainted' })).status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False'), 20_000, 'tainted Unschedulable');
+    expect(cond!.message).toBe(
+      '0/4 nodes are available: 1 node(s) had untolerated taint {amd.com/gpu: }, 1 node(s) had untolerated taint {dedicated: other}, 1 node(s) had untolerated taint {nvidia.com/gpu: present}, 1 node(s) had untolerated taint {nvidia.com/gpu: }. preemption: 0/4 nodes are available: 4 Preemption is not helpful for scheduling.',
+    );
+    kube.setNodeTaints('cpu-0', []);
+    await running('tainted');
+  });
+
   it('emulates images: a hidden /usr/bin/node, a node binary the image brings, its ENTRYPOINT', async () => {
     await api.createNamespacedPod({ namespace: NS, body: { metadata: { name: 'ubuntu' }, spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'ubuntu:22.04', command: ['sh', '-c', 'command -v node || echo no-node'] }] } } });
     await api.createNamespacedPod({ namespace: NS, body: { metadata: { name: 'nodeimg' }, spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'node:20-slim', args: ['-e', 'console.log(process.version)'] }] } } });

@@ -54,6 +54,13 @@ export const H100_NODE = (name = 'gpu-h100-0'): NodeSpec => ({
   taints: [NVIDIA_TAINT],
 });
 
+export const H200_NODE = (name = 'gpu-h200-0'): NodeSpec => ({
+  name,
+  labels: { ...nvidia('NVIDIA-H200', 8, 143771, 'hopper'), 'node.kubernetes.io/instance-type': 'p5en.48xlarge' },
+  capacity: { cpu: '192', memory: '2048Gi', 'nvidia.com/gpu': '8', 'ephemeral-storage': '4Ti' },
+  taints: [NVIDIA_TAINT],
+});
+
 export const MI300X_NODE = (name = 'gpu-mi300x-0'): NodeSpec => ({
   name,
   labels: { ...amd('AMD_Instinct_MI300X_OAM', '74a1', '192G', 'AI'), 'node.kubernetes.io/instance-type': 'mi300x-8' },
@@ -92,6 +99,8 @@ export const FIXTURES: Record<string, () => NodeSpec[]> = {
   tiny: () => [CPU_NODE('cpu-0', '2', '4Gi')],
   nvidia: () => [A100_NODE(), H100_NODE(), CPU_NODE()],
   amd: () => [MI300X_NODE('gpu-mi300x-0'), MI300X_NODE('gpu-mi300x-1'), CPU_NODE()],
+  /** big GPU nodes for SkyPilot corpus tasks: 2× H100:8, 2× H200:8, 2× A100:8 (GFD), MI300X:8, CPU */
+  'big-gpu': () => [H100_NODE('gpu-h100-0'), H100_NODE('gpu-h100-1'), H200_NODE('gpu-h200-0'), H200_NODE('gpu-h200-1'), A100_NODE('gpu-a100-0'), A100_NODE('gpu-a100-1'), MI300X_NODE(), CPU_NODE('cpu-0', '64', '256Gi')],
   /** 200 nodes of every kind (planning benchmarks) */
   large: () =>
     Array.from({ length: 200 }, (_, i) => {

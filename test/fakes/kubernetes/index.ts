@@ -21,6 +21,7 @@
 //   fixture        'mixed' (default: NVIDIA A100 with GFD labels, AMD MI300X with the node
 //                  labeller's amd.com/gpu.product-name, GKE L4, CPU; GPU nodes tainted
 //                  nvidia.com/gpu / amd.com/gpu NoSchedule) | 'cpu' | 'tiny' | 'nvidia' | 'amd' |
+//                  'big-gpu' (2× H100:8, 2× H200:8, 2× A100:8, MI300X:8, a 64-CPU node) |
 //                  'large' (200 nodes) | 'empty'
 //   nodes          NodeSpec[] instead of a fixture (see fixtures.ts for the ready-made ones)
 //   namespace      created, and the context's namespace (default 'default')
@@ -51,6 +52,8 @@
 //   setNodeReady(node, ready)                Ready condition (Unknown when not) and the unreachable
 //                                            NoSchedule/NoExecute taints; its pods keep running
 //   setNodeSchedulable(node, schedulable)    cordon / uncordon
+//   setNodeTaints(node, taints)              replaces a node's taints (as `kubectl taint` does;
+//                                            pending pods are scheduled again)
 //   addNode(spec) / removeNode(name)         a removed node's pods are deleted (pod GC)
 //   get(resource, name, namespace?) / list(resource, namespace?)   snapshots of stored objects
 //   podPids(name, namespace?)                live host pids of a pod's processes
@@ -79,7 +82,7 @@ import { now, Store, type KObj } from './store.js';
 export type { NodeSpec } from './fixtures.js';
 export type { ImageConfig, Timing } from './context.js';
 export type { KObj } from './store.js';
-export { A100_NODE, CPU_NODE, FIXTURES, H100_NODE, L4_GKE_NODE, MI300X_NODE } from './fixtures.js';
+export { A100_NODE, CPU_NODE, FIXTURES, H100_NODE, H200_NODE, L4_GKE_NODE, MI300X_NODE } from './fixtures.js';
 
 export interface FakeKubeOptions {
   fixture?: string;
@@ -108,6 +111,7 @@ export interface FakeKube {
   setNodeCapacity(node: string, resources: Record<string, string>): void;
   setNodeReady(node: string, ready: boolean): void;
   setNodeSchedulable(node: string, schedulable: boolean): void;
+  setNodeTaints(node: string, taints: NonNullable<NodeSpec['taints']>): void;
   addNode(spec: NodeSpec): void;
   removeNode(name: string): void;
   get(resource: string, name: string, namespace?: string): KObj | undefined;
@@ -305,6 +309,13 @@ export async function startFakeKube(opts: FakeKubeOptions = {}): Promise<FakeKub
       store.mutate('nodes', undefined, node, (n) => {
         if (schedulable) delete n.spec.unschedulable;
         else n.spec.unschedulable = true;
+      });
+    },
+    setNodeTaints: (node, taints) => {
+      mustNode(node);
+      store.mutate('nodes', undefined, node, (n) => {
+        if (taints.length) n.spec.taints = taints.map((t) => ({ ...t }));
+        else delete n.spec.taints;
       });
     },
     addNode,
