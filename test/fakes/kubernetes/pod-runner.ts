@@ -8,24 +8,10 @@ import { join } from 'node:path';
 import { ConfigError, containerArgv, containerEnv, containerMounts, etcHosts, prepareVolumes } from './container-config.js';
 import { normalizeImage, type FakeContext } from './context.js';
 import { ContainerLog } from './logs.js';
+import { containerStatus, podPhase, type ContainerRuntimeState } from './pod-status.js';
 import { Sandbox, StartError, type RunningContainer } from './sandbox.js';
 import { now, type KObj } from './store.js';
 
-export interface ContainerRuntimeState {
-  name: string;
-  init: boolean;
-  spec: any;
-  state: Record<string, any>;
-  lastState: Record<string, any>;
-  restartCount: number;
-  containerID?: string;
-  running?: RunningContainer;
-  env?: Record<string, string>;
-  workingDir?: string;
-  logs: ContainerLog[];
-  /** ran to completion and will not run again */
-  done: boolean;
-}
 
 type Cond = { status: 'True' | 'False'; time: string; reason?: string; message?: string };
 
@@ -309,48 +295,9 @@ export class PodRunner {
     return exit.code;
   }
 
-  private phase(): string {
-    if (this.failed) return 'Failed';
-    const init = this.containers.filter((c) => c.init);
-    if (init.some((c) => !c.done)) return 'Pending';
-    const main = this.containers.filter((c) => !c.init);
-    let running = 0;
-    let waiting = 0;
-    let succeeded = 0;
-    let failed = 0;
-    for (const c of main) {
-      const t = c.state['terminated'] ?? c.lastState['terminated'];
-      if (c.state['running']) running++;
-      else if (t) t.exitCode === 0 ? succeeded++ : failed++;
-      else waiting++;
-    }
-    if (waiting > 0) return 'Pending';
-    if (running > 0) return 'Running';
-    const policy = this.pod?.spec.restartPolicy ?? 'Always';
-    if (policy === 'Always' && main.some((c) => !c.done)) return 'Running';
-    if (policy === 'OnFailure' && failed > 0 && main.some((c) => !c.done)) return 'Running';
-    if (main.every((c) => c.done)) return failed > 0 ? 'Failed' : 'Succeeded';
-    return 'Running';
-  }
-
-  private statusOf(c: ContainerRuntimeState): Record<string, unknown> {
-    return {
-      name: c.name,
-      state: c.state,
-      lastState: c.lastState,
-      ready: c.init ? c.done && !!c.state['terminated'] : !!c.state['running'],
-      restartCount: c.restartCount,
-      image: c.spec.image,
-      imageID: c.containerID ? `${normalizeImage(c.spec.image)}@sha256:${'0'.repeat(64)}` : '',
-      ...(c.containerID ? { containerID: c.containerID } : {}),
-      started: !!c.state['running'],
-      ...(c.spec.volumeMounts?.length ? { volumeMounts: c.spec.volumeMounts.map((m: any) => ({ name: m.name, mountPath: m.mountPath, ...(m.readOnly ? { readOnly: true } : {}) })) } : {}),
-    };
-  }
-
   /** Writes the pod's status from this runner's state. */
   sync(): void {
-    const phase = this.phase();
+    const phase = podPhase(this.containers, !!this.failed, this.pod?.spec.restartPolicy ?? 'Always');
     const init = this.containers.filter((c) => c.init);
     const main = this.containers.filter((c) => !c.init);
     const terminal = phase === 'Succeeded' || phase === 'Failed';
@@ -380,8 +327,8 @@ export class PodRunner {
         hostIPs: [{ ip: hostIP }],
         ...(this.podIP ? { podIP: this.podIP, podIPs: [{ ip: this.podIP }] } : {}),
         ...(this.startTime ? { startTime: this.startTime } : {}),
-        ...(init.length ? { initContainerStatuses: init.map((c) => this.statusOf(c)) } : {}),
-        containerStatuses: main.map((c) => this.statusOf(c)),
+        ...(init.length ? { initContainerStatuses: init.map(containerStatus) } : {}),
+        containerStatuses: main.map(containerStatus),
         qosClass: p.status?.qosClass,
       };
     });
