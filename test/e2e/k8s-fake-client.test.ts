@@ -302,6 +302,10 @@ describe.skipIf(!isRoot && !process.env.CI)('kubernetes fake through @kubernetes
       return api.readNamespacedPodLog({ namespace: NS, name });
     };
     expect(await logs('ubuntu')).toBe('no-node\n');
+    // a container starts with stdin, stdout and stderr only, whatever the fake's parents left
+    // open (3 is the directory ls itself reads)
+    await api.createNamespacedPod({ namespace: NS, body: { metadata: { name: 'fds' }, spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'busybox', command: ['ls', '/proc/self/fd'] }] } } });
+    expect(await logs('fds')).toBe('0\n1\n2\n3\n');
     expect(await logs('nodeimg')).toBe(`${process.version}\n`);
   });
 

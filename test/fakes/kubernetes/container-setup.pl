@@ -6,7 +6,7 @@
 use strict;
 use warnings;
 use constant { MS_RDONLY => 1, MS_REMOUNT => 32, MS_BIND => 4096, MS_REC => 16384 };
-our ($SYS_MOUNT, $R, $L, $HOME_SRC, $TMP_SRC, @HIDE, @FILES, @MOUNTS, $HOSTS, $WD, %CENV, @CMD);
+our ($SYS_MOUNT, $SYS_CLOSE, $R, $L, $HOME_SRC, $TMP_SRC, @HIDE, @FILES, @MOUNTS, $HOSTS, $WD, %CENV, @CMD);
 
 sub make_path {
   for my $p (@_) {
@@ -46,6 +46,10 @@ sub mountpoint {
   open(my $f, '>>', $dst) or die "$dst: $!\n";
   close $f;
 }
+
+# Descriptors the fake's own ancestors left open without close-on-exec: a container starts with
+# stdin, stdout and stderr only (3 and 4 are the handshake, closed below).
+my @inherited = do { opendir(my $d, '/proc/self/fd') or die "fd: $!\n"; grep { /^\d+$/ && $_ > 4 } readdir($d) };
 
 # Our host pid: /proc is still the host's procfs here.
 my $hostpid = do { open(my $s, '<', '/proc/self/stat') or die "stat: $!\n"; my $l = <$s>; (split / /, $l)[0] };
@@ -94,4 +98,5 @@ my $ok = <$go>;
 exit 1 unless defined $ok && $ok eq "go\n";
 close $go;
 close $ctl;
+syscall($SYS_CLOSE, $_ + 0) for @inherited;
 exec { $cmd } @CMD or do { print STDERR "exec $cmd: $!\n"; exit 127 };

@@ -31,6 +31,7 @@ export const PTY_HELPER = join(dirname(fileURLToPath(import.meta.url)), 'pty-hel
 const pq = (s: string): string => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 
 const SYS_MOUNT = process.arch === 'arm64' ? 40 : 165;
+const SYS_CLOSE = process.arch === 'arm64' ? 57 : 3;
 let setupSource: string | undefined;
 const setupScript = (): string => (setupSource ??= readFileSync(join(dirname(fileURLToPath(import.meta.url)), 'container-setup.pl'), 'utf8'));
 
@@ -162,7 +163,7 @@ export class Sandbox {
     for (const d of [root, layer, home, tmp]) mkdirSync(d, { recursive: true });
     // Package variables assigned before the script's `use strict` (which then declares them).
     const prelude = [
-      `$SYS_MOUNT = ${SYS_MOUNT};`,
+      `$SYS_MOUNT = ${SYS_MOUNT}; $SYS_CLOSE = ${SYS_CLOSE};`,
       `($R, $L, $HOME_SRC, $TMP_SRC, $HOSTS, $WD) = (${[root, layer, home, tmp, c.etcHosts, c.workingDir].map(pq).join(', ')});`,
       `@HIDE = (${(c.hide ?? []).map(pq).join(', ')});`,
       `@FILES = (${Object.entries(c.files ?? {}).map(([t, src]) => `[${pq(t)}, ${pq(src)}]`).join(', ')});`,
