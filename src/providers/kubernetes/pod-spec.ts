@@ -128,7 +128,7 @@ export function buildPod(i: PodInput): V1Pod {
     name: 'aloft-runtime',
     image: i.runtimeImage,
     imagePullPolicy: 'IfNotPresent',
-    command: ['sh', '-c', `set -e; mkdir -p ${RUNTIME_MOUNT}/bin; cp "$(command -v node)" ${NODE_BIN}; ${NODE_BIN} --version`],
+    command: ["sh", "-c", `set -e; mkdir -p ${RUNTIME_MOUNT}/bin; n="$(command -v node)"; cp --reflink=auto "$n" ${NODE_BIN} 2>/dev/null || cp "$n" ${NODE_BIN}; ${NODE_BIN} --version`],
     resources: { requests: { cpu: '10m', memory: '32Mi' } },
     volumeMounts: [{ name: 'aloft-runtime', mountPath: RUNTIME_MOUNT }],
   };

@@ -34,6 +34,9 @@ import { SnapshotCache } from './snapshot.js';
 import { KubernetesTransport } from './transport.js';
 import { endpointsOf } from './endpoints.js';
 
+/** How long a context that failed to answer is reported as failed without waiting on it again. */
+const FAILURE_TTL_MS = 30_000;
+
 export interface KubernetesProviderOptions {
   home?: string;
   env?: NodeJS.ProcessEnv;
@@ -57,6 +60,7 @@ export class KubernetesProvider implements Provider {
   private apis = new Map<string, { ctx: KubeContext; api: KubeApi }>();
   private readonly loss: LossWatcher;
   private agentUploads = new Map<string, Promise<string>>();
+  private failures = new Map<string, { at: number; message: string }>();
 
   constructor(private readonly opts: KubernetesProviderOptions = {}) {
     this.home = opts.home ?? aloftHome();
@@ -133,9 +137,24 @@ export class KubernetesProvider implements Provider {
     }
     await Promise.all(
       contexts.map(async (context) => {
-        try {
+        // A context that just failed (an API server that is down or unreachable) is not waited
+        // for again on every plan: its failure stands for a while, re-checked in the background.
+        const failed = this.failures.get(context);
+        const fresh = failed && Date.now() - failed.at < FAILURE_TTL_MS;
+        const work = (async () => {
           const api = this.api(context);
-          const snap = await withTimeout(this.snapshots.get(api, this.namespaceOf(context), opts.maxAgeMs ?? 3000), opts.timeoutMs ?? 4000, `context ${context}: the API server did not answer in time`);
+          return withTimeout(this.snapshots.get(api, this.namespaceOf(context), opts.maxAgeMs ?? 3000), opts.timeoutMs ?? 4000, `context ${context}: the API server did not answer in time`);
+        })();
+        work.then(
+          () => this.failures.delete(context),
+          (err: unknown) => this.failures.set(context, { at: Date.now(), message: errorMessage(err) }),
+        );
+        if (fresh) {
+          problems.set(context, [failed.message]);
+          return;
+        }
+        try {
+          const snap = await work;
           const o = contextOffering(context, snap.usage);
           if (o) offerings.push(o);
           else problems.set(context, [`context ${context} has no Ready, schedulable node`]);
