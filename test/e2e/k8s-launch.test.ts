@@ -176,6 +176,21 @@ describe.skipIf(!isRoot && !process.env.CI)('kubernetes: launch, exec, logs, ssh
     const ex = await a.run(['exec', 'lost', '--', 'true']);
     expect(ex.stderr).toMatch(/^aloft: cluster 'lost' is INIT \(pod .* deleted; run `aloft start lost` to repair\)\n$/);
 
+    // `aloft start` repairs it: the lost pod is recreated, agents start again.
+    const st = await a.run(['start', 'lost'], { timeoutMs: 120_000 });
+    expect(st.code, st.stderr).toBe(0);
+    expect((await a.run(['exec', 'lost', '--', 'echo repaired-$(hostname)'])).stdout).toBe(`repaired-${pod!.metadata!.name}\n`);
+    // An evicted pod (node pressure) is lost the same way, with the kubelet's reason.
+    await kube.evictPod(pod!.metadata!.name!, { message: 'The node was low on resource: memory.' });
+    const evicted = await waitFor(async () => {
+      const c = (JSON.parse((await a.run(['status', '-o', 'json'])).stdout) as Array<{ status: string; statusReason?: string }>)[0];
+      return c?.status === 'INIT' ? c : undefined;
+    }, 30_000, 'the cluster to go INIT after the eviction');
+    expect(evicted.statusReason).toBe(`pod ${pod!.metadata!.name} was evicted: The node was low on resource: memory.; run \`aloft start lost\` to repair`);
+    const again = await a.run(['start', 'lost'], { timeoutMs: 120_000 });
+    expect(again.code, again.stderr).toBe(0);
+    expect((await a.run(['exec', 'lost', '--', 'echo back'])).stdout).toBe('back\n');
+
     const g = await a.run(['gpus', 'list', '--infra', 'k8s']);
     expect(g.stdout).toMatch(/fake-mixed\s+gpu-mi300x-0\s+MI300X\s+amd\s+8\s+8\s+amd\.com\/gpu\.product-name/);
     expect(g.stdout).toMatch(/fake-mixed\s+gpu-a100-0\s+A100-80GB\s+nvidia\s+8\s+8\s+nvidia\.com\/gpu\.product/);

@@ -94,6 +94,16 @@ export class KubeApi {
     return this.call(`create pod ${body.metadata?.name}`, () => this.core.createNamespacedPod({ namespace, body }));
   }
 
+  async deletePod(namespace: string, name: string, gracePeriodSeconds?: number): Promise<void> {
+    await this.call(`delete pod ${name}`, async () => {
+      try {
+        await this.core.deleteNamespacedPod({ namespace, name, ...(gracePeriodSeconds !== undefined ? { gracePeriodSeconds } : {}) });
+      } catch (err) {
+        if (!(err instanceof ApiException && err.code === 404)) throw err;
+      }
+    });
+  }
+
   async deletePods(namespace: string, labelSelector: string, gracePeriodSeconds?: number): Promise<void> {
     await this.call(`delete pods in ${namespace}`, () =>
       this.core.deleteCollectionNamespacedPod({ namespace, labelSelector, ...(gracePeriodSeconds !== undefined ? { gracePeriodSeconds } : {}) }),

@@ -33,6 +33,11 @@ export class LossWatcher {
     this.listeners.push(l);
   }
 
+  /** A cluster's pods were (re)created: losses of the new pods are news again. */
+  forget(uid: string): void {
+    for (const k of [...this.reported]) if (k.startsWith(`${uid}\0`)) this.reported.delete(k);
+  }
+
   leavingCluster(uid: string, leaving: boolean): void {
     if (leaving) this.leaving.add(uid);
     else this.leaving.delete(uid);

@@ -183,31 +183,42 @@ export class KubernetesProvider implements Provider {
 
   async runInstances(req: ProvisionRequest): Promise<ClusterInfo> {
     const k = this.kubeconfig();
-    const context = req.region ?? k.current;
+    let existing = this.records.get(req.cluster);
+    if (existing && existing.uid !== req.clusterUid) {
+      await this.deleteCluster(existing);
+      existing = undefined;
+    }
+    // The same cluster again (`aloft start` after a lost pod): its context, namespace and settings.
+    const context = existing?.context ?? req.region ?? k.current;
     if (!context) throw new UserError('kubernetes: the kubeconfig has no current context; name one with --infra k8s/CONTEXT');
     const ctx = requireContext(k, context);
-    const taskCfg = parseTaskKubernetesConfig((req.config as { kubernetes?: unknown } | undefined)?.kubernetes);
+    const taskCfg = existing ? existing.taskConfig : parseTaskKubernetesConfig((req.config as { kubernetes?: unknown } | undefined)?.kubernetes);
     const eff = effectiveKubernetesConfig(this.config(), context, taskCfg);
-    const namespace = namespaceFor(ctx, eff);
-    const existing = this.records.get(req.cluster);
-    if (existing && existing.uid !== req.clusterUid) await this.deleteCluster(existing);
+    const namespace = existing?.namespace ?? namespaceFor(ctx, eff);
     const api = this.api(context);
     try {
-      const rec = await createCluster(req, {
-        api,
-        ctx,
-        namespace,
-        config: eff,
-        snapshots: this.snapshots,
-        saveRecord: (r) => this.records.put(r),
-        progress: (m) => req.onProgress?.(m),
-      });
+      const rec = await createCluster(
+        req,
+        {
+          api,
+          ctx,
+          namespace,
+          config: eff,
+          ...(taskCfg ? { taskConfig: taskCfg } : {}),
+          snapshots: this.snapshots,
+          saveRecord: (r) => this.records.put(r),
+          progress: (m) => req.onProgress?.(m),
+        },
+        existing,
+      );
+      this.loss.forget(rec.uid);
       this.loss.sync((c) => this.api(c));
       return this.info(rec);
     } catch (err) {
-      // Nothing of a failed attempt stays behind: the next context (or the user's retry) starts clean.
+      // Nothing of a failed attempt stays behind: the next context (or the user's retry) starts
+      // clean. A failed repair keeps what survived (the user may want the pods' files).
       const rec = this.records.get(req.cluster);
-      if (rec && rec.uid === req.clusterUid) {
+      if (rec && rec.uid === req.clusterUid && !existing) {
         await this.deleteCluster(rec).catch((e) => req.onProgress?.(`cleanup in context ${context} failed: ${errorMessage(e)}`));
       }
       if (err instanceof ProvisionError || err instanceof UserError) throw err;

@@ -42,6 +42,8 @@ export interface ProvisionDeps {
   config: KubernetesConfig & { podConfigs: Array<Record<string, unknown>> };
   snapshots: SnapshotCache;
   saveRecord(r: KubeClusterRecord): void;
+  /** the task's `config.kubernetes`, kept so a repair recreates pods the same way */
+  taskConfig?: KubernetesConfig;
   progress(m: string): void;
 }
 
@@ -57,13 +59,14 @@ export function shapeOf(req: ProvisionRequest): KubeClusterRecord['shape'] {
 }
 
 /** Creates the cluster's pods in one context and waits until they run. */
-export async function createCluster(req: ProvisionRequest, d: ProvisionDeps): Promise<KubeClusterRecord> {
+export async function createCluster(req: ProvisionRequest, d: ProvisionDeps, previous?: KubeClusterRecord): Promise<KubeClusterRecord> {
   const context = d.ctx.name;
-  const shape = shapeOf(req);
-  const portsMode = d.config.ports ?? 'nodeport';
+  // Recreating missing pods of an existing cluster (`aloft start`) keeps the shape it was launched with.
+  const shape = previous ? { ...previous.shape } : shapeOf(req);
+  const portsMode = previous?.portsMode ?? d.config.ports ?? 'nodeport';
   let ports: number[];
   try {
-    ports = expandPorts(req.resources.ports ?? []);
+    ports = previous?.ports ?? expandPorts(req.resources.ports ?? []);
   } catch (err) {
     throw new UserError(errorMessage(err));
   }
@@ -74,7 +77,9 @@ export async function createCluster(req: ProvisionRequest, d: ProvisionDeps): Pr
     if (!gpu) throw new ProvisionError(`context ${context} has no node with ${shape.accelerator} (capacity)`, 'capacity');
     shape.resourceKey = gpu.resourceKey;
   }
-  const image = taskImage(req.resources.imageId, context, d.config.image ?? DEFAULT_IMAGE);
+  const image = previous?.image ?? taskImage(req.resources.imageId, context, d.config.image ?? DEFAULT_IMAGE);
+  const meta = d.config.customMetadata ?? {};
+  const labels = previous?.labels ?? { ...meta.labels, ...req.resources.labels };
   const rec: KubeClusterRecord = {
     cluster: req.cluster,
     uid: req.clusterUid,
@@ -85,14 +90,28 @@ export async function createCluster(req: ProvisionRequest, d: ProvisionDeps): Pr
     image,
     ports,
     portsMode,
-    pods: [],
-    createdAt: Date.now(),
+    labels,
+    ...(d.taskConfig ? { taskConfig: d.taskConfig } : {}),
+    pods: previous?.pods ?? [],
+    createdAt: previous?.createdAt ?? Date.now(),
   };
   // Written before anything exists in the cluster: a daemon killed from here on still finds it.
   d.saveRecord(rec);
-  const meta = d.config.customMetadata ?? {};
-  const labels = { ...meta.labels, ...req.resources.labels };
   const existing = new Map((await d.api.listPods(d.namespace, selector(req.cluster, req.clusterUid))).map((p) => [p.metadata?.name, p]));
+  // A repair: pods that were evicted, exited or are going away are replaced by fresh ones.
+  const dead = [...existing.values()].filter((p) => p.metadata?.deletionTimestamp || p.status?.phase === 'Failed' || p.status?.phase === 'Succeeded');
+  if (dead.length) {
+    d.progress(`replacing ${dead.length} lost pod(s): ${dead.map((p) => p.metadata!.name).join(', ')}`);
+    await Promise.all(dead.map((p) => d.api.deletePod(d.namespace, p.metadata!.name!, 0)));
+    for (const p of dead) {
+      const deadline = Date.now() + 120_000;
+      while (await d.api.readPod(d.namespace, p.metadata!.name!)) {
+        if (Date.now() > deadline) throw new Error(`pod ${p.metadata!.name} is still being deleted after 2 minutes`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      existing.delete(p.metadata!.name);
+    }
+  }
   const pods: V1Pod[] = [];
   for (let rank = 0; rank < req.numNodes; rank++) {
     pods.push(

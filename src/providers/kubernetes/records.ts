@@ -4,6 +4,7 @@
 // carry the cluster's labels, so teardown deletes by label and finds pods the record never saw.
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import type { KubernetesConfig } from '../../spec/kubernetes-config.js';
 
 export interface PodRecord {
   rank: number;
@@ -26,6 +27,10 @@ export interface KubeClusterRecord {
   image: string;
   ports: number[];
   portsMode: 'nodeport' | 'loadbalancer' | 'podip';
+  /** pod labels from the task and custom_metadata */
+  labels?: Record<string, string>;
+  /** the task's `config: {kubernetes: ...}`, for recreating pods alike */
+  taskConfig?: KubernetesConfig;
   pods: PodRecord[];
   createdAt: number;
 }
