@@ -71,7 +71,7 @@ describe.skipIf(!isRoot && !process.env.CI)('kubernetes: launch, exec, logs, ssh
 
     const d = await a.run(['down', 'cpu1', '-y'], { timeoutMs: 120_000 });
     expect(d.code, d.stderr).toBe(0);
-    for (const res of ['pods', 'services', 'secrets']) expect(ours(res)).toEqual([]);
+    for (const res of ['pods', 'services', 'secrets', 'configmaps']) expect(ours(res)).toEqual([]);
   }, 240_000);
 
   it('A100 lands on the NVIDIA node with nvidia.com/gpu, MI300X on the AMD node with amd.com/gpu', async () => {

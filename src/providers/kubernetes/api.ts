@@ -1,6 +1,6 @@
 // The REST calls the provider makes, through the real SDK's CoreV1Api, with API errors turned into
 // one line (the server's Status message, or why the server could not be reached).
-import { ApiException, CoreV1Api, Watch, type CoreV1Event, type V1Node, type V1Pod, type V1Secret, type V1Service } from '@kubernetes/client-node';
+import { ApiException, CoreV1Api, Watch, type CoreV1Event, type V1ConfigMap, type V1Node, type V1Pod, type V1Secret, type V1Service } from '@kubernetes/client-node';
 import type { KubeContext } from './kubeconfig.js';
 
 export class KubeApiError extends Error {
@@ -134,6 +134,25 @@ export class KubeApi {
 
   async deleteSecrets(namespace: string, labelSelector: string): Promise<void> {
     await this.call(`delete secrets in ${namespace}`, () => this.core.deleteCollectionNamespacedSecret({ namespace, labelSelector }));
+  }
+
+  listConfigMaps(namespace: string, labelSelector: string): Promise<V1ConfigMap[]> {
+    return this.call(`list configmaps in ${namespace}`, async () => (await this.core.listNamespacedConfigMap({ namespace, labelSelector })).items);
+  }
+
+  /** Creates a ConfigMap, or leaves one of that name in place (a retried provisioning). */
+  async ensureConfigMap(namespace: string, body: V1ConfigMap): Promise<void> {
+    await this.call(`create configmap ${body.metadata?.name}`, async () => {
+      try {
+        await this.core.createNamespacedConfigMap({ namespace, body });
+      } catch (err) {
+        if (!(err instanceof ApiException && err.code === 409)) throw err;
+      }
+    });
+  }
+
+  async deleteConfigMaps(namespace: string, labelSelector: string): Promise<void> {
+    await this.call(`delete configmaps in ${namespace}`, () => this.core.deleteCollectionNamespacedConfigMap({ namespace, labelSelector }));
   }
 
   /** Events about one object, oldest first. */

@@ -5,7 +5,7 @@
 // (vllm, pytorch, rocm) do not have, so an init container from a small official Node image copies
 // its `node` binary into an emptyDir shared with the main container; the agent bundle itself is
 // uploaded over exec afterwards (a tar-free `cat`, checked by sha256), see docs/ARCHITECTURE.md.
-import type { V1Affinity, V1Container, V1Pod, V1Service, V1Toleration } from '@kubernetes/client-node';
+import type { V1Affinity, V1ConfigMap, V1Container, V1Pod, V1Service, V1Toleration } from '@kubernetes/client-node';
 import { gpuTolerations, GPU_LABEL_KEYS, type GpuPlacement } from './gpu-labels.js';
 
 export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
@@ -21,6 +21,9 @@ export const MAIN_CONTAINER = 'aloft';
 export const RUNTIME_MOUNT = '/aloft';
 export const NODE_BIN = `${RUNTIME_MOUNT}/bin/node`;
 export const AGENT_DIR_IN_POD = `${RUNTIME_MOUNT}/agent`;
+/** Where the cluster's agent ConfigMap is mounted: the bundle is there when the pod starts. */
+export const BUNDLE_MOUNT = '/aloft-bundle';
+export const BUNDLE_KEY = 'agent.cjs';
 
 /** Image of tasks that name none: Debian, like the Node image the runtime comes from, with Python. */
 export const DEFAULT_IMAGE = 'python:3.11-slim-bookworm';
@@ -38,6 +41,25 @@ export function selector(cluster?: string, uid?: string): string {
 /** SkyPilot's naming: CLUSTER-UID-head, CLUSTER-UID-worker1, ... (cluster names are DNS labels already). */
 export function podName(cluster: string, uid: string, rank: number): string {
   return `${cluster}-${uid}-${rank === 0 ? 'head' : `worker${rank}`}`;
+}
+
+export function agentConfigMapName(cluster: string, uid: string): string {
+  return `${cluster}-${uid}-agent`;
+}
+
+/** The agent bundle as a ConfigMap of the cluster (mounted into its pods; deleted with it). */
+export function buildAgentConfigMap(i: { cluster: string; uid: string; namespace: string; bundle: string; sha: string; labels?: Record<string, string> }): V1ConfigMap {
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: {
+      name: agentConfigMapName(i.cluster, i.uid),
+      namespace: i.namespace,
+      labels: { ...i.labels, [LABEL_MANAGED_BY]: MANAGED_BY, [LABEL_CLUSTER]: i.cluster, [LABEL_UID]: i.uid },
+      annotations: { 'aloft.dev/agent-sha256': i.sha },
+    },
+    data: { [BUNDLE_KEY]: i.bundle },
+  };
 }
 
 export function serviceName(cluster: string, uid: string): string {
@@ -73,6 +95,8 @@ export interface PodInput {
   annotations?: Record<string, string>;
   /** kubernetes.pod_config layers (global, context, task), merged in order over aloft's pod */
   podConfigs?: Array<Record<string, unknown>>;
+  /** mount the cluster's agent ConfigMap (so the bundle needs no upload) */
+  agentConfigMap?: string;
 }
 
 const KEEP_ALIVE = `trap 'exit 0' TERM INT; while :; do sleep 3600 & wait $!; done`;
@@ -114,6 +138,7 @@ export function buildPod(i: PodInput): V1Pod {
   const mounts = [
     { name: 'aloft-runtime', mountPath: RUNTIME_MOUNT },
     { name: 'dshm', mountPath: '/dev/shm' },
+    ...(i.agentConfigMap ? [{ name: 'aloft-bundle', mountPath: BUNDLE_MOUNT, readOnly: true }] : []),
   ];
   const main: V1Container = {
     name: MAIN_CONTAINER,
@@ -158,6 +183,7 @@ export function buildPod(i: PodInput): V1Pod {
       volumes: [
         { name: 'aloft-runtime', emptyDir: {} },
         { name: 'dshm', emptyDir: { medium: 'Memory' } },
+        ...(i.agentConfigMap ? [{ name: 'aloft-bundle', configMap: { name: i.agentConfigMap } }] : []),
       ],
       affinity,
       ...(tolerations ? { tolerations } : {}),

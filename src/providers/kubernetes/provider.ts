@@ -2,14 +2,14 @@
 // CLUSTER-UID-head / -workerN), found again by its labels. Contexts are regions: planning sees
 // each allowed context's free capacity, and the failover order walks them in allowed_contexts
 // order. Pods have no stopped state, so stop is refused and autostop means autodown.
-import { createReadStream } from 'node:fs';
+import { createReadStream, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NodeResources } from '../../protocol/model.js';
 import type { NodeTarget } from '../../protocol/api.js';
 import { loadConfig } from '../../spec/config.js';
 import { effectiveKubernetesConfig, parseTaskKubernetesConfig, type KubernetesConfig } from '../../spec/kubernetes-config.js';
 import { errorMessage, UserError } from '../../util/errors.js';
-import { aloftHome, homePaths } from '../../util/paths.js';
+import { agentBundlePath, aloftHome, homePaths } from '../../util/paths.js';
 import { agentKnobs } from '../../util/env.js';
 import { withTimeout } from '../../util/timeout.js';
 import { bundleHash } from '../ssh/remote.js';
@@ -27,7 +27,7 @@ import { KubeApi } from './api.js';
 import { contextOffering } from './capacity.js';
 import { loadKubeconfig, namespaceFor, requireContext, usableContexts, type KubeContext, type Kubeconfig } from './kubeconfig.js';
 import { LossWatcher, type LossListener } from './loss-watch.js';
-import { AGENT_DIR_IN_POD, LABEL_RANK, MAIN_CONTAINER, NODE_BIN, selector } from './pod-spec.js';
+import { AGENT_DIR_IN_POD, BUNDLE_KEY, BUNDLE_MOUNT, LABEL_RANK, MAIN_CONTAINER, NODE_BIN, selector } from './pod-spec.js';
 import { createCluster } from './provision.js';
 import { ClusterRecords, type KubeClusterRecord } from './records.js';
 import { SnapshotCache } from './snapshot.js';
@@ -60,6 +60,7 @@ export class KubernetesProvider implements Provider {
   private apis = new Map<string, { ctx: KubeContext; api: KubeApi }>();
   private readonly loss: LossWatcher;
   private agentUploads = new Map<string, Promise<string>>();
+  private bundle?: { bundle: string; sha: string };
   private failures = new Map<string, { at: number; message: string }>();
 
   constructor(private readonly opts: KubernetesProviderOptions = {}) {
@@ -206,6 +207,7 @@ export class KubernetesProvider implements Provider {
           config: eff,
           ...(taskCfg ? { taskConfig: taskCfg } : {}),
           snapshots: this.snapshots,
+          agent: this.agentBundle(),
           saveRecord: (r) => this.records.put(r),
           progress: (m) => req.onProgress?.(m),
         },
@@ -323,6 +325,7 @@ export class KubernetesProvider implements Provider {
     await Promise.all([
       api.deletePods(namespace, sel),
       api.deleteSecrets(namespace, sel),
+      api.deleteConfigMaps(namespace, sel),
       ...services.map((s) => api.deleteService(namespace, s.metadata!.name!)),
     ]);
     this.snapshots.invalidate(api.name);
@@ -367,9 +370,27 @@ export class KubernetesProvider implements Provider {
     return { cpus: s.cpus, memoryGiB: s.memoryGiB, accelerators: s.gpus > 0 && s.accelerator ? { [s.accelerator]: s.gpus } : {} };
   }
 
-  /** Puts the agent bundle at /aloft/agent/agent-<sha>.cjs in the pod unless it is there (one exec). */
+  /** This daemon's agent bundle, read once per build (it ships in each cluster's ConfigMap). */
+  private agentBundle(): { bundle: string; sha: string } | undefined {
+    try {
+      const path = agentBundlePath();
+      const sha = bundleHash(path);
+      if (this.bundle?.sha !== sha) this.bundle = { sha, bundle: readFileSync(path, 'utf8') };
+      return this.bundle;
+    } catch {
+      return undefined; // no bundle here (tests of the provider alone): uploaded over exec instead
+    }
+  }
+
+  /**
+   * The agent bundle in the pod: the cluster's ConfigMap mount when it holds this bundle (no
+   * round trip), else written to /aloft/agent/agent-<sha>.cjs over exec (a daemon upgraded since
+   * the cluster was made).
+   */
   async ensureAgent(t: Transport, node: NodeInfo, localBundle: string): Promise<string> {
     const sha = bundleHash(localBundle);
+    const rec = this.records.list().find((r) => r.pods.some((p) => p.pod === node.instanceId));
+    if (rec?.agentSha === sha) return `${BUNDLE_MOUNT}/${BUNDLE_KEY}`;
     const dest = `${AGENT_DIR_IN_POD}/agent-${sha.slice(0, 16)}.cjs`;
     const key = `${node.instanceId}\0${sha}`;
     let p = this.agentUploads.get(key);

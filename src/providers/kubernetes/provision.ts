@@ -12,6 +12,8 @@ import type { KubeApi } from './api.js';
 import { effectiveDemand } from './capacity.js';
 import { gpuPlacement } from './gpu-labels.js';
 import {
+  agentConfigMapName,
+  buildAgentConfigMap,
   buildPod,
   buildService,
   DEFAULT_IMAGE,
@@ -42,6 +44,8 @@ export interface ProvisionDeps {
   config: KubernetesConfig & { podConfigs: Array<Record<string, unknown>> };
   snapshots: SnapshotCache;
   saveRecord(r: KubeClusterRecord): void;
+  /** the agent bundle to ship in the cluster's ConfigMap (its text and sha256) */
+  agent?: { bundle: string; sha: string };
   /** the task's `config.kubernetes`, kept so a repair recreates pods the same way */
   taskConfig?: KubernetesConfig;
   progress(m: string): void;
@@ -91,6 +95,7 @@ export async function createCluster(req: ProvisionRequest, d: ProvisionDeps, pre
     ports,
     portsMode,
     labels,
+    ...(previous?.agentSha ? { agentSha: previous.agentSha } : d.agent ? { agentSha: d.agent.sha } : {}),
     ...(d.taskConfig ? { taskConfig: d.taskConfig } : {}),
     pods: previous?.pods ?? [],
     createdAt: previous?.createdAt ?? Date.now(),
@@ -130,10 +135,18 @@ export async function createCluster(req: ProvisionRequest, d: ProvisionDeps, pre
         labels,
         annotations: meta.annotations,
         podConfigs: d.config.podConfigs,
+        ...(rec.agentSha ? { agentConfigMap: agentConfigMapName(req.cluster, req.clusterUid) } : {}),
       }),
     );
   }
   const toCreate = pods.filter((p) => !existing.has(p.metadata!.name));
+  if (rec.agentSha && d.agent && rec.agentSha === d.agent.sha) {
+    // The bundle rides in a ConfigMap every pod mounts: no upload per pod over exec.
+    await d.api.ensureConfigMap(
+      d.namespace,
+      buildAgentConfigMap({ cluster: req.cluster, uid: req.clusterUid, namespace: d.namespace, bundle: d.agent.bundle, sha: d.agent.sha, labels: meta.labels }),
+    );
+  }
   d.progress(`creating ${toCreate.length} pod(s) in context ${context}, namespace ${d.namespace} (image ${image})`);
   await Promise.all(toCreate.map((p) => d.api.createPod(d.namespace, p).catch((err) => Promise.reject(createError(err, context)))));
   d.snapshots.invalidate(context);

@@ -27,6 +27,8 @@ export interface KubeClusterRecord {
   image: string;
   ports: number[];
   portsMode: 'nodeport' | 'loadbalancer' | 'podip';
+  /** sha256 of the agent bundle in the cluster's ConfigMap (mounted in every pod) */
+  agentSha?: string;
   /** pod labels from the task and custom_metadata */
   labels?: Record<string, string>;
   /** the task's `config: {kubernetes: ...}`, for recreating pods alike */
