@@ -154,7 +154,11 @@ export function matchAccelerators(req: Request, o: Offering): AcceleratorMatcher
   }
   if (why) return why;
   const want = req.matchers.map(describeMatcher).join(' or ');
-  return o.accelerator ? `has ${o.accelerator}:${o.acceleratorCount}, not ${want}` : `no accelerators (asked for ${want})`;
+  // A kubernetes context can mix GPU types: name them all (per-node free counts).
+  const has = o.live && o.accelerators && Object.keys(o.accelerators).length > 1
+    ? Object.entries(o.accelerators).map(([n, c]) => `${n}:${fmt(c)}`).join(', ')
+    : o.accelerator ? `${o.accelerator}:${o.acceleratorCount}` : undefined;
+  return has ? `has ${has}, not ${want}` : `no accelerators (asked for ${want})`;
 }
 
 function memFits(m: Extract<AcceleratorMatcher, { kind: 'memory' }>, gib: number): boolean {

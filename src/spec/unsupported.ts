@@ -113,7 +113,7 @@ export const UNSUPPORTED_FEATURES: UnsupportedFeature[] = [
         .map(({ path }) => ({
           path: [...path, 'image_id'],
           at: 'value' as const,
-          reason: `${pathString([...path, 'image_id'])}: docker images (docker:...) run on kubernetes only for now (infra: k8s)`,
+          reason: `${pathString([...path, 'image_id'])}: docker images (docker:...) are not supported yet outside kubernetes (infra: k8s)`,
         })),
   },
   {

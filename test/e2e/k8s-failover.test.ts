@@ -20,21 +20,22 @@ describe.skipIf(!isRoot && !process.env.CI)('kubernetes: failover across context
 
   beforeAll(async () => {
     // Context A's MI300X node carries a taint aloft's pods do not tolerate: the planner (which
-    // counts free GPUs) sees room, the scheduler refuses — a pod stays Pending there.
+    // counts free GPUs) sees room, the scheduler refuses — a pod stays Pending there. A is listed
+    // first in allowed_contexts but sorts last by name: the failover order is the user's.
     const tainted = MI300X_NODE('gpu-mi300x-a');
     tainted.taints = [...(tainted.taints ?? []), { key: 'dedicated', value: 'other-team', effect: 'NoSchedule' }];
     [ctxA, ctxB] = await Promise.all([
-      startFakeKube({ nodes: [tainted, CPU_NODE('cpu-a')], context: 'gpu-a' }),
-      startFakeKube({ fixture: 'mixed', context: 'gpu-b' }),
+      startFakeKube({ nodes: [tainted, CPU_NODE('cpu-a')], context: 'zz-first' }),
+      startFakeKube({ fixture: 'mixed', context: 'aa-second' }),
     ]);
     dir = mkdtempSync(join(tmpdir(), 'aloft-k8s-f-'));
     const kubeconfig = join(dir, 'kubeconfig');
-    writeKubeconfig(kubeconfig, [ctxA, ctxB], 'gpu-a');
+    writeKubeconfig(kubeconfig, [ctxA, ctxB], 'zz-first');
     a = makeHome('aloft-k8f-');
     a.env.KUBECONFIG = kubeconfig;
     // Autostop minutes are seconds here (the daemon passes the knob on to the agents in the pods).
     a.env.ALOFT_AUTOSTOP_SECONDS_PER_MINUTE = '1';
-    writeFileSync(join(a.home, 'config.yaml'), 'kubernetes:\n  allowed_contexts: [gpu-a, gpu-b]\n  provision_timeout: 2\n');
+    writeFileSync(join(a.home, 'config.yaml'), 'kubernetes:\n  allowed_contexts: [zz-first, aa-second]\n  provision_timeout: 2\n');
   }, 60_000);
 
   afterAll(async () => {
@@ -66,10 +67,10 @@ describe.skipIf(!isRoot && !process.env.CI)('kubernetes: failover across context
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/ran-on-fo-[0-9a-f]{12}-head/);
     const out = r.stdout + r.stderr;
-    expect(out).toMatch(/kubernetes\/gpu-a: capacity error \(context gpu-a: pod fo-[0-9a-f]{12}-head stayed Pending for \d+s: 0\/2 nodes are available: .*untolerated taint/);
-    expect(out).toContain('failing over to kubernetes/gpu-b');
+    expect(out).toMatch(/kubernetes\/zz-first: capacity error \(context zz-first: pod fo-[0-9a-f]{12}-head stayed Pending for \d+s: 0\/2 nodes are available: .*untolerated taint/);
+    expect(out).toContain('failing over to kubernetes/aa-second');
     const st = JSON.parse((await a.run(['status', '-o', 'json'])).stdout) as Array<{ infra: string }>;
-    expect(st[0]!.infra).toBe('kubernetes/gpu-b');
+    expect(st[0]!.infra).toBe('kubernetes/aa-second');
     expect(ours(ctxA)).toEqual([]);
     expect(ours(ctxB)).toHaveLength(1);
     expect((await a.run(['down', 'fo', '-y'], { timeoutMs: 120_000 })).code).toBe(0);
@@ -78,15 +79,15 @@ describe.skipIf(!isRoot && !process.env.CI)('kubernetes: failover across context
 
   it('when no context can place it, the one-line error names each context and the scheduler\'s reason', async () => {
     // Only context A offers this much CPU; its node is tainted: Pending there, and B cannot fit it.
-    const r = await a.run(['launch', '-y', '-c', 'nofit', '--infra', 'k8s/gpu-a', '--gpus', 'MI300X:8', '--', 'true'], { timeoutMs: 180_000 });
+    const r = await a.run(['launch', '-y', '-c', 'nofit', '--infra', 'k8s/zz-first', '--gpus', 'MI300X:8', '--', 'true'], { timeoutMs: 180_000 });
     expect(r.code).not.toBe(0);
     const last = r.stderr.trim().split('\n').pop()!;
-    expect(last).toMatch(/^aloft: (launch failed at PROVISION: )?every place in the failover order failed: kubernetes\/gpu-a: context gpu-a: pod nofit-[0-9a-f]{12}-head stayed Pending for \d+s: 0\/2 nodes are available: .*untolerated taint.* \(retry with --retry-until-up\)$/);
+    expect(last).toMatch(/^aloft: (launch failed at PROVISION: )?every place in the failover order failed: kubernetes\/zz-first: context zz-first: pod nofit-[0-9a-f]{12}-head stayed Pending for \d+s: 0\/2 nodes are available: .*untolerated taint.* \(retry with --retry-until-up\)$/);
     expect(ours(ctxA)).toEqual([]);
   }, 240_000);
 
   it('a pod deleted under a managed job: RECOVERING, then RUNNING on a new pod', async () => {
-    const r = await a.run(['jobs', 'launch', '-y', '-d', '--infra', 'k8s/gpu-b', '--', 'echo attempt-on-$(hostname); sleep 600'], { timeoutMs: 120_000 });
+    const r = await a.run(['jobs', 'launch', '-y', '-d', '--infra', 'k8s/aa-second', '--', 'echo attempt-on-$(hostname); sleep 600'], { timeoutMs: 120_000 });
     expect(r.code, r.stderr).toBe(0);
     type MJ = { id: number; status: string; recoveries: number; cluster?: string };
     const queue = async () => (JSON.parse((await a.run(['jobs', 'queue', '-o', 'json'])).stdout) as MJ[])[0]!;
@@ -116,7 +117,7 @@ describe.skipIf(!isRoot && !process.env.CI)('kubernetes: failover across context
 
   it('a daemon SIGKILLed mid-launch leaves no pod once the next daemon starts', async () => {
     // The pipeline holds at START_AGENTS: the pod exists, the launch is not done.
-    const launch = a.run(['launch', '-y', '-c', 'crash', '--infra', 'k8s/gpu-b', '--', 'true'], { timeoutMs: 120_000, env: { ALOFT_DEBUG_PAUSE_STAGE: 'START_AGENTS:60000' } });
+    const launch = a.run(['launch', '-y', '-c', 'crash', '--infra', 'k8s/aa-second', '--', 'true'], { timeoutMs: 120_000, env: { ALOFT_DEBUG_PAUSE_STAGE: 'START_AGENTS:60000' } });
     await waitFor(() => ours(ctxB, 'crash').length > 0, 90_000, 'the pod to be created');
     const pid = a.daemonPid()!;
     process.kill(pid, 'SIGKILL');
@@ -129,7 +130,7 @@ describe.skipIf(!isRoot && !process.env.CI)('kubernetes: failover across context
   }, 240_000);
 
   it('autostop on kubernetes is autodown: the idle cluster and its pods are removed', async () => {
-    const r = await a.run(['launch', '-y', '-c', 'idle', '--infra', 'k8s/gpu-b', '-i', '1', '--', 'true'], { timeoutMs: 120_000 });
+    const r = await a.run(['launch', '-y', '-c', 'idle', '--infra', 'k8s/aa-second', '-i', '1', '--', 'true'], { timeoutMs: 120_000 });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout + r.stderr).toContain('autostop will tear the cluster down (autodown)');
     await waitOrLog(async () => !(await clusterNames()).includes('idle'), 120_000, 'autodown to remove the cluster');

@@ -30,10 +30,10 @@ describe('features aloft cannot honour yet', () => {
       y(['file_mounts:', '  /ckpt:', '    name: my-bucket', '    store: s3', '    mode: MOUNT']),
       'task.yaml:3:5: file_mounts: /ckpt: bucket/storage mounts are not supported yet; aloft copies local files only',
     ],
-    [y(['resources:', '  infra: aws', '  image_id: docker:ubuntu:22.04']), 'task.yaml:3:13: resources.image_id: docker images (docker:...) run on kubernetes only for now (infra: k8s)'],
+    [y(['resources:', '  infra: aws', '  image_id: docker:ubuntu:22.04']), 'task.yaml:3:13: resources.image_id: docker images (docker:...) are not supported yet outside kubernetes (infra: k8s)'],
     [
       y(['resources:', '  any_of:', '    - image_id: docker:ubuntu', '      infra: local']),
-      'task.yaml:3:17: resources.any_of[0].image_id: docker images (docker:...) run on kubernetes only for now (infra: k8s)',
+      'task.yaml:3:17: resources.any_of[0].image_id: docker images (docker:...) are not supported yet outside kubernetes (infra: k8s)',
     ],
     [y(['volumes:', '  /mnt/data: my-pvc']), 'task.yaml:1:1: volumes: volumes are not supported yet'],
     [y(['pool:', '  workers: 2']), 'task.yaml:1:1: pool: worker pools are not supported yet'],
@@ -70,7 +70,7 @@ describe('features aloft cannot honour yet', () => {
     const chain = parseTaskText(text, 'task.yaml', { allowUnsupported: true, baseDir: dir });
     expect(chain.warnings).toEqual([
       'task.yaml:1:1: service: serving (SkyServe services) is not supported yet',
-      'task.yaml:4:13: resources.image_id: docker images (docker:...) run on kubernetes only for now (infra: k8s)',
+      'task.yaml:4:13: resources.image_id: docker images (docker:...) are not supported yet outside kubernetes (infra: k8s)',
       'task.yaml:9:12: file_mounts: /bucket: bucket/URL sources (s3://) are not supported yet; aloft copies local files only',
       'task.yaml:11:5: file_mounts: /store: bucket/storage mounts are not supported yet; aloft copies local files only',
     ]);
