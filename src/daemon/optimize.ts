@@ -85,10 +85,28 @@ async function allowedInfra(home: string): Promise<string[] | undefined> {
   return loadConfig(homePaths(home).config).allowedInfra;
 }
 
+/**
+ * Infra with credentials, detected again only when what detection reads changed (its key: the
+ * credential files' and kubeconfig's mtimes, the relevant environment): detection parses files
+ * (5–70 ms on a busy machine) and planning runs on every launch and dry run.
+ */
+let usableCache: { key: string; value: Promise<string[]> } | undefined;
+async function usableClouds(home: string): Promise<string[]> {
+  const { detectInfra, detectionKey, usableInfra } = await import('../catalog/detect.js');
+  const key = detectionKey({ aloftHome: home });
+  if (!usableCache || usableCache.key !== key) {
+    const value = detectInfra({ aloftHome: home }).then(usableInfra);
+    usableCache = { key, value };
+    value.catch(() => (usableCache = undefined));
+  }
+  return usableCache.value;
+}
+
 export async function optimizerContext(ctx: DaemonContext, opts: { dryrun: boolean; tasks?: Task[] }): Promise<OptimizeContext> {
   const { contextFromMachine } = await import('../optimizer/index.js');
-  const live = await liveOfferings(ctx, opts.tasks ?? []);
+  const [live, usable] = await Promise.all([liveOfferings(ctx, opts.tasks ?? []), usableClouds(ctx.home)]);
   const octx = await contextFromMachine({
+    usableClouds: usable,
     liveOfferings: live.offerings,
     allowedInfra: await allowedInfra(ctx.home),
     dryrun: opts.dryrun,

@@ -41,7 +41,7 @@ describe('pods', () => {
     const [init] = p.spec!.initContainers!;
     const [main] = p.spec!.containers;
     expect(init!.image).toBe('node:20-bookworm-slim');
-    expect(init!.command!.join(' ')).toContain('cp "$(command -v node)" /aloft/bin/node');
+    expect(init!.command!.join(' ')).toContain('cp --reflink=auto "$n" /aloft/bin/node');
     expect(main!.image).toBe('rocm/pytorch-training:v25.6');
     expect(main!.volumeMounts).toContainEqual({ name: 'aloft-runtime', mountPath: '/aloft' });
     expect(init!.volumeMounts).toEqual([{ name: 'aloft-runtime', mountPath: '/aloft' }]);

@@ -168,13 +168,13 @@ export async function createCluster(req: ProvisionRequest, d: ProvisionDeps, pre
     }
   }
   const running = await waitRunning(d, req, (d.config.provisionTimeoutSeconds ?? DEFAULT_PROVISION_TIMEOUT_S) * 1000);
-  rec.pods = await Promise.all(
-    running.map(async (p): Promise<PodRecord> => {
-      const name = p.metadata!.name!;
-      const rank = Number(p.metadata?.labels?.[LABEL_RANK] ?? 0);
-      return { rank, pod: name, ip: p.status?.podIP ?? '', home: await podHome(d, name), node: p.spec?.nodeName };
-    }),
-  );
+  // Every pod runs the same image as the same user: one pod's $HOME is every pod's.
+  const home = previous?.pods[0]?.home ?? (await podHome(d, running.find((p) => p.metadata?.labels?.[LABEL_RANK] === '0')?.metadata?.name ?? running[0]!.metadata!.name!));
+  rec.pods = running.map((p): PodRecord => {
+    const name = p.metadata!.name!;
+    const rank = Number(p.metadata?.labels?.[LABEL_RANK] ?? 0);
+    return { rank, pod: name, ip: p.status?.podIP ?? '', home, node: p.spec?.nodeName };
+  });
   rec.pods.sort((a, b) => a.rank - b.rank);
   d.saveRecord(rec);
   return rec;
