@@ -24,7 +24,15 @@ describe.skipIf(!isRoot && !process.env.CI)('kubernetes: launch, exec, logs, ssh
   let dir: string;
 
   beforeAll(async () => {
-    kube = await startFakeKube({ fixture: 'mixed' });
+    // The default task image has no Node.js (as python:3.11-slim has none); only the runtime image
+    // the init container copies `node` from has one.
+    kube = await startFakeKube({
+      fixture: 'mixed',
+      images: {
+        'python:3.11-slim-bookworm': { hide: ['/usr/bin/node', '/usr/local/bin/node'] },
+        'node:20-bookworm-slim': { files: { '/usr/local/bin/node': process.execPath } },
+      },
+    });
     a = makeHome('aloft-k8s-');
     a.env.KUBECONFIG = kube.kubeconfigPath;
     dir = mkdtempSync(join(tmpdir(), 'aloft-k8s-y-'));
@@ -45,9 +53,10 @@ describe.skipIf(!isRoot && !process.env.CI)('kubernetes: launch, exec, logs, ssh
   };
 
   it('launch, exec, logs, ssh and down on a CPU pod; stop is refused in one line', async () => {
-    const r = await a.run(['launch', '-y', '-c', 'cpu1', '--infra', 'k8s', '--', 'echo hello-$SKYPILOT_NODE_RANK; echo HOME=$HOME; pwd'], { timeoutMs: 120_000 });
+    const r = await a.run(['launch', '-y', '-c', 'cpu1', '--infra', 'k8s', '--', 'echo hello-$SKYPILOT_NODE_RANK; echo HOME=$HOME; pwd; command -v node || echo no-node-in-image'], { timeoutMs: 120_000 });
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toContain('hello-0\nHOME=/root\n/root/sky_workdir\n');
+    // The job runs in the image as it is (no node on its PATH); aloft's agent ran on the copied one.
+    expect(r.stdout).toContain('hello-0\nHOME=/root\n/root/sky_workdir\nno-node-in-image\n');
     const [pod] = podsOf('cpu1');
     expect(pod!.metadata!.name).toMatch(/^cpu1-[0-9a-f]{12}-head$/);
     // CPU pods prefer nodes without GPUs, and request no GPU resource.
@@ -125,11 +134,11 @@ describe.skipIf(!isRoot && !process.env.CI)('kubernetes: launch, exec, logs, ssh
         '  image_id: docker:python:3.12-slim',
         '  labels: {project: aloft-test}',
         '  ports: [8888, 9000-9001]',
-        'run: echo pod-config=$FROM_POD_CONFIG',
+        'run: echo pod-config=$FROM_POD_CONFIG; exec python3 -m http.server 8888 --bind 0.0.0.0',
       ]);
-      const r = await a.run(['launch', '-y', '-c', 'img', task], { timeoutMs: 120_000 });
+      const r = await a.run(['launch', '-y', '-d', '-c', 'img', task], { timeoutMs: 120_000 });
       expect(r.code, r.stderr).toBe(0);
-      expect(r.stdout).toContain('pod-config=yes');
+      await waitFor(async () => (await a.run(['logs', 'img', '1', '--no-follow'])).stdout.includes('pod-config=yes'), 30_000, 'the job to start');
       const [pod] = podsOf('img');
       expect(pod!.spec.containers[0]!.image).toBe('python:3.12-slim');
       expect(pod!.metadata!.labels!.project).toBe('aloft-test');
@@ -141,6 +150,13 @@ describe.skipIf(!isRoot && !process.env.CI)('kubernetes: launch, exec, logs, ssh
       expect(ep.stdout).toMatch(new RegExp(`^8888: 127\\.[0-9.]+:${nodePort(8888)}\\n9000: [0-9.]+:${nodePort(9000)}\\n9001: [0-9.]+:${nodePort(9001)}\\n$`));
       const one = await a.run(['status', '--endpoint', '9001', 'img']);
       expect(one.stdout).toMatch(new RegExp(`^127\\.[0-9.]+:${nodePort(9001)}\\n$`));
+      // The NodePort reaches the job's server in the head pod.
+      const url = `http://${(await a.run(['status', '--endpoint', '8888', 'img'])).stdout.trim()}/`;
+      const res = await waitFor(async () => {
+        const x = await fetch(url).catch(() => undefined);
+        return x?.status === 200 ? x : undefined;
+      }, 30_000, `${url} to answer`);
+      expect(await res.text()).toContain('Directory listing');
       const bad = await a.run(['status', '--endpoint', '1234', 'img']);
       expect(bad.stderr).toBe("aloft: port 1234 is not exposed by cluster 'img' (ports: 8888, 9000, 9001)\n");
       expect((await a.run(['down', 'img', '-y'], { timeoutMs: 120_000 })).code).toBe(0);

@@ -11,7 +11,7 @@ import { ENV_NAME_RE } from '../../spec/patterns.js';
 import { shellQuote } from '../../util/shell.js';
 import type { ExecOptions, ExecResult, Transport } from '../types.js';
 import { ExecLostError, offeredProtocols, openExec, V4, type ExecSession, type ExecTarget } from './exec.js';
-import { NODE_BIN, RUNTIME_MOUNT } from './pod-spec.js';
+import { NODE_BIN } from './pod-spec.js';
 
 export interface PodRef {
   context: string;
@@ -63,9 +63,13 @@ export class KubernetesTransport implements Transport {
     return s.protocol;
   }
 
-  /** The script bash runs: the node's environment, its home as working directory, a remote timeout. */
+  /**
+   * The script bash runs: the node's environment, its home as working directory, a remote timeout.
+   * PATH stays the image's: aloft's own node is always called by its full path, so jobs (which
+   * inherit the agent's environment) see the image as it is.
+   */
   wrap(command: string, env: Record<string, string> = {}, timeoutMs?: number): string {
-    const lines = [`export PATH="\${PATH:-/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin}:${RUNTIME_MOUNT}/bin"`];
+    const lines: string[] = [];
     for (const [k, v] of Object.entries({ ...this.ref.env, ...env })) {
       if (!ENV_NAME_RE.test(k)) throw new Error(`invalid environment variable name '${k}'`);
       lines.push(`export ${k}=${shellQuote(v)}`);
