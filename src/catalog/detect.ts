@@ -255,6 +255,39 @@ export async function detectInfra(opts: DetectOptions = {}): Promise<InfraStatus
   return [local, ssh, k8s, aws, gcp];
 }
 
+/**
+ * What detectInfra's answer depends on (the environment variables and the files it reads, by
+ * mtime and size): callers that ask often keep its answer while this key stays the same.
+ */
+export function detectionKey(opts: DetectOptions = {}): string {
+  const env = opts.env ?? process.env;
+  const home = opts.home ?? homedir();
+  const aloft = opts.aloftHome ?? aloftHome();
+  const vars = Object.keys(env)
+    .filter((k) => /^(AWS_|GOOGLE_|CLOUDSDK_|KUBECONFIG$)/.test(k))
+    .sort()
+    .map((k) => `${k}=${env[k]}`);
+  const gcloud = env.CLOUDSDK_CONFIG || join(home, '.config', 'gcloud');
+  const files = [
+    env.AWS_SHARED_CREDENTIALS_FILE || join(home, '.aws', 'credentials'),
+    env.AWS_CONFIG_FILE || join(home, '.aws', 'config'),
+    env.GOOGLE_APPLICATION_CREDENTIALS ?? '',
+    join(gcloud, 'application_default_credentials.json'),
+    join(gcloud, 'credentials.db'),
+    join(gcloud, 'legacy_credentials'),
+    join(aloft, 'ssh_node_pools.yaml'),
+    ...(env.KUBECONFIG ? env.KUBECONFIG.split(':').filter(Boolean) : [join(home, '.kube', 'config')]),
+  ].map((f) => {
+    try {
+      const st = statSync(f);
+      return `${f}:${st.mtimeMs}:${st.size}`;
+    } catch {
+      return `${f}:-`;
+    }
+  });
+  return [...vars, ...files].join('\n');
+}
+
 /** Infra names with credentials, for OptimizeContext.usableClouds. */
 export function usableInfra(statuses: InfraStatus[]): string[] {
   return statuses.filter((s) => s.ok).map((s) => s.infra);

@@ -156,6 +156,13 @@ export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Map<stri
         const id = owners.get(n);
         if (id !== undefined) throw new UserError(`cluster '${n}' runs managed job ${id}; its controller owns it (cancel the job with \`aloft jobs cancel ${id}\`)`);
       }
+      // Refused up front, in one line, where the infra has nothing to stop (kubernetes pods).
+      for (const n of names) {
+        const rec = requireCluster(ctx, n);
+        if (!(await getProvider(rec.cloud, ctx.home)).capabilities.stop) {
+          throw new UserError(`cluster '${n}' runs on ${rec.infra}: ${rec.cloud} clusters cannot be stopped; use \`aloft down ${n}\` (autostop there tears down)`, 'CANNOT_STOP');
+        }
+      }
       return { requestIds: names.map((n) => background('stop', n, () => ctx.locks.with(n, () => stopCluster(ctx, n)))) };
     },
     async start(p) {
@@ -232,6 +239,23 @@ export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Map<stri
       const rec = requireCluster(ctx, p.cluster);
       if (rec.status !== 'UP') throw new UserError(`cluster '${rec.name}' is ${rec.status}; it has no running nodes`);
       return { ips: (store.getInternal(rec.name).nodes ?? []).map((n) => n.ip) };
+    },
+    async endpoints(p) {
+      const rec = requireCluster(ctx, validateClusterName(p.cluster));
+      if (rec.status !== 'UP') throw new UserError(`cluster '${rec.name}' is ${rec.status}; its endpoints are known once it is UP`);
+      const { expandPorts } = await import('../util/ports.js');
+      const ports = expandPorts(store.getInternal(rec.name).ports ?? []);
+      if (!ports.length) throw new UserError(`cluster '${rec.name}' exposes no ports (add \`ports:\` to the task's resources)`);
+      const provider = await getProvider(rec.cloud, ctx.home);
+      // Without a provider mapping (local, ssh), a port answers on the head node's own address.
+      const head = store.getInternal(rec.name).nodes?.[0]?.ip ?? '127.0.0.1';
+      const all: Record<string, string> = provider.endpoints
+        ? Object.fromEntries(Object.entries(await provider.endpoints(rec.name)).map(([k, v]) => [String(k), v]))
+        : Object.fromEntries(ports.map((port) => [String(port), `${head}:${port}`]));
+      if (p.port === undefined) return { endpoints: all };
+      const hit = all[String(p.port)];
+      if (!hit) throw new UserError(`port ${p.port} is not exposed by cluster '${rec.name}' (ports: ${ports.join(', ')})`);
+      return { endpoints: { [String(p.port)]: hit } };
     },
     async nodeTarget(p) {
       const rec = requireCluster(ctx, p.cluster);

@@ -12,6 +12,8 @@ import { LogArchive, type LogFetcher } from './logs.js';
 import { makeLogFetcher } from './log-fetch.js';
 import { onAutostop } from './pipeline/lifecycle.js';
 import { recoverAfterRestart } from './recover.js';
+import { wireNodeLoss } from './node-loss.js';
+import { onProviderCreated } from './providers.js';
 import { ManagedJobs } from './managed/service.js';
 import { startChaos } from './chaos.js';
 import { PlanRunner } from './plan-runner.js';
@@ -116,6 +118,7 @@ async function main(): Promise<void> {
     archive: new LogArchive(paths.logs, store, log, fetchLog),
   };
   links.bind(ctx);
+  onProviderCreated((p) => wireNodeLoss(ctx, p));
   ctx.managed = new ManagedJobs(ctx);
   links.onAutostop = (cluster, marker) => void onAutostop(ctx, cluster, marker);
 
@@ -181,7 +184,8 @@ async function main(): Promise<void> {
     // The planner parses the catalogs now, so the first launch or dry run does not pay for it.
     .then(() => ctx.planner.warm())
     .then(async () => {
-      // The SDK of each cloud with credentials here, so the first launch there does not wait for it.
+      // The SDK of each provisionable infra with credentials here (a cloud, a kubeconfig), so the
+      // first launch there does not wait for it.
       const { detectInfra, usableInfra } = await import('../catalog/detect.js');
       const { getProvider, PROVISIONABLE } = await import('./providers.js');
       for (const cloud of usableInfra(await detectInfra({})).filter((c) => PROVISIONABLE.includes(c) && c !== 'local' && c !== 'ssh')) {

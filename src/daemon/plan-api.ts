@@ -7,6 +7,6 @@ import { checkNamedPools, optimizerContext } from './optimize.js';
 
 export async function planText(ctx: DaemonContext, p: ApiMethods['plan']['params']): Promise<ApiMethods['plan']['result']> {
   await checkNamedPools(ctx, p.tasks);
-  const octx = await optimizerContext(ctx, { dryrun: true });
+  const octx = await optimizerContext(ctx, { dryrun: true, tasks: p.tasks });
   return (await ctx.planner.run({ op: 'text', tasks: p.tasks, ctx: octx, explain: p.explain ?? false })) as ApiMethods['plan']['result'];
 }

@@ -22,6 +22,8 @@ export interface ClusterInternal {
   agentSeq?: number;
   headSocket?: string;
   token?: string;
+  /** the task's `ports:` (what `status --endpoints` shows) */
+  ports?: string[];
   /** provider-specific data (ssh hosts, instance ids...) */
   provider?: Record<string, unknown>;
   /**

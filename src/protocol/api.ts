@@ -100,6 +100,8 @@ export interface ApiMethods {
   preempt: { params: Params<'preempt'>; result: { ok: true } };
   nodeTarget: { params: Params<'nodeTarget'>; result: NodeTarget };
   nodeIps: { params: Params<'nodeIps'>; result: { ips: string[] } };
+  /** where the cluster's `ports:` answer: port → "host:port" (one port with `port`) */
+  endpoints: { params: Params<'endpoints'>; result: { endpoints: Record<string, string> } };
   snapshot: { params: Params<'snapshot'>; result: StateSnapshot };
   /** read-only: everything known about a cluster, job, managed job or request */
   describe: { params: DescribeTarget; result: Description };
@@ -154,6 +156,17 @@ export type NodeTarget =
       knownHostsFile?: string;
       home: string;
       env?: Record<string, string>;
+    }
+  | {
+      kind: 'kubernetes';
+      context: string;
+      namespace: string;
+      pod: string;
+      container: string;
+      /** the kubeconfig files the daemon read the context from */
+      kubeconfig: string[];
+      home: string;
+      env: Record<string, string>;
     };
 
 /** Error body for a non-2xx answer. */

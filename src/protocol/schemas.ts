@@ -197,6 +197,8 @@ export const API_PARAMS = {
   nodeTarget: z.strictObject({ cluster: ClusterRef, rank: count('a node rank', 0).optional() }),
   /** node addresses in rank order (the head first) */
   nodeIps: z.strictObject({ cluster: ClusterRef }),
+  /** where the cluster's `ports:` answer (`status --endpoints`) */
+  endpoints: z.strictObject({ cluster: ClusterRef, port: count('a port', 1, 65535).optional() }),
   snapshot: empty,
   /** read-only: what `describe` is about (the dashboard's `d` and `y`) */
   describe: z.discriminatedUnion(

@@ -80,8 +80,19 @@ export interface ProvisionRequest {
   region?: string;
   zone?: string;
   instanceType?: string;
+  /** the task's `config:` overrides (e.g. `kubernetes: {pod_config: ...}`), as given */
+  config?: Record<string, unknown>;
   /** called with progress lines while provisioning */
   onProgress?: (message: string) => void;
+}
+
+/** What one node (pod) of a task asks for; unset fields take the provider's defaults. */
+export interface PodDemand {
+  cpus?: number;
+  memoryGiB?: number;
+  /** canonical accelerator name, when the task names one */
+  accelerator?: string;
+  gpus?: number;
 }
 
 /** Live offering of an infra that has no catalog (local, ssh pools, kubernetes contexts). */
@@ -92,6 +103,11 @@ export interface LiveOffering {
   resources: NodeResources;
   /** how many nodes of this shape are available right now */
   available: number;
+  /**
+   * How many nodes of exactly this demand fit now, where nodes are shares of bigger machines
+   * (kubernetes pods packed onto cluster nodes); replaces `available` in the planner's check.
+   */
+  fit?(demand: PodDemand): number;
 }
 
 export interface Provider {
@@ -102,8 +118,13 @@ export interface Provider {
   /** Loads what the first real call would (a cloud SDK), so the first launch does not wait for it. */
   warm?(): Promise<void>;
   liveOfferings?(): Promise<LiveOffering[]>;
-  /** The same, plus per target (an ssh pool) why its other hosts cannot take a cluster now. */
-  liveOfferingsWithProblems?(): Promise<{ offerings: LiveOffering[]; problems: Map<string, string[]> }>;
+  /**
+   * The same, plus per target (an ssh pool, a kubernetes context) why it cannot take a cluster
+   * now. `named`: targets a task names explicitly, offered even when not in the default set.
+   */
+  liveOfferingsWithProblems?(opts?: { named?: string[] }): Promise<{ offerings: LiveOffering[]; problems: Map<string, string[]> }>;
+  /** Failover order of targets (regions) when the planner sees no price difference (allowed_contexts). */
+  targetOrder?(): string[];
 
   /** Creates (or resumes stopped) nodes; idempotent for an existing cluster. */
   runInstances(req: ProvisionRequest): Promise<ClusterInfo>;
@@ -137,6 +158,12 @@ export interface Provider {
 
   /** Where `aloft ssh` goes for a node; providers without one get a shell in the node's directory. */
   sessionTarget?(cluster: string, node: NodeInfo): NodeTarget;
+  /** The `node` the agent runs with on this provider's nodes (default: `node` on PATH). */
+  readonly nodeBinary?: string;
+  /** port → "host:port" where the cluster's `ports:` answer; default: the head node's IP. */
+  endpoints?(cluster: string): Promise<Record<number, string>>;
+  /** Reports nodes the provider saw go away (a deleted or evicted pod) with a one-line reason. */
+  onNodeLost?(listener: (cluster: string, reason: string) => void): void;
   /** Why a named pool / region cannot take a cluster now (one line), for planning errors. */
   poolProblems?(pool: string): Promise<string | undefined>;
 }

@@ -7,9 +7,12 @@ import { z } from 'zod';
 import { SpecError, nearest } from './errors.js';
 import { pathString } from './patterns.js';
 import { validateDocument, type Vocabulary } from './validate.js';
+import { KubernetesSchema, kubernetesConfigOf, kubernetesKeysAt, type KubernetesConfig } from './kubernetes-config.js';
 import { loadDocuments, type Path } from './yaml.js';
 
 export interface AloftConfig {
+  /** the `kubernetes:` section (contexts, namespace, provision timeout, pod_config, ports, ...) */
+  kubernetes?: KubernetesConfig;
   /** `allowed_infra` (or SkyPilot's `allowed_clouds`): infra patterns plans may use */
   allowedInfra?: string[];
   /** `local.spot_mtbp_seconds`: mean time between random preemptions of local spot clusters */
@@ -23,7 +26,7 @@ const msg = (error: string) => ({ error });
 /** SkyPilot config sections aloft accepts (so a copied ~/.sky/config.yaml loads) but does not use. */
 export const SKYPILOT_ONLY_KEYS = [
   'api_server', 'jobs', 'docker', 'nvidia_gpus', 'admin_policy', 'provision', 'serve', 'workspaces',
-  'active_workspace', 'bucket', 'daemons', 'db', 'logs', 'kubernetes', 'ssh', 'aws', 'azure',
+  'active_workspace', 'bucket', 'daemons', 'db', 'logs', 'ssh', 'aws', 'azure',
   'oci', 'nebius', 'lambda', 'runpod', 'vast', 'slurm', 'seeweb', 'primeintellect', 'rcc',
 ] as const;
 
@@ -73,17 +76,19 @@ export const ConfigSchema = z.strictObject(
       )
       .nullable()
       .optional(),
+    kubernetes: KubernetesSchema.nullable().optional(),
     ...Object.fromEntries(SKYPILOT_ONLY_KEYS.map((k) => [k, z.unknown().optional()])),
   },
   msg('expected a mapping'),
 );
 
-export const CONFIG_KEYS: readonly string[] = ['allowed_infra', 'allowed_clouds', 'local', 'gcp', ...SKYPILOT_ONLY_KEYS];
+export const CONFIG_KEYS: readonly string[] = ['allowed_infra', 'allowed_clouds', 'local', 'gcp', 'kubernetes', ...SKYPILOT_ONLY_KEYS];
 
 function knownKeys(path: Path): readonly string[] {
   if (path.length === 0) return CONFIG_KEYS;
   if (path.length === 1 && path[0] === 'local') return LOCAL_KEYS;
   if (path.length === 1 && path[0] === 'gcp') return GCP_KEYS;
+  if (path[0] === 'kubernetes') return kubernetesKeysAt(path.slice(1));
   return [];
 }
 
@@ -110,6 +115,7 @@ export function parseConfig(text: string, file: string): AloftConfig {
   if (d.gcp?.endpoint || d.gcp?.project_id) {
     out.gcp = { ...(d.gcp.endpoint ? { endpoint: d.gcp.endpoint } : {}), ...(d.gcp.project_id ? { projectId: d.gcp.project_id } : {}) };
   }
+  if (d.kubernetes) out.kubernetes = kubernetesConfigOf(d.kubernetes);
   return out;
 }
 

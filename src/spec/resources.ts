@@ -126,7 +126,11 @@ function candidate(doc: SourceDoc, f: Located, allowUnsupported: boolean): { spe
   const args = get('accelerator_args')?.value as Record<string, unknown> | undefined;
   if (args) spec.acceleratorArgs = { ...args };
   const image = get('image_id')?.value as string | Record<string, string> | null | undefined;
-  if (image !== null && image !== undefined && !(allowUnsupported && isDockerImage(image))) {
+  // A docker image where no container runtime can take it (a named infra other than kubernetes)
+  // is a warning in dry runs, and left out.
+  const cloud = spec.infra.cloud;
+  const noContainers = cloud !== undefined && cloud !== '*' && cloud !== 'kubernetes' && cloud !== 'k8s';
+  if (image !== null && image !== undefined && !(allowUnsupported && isDockerImage(image) && noContainers)) {
     spec.imageId = typeof image === 'string' ? image : { ...image };
   }
   for (const k of Object.keys(spec) as (keyof ResourcesSpec)[]) if (spec[k] === undefined) delete spec[k];

@@ -29,6 +29,20 @@ export function isDockerImage(imageId: unknown): boolean {
   return ids.some((v) => typeof v === 'string' && v.trim().toLowerCase().startsWith('docker:'));
 }
 
+/** The cloud a resources dict names (its own infra/cloud, else the base dict's), lower-cased; undefined = any. */
+function namedCloud(r: RawCandidate, base: RawCandidate | undefined): string | undefined {
+  const text = r.infra ?? r.cloud ?? base?.infra ?? base?.cloud;
+  if (typeof text !== 'string') return undefined;
+  const head = text.trim().split('/')[0]!.toLowerCase();
+  return head === '' || head === '*' ? undefined : head;
+}
+
+/** Whether this resources dict may land on an infra that runs container images (kubernetes). */
+export function mayRunContainers(r: RawCandidate, base: RawCandidate | undefined): boolean {
+  const c = namedCloud(r, base);
+  return c === undefined || c === 'kubernetes' || c === 'k8s';
+}
+
 /** A task-level field whose mere presence is the problem. */
 const field = (key: keyof RawTask, what: string): UnsupportedFeature => ({
   id: key,
@@ -90,11 +104,17 @@ export const UNSUPPORTED_FEATURES: UnsupportedFeature[] = [
         })),
   },
   {
+    // Containers run on kubernetes (the image is the pod's); elsewhere aloft has no docker runtime
+    // yet. A task naming no infra may still run it: the planner then keeps it to kubernetes.
     id: 'resources.image_id.docker',
     find: (t) =>
       eachResources(t)
-        .filter(({ r }) => isDockerImage(r.image_id))
-        .map(({ path }) => ({ path: [...path, 'image_id'], at: 'value' as const, reason: `${pathString([...path, 'image_id'])}: docker images (docker:...) are not supported yet` })),
+        .filter(({ r }) => isDockerImage(r.image_id) && !mayRunContainers(r, t.resources))
+        .map(({ path }) => ({
+          path: [...path, 'image_id'],
+          at: 'value' as const,
+          reason: `${pathString([...path, 'image_id'])}: docker images (docker:...) are not supported yet outside kubernetes (infra: k8s)`,
+        })),
   },
   {
     id: 'resources.autostop.hook',

@@ -7,7 +7,8 @@ import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeHome, ROOT, type AloftEnv } from '../helpers/cli.js';
 
-const CORPUS = resolve(ROOT, '..', 'shared', 'skypilot-yaml-corpus');
+// Next to the checkout (CI), or where ALOFT_CORPUS_DIR says (a worktree elsewhere).
+const CORPUS = process.env.ALOFT_CORPUS_DIR ?? resolve(ROOT, '..', 'shared', 'skypilot-yaml-corpus');
 const files = existsSync(CORPUS) ? readdirSync(CORPUS).filter((f) => /\.ya?ml$/.test(f)).sort() : [];
 
 /** `--env K=dummy` for every env / secret declared with a null value (they must be given). */
@@ -66,5 +67,46 @@ describe.skipIf(files.length === 0)('SkyPilot YAML corpus through `aloft launch 
     console.log(`corpus: ${planned}/${results.length} planned; failures:`, Object.fromEntries(reasons));
     expect(results).toHaveLength(files.length);
     expect(planned).toBeGreaterThan(files.length / 2);
+  }, 300_000);
+});
+
+const K8S_FILES = files.filter((f) => /^\s*(infra|cloud):\s*(kubernetes|k8s)\b/m.test(readFileSync(join(CORPUS, f), 'utf8')));
+const isRoot = process.getuid?.() === 0;
+
+// The corpus YAMLs written for Kubernetes plan on a Kubernetes context: a fake cluster (root: its
+// pods run in Linux namespaces) whose nodes carry what those YAMLs ask for — 8-GPU H100, H200 and
+// A100 nodes (GFD labels), a large MI300X node (AMD node labeller) and a CPU node.
+describe.skipIf(K8S_FILES.length === 0 || (!isRoot && !process.env.CI))('SkyPilot corpus YAMLs that name kubernetes plan on a context', () => {
+  let a: AloftEnv;
+  let kube: Awaited<ReturnType<typeof import('../fakes/kubernetes/index.js')['startFakeKube']>>;
+  beforeAll(async () => {
+    const { startFakeKube, H100_NODE, MI300X_NODE, CPU_NODE } = await import('../fakes/kubernetes/index.js');
+    const gfd = (name: string, product: string) => ({
+      name,
+      labels: { 'nvidia.com/gpu.present': 'true', 'nvidia.com/gpu.product': product, 'nvidia.com/gpu.count': '8' },
+      capacity: { cpu: '192', memory: '2048Gi', 'nvidia.com/gpu': '8' },
+      taints: [{ key: 'nvidia.com/gpu', effect: 'NoSchedule' as const }],
+    });
+    const bigAmd = { ...MI300X_NODE('gpu-mi300x-0'), capacity: { cpu: '256', memory: '3072Gi', 'amd.com/gpu': '8' } };
+    kube = await startFakeKube({
+      context: 'corpus',
+      nodes: [H100_NODE('h100-0'), H100_NODE('h100-1'), gfd('h200-0', 'NVIDIA-H200'), gfd('h200-1', 'NVIDIA-H200'), gfd('a100-0', 'NVIDIA-A100-SXM4-40GB'), gfd('a100-1', 'NVIDIA-A100-SXM4-40GB'), bigAmd, CPU_NODE()],
+    });
+    a = makeHome();
+    a.env.KUBECONFIG = kube.kubeconfigPath;
+  }, 60_000);
+  afterAll(async () => {
+    await a?.cleanup();
+    await kube?.stop();
+  });
+
+  it(`plans each of the ${K8S_FILES.length} on kubernetes`, async () => {
+    const failures: string[] = [];
+    for (const f of K8S_FILES) {
+      const r = await a.run(['launch', '--dryrun', ...nullVars(join(CORPUS, f)), join(CORPUS, f)], { timeoutMs: 60_000 });
+      expect(r.stderr, f).not.toMatch(/\n\s+at .*\(.*:\d+:\d+\)/);
+      if (r.code !== 0 || !/Chosen.*kubernetes\/corpus|kubernetes\/corpus.*Chosen/s.test(r.stdout)) failures.push(`${f}: ${r.code} ${r.stdout.slice(0, 300)} ${r.stderr.trim().split('\n').pop()}`);
+    }
+    expect(failures).toEqual([]);
   }, 300_000);
 });

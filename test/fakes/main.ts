@@ -19,6 +19,7 @@ type Module = { serveForeground(opts: { fixture?: string; configDir: string }): 
 const FAKES: Record<string, () => Promise<Module>> = {
   aws: () => import('./aws/index.js'),
   gcp: () => import('./gcp/index.js'),
+  kubernetes: () => import('./kubernetes/index.js'),
 };
 
 function usage(msg?: string): never {

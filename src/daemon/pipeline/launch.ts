@@ -34,7 +34,7 @@ export async function runLaunch(ctx: DaemonContext, params: LaunchParams, req: R
       placement = await planLaunch(ctx, task, { avoidRegions: params.avoidRegions, preferRegion: params.preferRegion });
       const provider = await getProvider(placement.cloud, ctx.home);
       for (const m of task.fileMounts) mountDestination(provider, m.dest);
-      const autostop =
+      let autostop =
         params.idleMinutes !== undefined
           ? { idleMinutes: params.idleMinutes, down: params.down ?? false }
           : placement.spec.autostop
@@ -42,6 +42,11 @@ export async function runLaunch(ctx: DaemonContext, params: LaunchParams, req: R
             : params.down
               ? { idleMinutes: 0, down: true } // SkyPilot: --down alone tears down once the jobs are done
               : undefined;
+      if (autostop && !autostop.down && !provider.capabilities.stop) {
+        // Nothing to stop on this infra (kubernetes pods): idle clusters are torn down instead.
+        autostop = { ...autostop, down: true };
+        progress(`${placement.cloud} clusters cannot be stopped: autostop will tear the cluster down (autodown)`);
+      }
       // The cluster and the request's claim on it are written together: a crash between the two
       // would leave a cluster no recovery knows to remove.
       const p = placement;
@@ -65,6 +70,7 @@ export async function runLaunch(ctx: DaemonContext, params: LaunchParams, req: R
           ...(autostop ? { autostop } : {}),
         });
         store.putRequest({ ...store.getRequest(req.id)!, createdCluster: true });
+        if (p.spec.ports.length) store.setInternal(name, { ports: p.spec.ports });
         return created;
       });
       fresh = true;
@@ -95,6 +101,7 @@ export async function runLaunch(ctx: DaemonContext, params: LaunchParams, req: R
           region: p.region,
           zone: p.zone,
           instanceType: p.instanceType,
+          ...(task.config ? { config: task.config } : {}),
           onProgress: progress,
         });
         let info;

@@ -82,7 +82,14 @@ export async function teardown(
 export async function stopCluster(ctx: DaemonContext, name: string): Promise<void> {
   const rec = requireCluster(ctx, name);
   const provider = await getProvider(rec.cloud, ctx.home);
-  if (!provider.capabilities.stop) throw new UserError(`${rec.infra} clusters cannot be stopped; use \`aloft down ${name}\``);
+  if (!provider.capabilities.stop) {
+    throw new UserError(
+      rec.cloud === 'kubernetes'
+        ? `cluster '${name}' runs on ${rec.infra}: kubernetes pods cannot be stopped (use \`aloft down ${name}\`; autostop there tears down)`
+        : `${rec.infra} clusters cannot be stopped; use \`aloft down ${name}\``,
+      'CANNOT_STOP',
+    );
+  }
   // Refused before the agent is shut down (AWS one-time spot instances cannot stop).
   await provider.checkStop?.(name);
   await archiveRemaining(ctx, rec);
@@ -127,7 +134,9 @@ export async function setAutostop(
   opts: { idleMinutes?: number; down?: boolean; cancel?: boolean },
 ): Promise<ClusterRecord> {
   const rec = requireCluster(ctx, name);
-  const setting = opts.cancel ? undefined : { idleMinutes: opts.idleMinutes ?? 5, down: opts.down ?? false };
+  // Kubernetes pods cannot be stopped: autostop there is autodown.
+  const canStop = (await getProvider(rec.cloud, ctx.home)).capabilities.stop;
+  const setting = opts.cancel ? undefined : { idleMinutes: opts.idleMinutes ?? 5, down: (opts.down ?? false) || !canStop };
   // A stopped cluster has no agent: the setting is kept and handed to its agents when it starts.
   if (rec.status === 'STOPPED') return ctx.store.updateCluster(name, { autostop: setting })!;
   if (rec.status !== 'UP') throw new UserError(`cluster '${name}' is ${rec.status}; autostop needs it UP or STOPPED`);
