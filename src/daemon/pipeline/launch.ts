@@ -7,7 +7,7 @@ import type { ClusterRecord, RequestRecord } from '../../protocol/model.js';
 import { UserError, errorMessage } from '../../util/errors.js';
 import { shortId } from '../../util/names.js';
 import type { DaemonContext } from '../context.js';
-import { planLaunch, type Placement } from '../planning.js';
+import { ignoredFieldsNote, planLaunch, type Placement } from '../planning.js';
 import { getProvider } from '../providers.js';
 import { startAgents } from './agents.js';
 import { describeDemand, submissionOf } from './jobs.js';
@@ -33,7 +33,7 @@ export async function runLaunch(ctx: DaemonContext, params: LaunchParams, req: R
     if (!rec) {
       placement = await planLaunch(ctx, task, { avoidRegions: params.avoidRegions, preferRegion: params.preferRegion });
       const provider = await getProvider(placement.cloud, ctx.home);
-      for (const m of task.fileMounts) mountDestination(provider, m.dest);
+      for (const m of task.fileMounts) await mountDestination(provider, m.dest);
       const autostop =
         params.idleMinutes !== undefined
           ? { idleMinutes: params.idleMinutes, down: params.down ?? false }
@@ -63,6 +63,8 @@ export async function runLaunch(ctx: DaemonContext, params: LaunchParams, req: R
       store.putRequest({ ...store.getRequest(req.id)!, createdCluster: true });
       fresh = true;
       progress(`chose ${placement.infra}${placement.instanceType ? ` (${placement.instanceType})` : ''}, $${placement.hourlyPrice.toFixed(2)}/hr`);
+      const ignored = ignoredFieldsNote(placement.cloud, placement.spec);
+      if (ignored) progress(ignored);
     } else {
       checkFits(rec, params);
       if (params.idleMinutes !== undefined) {
