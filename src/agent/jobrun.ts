@@ -64,6 +64,7 @@ export interface Outcome {
   status: JobStatus;
   exitCode?: number;
   failedRank?: number;
+  returnCodes?: Array<number | null>;
 }
 
 /** Where a job picks up after an agent restart. */
@@ -97,13 +98,13 @@ export class JobRun {
     if (this.spec.hasSetup && (!resume || resume.phase === 'setup')) {
       const f = await this.phase('setup', resume);
       if (this.cancelled) return { status: 'CANCELLED' };
-      if (f) return { status: 'FAILED_SETUP', exitCode: f.code ?? undefined, failedRank: f.rank };
+      if (f) return { status: 'FAILED_SETUP', exitCode: f.code ?? undefined, failedRank: f.rank, ...codesOf(f) };
       resume = undefined;
     }
     const f = await this.phase('run', resume?.phase === 'run' ? resume : undefined);
     if (this.cancelled) return { status: 'CANCELLED' };
     if (f) {
-      const many = this.job.numNodes > 1 ? { failedRank: f.rank } : {};
+      const many = this.job.numNodes > 1 ? { failedRank: f.rank, ...codesOf(f) } : {};
       return f.code === null ? { status: 'FAILED_DRIVER', ...many } : { status: 'FAILED', exitCode: f.code, ...many };
     }
     return { status: 'SUCCEEDED', exitCode: 0 };
@@ -144,8 +145,8 @@ export class JobRun {
     return e;
   }
 
-  /** Runs one phase on every rank; the first failure ({rank, code|null}) or undefined. */
-  private async phase(phase: 'setup' | 'run', resume?: Resume): Promise<{ rank: number; code: number | null } | undefined> {
+  /** Runs one phase on every rank; the first failure ({rank, code|null, every rank's code}) or undefined. */
+  private async phase(phase: 'setup' | 'run', resume?: Resume): Promise<PhaseFailure | undefined> {
     const files = jobFiles(this.host.nodeDir, this.job.id);
     const n = this.job.numNodes;
     let proc: RankProc;
@@ -183,7 +184,7 @@ export class JobRun {
     }
     if (this.cancelled) void Promise.all(this.handles.map((h) => h.kill()));
     // (a cast, not an annotation: it is assigned in callbacks, which narrowing cannot see)
-    let failed = undefined as { rank: number; code: number | null } | undefined;
+    let failed = undefined as PhaseFailure | undefined;
     const handles = this.handles;
     const codes = new Array<number | null | undefined>(n).fill(undefined);
     const stopped = new Set<number>();
@@ -212,6 +213,7 @@ export class JobRun {
       note(`[aloft] job ${this.job.id} ${phase} failed on rank ${failed.rank} (${describeCode(failed.code)}); return code list: [${list}]\n`);
     }
     if (fd !== undefined) closeSync(fd);
+    if (failed && n > 1) failed.codes = codes.map((c) => (c === undefined ? null : c));
     return failed;
   }
 
@@ -312,6 +314,15 @@ export class JobRun {
     };
   }
 }
+
+interface PhaseFailure {
+  rank: number;
+  code: number | null;
+  /** every rank's code (gang jobs) */
+  codes?: Array<number | null>;
+}
+
+const codesOf = (f: PhaseFailure) => (f.codes ? { returnCodes: f.codes } : {});
 
 /** The prefix of a rank's lines in a gang job's log (without the pid: the agent writes these). */
 function rankLabel(rank: number): string {

@@ -59,7 +59,7 @@ describe('runtime', () => {
 
   it("streams every rank's lines live, while the job runs", async () => {
     const r = await a.run(['exec', 'gang', '-d', '--num-nodes', '2', '--', 'echo "first $SKYPILOT_NODE_RANK"; sleep 4; echo last']);
-    expect(r.code).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     const [j] = await jobs('gang');
     await waitFor(async () => {
       const out = (await a.run(['logs', 'gang', String(j!.id), '--no-follow'])).stdout;
@@ -71,7 +71,11 @@ describe('runtime', () => {
 
   it('fails the whole gang when one rank fails and stops the others', async () => {
     const r = await a.run(['exec', 'gang', '--num-nodes', '2', '--', 'if [ "$SKYPILOT_NODE_RANK" = 1 ]; then exit 4; fi; sleep 60']);
-    expect(r.code).toBe(4);
+    // Issue 14.9: exit 100 like `sky exec`; the closing line names the rank and every rank's code.
+    expect(r.code).toBe(100);
+    expect(r.stderr).toMatch(/Job submitted, ID: \d+/);
+    expect(r.stderr).toMatch(/Job \d+ FAILED on rank 1 \(exit code 4\); return code list: \[143, 4\]\./);
+    expect(r.stdout).toContain('(head, rank=0) [aloft] stopped: rank 1 failed (exit code 4)');
     const [last] = await jobs('gang');
     expect(last).toMatchObject({ status: 'FAILED', failedRank: 1 });
     const gangDir = join(a.home, 'local', 'gang');
@@ -82,7 +86,7 @@ describe('runtime', () => {
     const [failed] = await jobs('gang'); // the gang job above, FAILED
     const f = await a.run(['logs', 'gang', String(failed!.id), '--no-follow']);
     expect(f.code).toBe(100);
-    expect(f.stderr).toContain(`Job ${failed!.id} finished: FAILED (exit code 4).`);
+    expect(f.stderr).toContain(`Job ${failed!.id} FAILED on rank 1 (exit code 4); return code list: [143, 4].`);
     const bad = await a.run(['logs', 'gang', String(failed!.id), '--no-follow', '--rank', '2']);
     expect(bad.code).toBe(1);
     expect(bad.stderr.trim()).toBe(`aloft: job ${failed!.id} of 'gang' ran on 2 nodes: --rank takes 0..1, not 2`);
@@ -120,7 +124,7 @@ describe('runtime', () => {
 
   it('cancel kills the whole process tree on every node', async () => {
     const r = await a.run(['exec', 'gang', '-d', '--num-nodes', '2', '--', 'bash -c "sleep 777 & sleep 777 & wait"']);
-    expect(r.code).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     const [j] = await jobs('gang');
     const gangDir = join(a.home, 'local', 'gang');
     await waitFor(() => processesUnder(gangDir).filter((p) => p.cmd.startsWith('sleep 777')).length === 4, 10_000, '4 sleeps');
@@ -197,7 +201,7 @@ describe('runtime', () => {
 
   it('a daemon SIGKILLed mid-job: the job keeps running and its end arrives', async () => {
     const r = await a.run(['exec', 'gang', '-d', '--', 'sleep 2; echo after-crash']);
-    expect(r.code).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     const [j] = await jobs('gang');
     process.kill(a.daemonPid()!, 'SIGKILL');
     await new Promise((res) => setTimeout(res, 300));
@@ -211,7 +215,7 @@ describe('runtime', () => {
 
   it('a daemon SIGKILLed while `logs` follows: it re-attaches and prints every line once', async () => {
     const r = await a.run(['exec', 'gang', '-d', '--', 'for i in 1 2 3 4 5 6; do echo tick-$i; sleep 0.5; done']);
-    expect(r.code).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     const [j] = await jobs('gang');
     const following = a.run(['logs', 'gang', String(j!.id)]);
     await new Promise((res) => setTimeout(res, 1200));
@@ -244,7 +248,7 @@ describe('runtime', () => {
 
   it('an agent SIGKILLed: the cluster shows INIT, start repairs it, dead jobs become FAILED_DRIVER', async () => {
     const r = await a.run(['exec', 'gang', '-d', '--', 'echo alive-before-crash; sleep 600']);
-    expect(r.code).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     const [j] = await jobs('gang');
     await waitFor(async () => (await job('gang', j!.id))?.status === 'RUNNING', 10_000, 'RUNNING');
     const headDir = join(a.home, 'local', 'gang', '0');
@@ -270,7 +274,7 @@ describe('runtime', () => {
 
   it('a worker agent SIGKILLed: the gang job fails, the cluster shows INIT naming the worker, start repairs it', async () => {
     const r = await a.run(['exec', 'gang', '-d', '--num-nodes', '2', '--', 'echo up; sleep 600']);
-    expect(r.code).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     const [j] = await jobs('gang');
     await waitFor(async () => (await job('gang', j!.id))?.status === 'RUNNING', 10_000, 'RUNNING');
     const procs = processesUnder(join(a.home, 'local', 'gang', '1'));

@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:
 import os, { tmpdir } from 'node:os';
 import { dirname, join, posix } from 'node:path';
 import type { NodeResources } from '../../protocol/model.js';
+import type { NodeTarget } from '../../protocol/api.js';
 import { UserError } from '../../util/errors.js';
 import { agentBundlePath } from '../../util/paths.js';
 import { detectResources } from '../detect.js';
@@ -20,6 +21,7 @@ import type {
   Transport,
 } from '../types.js';
 import { seedNodeHome } from './home.js';
+import { writeLocalSshConfig, type LocalSshNode } from './ssh-access.js';
 import {
   claimTop,
   configuredSupport,
@@ -98,8 +100,10 @@ export class LocalProvider implements Provider {
   /** Host paths a node must keep seeing inside its own filesystem (isolation/filesystem.ts). */
   private needs(): string[] {
     const sockets = join(tmpdir(), `aloft-agents-${process.getuid?.() ?? 0}`);
-    mkdirSync(sockets, { recursive: true, mode: 0o700 });
-    return [this.root, sockets, dirname(agentBundlePath()), dirname(process.execPath), ...(this.opts.userHome ? [this.opts.userHome] : [])];
+    // `ssh CLUSTER`'s sshd reads its keys and configuration there (ssh-access.ts).
+    const ssh = join(dirname(this.root), 'ssh');
+    for (const d of [sockets, ssh]) mkdirSync(d, { recursive: true, mode: 0o700 });
+    return [this.root, sockets, ssh, dirname(agentBundlePath()), dirname(process.execPath), ...(this.opts.userHome ? [this.opts.userHome] : [])];
   }
 
   async runInstances(req: ProvisionRequest): Promise<ClusterInfo> {
@@ -131,6 +135,7 @@ export class LocalProvider implements Provider {
         throw err;
       }
     } else if (fresh) req.onProgress?.(describeIsolation(undefined, support));
+    this.refreshSshConfig();
     return this.getClusterInfo(req.cluster);
   }
 
@@ -186,6 +191,7 @@ export class LocalProvider implements Provider {
     await teardownCluster(dir, this.ranksOnDisk(cluster), (r) => this.nodeDir(cluster, r));
     this.records.delete(cluster);
     rmSync(dir, { recursive: true, force: true });
+    this.refreshSshConfig();
   }
 
   /** Kills a cluster's processes abruptly, the way a cloud reclaims a spot instance. */
@@ -232,6 +238,50 @@ export class LocalProvider implements Provider {
     }
     const why = destinationProblem(dest, this.needs());
     if (why) throw new UserError(`file_mounts: ${why}`);
+  }
+
+  /** `aloft ssh` on a local node: a shell inside its namespaces, in its workdir. */
+  sessionTarget(cluster: string, node: NodeInfo): NodeTarget {
+    const workdir = join(node.home, 'sky_workdir');
+    const cwd = existsSync(workdir) ? workdir : node.home;
+    return {
+      kind: 'local',
+      home: node.home,
+      cwd,
+      enter: enterArgs(this.record(cluster), node.home, node.rank, cwd),
+      env: { HOME: node.home, ALOFT_NODE_DIR: node.home, SKYPILOT_NODE_RANK: String(node.rank) },
+    };
+  }
+
+  private sshConfigWrites: Promise<void> = Promise.resolve();
+
+  /**
+   * ALOFT_HOME/ssh/local.config: `ssh CLUSTER` for every local cluster (ssh-access.ts). Written
+   * in the background, one write at a time: no launch waits for it.
+   */
+  private refreshSshConfig(): void {
+    this.sshConfigWrites = this.sshConfigWrites.then(() => this.writeSshConfig());
+  }
+
+  /** (awaitable, for tests) */
+  async writeSshConfig(): Promise<void> {
+    const nodes: LocalSshNode[] = [];
+    let clusters: string[] = [];
+    try {
+      clusters = readdirSync(this.root);
+    } catch {
+      /* no local cluster yet */
+    }
+    for (const cluster of clusters) {
+      const rec = this.record(cluster);
+      for (const rank of this.ranksOnDisk(cluster)) {
+        const nodeDir = this.nodeDir(cluster, rank);
+        nodes.push({ cluster, rank, nodeDir, enter: enterArgs(rec, nodeDir, rank, nodeDir) });
+      }
+    }
+    await writeLocalSshConfig(dirname(this.root), nodes).catch(() => {
+      /* a convenience: launches never depend on it */
+    });
   }
 
   async detectResources(_t: Transport, _node: NodeInfo): Promise<NodeResources> {

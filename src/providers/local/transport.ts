@@ -32,7 +32,10 @@ export class LocalTransport implements Transport {
       const argv = [...(this.node.enter?.(this.home) ?? []), 'bash', '-c', command];
       const child = spawn(argv[0]!, argv.slice(1), {
         cwd: this.home,
-        env: { ...nodeEnv(process.env), ...agentKnobs(process.env), ...this.baseEnv, ...opts.env },
+        // SHLVL=1: bash reads ~/.bashrc even for `bash -c` when its stdin is a socket (it takes
+        // that for an ssh login), and Node's stdio pipes are sockets. A transport command is not a
+        // login; the job's own shell reads the node's ~/.bashrc on purpose (agent/proc.ts).
+        env: { ...nodeEnv(process.env), ...agentKnobs(process.env), SHLVL: '1', ...this.baseEnv, ...opts.env },
         stdio: ['pipe', 'pipe', 'pipe'],
         signal: opts.signal,
       });

@@ -41,8 +41,10 @@ export function run(cmd: string, args: string[], opts: { input?: string; timeout
       // Scripts it runs call mount, pivot_root and ip by name: sbin on PATH, as for a root login.
       { timeout: opts.timeoutMs ?? 30_000, maxBuffer: 4 << 20, env: { ...process.env, PATH: [process.env.PATH, ...SBIN].filter(Boolean).join(delimiter) } },
       (err, stdout, stderr) => {
-        const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 1) : 0;
-        resolve({ code, stdout: String(stdout), stderr: String(stderr || (err && code !== 0 && !stderr ? err.message : '')) });
+        const e = err as (Error & { code?: unknown; killed?: boolean; signal?: string }) | null;
+        const code = e ? (typeof e.code === 'number' ? e.code : 1) : 0;
+        const why = e?.killed ? `${cmd} did not finish in ${Math.round((opts.timeoutMs ?? 30_000) / 1000)}s` : e?.signal ? `${cmd} was killed by ${e.signal}` : e && typeof e.code !== 'number' ? e.message : '';
+        resolve({ code, stdout: String(stdout), stderr: String(stderr) || why || (code !== 0 ? `${cmd} exited with ${code}` : '') });
       },
     );
     child.stdin?.on('error', () => undefined);

@@ -117,7 +117,9 @@ export function buildRootScript(r: NodeRoot, extra = ''): string {
   writeFileSync(fstabFile, fstab.join('\n') + '\n');
   const q = shellQuote;
   return [
-    'set -e',
+    // A trace of the build in the node's agent dir: a failure here is otherwise hard to see.
+    `exec 2>${q(join(r.nodeDir, 'agent', 'root.log'))}`,
+    'set -ex',
     // (/proc, not hostname(1): one tool fewer to depend on)
     `echo ${q(r.hostname)} > /proc/sys/kernel/hostname`,
     extra,

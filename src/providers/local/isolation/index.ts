@@ -133,8 +133,10 @@ export function enterArgs(rec: IsolationRecord | undefined, nodeDir: string, ran
     args.push(`--mount=${f.mnt}`, `--uts=${f.uts}`);
   }
   if (rec.net && rec.subnet !== undefined) args.push(`--net=/run/netns/${netnsName(rec.subnet, rank)}`);
-  // Entering a mount namespace moves to its root; come back to where the command should run.
-  args.push(`--wd=${cwd}`, '--');
+  // Entering a mount namespace moves to its root; come back to where the command should run —
+  // by path inside the node (nsenter's --wd opens the directory on the host's side, and a shell
+  // started there cannot name its own working directory).
+  args.push('--', 'sh', '-c', 'cd "$0" && exec "$@"', cwd);
   return args;
 }
 
