@@ -67,6 +67,7 @@ export async function planLaunch(ctx: DaemonContext, task: Task, prefs: PlanPref
 export function ignoredFieldsNote(cloud: string, spec: ResourcesSpec): string | undefined {
   if (cloud !== 'local' && cloud !== 'ssh') return undefined;
   const dropped: string[] = [];
+  if (spec.instanceType !== undefined) dropped.push(`instance_type (${spec.instanceType})`);
   if (spec.diskSize !== undefined) dropped.push(`disk_size (${spec.diskSize})`);
   if (spec.diskTier !== undefined) dropped.push(`disk_tier (${spec.diskTier})`);
   if (spec.networkTier !== undefined) dropped.push(`network_tier (${spec.networkTier})`);

@@ -9,6 +9,14 @@ import { join, resolve } from 'node:path';
 export const ROOT = resolve(__dirname, '..', '..');
 export const BIN = join(ROOT, 'bin', 'aloft');
 
+/**
+ * SkyPilot's example YAMLs (../shared/skypilot-yaml-corpus next to the checkout; from a git
+ * worktree under work/wt/NAME, two levels up), or undefined when not checked out.
+ */
+export function corpusDir(): string | undefined {
+  return [resolve(ROOT, '..', 'shared', 'skypilot-yaml-corpus'), resolve(ROOT, '..', '..', 'shared', 'skypilot-yaml-corpus')].find((d) => existsSync(d));
+}
+
 export interface RunResult {
   code: number;
   stdout: string;
