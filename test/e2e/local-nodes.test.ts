@@ -10,8 +10,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, makeHome, waitFor, type AloftEnv } from '../helpers/cli.js';
+import { isolationSupport } from '../../src/providers/local/isolation/index.js';
 
 const isRoot = process.getuid?.() === 0;
+// What this machine allows (root with util-linux, iproute2 and nft or iptables: here and in CI,
+// whose .ci/run installs nftables). Elsewhere the second block below is what users get.
+const support = await isolationSupport();
 
 function get(url: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -28,7 +32,7 @@ function get(url: string): Promise<string> {
 /** A job that serves "hello from <rank>" on a fixed port (python3's http.server, no network needed). */
 const SERVE = `mkdir -p /tmp/www && echo "hello from $SKYPILOT_NODE_RANK" > /tmp/www/index.html && cd /tmp/www && exec python3 -m http.server 8080 --bind 0.0.0.0`;
 
-describe.skipIf(!isRoot)('local nodes with their own namespaces (root)', () => {
+describe.skipIf(!support.fs || !support.net)('local nodes with their own namespaces (root)', () => {
   let a: AloftEnv;
   let userHome: string;
   let task: string;
@@ -100,6 +104,40 @@ describe.skipIf(!isRoot)('local nodes with their own namespaces (root)', () => {
     expect(hop.stdout).toContain('hello from 1');
     // The port is the node's: nothing listens on it on the host's loopback.
     await expect(get('http://127.0.0.1:8080/')).rejects.toThrow();
+  });
+
+  it("reaches beyond this machine through NAT: the far end sees the host's address, not the node's", async () => {
+    // A stand-in for the internet: a namespace on a veth of its own, serving HTTP and logging who
+    // connects. A node's request must leave masqueraded behind the host, as it would to the web.
+    const net = `198.18.${100 + (process.pid % 100)}`;
+    const wan = `aloft-wan-${process.pid}`;
+    const ip = (args: string) => spawnSync('ip', args.split(' '), { encoding: 'utf8' });
+    ip(`netns add ${wan}`);
+    try {
+      ip(`link add ${wan} type veth peer name eth0 netns ${wan}`);
+      ip(`addr add ${net}.1/24 dev ${wan}`);
+      ip(`link set ${wan} up`);
+      ip(`-n ${wan} addr add ${net}.2/24 dev eth0`);
+      ip(`-n ${wan} link set eth0 up`);
+      ip(`-n ${wan} link set lo up`);
+      const log = join(src, 'wan.log');
+      const server = spawnSync('bash', ['-c', `ip netns exec ${wan} python3 -m http.server 8000 --bind ${net}.2 >${log} 2>&1 & echo $!`], { encoding: 'utf8' });
+      const pid = Number(server.stdout.trim());
+      try {
+        await waitFor(() => spawnSync('bash', ['-c', `exec 3<>/dev/tcp/${net}.2/8000`]).status === 0, 10_000, 'the stand-in server');
+        const r = await a.run(['exec', 'web', '--', `exec 3<>/dev/tcp/${net}.2/8000 && printf 'GET /from-node HTTP/1.0\\r\\n\\r\\n' >&3 && head -1 <&3`]);
+        expect(r.code, r.stderr).toBe(0);
+        expect(r.stdout).toMatch(/HTTP\/1\.0 404/);
+        await waitFor(() => readFileSync(log, 'utf8').includes('/from-node'), 5000, 'the request in the log');
+        const line = readFileSync(log, 'utf8').split('\n').find((l) => l.includes('/from-node'))!;
+        expect(line.startsWith(`${net}.1 `), line).toBe(true); // the host's address: masqueraded
+      } finally {
+        process.kill(pid, 'SIGKILL');
+      }
+    } finally {
+      ip(`link del ${wan}`);
+      ip(`netns del ${wan}`);
+    }
   });
 
   it('mounts to absolute paths (/data, /model, /tmp/workdir) inside the nodes only; homes start from yours', async () => {

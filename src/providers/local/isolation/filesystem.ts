@@ -8,7 +8,7 @@
 //     back in so the node still reaches its agent, the bundle and the other nodes' sockets;
 //   - /etc/hosts names the cluster's nodes, and the hostname is the node's.
 // Nothing is created on the machine outside the node's directory.
-import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, posix, relative } from 'node:path';
 import { shellQuote } from '../../../util/shell.js';
 
@@ -75,6 +75,7 @@ export function buildRootScript(r: NodeRoot, extra = ''): string {
   const links: Array<[string, string]> = [];
   const fstab: string[] = [];
   const bind = (src: string, dst: string, rec = false) => fstab.push(`${fstabPath(src)} ${fstabPath(dst)} none ${rec ? 'rbind' : 'bind'} 0 0`);
+  const hostLinks: string[] = [];
   for (const name of readdirSync('/')) {
     if (name === 'tmp' || owned.has(name)) continue;
     const p = `/${name}`;
@@ -84,7 +85,7 @@ export function buildRootScript(r: NodeRoot, extra = ''): string {
     } catch {
       continue;
     }
-    if (st.isSymbolicLink()) links.push([readlinkSync(p), name]);
+    if (st.isSymbolicLink()) hostLinks.push(p);
     else if (st.isDirectory()) {
       dirs.push(name);
       bind(p, join(R, name), true);
@@ -116,6 +117,8 @@ export function buildRootScript(r: NodeRoot, extra = ''): string {
   const fstabFile = join(r.nodeDir, 'agent', 'root.fstab');
   writeFileSync(fstabFile, fstab.join('\n') + '\n');
   const q = shellQuote;
+  mkdirSync(R, { recursive: true });
+  // Few processes: this runs on every new node, on the launch's critical path.
   return [
     // A trace of the build in the node's agent dir: a failure here is otherwise hard to see.
     `exec 2>${q(join(r.nodeDir, 'agent', 'root.log'))}`,
@@ -123,11 +126,12 @@ export function buildRootScript(r: NodeRoot, extra = ''): string {
     // (/proc, not hostname(1): one tool fewer to depend on)
     `echo ${q(r.hostname)} > /proc/sys/kernel/hostname`,
     extra,
-    `mkdir -p ${q(R)}`,
     `mount -t tmpfs -o mode=0755 aloft-node ${q(R)}`,
     `cd ${q(R)}`,
     `mkdir ${dirs.map(q).join(' ')} .aloft-old`,
     files.length ? `touch ${files.map(q).join(' ')}` : '',
+    // the machine's top-level symlinks (bin -> usr/bin, …) as they are, in one copy
+    hostLinks.length ? `cp -P ${hostLinks.map(q).join(' ')} .` : '',
     ...links.map(([target, name]) => `ln -s ${q(target)} ${q(name)}`),
     `mount -a -T ${q(fstabFile)}`,
     'cd /',

@@ -92,8 +92,8 @@ export async function setupCluster(spec: ClusterSpec, support: IsolationSupport)
   }
   if (rec.fs) await ensureNsDir();
   const hosts = spec.ranks.map((r) => ({ ip: rec.ips[r] ?? '127.0.0.1', name: hostnameOf(spec.cluster, r) }));
-  await Promise.all(spec.ranks.map((r) => setupNode(spec, rec, subnet, r, hosts)));
-  if (rec.net && subnet) await addNat(subnet, rec.nat ?? 'nft');
+  // NAT needs only the bridge: it is set up while the nodes are.
+  await Promise.all([...spec.ranks.map((r) => setupNode(spec, rec, subnet, r, hosts)), rec.net && subnet ? addNat(subnet, rec.nat ?? 'nft') : undefined]);
   writeFileSync(recordPath(spec.clusterDir), JSON.stringify(rec));
   return rec;
 }

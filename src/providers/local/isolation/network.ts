@@ -44,8 +44,9 @@ export async function addNat(s: Subnet, backend: 'iptables' | 'nft'): Promise<vo
   chain forward { type filter hook forward priority filter; iifname "${br}" accept; oifname "${br}" accept; }
 }
 `;
-    await run('nft', ['delete', 'table', 'ip', `aloft-${s.index}`]);
-    await must('setting up NAT for local nodes (nft)', 'nft', ['-f', '-'], { input: table });
+    // (add + delete first: a table left by an earlier incarnation is replaced, in one process)
+    const ruleset = `table ip aloft-${s.index}\ndelete table ip aloft-${s.index}\n${table}`;
+    await must('setting up NAT for local nodes (nft)', 'nft', ['-f', '-'], { input: ruleset });
     return;
   }
   // iptables: the same rules, tagged with a comment so teardown deletes exactly these. FORWARD
