@@ -1,5 +1,5 @@
 // Issue 14.5/14.6 and 12.8: local nodes in their own namespaces — each its own address (fixed
-// ports never collide, the host and the other nodes reach it), its own `/` and /tmp (absolute
+// ports never collide, the host and the other nodes reach it), its own `/` (absolute
 // mount points without touching the machine), its own home seeded from yours — and teardown and
 // preemption leave nothing behind. Where the machine does not allow namespaces (not root), the
 // same YAML is refused in one line saying why.
@@ -30,7 +30,7 @@ function get(url: string): Promise<string> {
 }
 
 /** A job that serves "hello from <rank>" on a fixed port (python3's http.server, no network needed). */
-const SERVE = `mkdir -p /tmp/www && echo "hello from $SKYPILOT_NODE_RANK" > /tmp/www/index.html && cd /tmp/www && exec python3 -m http.server 8080 --bind 0.0.0.0`;
+const SERVE = `mkdir -p ~/www && echo "hello from $SKYPILOT_NODE_RANK" > ~/www/index.html && cd ~/www && exec python3 -m http.server 8080 --bind 0.0.0.0`;
 
 describe.skipIf(!support.fs || !support.net)('local nodes with their own namespaces (root)', () => {
   let a: AloftEnv;
@@ -63,10 +63,10 @@ describe.skipIf(!support.fs || !support.net)('local nodes with their own namespa
         'file_mounts:',
         `  /data/checkpoints/best.pt: ${join(src, 'best.pt')}`,
         `  /model: ${join(src, 'dir')}`,
-        `  /tmp/workdir: ${join(src, 'dir')}`,
+        `  /workdir: ${join(src, 'dir')}`,
         'run: |',
         '  set -e',
-        '  cat /data/checkpoints/best.pt /model/a.txt /tmp/workdir/a.txt; echo',
+        '  cat /data/checkpoints/best.pt /model/a.txt /workdir/a.txt; echo',
         '  mkdir -p /data/logs && echo "log of $SKYPILOT_NODE_RANK" > /data/logs/x && cat /data/logs/x',
         '  echo "host=$(hostname)"',
         '  echo "git=$(git config user.name) pip=$(cat ~/.config/pip/pip.conf | grep index-url) netrc=$(stat -c %a ~/.netrc)"',
@@ -140,8 +140,8 @@ describe.skipIf(!support.fs || !support.net)('local nodes with their own namespa
     }
   });
 
-  it('mounts to absolute paths (/data, /model, /tmp/workdir) inside the nodes only; homes start from yours', async () => {
-    const hostHad = ['/data', '/model', '/tmp/workdir'].filter((p) => existsSync(p));
+  it('mounts to absolute paths (/data, /model, /workdir) inside the nodes only; homes start from yours', async () => {
+    const hostHad = ['/data', '/model', '/workdir'].filter((p) => existsSync(p));
     const r = await a.run(['launch', '-y', '-c', 'fm', task]);
     expect(r.code, r.stderr).toBe(0);
     for (const rank of [0, 1]) {
@@ -156,7 +156,7 @@ describe.skipIf(!support.fs || !support.net)('local nodes with their own namespa
       ]);
     }
     // Nothing appeared on the machine; the files live in the node directories.
-    for (const p of ['/data', '/model', '/tmp/workdir']) if (!hostHad.includes(p)) expect(existsSync(p), p).toBe(false);
+    for (const p of ['/data', '/model', '/workdir']) if (!hostHad.includes(p)) expect(existsSync(p), p).toBe(false);
     const node0 = join(a.home, 'local', 'fm', '0');
     expect(readFileSync(join(node0, 'rootfs', 'data', 'logs', 'x'), 'utf8')).toBe('log of 0\n');
     // The job edited the node's copy of ~/.bashrc, never yours; the HF cache is shared, not copied.

@@ -7,6 +7,7 @@ import { mountDestination } from '../../src/daemon/pipeline/sync.js';
 import { LocalProvider } from '../../src/providers/local/provider.js';
 import { isolationSupport } from '../../src/providers/local/isolation/index.js';
 import { SshProvider } from '../../src/providers/ssh/provider.js';
+import { packageRoot } from '../../src/util/paths.js';
 
 const home = mkdtempSync(join(tmpdir(), 'aloft-mounts-'));
 afterAll(() => rmSync(home, { recursive: true, force: true }));
@@ -36,9 +37,12 @@ describe('file_mounts destinations', () => {
 
   // Node namespaces need root (or an equivalent); elsewhere the refusal above is what users get.
   it.skipIf(!support.fs)('on isolated nodes, takes absolute paths of their own and refuses the ones shared with this machine', async () => {
-    for (const d of ['/data/x', '/checkpoints', '/model/weights.bin', '/tmp/workdir']) expect(await mountDestination(isolated, d)).toBe(d);
+    for (const d of ['/data/x', '/checkpoints', '/model/weights.bin', '/workdir']) expect(await mountDestination(isolated, d)).toBe(d);
     await expect(mountDestination(isolated, '/etc/x')).rejects.toThrow(/^file_mounts: '\/etc\/x' is inside \/etc, which local nodes share with this machine/);
+    await expect(mountDestination(isolated, '/tmp/workdir')).rejects.toThrow(/^file_mounts: '\/tmp\/workdir' is inside \/tmp, which local nodes share with this machine/);
     await expect(mountDestination(isolated, '/')).rejects.toThrow(/would replace the node's whole filesystem/);
-    await expect(mountDestination(isolated, join(home, 'local', 'x'))).rejects.toThrow(/aloft's node needs|that the node needs/);
+    // a mount point may not hide what the node needs (here: the agent bundle's directory)
+    const top = packageRoot().split('/')[1];
+    await expect(mountDestination(isolated, `/${top}/x`)).rejects.toThrow(/that the node needs|which local nodes share with this machine/);
   });
 });

@@ -102,6 +102,7 @@ export class LocalProvider implements Provider {
     const sockets = join(tmpdir(), `aloft-agents-${process.getuid?.() ?? 0}`);
     // `ssh CLUSTER`'s sshd reads its keys and configuration there (ssh-access.ts).
     const ssh = join(dirname(this.root), 'ssh');
+    // (all of them stay visible in a node: mount points cannot shadow the directories holding them)
     for (const d of [sockets, ssh]) mkdirSync(d, { recursive: true, mode: 0o700 });
     return [this.root, sockets, ssh, dirname(agentBundlePath()), dirname(process.execPath), ...(this.opts.userHome ? [this.opts.userHome] : [])];
   }
@@ -210,8 +211,7 @@ export class LocalProvider implements Provider {
 
   /** Host path of an absolute node path that is the node's own, made visible in the node. */
   private async ownPath(nodeDir: string, dest: string): Promise<string> {
-    const top = destinationTop(dest);
-    if (top !== 'tmp') await claimTop(nodeDir, top);
+    await claimTop(nodeDir, destinationTop(dest));
     return nodeHostPath(nodeDir, dest);
   }
 

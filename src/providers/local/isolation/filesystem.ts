@@ -1,24 +1,24 @@
 // A node's own `/`: a mount namespace whose root is a small tmpfs holding bind mounts of this
-// machine's top-level directories, so a node sees the machine's files (its tools, your home,
-// the node directories) but
+// machine's top-level directories, so a node sees the machine's files as they are (its tools,
+// your home, /tmp, the node directories) but
 //   - top-level paths that do not exist here (/data, /checkpoints, /model) are the node's own:
 //     symlinks to <node>/rootfs/<name>, on disk, created when a file mount or a job needs them
 //     (SkyPilot's docs warn that mount destinations may be symlinks);
-//   - /tmp is the node's own (<node>/rootfs/tmp), with aloft's own directories under /tmp bound
-//     back in so the node still reaches its agent, the bundle and the other nodes' sockets;
 //   - /etc/hosts names the cluster's nodes, and the hostname is the node's.
-// Nothing is created on the machine outside the node's directory.
-import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { dirname, join, posix, relative } from 'node:path';
+// Nothing is created on the machine outside the node's directory. /tmp stays shared on purpose:
+// on the local infra a job and you exchange files through it (a checkpoint path under /tmp works
+// across a managed job's recoveries), and aloft's own sockets may live there.
+import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join, posix } from 'node:path';
 import { shellQuote } from '../../../util/shell.js';
 
 /** Top-level directories of the machine a node must keep seeing: a mount cannot shadow them. */
-const SYSTEM = new Set(['bin', 'boot', 'dev', 'etc', 'home', 'lib', 'lib32', 'lib64', 'libx32', 'nix', 'opt', 'proc', 'root', 'run', 'sbin', 'snap', 'sys', 'usr', 'var']);
+const SYSTEM = new Set(['bin', 'boot', 'dev', 'etc', 'home', 'lib', 'lib32', 'lib64', 'libx32', 'nix', 'opt', 'proc', 'root', 'run', 'sbin', 'snap', 'sys', 'tmp', 'usr', 'var']);
 
 export interface NodeRoot {
   nodeDir: string;
   hostname: string;
-  /** host paths the node needs (cluster dir, agent bundle, node binary, sockets dir, your home) */
+  /** host paths the node needs (cluster dir, agent bundle, node binary, sockets dir, your home): never shadowed */
   needs: string[];
   /** /etc/hosts lines naming the cluster's nodes */
   hosts: Array<{ ip: string; name: string }>;
@@ -44,17 +44,13 @@ export function destinationProblem(dest: string, needs: string[]): string | unde
   const d = posix.normalize(dest);
   const top = topOf(d);
   if (d === '/' || top === '') return `'${dest}' would replace the node's whole filesystem`;
-  if (top === 'tmp') {
-    const kept = needs.find((n) => n === d || n.startsWith(d + '/') || d.startsWith(n + '/') || d === n);
-    return kept ? `'${dest}' overlaps ${kept}, which aloft's node needs` : undefined;
-  }
-  if (SYSTEM.has(top)) return `'${dest}' is inside /${top}, which local nodes share with this machine; mount to a path of its own (e.g. /data), under /tmp or under ~/`;
+  if (SYSTEM.has(top)) return `'${dest}' is inside /${top}, which local nodes share with this machine; mount to a path of its own (e.g. /data) or under ~/`;
   const kept = needs.find((n) => topOf(n) === top);
-  if (kept) return `'${dest}' is inside /${top}, which holds ${kept} that the node needs; mount to a path of its own (e.g. /data), under /tmp or under ~/`;
+  if (kept) return `'${dest}' is inside /${top}, which holds ${kept} that the node needs; mount to a path of its own (e.g. /data) or under ~/`;
   return undefined;
 }
 
-/** The host path behind a node path that is the node's own (/tmp/x, /data/x). */
+/** The host path behind a node path that is the node's own (/data/x). */
 export function hostPathOf(nodeDir: string, dest: string): string {
   return join(ownDir(nodeDir), posix.normalize(dest));
 }
@@ -66,10 +62,9 @@ export function hostPathOf(nodeDir: string, dest: string): string {
 export function buildRootScript(r: NodeRoot, extra = ''): string {
   const own = ownDir(r.nodeDir);
   const R = buildDir(r.nodeDir);
-  mkdirSync(join(own, 'tmp'), { recursive: true });
-  chmodSync(join(own, 'tmp'), 0o1777); // as /tmp is: anyone writes, only owners delete
+  mkdirSync(own, { recursive: true });
   mkdirSync(join(r.nodeDir, 'agent'), { recursive: true, mode: 0o700 });
-  const owned = new Set(readdirSync(own).filter((n) => n !== 'tmp'));
+  const owned = new Set(readdirSync(own));
   const dirs: string[] = [];
   const files: string[] = [];
   const links: Array<[string, string]> = [];
@@ -77,7 +72,7 @@ export function buildRootScript(r: NodeRoot, extra = ''): string {
   const bind = (src: string, dst: string, rec = false) => fstab.push(`${fstabPath(src)} ${fstabPath(dst)} none ${rec ? 'rbind' : 'bind'} 0 0`);
   const hostLinks: string[] = [];
   for (const name of readdirSync('/')) {
-    if (name === 'tmp' || owned.has(name)) continue;
+    if (owned.has(name)) continue;
     const p = `/${name}`;
     let st;
     try {
@@ -95,20 +90,6 @@ export function buildRootScript(r: NodeRoot, extra = ''): string {
     }
   }
   for (const name of owned) links.push([join(own, name), name]);
-  // The node's /tmp, then aloft's own paths under the machine's /tmp put back into it.
-  dirs.push('tmp');
-  bind(join(own, 'tmp'), join(R, 'tmp'));
-  for (const need of r.needs) {
-    if (topOf(need) !== 'tmp' || !existsSync(need)) continue;
-    const rel = relative('/tmp', need);
-    const inOwn = join(own, 'tmp', rel);
-    if (lstatSync(need).isDirectory()) mkdirSync(inOwn, { recursive: true });
-    else {
-      mkdirSync(dirname(inOwn), { recursive: true });
-      if (!existsSync(inOwn)) writeFileSync(inOwn, '');
-    }
-    bind(need, join(R, 'tmp', rel));
-  }
   const hosts = join(r.nodeDir, 'agent', 'hosts');
   writeFileSync(hosts, hostsFile(r));
   bind(hosts, join(R, 'etc', 'hosts'));
