@@ -149,6 +149,33 @@ export default async function ({ quick }) {
     rmSync(a.home, { recursive: true, force: true });
   }
 
+  // Local provisioning alone (in-process): nodes with their own namespaces vs plain directories.
+  try {
+    const { LocalProvider } = await import(join(root, 'dist/providers/local/provider.js'));
+    const dir = mkdtempSync(join(tmpdir(), 'aloft-bp-'));
+    const isolated = new LocalProvider(join(dir, 'iso'), { userHome: join(dir, 'nouser') });
+    const plain = new LocalProvider(join(dir, 'plain'), { namespaces: async () => false });
+    const support = await isolated.isolation();
+    const time = async (prov, numNodes) => {
+      const ts = [];
+      for (let i = 0; i < (quick ? 3 : 7); i++) {
+        const t = process.hrtime.bigint();
+        await prov.runInstances({ cluster: `p${i}`, clusterUid: 'x', numNodes, resources: {} });
+        ts.push(Number(process.hrtime.bigint() - t) / 1e6);
+        await prov.terminateInstances(`p${i}`);
+      }
+      return pct(ts, 50);
+    };
+    rows.push({ bench: 'local', metric: 'provision 1 node, plain directory (p50)', value: await time(plain, 1), unit: 'ms', target: '' });
+    if (support.fs && support.net) {
+      rows.push({ bench: 'local', metric: 'provision 1 node, own namespaces + address (p50)', value: await time(isolated, 1), unit: 'ms', target: '', note: 'subnet claim, bridge, netns+veth, mount/uts ns + root, NAT' });
+      rows.push({ bench: 'local', metric: 'provision 2 nodes, own namespaces + addresses (p50)', value: await time(isolated, 2), unit: 'ms', target: '' });
+    }
+    rmSync(dir, { recursive: true, force: true });
+  } catch (err) {
+    if (!/Cannot find module|isolation/.test(String(err))) throw err;
+  }
+
   // status at scale
   const b = homeEnv();
   try {
