@@ -23,16 +23,22 @@ async function run(job: PlanJob): Promise<unknown> {
     const plan = opt.planTask(job.task, job.ctx);
     return [plan.chosen, ...plan.failover] satisfies Candidate[];
   }
+  const { ignoredFieldsNote } = await import('../optimizer/notes.js');
+  const render = (plan: ReturnType<typeof opt.planTask>) => {
+    const note = ignoredFieldsNote(plan.chosen.cloud, plan.chosen.resources);
+    return opt.renderPlan(plan, { explain: job.explain }) + (note ? `\n\n${note}` : '');
+  };
   if (job.tasks.length === 1) {
     const plan = opt.planTask(job.tasks[0]!, job.ctx);
-    return { plans: [opt.planToJson(plan)], text: opt.renderPlan(plan, { explain: job.explain }) };
+    return { plans: [opt.planToJson(plan)], text: render(plan), chosenClouds: [plan.chosen.cloud] };
   }
   const pipeline = opt.planChain(job.tasks, job.ctx);
   const text = pipeline.plans
-    .map((plan, i) => `Task ${i + 1}/${pipeline.plans.length}${plan.task ? ` (${plan.task})` : ''}:\n${opt.renderPlan(plan, { explain: job.explain })}`)
+    .map((plan, i) => `Task ${i + 1}/${pipeline.plans.length}${plan.task ? ` (${plan.task})` : ''}:\n${render(plan)}`)
     .join('\n\n');
   return {
     plans: pipeline.plans.map((x) => opt.planToJson(x)),
+    chosenClouds: pipeline.plans.map((x) => x.chosen.cloud),
     text: `${text}\n\nPipeline (${pipeline.method}): compute + egress ≈ $${pipeline.totalCost.toFixed(2)} (egress $${pipeline.egressCost.toFixed(2)})`,
   };
 }

@@ -28,6 +28,8 @@ export interface DaemonInfo {
   uptimeSeconds: number;
   /** infra usable here (credentials / pools present), e.g. ["local", "ssh"] */
   infra?: string[];
+  /** the aloft settings it read from its environment at start (util/env.ts DAEMON_SETTINGS) */
+  settings?: Record<string, string>;
 }
 
 /** The parameters of `method`, as its schema in schemas.ts defines them (the daemon checks them). */
@@ -89,11 +91,14 @@ export interface ApiMethods {
   status: { params: Params<'status'>; result: { clusters: ClusterRecord[] } };
   queue: { params: Params<'queue'>; result: { jobs: JobRecord[] } };
   cancel: { params: Params<'cancel'>; result: { cancelled: number[] } };
-  stop: { params: Params<'stop'>; result: { requestIds: string[] } };
-  start: { params: Params<'start'>; result: { requestIds: string[] } };
-  down: { params: Params<'down'>; result: { requestIds: string[]; clusters: string[] } };
+  /** `clusters`: the ones acted on (a request each, in order); `missing`: names that do not exist */
+  stop: { params: Params<'stop'>; result: { requestIds: string[]; clusters?: string[]; missing?: string[] } };
+  start: { params: Params<'start'>; result: { requestIds: string[]; clusters?: string[]; missing?: string[] } };
+  down: { params: Params<'down'>; result: { requestIds: string[]; clusters: string[]; missing?: string[] } };
   autostop: { params: Params<'autostop'>; result: { clusters: ClusterRecord[] } };
   requests: { params: Params<'requests'>; result: { requests: RequestRecord[] } };
+  /** asks a running request (a launch) to stop and undo what it created; answers the request as it is */
+  requestCancel: { params: Params<'requestCancel'>; result: { request: RequestRecord } };
   jobsLaunch: { params: Params<'jobsLaunch'>; result: { job: ManagedJobRecord } };
   jobsQueue: { params: Params<'jobsQueue'>; result: { jobs: ManagedJobRecord[] } };
   jobsCancel: { params: Params<'jobsCancel'>; result: { cancelled: number[] } };
@@ -145,7 +150,15 @@ export type EventStreamMessage =
   | { type: 'event'; event: StateEvent };
 
 export type NodeTarget =
-  | { kind: 'local'; home: string; env: Record<string, string> }
+  | {
+      kind: 'local';
+      home: string;
+      env: Record<string, string>;
+      /** argv prefix that enters the node's namespaces (none for a plain node) */
+      enter?: string[];
+      /** where the shell starts: the node's workdir */
+      cwd?: string;
+    }
   | {
       kind: 'ssh';
       host: string;

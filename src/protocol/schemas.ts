@@ -183,6 +183,8 @@ export const API_PARAMS = {
   down: z.strictObject({ clusters: clusters.optional(), all: bool().optional(), purge: bool().optional() }),
   autostop: z.strictObject({ clusters, idleMinutes: idleMinutes.optional(), down: bool().optional(), cancel: bool().optional() }),
   requests: z.strictObject({ all: bool().optional() }),
+  /** asks a running request (a launch) to stop and undo what it created */
+  requestCancel: z.strictObject({ id: str('a request id').min(1).max(100) }),
   jobsLaunch: z.strictObject({
     task: TaskModelSchema,
     tasks: list(TaskModelSchema, 'tasks', MAX_DOCUMENTS).optional(),

@@ -19,6 +19,8 @@ export interface AloftConfig {
   spotMtbpSeconds?: number;
   /** `gcp.endpoint` (Compute Engine API override) and `gcp.project_id` */
   gcp?: { endpoint?: string; projectId?: string };
+  /** `local.namespaces`: false keeps new local nodes on this machine's filesystem and network */
+  localNamespaces?: boolean;
 }
 
 const msg = (error: string) => ({ error });
@@ -30,7 +32,7 @@ export const SKYPILOT_ONLY_KEYS = [
   'oci', 'nebius', 'lambda', 'runpod', 'vast', 'slurm', 'seeweb', 'primeintellect', 'rcc',
 ] as const;
 
-const LOCAL_KEYS = ['spot_mtbp_seconds'] as const;
+const LOCAL_KEYS = ['spot_mtbp_seconds', 'namespaces'] as const;
 /** SkyPilot's own `gcp:` keys (accepted, not used) next to aloft's endpoint and project_id. */
 const GCP_SKYPILOT_KEYS = [
   'labels', 'vpc_name', 'use_internal_ips', 'ssh_proxy_command', 'prioritize_reservations', 'specific_reservations',
@@ -52,6 +54,7 @@ export const ConfigSchema = z.strictObject(
             .positive(msg('expected a positive number of seconds'))
             .nullable()
             .optional(),
+          namespaces: z.boolean(msg('expected true or false')).nullable().optional(),
         },
         msg('expected a mapping'),
       )
@@ -116,6 +119,7 @@ export function parseConfig(text: string, file: string): AloftConfig {
     out.gcp = { ...(d.gcp.endpoint ? { endpoint: d.gcp.endpoint } : {}), ...(d.gcp.project_id ? { projectId: d.gcp.project_id } : {}) };
   }
   if (d.kubernetes) out.kubernetes = kubernetesConfigOf(d.kubernetes);
+  if (typeof d.local?.namespaces === 'boolean') out.localNamespaces = d.local.namespaces;
   return out;
 }
 
