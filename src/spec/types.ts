@@ -81,10 +81,52 @@ export interface LocalFileMount {
   source: string;
 }
 
+export type StorageMode = 'MOUNT' | 'COPY' | 'MOUNT_CACHED';
+
+/**
+ * A bucket in file_mounts (SkyPilot's storage): `/data: s3://bucket/path` (copied), or
+ * `{source, name, store, mode, persistent, config}`.
+ */
+export interface StorageFileMount {
+  kind: 'storage';
+  /** where it lands on every node: an absolute path, or `~/...` */
+  dest: string;
+  mode: StorageMode;
+  /** store name (s3, gcs, r2, ...); undefined: `name:` without `store:`, chosen at launch */
+  store?: string;
+  bucket: string;
+  /** path inside the bucket, '' for all of it */
+  prefix: string;
+  /**
+   * local paths aloft uploads into the bucket before the nodes see it: one directory's contents
+   * (`source: ./dir`), or each path under its own name (`source: [./a, ./b.txt]`)
+   */
+  upload?: { paths: string[]; list: boolean };
+  /** the bucket was named (`name:`): aloft creates it when it does not exist */
+  named: boolean;
+  /** keep a bucket aloft created when the cluster goes down (SkyPilot's default: true) */
+  persistent: boolean;
+  /** `DEST: s3://bucket/key`: a plain copy, of one object (a file at DEST) or of a prefix */
+  shorthand: boolean;
+  readOnly: boolean;
+  /** MOUNT_CACHED tuning (SkyPilot's config.mount_cached and `type:` presets), as rclone flags */
+  rcloneFlags: string[];
+  /** `file:line:col` of the mount in the YAML, for problems found at launch */
+  where?: string;
+}
+
+/** `workdir: {url, ref}`: a git repository cloned into ~/sky_workdir on every node. */
+export interface GitWorkdir {
+  url: string;
+  /** branch, tag or commit; the remote's default branch when unset */
+  ref?: string;
+}
+
 export interface Task {
   name?: string;
   /** absolute path on this machine, or undefined */
   workdir?: string;
+  gitWorkdir?: GitWorkdir;
   numNodes: number;
   resources: ResourcesChoice;
   /** envs with every value resolved (null values must be supplied with --env) */
@@ -92,6 +134,8 @@ export interface Task {
   /** secrets: injected into setup/run, never stored or printed */
   secrets: Record<string, string>;
   fileMounts: LocalFileMount[];
+  /** bucket mounts (absent when there are none) */
+  storageMounts?: StorageFileMount[];
   setup?: string;
   run?: string;
   /** per-task config overrides (SkyPilot's `config:`), kept as given */
