@@ -16,7 +16,10 @@ export interface ForegroundFake {
 }
 type Module = { serveForeground(opts: { fixture?: string; configDir: string }): Promise<ForegroundFake> };
 
-const FAKES: Record<string, () => Promise<Module>> = {};
+const FAKES: Record<string, () => Promise<Module>> = {
+  s3: () => import('./s3/server.js'),
+  gcs: () => import('./gcs/server.js'),
+};
 
 function usage(msg?: string): never {
   if (msg) process.stderr.write(`fake: ${msg}\n`);
