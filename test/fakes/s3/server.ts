@@ -53,7 +53,7 @@ export async function startS3Fake(opts: { port?: number; directory?: string; buc
   });
   // Before the router: s3rver checks any signature a request carries (a wrong secret fails), but
   // serves requests that carry none; AWS refuses those on a private bucket.
-  server.middleware.splice(server.middleware.length - 1, 0, denyUnsigned(S3Error));
+  server.middleware.splice(server.middleware.length - 1, 0, denyUnsigned(S3Error), signedBucketSlash);
   installListV2OverV1();
   const addr = await server.run();
   const endpoint = `http://127.0.0.1:${addr.port}`;
@@ -94,6 +94,19 @@ function denyUnsigned(S3Error: new (code: string, message: string) => Error) {
     if (!signed) throw new S3Error('AccessDenied', 'Access Denied');
     return next();
   };
+}
+
+/**
+ * The JS SDK v3 signs bucket requests as `/bucket/`; s3rver rebuilds the signed path from the
+ * route's params as `/bucket` and so refuses them (SignatureDoesNotMatch). Its virtual-host branch
+ * builds `/bucket` + mount path, which gives back the slash.
+ */
+function signedBucketSlash(ctx: KoaCtx & { state: { vhost?: boolean }; mountPath?: string }, next: () => Promise<void>) {
+  if (/^\/[^/]+\/$/.test(ctx.path)) {
+    ctx.state.vhost = true;
+    ctx.mountPath = '/';
+  }
+  return next();
 }
 
 interface ListResult {
