@@ -10,9 +10,11 @@ import type {
   RequestRecord,
   StateEvent,
   StateSnapshot,
+  StorageRecord,
 } from '../protocol/model.js';
 import type { NodeInfo } from '../providers/types.js';
 import type { Db } from './db.js';
+import type { MountPlan } from '../storage/plan.js';
 
 /** What the daemon keeps about a cluster that clients never see. */
 export interface ClusterInternal {
@@ -23,6 +25,8 @@ export interface ClusterInternal {
   token?: string;
   /** provider-specific data (ssh hosts, instance ids...) */
   provider?: Record<string, unknown>;
+  /** bucket mounts set up on the nodes (no credentials): remounted on start, unmounted on stop/down */
+  storage?: MountPlan[];
 }
 
 const EVENT_RETENTION = 20_000;
@@ -73,6 +77,13 @@ export class Store extends EventEmitter {
       getManaged: db.prepare('SELECT record FROM managed_jobs WHERE id = ?'),
       getManagedTask: db.prepare('SELECT task FROM managed_jobs WHERE id = ?'),
       listManaged: db.prepare('SELECT record FROM managed_jobs ORDER BY id DESC LIMIT ?'),
+      upsertStorage: db.prepare(
+        `INSERT INTO storage (name, store, status, created_at, record) VALUES (@name, @store, @status, @created_at, @record)
+         ON CONFLICT(name, store) DO UPDATE SET status=@status, record=@record`,
+      ),
+      getStorage: db.prepare('SELECT record FROM storage WHERE name = ? AND store = ?'),
+      listStorage: db.prepare('SELECT record FROM storage ORDER BY created_at'),
+      deleteStorage: db.prepare('DELETE FROM storage WHERE name = ? AND store = ?'),
       activeManaged: db.prepare(
         `SELECT record FROM managed_jobs WHERE status NOT IN ('SUCCEEDED','CANCELLED','FAILED','FAILED_SETUP','FAILED_NO_RESOURCE','FAILED_CONTROLLER') ORDER BY id`,
       ),
@@ -280,6 +291,27 @@ export class Store extends EventEmitter {
 
   activeManaged(): ManagedJobRecord[] {
     return (this.stmts.activeManaged.all() as Array<{ record: string }>).map((r) => JSON.parse(r.record));
+  }
+
+  // ---- storage (buckets aloft created) ----
+
+  putStorage(rec: StorageRecord): StorageRecord {
+    rec.updatedAt = Date.now();
+    this.stmts.upsertStorage.run({ name: rec.name, store: rec.store, status: rec.status, created_at: rec.createdAt, record: JSON.stringify(rec) });
+    return rec;
+  }
+
+  getStorage(name: string, store: string): StorageRecord | undefined {
+    const row = this.stmts.getStorage.get(name, store) as { record: string } | undefined;
+    return row ? JSON.parse(row.record) : undefined;
+  }
+
+  listStorage(): StorageRecord[] {
+    return (this.stmts.listStorage.all() as Array<{ record: string }>).map((r) => JSON.parse(r.record));
+  }
+
+  removeStorage(name: string, store: string): void {
+    this.stmts.deleteStorage.run(name, store);
   }
 
   // ---- events ----

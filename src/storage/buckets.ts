@@ -14,6 +14,8 @@ export interface BucketState {
   exists: boolean;
   /** the bucket's region when the store has regions (AWS) */
   region?: string;
+  /** there is at least one object under the prefix */
+  hasObjects?: boolean;
 }
 
 export interface BucketClient {

@@ -34,8 +34,8 @@ export function gcsBucketClient(access: StoreAccess): BucketClient {
       try {
         const [exists] = await b.exists();
         if (!exists) return { exists: false };
-        await b.getFiles({ prefix: prefix || undefined, maxResults: 1, autoPaginate: false });
-        return { exists: true };
+        const [files] = await b.getFiles({ prefix: prefix || undefined, maxResults: 1, autoPaginate: false });
+        return { exists: true, hasObjects: files.length > 0 };
       } catch (err) {
         const s = code(err);
         throw new BucketAccessError(s === 403 || s === 401 ? `access denied (${describe(err)})` : describe(err));

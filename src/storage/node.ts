@@ -109,6 +109,8 @@ cat > "$S/rclone.conf.tmp" && mv -f "$S/rclone.conf.tmp" "$S/rclone.conf"`,
 export interface NodeMount {
   /** where, as the node sees it: relative to the node's home, or absolute */
   path: string;
+  /** s3://bucket/prefix, for the messages a job's log gets */
+  url?: string;
   mode: StorageMode;
   /** rclone's `remote:bucket/prefix` */
   source: string;
@@ -176,7 +178,7 @@ for f in ${flags}; do case "$f" in --*) n="\${f%%=*}"; if printf '%s' "$help" | 
 [ -n "$dropped" ] && echo "dropped:$dropped"
 setsid rclone mount "$src" "$abs" $keep --log-file "$S/logs/$id.log" --log-level NOTICE </dev/null >/dev/null 2>&1 &
 pid=$!
-echo "$pid" > "$S/mounts/$id.pid"; printf '%s' "$src" > "$S/mounts/$id.src"; printf '%s' "$abs" > "$S/mounts/$id.dest"; echo ${m.mode} > "$S/mounts/$id.mode"
+echo "$pid" > "$S/mounts/$id.pid"; printf '%s' "$src" > "$S/mounts/$id.src"; printf '%s' ${shellQuote(m.url ?? m.source)} > "$S/mounts/$id.url"; printf '%s' "$abs" > "$S/mounts/$id.dest"; echo ${m.mode} > "$S/mounts/$id.mode"
 for i in $(seq 1 300); do
   if is_mounted "$abs"; then break; fi
   if ! kill -0 "$pid" 2>/dev/null; then echo "rclone mount exited: $(tail -n 3 "$S/logs/$id.log" | tr '\\n' ' ')" >&2; rm -f "$S/mounts/$id."*; exit 1; fi
@@ -209,14 +211,14 @@ export RCLONE_CONFIG=/dev/null
 num() { printf '%s' "$1" | sed -n "s/.*\\"$2\\": *\\([0-9]*\\).*/\\1/p" | head -n 1; }
 rc=0
 for f in "$S"/mounts/*.port; do
-  id=$(basename "$f" .port); port=$(cat "$f"); src=$(cat "$S/mounts/$id.src" 2>/dev/null)
+  id=$(basename "$f" .port); port=$(cat "$f"); src=$(cat "$S/mounts/$id.url" 2>/dev/null)
   t0=$(date +%s); said=0; last=0
   while :; do
     out=$(rclone rc --url "http://127.0.0.1:$port/" vfs/stats 2>&1) || { echo "[aloft] MOUNT_CACHED $src: cannot ask rclone about uploads ($(printf '%s' "$out" | tail -n 1)); files not uploaded yet stay in the node's cache"; rc=1; break; }
     q=$(num "$out" uploadsQueued); p=$(num "$out" uploadsInProgress)
     [ "\${q:-0}" = 0 ] && [ "\${p:-0}" = 0 ] && break
     now=$(date +%s)
-    if [ $((now - last)) -ge 10 ]; then echo "[aloft] waiting for MOUNT_CACHED uploads to $src: $q queued, $p uploading"; last=$now; said=1; fi
+    if [ $((now - t0)) -ge 1 ] && [ $((now - last)) -ge 10 ]; then echo "[aloft] waiting for MOUNT_CACHED uploads to $src: $q queued, $p uploading"; last=$now; said=1; fi
     sleep 0.2
   done
   [ $said = 1 ] && echo "[aloft] MOUNT_CACHED uploads to $src done after $(( $(date +%s) - t0 ))s"

@@ -86,12 +86,14 @@ export function s3BucketClient(access: StoreAccess): BucketClient {
         if (denied(err)) throw new BucketAccessError(`access denied (${describe(err)})`);
         throw new BucketAccessError(describe(err));
       }
+      let hasObjects: boolean;
       try {
-        await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix ? prefix : undefined, MaxKeys: 1 }));
+        const l = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix ? prefix : undefined, MaxKeys: 1 }));
+        hasObjects = (l.KeyCount ?? l.Contents?.length ?? 0) > 0;
       } catch (err) {
         throw new BucketAccessError(denied(err) ? `cannot be listed with these credentials (${describe(err)})` : describe(err));
       }
-      return { exists: true, ...(region ? { region } : {}) };
+      return { exists: true, hasObjects, ...(region ? { region } : {}) };
     },
     async isObject(bucket, key) {
       if (!key) return false;

@@ -14,6 +14,8 @@ import { describeDemand, submissionOf } from './jobs.js';
 import { mountDestination, syncFileMounts, syncWorkdir } from './sync.js';
 import { describeResources, teardown } from './lifecycle.js';
 import { provisionWithFailover } from './failover.js';
+import { applyStorage, checkLocalTools, prepareStorage, toolNeeds, type PreparedStorage } from './storage.js';
+import { syncGitWorkdir } from './git-workdir.js';
 
 export async function runLaunch(ctx: DaemonContext, params: LaunchParams, req: RequestRecord): Promise<{ jobId?: number }> {
   const { store, requests } = ctx;
@@ -75,6 +77,12 @@ export async function runLaunch(ctx: DaemonContext, params: LaunchParams, req: R
 
     try {
       let provider = await getProvider(rec.cloud, ctx.home);
+      // Buckets and git workdirs: every problem found before a node is provisioned.
+      if (provider.name === 'local') await checkLocalTools(toolNeeds(task.storageMounts ?? [], !!task.gitWorkdir));
+      let storage: PreparedStorage | undefined;
+      if (task.storageMounts?.length) {
+        storage = await prepareStorage(ctx, task, { cluster: name, cloud: rec.cloud, provider, progress });
+      }
       const needsAgents = rec.status !== 'UP' || !(await agentAlive(ctx, name));
       if (needsAgents) {
         await stage('PROVISION');
@@ -136,10 +144,14 @@ export async function runLaunch(ctx: DaemonContext, params: LaunchParams, req: R
       if (task.workdir) {
         await stage('SYNC_WORKDIR', task.workdir);
         progress(`synced workdir ${task.workdir}: ${await syncWorkdir(provider, name, nodes, task.workdir)}`);
+      } else if (task.gitWorkdir) {
+        await stage('SYNC_WORKDIR', task.gitWorkdir.url);
+        progress(await syncGitWorkdir(provider, name, nodes, task.gitWorkdir, task.secrets, progress));
       }
-      if (task.fileMounts.length > 0) {
+      if (task.fileMounts.length > 0 || storage) {
         await stage('SYNC_FILE_MOUNTS');
-        await syncFileMounts(provider, name, nodes, task.fileMounts, progress);
+        if (task.fileMounts.length > 0) await syncFileMounts(provider, name, nodes, task.fileMounts, progress);
+        if (storage) await applyStorage(ctx, provider, name, nodes, storage, progress);
       }
       rec = store.updateCluster(name, { status: 'UP', statusReason: undefined })!;
 
