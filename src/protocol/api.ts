@@ -9,6 +9,7 @@ import type {
   RequestRecord,
   StateEvent,
   StateSnapshot,
+  StorageRecord,
 } from './model.js';
 import type { Task } from '../spec/types.js';
 
@@ -91,6 +92,13 @@ export interface ApiMethods {
   /** node addresses in rank order (the head first) */
   nodeIps: { params: { cluster: string }; result: { ips: string[] } };
   snapshot: { params: Record<string, never>; result: StateSnapshot };
+  /** buckets aloft created (`aloft storage ls`) */
+  storageLs: { params: Record<string, never>; result: { storage: StorageRecord[] } };
+  /** deletes buckets aloft created, objects and all; one outcome per bucket */
+  storageDelete: {
+    params: { names?: string[]; all?: boolean };
+    result: { deleted: string[]; failed: Array<{ name: string; error: string }> };
+  };
 }
 
 export type ApiMethod = keyof ApiMethods;

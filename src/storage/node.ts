@@ -163,12 +163,14 @@ export async function mount(t: Transport, m: NodeMount): Promise<string[]> {
   ].join(' ');
   const script = `
 d=${shellQuote(m.path)}; src=${shellQuote(m.source)}; id=${id}
-prep_dir "$d" || { echo "cannot create mount point $d" >&2; exit 1; }
-abs=$(cd "$d" && pwd -P)
+prep_dir "$(dirname "$d")" || { echo "cannot create $(dirname "$d")" >&2; exit 1; }
+# not \`cd "$d"\`: a mount whose rclone was killed (a preempted node) answers ENOTCONN until unmounted
+abs="$(cd "$(dirname "$d")" && pwd -P)/$(basename "$d")"
 if is_mounted "$abs"; then
   if [ "$(cat "$S/mounts/$id.src" 2>/dev/null)" = "$src" ] && kill -0 "$(cat "$S/mounts/$id.pid" 2>/dev/null)" 2>/dev/null; then echo already; exit 0; fi
   unmount "$abs"
 fi
+prep_dir "$abs" || { echo "cannot create mount point $abs" >&2; exit 1; }
 ${cached ? 'set -a; . "$S/rc.env"; set +a' : ''}
 : > "$S/logs/$id.log"
 # supported flags only: an older rclone (Debian 12 has 1.60) lacks some of SkyPilot's tuning knobs

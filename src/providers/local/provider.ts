@@ -15,6 +15,7 @@ import type {
   ProvisionRequest,
   Transport,
 } from '../types.js';
+import { detachMountsUnder } from './mounts.js';
 import { sweep } from './processes.js';
 import { LocalTransport } from './transport.js';
 
@@ -106,10 +107,12 @@ export class LocalProvider implements Provider {
 
   async stopInstances(cluster: string): Promise<void> {
     await sweep(this.clusterDir(cluster));
+    await detachMountsUnder(this.clusterDir(cluster));
   }
 
   async terminateInstances(cluster: string): Promise<void> {
     await sweep(this.clusterDir(cluster));
+    await detachMountsUnder(this.clusterDir(cluster));
     rmSync(this.clusterDir(cluster), { recursive: true, force: true });
   }
 
