@@ -19,6 +19,10 @@ export function gcsBucketClient(access: StoreAccess): BucketClient {
       : c
         ? { type: 'authorized_user', client_id: c.clientId, client_secret: c.clientSecret, refresh_token: c.refreshToken }
         : undefined;
+  // The SDK takes STORAGE_EMULATOR_HOST, when set, as its whole base URL (.../storage/v1), while
+  // the Go and Python clients (and aloft, access.ts) read it as a host: the resolved endpoint wins.
+  const emulator = process.env.STORAGE_EMULATOR_HOST;
+  delete process.env.STORAGE_EMULATOR_HOST;
   const storage = new Storage({
     ...(access.endpoint ? { apiEndpoint: access.endpoint } : {}),
     ...(access.project ? { projectId: access.project } : {}),
@@ -27,6 +31,7 @@ export function gcsBucketClient(access: StoreAccess): BucketClient {
     ...(access.endpoint && credentials ? { useAuthWithCustomEndpoint: true } : {}),
     retryOptions: { maxRetries: 2 },
   });
+  if (emulator !== undefined) process.env.STORAGE_EMULATOR_HOST = emulator;
 
   return {
     async check(bucket, prefix) {

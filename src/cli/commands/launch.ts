@@ -84,7 +84,11 @@ export function register(program: Command): void {
     if (opts.output !== 'json') note(`Launching on cluster ${cluster} (request ${requestId})`);
     const { followRequest, followLogs, jobExitCode } = await import('../follow.js');
     const req = await followRequest(client, requestId, opts.output === 'json');
-    if (req.status !== 'SUCCEEDED') throw new Error(`launch failed at ${req.stage ?? 'start'}: ${req.error ?? 'unknown error'}`);
+    if (req.status !== 'SUCCEEDED') {
+      // a problem with the YAML (file:line:col: …, e.g. a bucket mount) reads best as it is
+      if (req.error && /^\S+:\d+:\d+: /.test(req.error)) throw new Error(req.error);
+      throw new Error(`launch failed at ${req.stage ?? 'start'}: ${req.error ?? 'unknown error'}`);
+    }
     if (opts.output === 'json' && opts.detach) {
       printJson({ cluster, request_id: requestId, job_id: req.jobId ?? null });
       return;

@@ -248,6 +248,7 @@ export async function startGcsFake(opts: { port?: number; directory?: string; pr
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     // URLs the fake hands out (selfLink, mediaLink, resumable Location) follow the scheme and port
     // the request came in on: gsutil speaks only https, the other clients plain http.
+    if (process.env.ALOFT_GCS_FAKE_DEBUG) process.stderr.write(`gcs-fake: ${req.method} ${req.url}\n`);
     const base = `${(req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http'}://${req.headers.host ?? httpBase.slice(7)}`;
     const url = new URL(req.url ?? '/', base);
     const q = url.searchParams;
