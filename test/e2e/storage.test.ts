@@ -73,6 +73,10 @@ describe('bucket file_mounts on local nodes', () => {
         '    name: ckpt-bkt',
         '    store: s3',
         '    mode: MOUNT_CACHED',
+        // a write-back delay longer than it takes to look at the bucket: only the flush can explain the object being there
+        '    config:',
+        '      mount_cached:',
+        '        vfs_write_back: 8s',
         'setup: |',
         '  cat ~/train/a.txt ~/train/sub/b.txt ~/one.txt > ~/setup-saw.txt',
         'run: |',
@@ -90,6 +94,7 @@ describe('bucket file_mounts on local nodes', () => {
     // the moment the job is over, both writes are in their buckets: MOUNT wrote through, MOUNT_CACHED was flushed
     expect(await keys('data-bkt')).toContain('written-by-job.txt');
     expect(await keys('ckpt-bkt')).toEqual(['step-1.bin']);
+    expect(r.stdout).toMatch(/\[aloft\] MOUNT_CACHED uploads to s3:\/\/ckpt-bkt done after \d+s/);
     expect((await aws('s3', 'cp', 's3://data-bkt/written-by-job.txt', '-')).trim()).toBe('from-mount');
     // ckpt-bkt did not exist: aloft created it, and lists it as used by the cluster
     const ls = await json(['storage', 'ls', '-o', 'json']);
