@@ -7,6 +7,7 @@ import type { JobRuntime } from './journal.js';
 import { killGroup, spawnRank, type RankProc } from './proc.js';
 import type { AgentClient } from './rpc.js';
 import type { JobStatus } from '../protocol/model.js';
+import { FLUSH_SCRIPT } from '../storage/node.js';
 
 /** How long a head keeps retrying a worker agent that refuses connections (it died) before the rank is lost. */
 const AGENT_GONE_MS = 3000;
@@ -165,6 +166,8 @@ export class JobRun {
         logPath: files.runLog,
         exitPath: files.exit(phase, 0),
         prefix: n > 1 ? '(head, rank=0, pid={pid}) ' : undefined,
+        // MOUNT_CACHED: the job is not over until what it wrote is in the bucket
+        after: phase === 'run' ? join(this.host.nodeDir, FLUSH_SCRIPT) : undefined,
       });
     }
     const status: JobStatus = phase === 'setup' ? 'SETTING_UP' : 'RUNNING';

@@ -9,6 +9,7 @@ import type { AgentMethods } from './protocol.js';
 import { adoptRank, killGroup, processAlive, readExitCode, spawnRank, type RankProc } from './proc.js';
 import { AgentError, type StreamSink } from './rpc.js';
 import { FileTailer } from './tail.js';
+import { FLUSH_SCRIPT } from '../storage/node.js';
 
 type RunRankParams = AgentMethods['runRank']['params'];
 
@@ -59,6 +60,7 @@ export class RankManager {
       logPath: f.log,
       exitPath: f.exit,
       prefix: p.label ? `(${p.label}, rank=${p.rank}, pid={pid}) ` : undefined,
+      after: p.phase === 'run' ? join(this.nodeDir, FLUSH_SCRIPT) : undefined,
     });
     writeFileSync(f.pid, `${proc.pid} ${proc.pstart ?? ''}`, { mode: 0o600 });
     this.track(key, { jobId: p.jobId, phase: p.phase, proc });

@@ -230,6 +230,34 @@ export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Map<stri
       const { describe } = await import('./describe.js');
       return describe(ctx, p);
     },
+    async storageLs() {
+      return { storage: store.listStorage() };
+    },
+    async storageDelete(p) {
+      const { deleteBucket } = await import('./pipeline/storage.js');
+      const all = store.listStorage();
+      const names = p?.all ? [...new Set(all.map((r) => r.name))] : (p?.names ?? []);
+      if (names.length === 0) throw new UserError(p?.all ? 'no buckets to delete' : 'say which buckets to delete, or --all');
+      const unknown = names.filter((n) => !all.some((r) => r.name === n));
+      if (unknown.length) throw new UserError(`not a bucket aloft created: ${unknown.join(', ')} (see \`aloft storage ls\`)`);
+      const live = new Set(store.listClusters().map((c) => c.name));
+      const deleted: string[] = [];
+      const failed: Array<{ name: string; error: string }> = [];
+      for (const rec of all.filter((r) => names.includes(r.name))) {
+        const users = rec.clusters.filter((c) => live.has(c));
+        if (users.length) {
+          failed.push({ name: rec.name, error: `mounted by cluster ${users.join(', ')}; tear ${users.length > 1 ? 'them' : 'it'} down first` });
+          continue;
+        }
+        try {
+          await deleteBucket(ctx, rec);
+          deleted.push(rec.name);
+        } catch (err) {
+          failed.push({ name: rec.name, error: (err as Error).message });
+        }
+      }
+      return { deleted, failed };
+    },
     async jobsLaunch(p) {
       if (!p?.task) throw new UserError('jobs launch needs a task');
       return { job: managed().submit(p) };

@@ -91,6 +91,19 @@ const MIGRATIONS: Array<(db: Db) => void> = [
       insert.run(row.uid, row.name, start, JSON.stringify(row.status === 'STOPPED' ? [] : [[start, null]]), row.record);
     }
   },
+  (db) => {
+    // buckets aloft created (file_mounts `name:` that did not exist): `aloft storage ls / delete`
+    db.exec(`
+      CREATE TABLE storage (
+        name TEXT NOT NULL,
+        store TEXT NOT NULL,
+        status TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        record TEXT NOT NULL,
+        PRIMARY KEY (name, store)
+      );
+    `);
+  },
 ];
 
 export function openDatabase(path: string): Db {

@@ -10,10 +10,12 @@ import type {
   RequestRecord,
   StateEvent,
   StateSnapshot,
+  StorageRecord,
 } from '../protocol/model.js';
 import type { NodeInfo } from '../providers/types.js';
 import type { Db } from './db.js';
 import { nextIntervals, type Interval } from './cost.js';
+import type { MountPlan } from '../storage/plan.js';
 
 /** What the daemon keeps about a cluster that clients never see. */
 export interface ClusterInternal {
@@ -31,6 +33,8 @@ export interface ClusterInternal {
    * during it (or during the recovery that ordered it) resumes it on restart (recover.ts)
    */
   teardown?: PendingTeardown;
+  /** bucket mounts set up on the nodes (no credentials): remounted on start, unmounted on stop/down */
+  storage?: MountPlan[];
 }
 
 export interface PendingTeardown {
@@ -98,6 +102,13 @@ export class Store extends EventEmitter {
       ),
       endHistory: db.prepare('UPDATE cluster_history SET intervals = ?, ended_at = ? WHERE uid = ?'),
       historySince: db.prepare('SELECT record, intervals, ended_at FROM cluster_history WHERE ended_at IS NULL OR ended_at >= ? ORDER BY launched_at'),
+      upsertStorage: db.prepare(
+        `INSERT INTO storage (name, store, status, created_at, record) VALUES (@name, @store, @status, @created_at, @record)
+         ON CONFLICT(name, store) DO UPDATE SET status=@status, record=@record`,
+      ),
+      getStorage: db.prepare('SELECT record FROM storage WHERE name = ? AND store = ?'),
+      listStorage: db.prepare('SELECT record FROM storage ORDER BY created_at'),
+      deleteStorage: db.prepare('DELETE FROM storage WHERE name = ? AND store = ?'),
       activeManaged: db.prepare(
         `SELECT record FROM managed_jobs WHERE status NOT IN ('SUCCEEDED','CANCELLED','FAILED','FAILED_SETUP','FAILED_NO_RESOURCE','FAILED_CONTROLLER') ORDER BY id`,
       ),
@@ -339,6 +350,27 @@ export class Store extends EventEmitter {
 
   activeManaged(): ManagedJobRecord[] {
     return (this.stmts.activeManaged.all() as Array<{ record: string }>).map((r) => JSON.parse(r.record));
+  }
+
+  // ---- storage (buckets aloft created) ----
+
+  putStorage(rec: StorageRecord): StorageRecord {
+    rec.updatedAt = Date.now();
+    this.stmts.upsertStorage.run({ name: rec.name, store: rec.store, status: rec.status, created_at: rec.createdAt, record: JSON.stringify(rec) });
+    return rec;
+  }
+
+  getStorage(name: string, store: string): StorageRecord | undefined {
+    const row = this.stmts.getStorage.get(name, store) as { record: string } | undefined;
+    return row ? JSON.parse(row.record) : undefined;
+  }
+
+  listStorage(): StorageRecord[] {
+    return (this.stmts.listStorage.all() as Array<{ record: string }>).map((r) => JSON.parse(r.record));
+  }
+
+  removeStorage(name: string, store: string): void {
+    this.stmts.deleteStorage.run(name, store);
   }
 
   // ---- events ----

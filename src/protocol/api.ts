@@ -11,6 +11,7 @@ import type {
   RequestRecord,
   StateEvent,
   StateSnapshot,
+  StorageRecord,
 } from './model.js';
 import type { z } from 'zod';
 import type { ApiParamSchemas } from './schemas.js';
@@ -112,6 +113,10 @@ export interface ApiMethods {
   describe: { params: DescribeTarget; result: Description };
   /** per cluster incarnation (live and torn down): billed hours × the catalog's $/hr (`sky cost-report`) */
   costReport: { params: Params<'costReport'>; result: { rows: CostReportRow[]; total: number } };
+  /** buckets aloft created (`aloft storage ls`) */
+  storageLs: { params: Params<'storageLs'>; result: { storage: StorageRecord[] } };
+  /** deletes buckets aloft created, objects and all; one outcome per bucket */
+  storageDelete: { params: Params<'storageDelete'>; result: { deleted: string[]; failed: Array<{ name: string; error: string }> } };
 }
 
 export interface CostReportRow {

@@ -104,6 +104,27 @@ export interface JobRecord {
 }
 
 export type RequestKind = 'launch' | 'start' | 'stop' | 'down' | 'exec';
+
+export type StorageStatus = 'INIT' | 'UPLOADING' | 'READY' | 'UPLOAD_FAILED' | 'DELETE_FAILED';
+
+/** A bucket aloft created for a task (`aloft storage ls`). */
+export interface StorageRecord {
+  name: string;
+  /** s3, gcs, r2, ... */
+  store: string;
+  /** s3://name, gs://name */
+  url: string;
+  /** the local paths uploaded into it, if any */
+  source?: string;
+  status: StorageStatus;
+  /** kept when the clusters using it go down */
+  persistent: boolean;
+  createdAt: number;
+  updatedAt: number;
+  /** clusters that mount or copy it now */
+  clusters: string[];
+  statusReason?: string;
+}
 export type RequestStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
 
 /** Launch pipeline stages, in order (SkyPilot's names where it has them). */

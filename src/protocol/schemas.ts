@@ -109,10 +109,52 @@ export const LocalFileMountSchema = z.strictObject({
   source: str('a source path').startsWith('/', { error: 'expected an absolute source path' }),
 });
 
+export const StorageModeSchema = z.enum(['MOUNT', 'COPY', 'MOUNT_CACHED'], { error: 'expected MOUNT, COPY or MOUNT_CACHED' });
+
+/**
+ * A bucket in file_mounts (SkyPilot's storage): `/data: s3://bucket/path` (copied), or
+ * `{source, name, store, mode, persistent, config}`.
+ */
+export const StorageFileMountSchema = z.strictObject({
+  kind: z.literal('storage', { error: 'expected storage' }),
+  /** where it lands on every node: an absolute path, or `~/...` */
+  dest: str('a destination path').min(1, { error: 'expected a destination path' }),
+  mode: StorageModeSchema,
+  /** store name (s3, gcs, r2, ...); undefined: `name:` without `store:`, chosen at launch */
+  store: str('a store name').optional(),
+  bucket: str('a bucket name').min(1, { error: 'expected a bucket name' }).max(255),
+  /** path inside the bucket, '' for all of it */
+  prefix: str('a path in the bucket'),
+  /**
+   * local paths aloft uploads into the bucket before the nodes see it: one directory's contents
+   * (`source: ./dir`), or each path under its own name (`source: [./a, ./b.txt]`)
+   */
+  upload: z.strictObject({ paths: list(str('a source path').startsWith('/', { error: 'expected an absolute source path' }), 'source paths', 1000), list: bool() }).optional(),
+  /** the bucket was named (`name:`): aloft creates it when it does not exist */
+  named: bool(),
+  /** keep a bucket aloft created when the cluster goes down (SkyPilot's default: true) */
+  persistent: bool(),
+  /** `DEST: s3://bucket/key`: a plain copy, of one object (a file at DEST) or of a prefix */
+  shorthand: bool(),
+  readOnly: bool(),
+  /** MOUNT_CACHED tuning (SkyPilot's config.mount_cached and `type:` presets), as rclone flags */
+  rcloneFlags: list(str('an rclone flag'), 'rclone flags', 100),
+  /** `file:line:col` of the mount in the YAML, for problems found at launch */
+  where: str().optional(),
+});
+
+/** `workdir: {url, ref}`: a git repository cloned into ~/sky_workdir on every node. */
+export const GitWorkdirSchema = z.strictObject({
+  url: str('a git URL').min(1, { error: 'expected a git URL' }).max(4096),
+  /** branch, tag or commit; the remote's default branch when unset */
+  ref: str('a git ref').max(1024).optional(),
+});
+
 export const TaskModelSchema = z.strictObject({
   name: str().optional(),
   /** absolute path on this machine, or undefined */
   workdir: str('a directory').startsWith('/', { error: 'expected an absolute directory path' }).optional(),
+  gitWorkdir: GitWorkdirSchema.optional(),
   numNodes: count('a number of nodes', 1, MAX_NUM_NODES),
   resources: ResourcesChoiceSchema,
   /** envs with every value resolved (null values must be supplied with --env) */
@@ -120,6 +162,8 @@ export const TaskModelSchema = z.strictObject({
   /** secrets: injected into setup/run, never stored or printed */
   secrets: envMap('secrets'),
   fileMounts: list(LocalFileMountSchema, 'file mounts', 1000),
+  /** bucket mounts (absent when there are none) */
+  storageMounts: list(StorageFileMountSchema, 'bucket mounts', 1000).optional(),
   setup: str().optional(),
   run: str().optional(),
   /** per-task config overrides (SkyPilot's `config:`), kept as given */
@@ -213,6 +257,8 @@ export const API_PARAMS = {
     ],
     { error: 'expected kind cluster, job, managed or request' },
   ),
+  storageLs: empty,
+  storageDelete: z.strictObject({ names: list(str('a bucket name').min(1).max(255), 'bucket names').optional(), all: bool().optional() }),
   costReport: z.strictObject({ all: bool().optional(), days: count('a number of days', 1, 36_500).optional() }),
 } as const;
 

@@ -9,10 +9,13 @@ import type {
   InfraSelectorSchema,
   JobRecoverySchema,
   JobRecoveryStrategySchema,
+  GitWorkdirSchema,
   LocalFileMountSchema,
   QuantitySchema,
   ResourcesChoiceSchema,
   ResourcesSpecSchema,
+  StorageFileMountSchema,
+  StorageModeSchema,
   TaskModelSchema,
 } from '../protocol/schemas.js';
 
@@ -36,6 +39,9 @@ export type ResourcesSpec = z.infer<typeof ResourcesSpecSchema>;
 /** Resource candidates: `any_of` (cheapest wins) or `ordered` (first with an offering wins). */
 export type ResourcesChoice = z.infer<typeof ResourcesChoiceSchema>;
 export type LocalFileMount = z.infer<typeof LocalFileMountSchema>;
+export type StorageMode = z.infer<typeof StorageModeSchema>;
+export type StorageFileMount = z.infer<typeof StorageFileMountSchema>;
+export type GitWorkdir = z.infer<typeof GitWorkdirSchema>;
 export type Task = z.infer<typeof TaskModelSchema>;
 
 /** A pipeline: multi-document YAML, each task depending on the previous. */

@@ -32,7 +32,7 @@ const NETWORK = new Set([
 ]);
 
 /** Where the provider SDKs find credentials and endpoints; the daemon's alone. */
-const CREDENTIALS = new Set(['KUBECONFIG', 'GOOGLE_APPLICATION_CREDENTIALS', 'GOOGLE_CLOUD_PROJECT', 'GCLOUD_PROJECT']);
+const CREDENTIALS = new Set(['KUBECONFIG', 'GOOGLE_APPLICATION_CREDENTIALS', 'GOOGLE_CLOUD_PROJECT', 'GCLOUD_PROJECT', 'STORAGE_EMULATOR_HOST']);
 const CREDENTIAL_PREFIXES = ['AWS_', 'CLOUDSDK_'];
 
 /** Set by a starter for one process only; never inherited further. */

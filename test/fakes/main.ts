@@ -20,6 +20,8 @@ const FAKES: Record<string, () => Promise<Module>> = {
   aws: () => import('./aws/index.js'),
   gcp: () => import('./gcp/index.js'),
   kubernetes: () => import('./kubernetes/index.js'),
+  s3: () => import('./s3/server.js'),
+  gcs: () => import('./gcs/server.js'),
 };
 
 function usage(msg?: string): never {

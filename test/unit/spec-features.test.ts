@@ -23,12 +23,10 @@ const y = (lines: string[]) => lines.join('\n') + '\n';
 describe('features aloft cannot honour yet', () => {
   const cases: Array<[string, string]> = [
     [y(['run: x', 'service:', '  readiness_probe: /']), 'task.yaml:2:1: service: serving (SkyServe services) is not supported yet'],
-    [y(['file_mounts:', '  /data: s3://bucket/path']), 'task.yaml:2:10: file_mounts: /data: bucket/URL sources (s3://) are not supported yet; aloft copies local files only'],
-    [y(['file_mounts:', '  /data: gs://bucket']), 'task.yaml:2:10: file_mounts: /data: bucket/URL sources (gs://) are not supported yet; aloft copies local files only'],
-    [y(['file_mounts:', '  /data: https://example.com/x.tgz']), 'task.yaml:2:10: file_mounts: /data: bucket/URL sources (https://) are not supported yet; aloft copies local files only'],
+    [y(['file_mounts:', '  /data: https://example.com/x.tgz']), 'task.yaml:2:10: file_mounts: /data: Azure Blob (https://) sources are not supported yet'],
     [
-      y(['file_mounts:', '  /ckpt:', '    name: my-bucket', '    store: s3', '    mode: MOUNT']),
-      'task.yaml:3:5: file_mounts: /ckpt: bucket/storage mounts are not supported yet; aloft copies local files only',
+      y(['file_mounts:', '  /ckpt:', '    name: my-bucket', '    store: azure', '    mode: MOUNT']),
+      "task.yaml:3:5: file_mounts: /ckpt: store 'azure' (Azure Blob Storage) is not supported yet",
     ],
     [y(['resources:', '  infra: aws', '  image_id: docker:ubuntu:22.04']), 'task.yaml:3:13: resources.image_id: docker images (docker:...) are not supported yet outside kubernetes (infra: k8s)'],
     [
@@ -39,7 +37,6 @@ describe('features aloft cannot honour yet', () => {
     [y(['pool:', '  workers: 2']), 'task.yaml:1:1: pool: worker pools are not supported yet'],
     [y(['event_callback: echo done']), 'task.yaml:1:1: event_callback: event callbacks are not supported yet'],
     [y(['experimental:', '  config_overrides: {}']), "task.yaml:1:1: experimental: the 'experimental' section is (use 'config:') not supported yet"],
-    [y(['workdir:', '  url: https://github.com/x/y']), 'task.yaml:2:3: workdir: git workdirs ({url, ref}) are not supported yet'],
     [y(['resources:', '  autostop:', '    hook: echo bye']), 'task.yaml:3:5: resources.autostop.hook: autostop hooks are not supported yet'],
   ];
   it.each(cases)('fails with one positioned line: %s', (text, message) => {
@@ -62,20 +59,22 @@ describe('features aloft cannot honour yet', () => {
       '  cpus: 2',
       'file_mounts:',
       '  /local: .',
-      '  /bucket: s3://b',
+      '  /bucket: s3://bucket-a',
       '  /store:',
       '    name: b',
+      '    store: ibm',
       'run: echo hi',
     ]);
     const chain = parseTaskText(text, 'task.yaml', { allowUnsupported: true, baseDir: dir });
     expect(chain.warnings).toEqual([
       'task.yaml:1:1: service: serving (SkyServe services) is not supported yet',
       'task.yaml:4:13: resources.image_id: docker images (docker:...) are not supported yet outside kubernetes (infra: k8s)',
-      'task.yaml:9:12: file_mounts: /bucket: bucket/URL sources (s3://) are not supported yet; aloft copies local files only',
-      'task.yaml:11:5: file_mounts: /store: bucket/storage mounts are not supported yet; aloft copies local files only',
+      "task.yaml:10:5: file_mounts: /store: store 'ibm' (IBM Cloud Object Storage) is not supported yet",
     ]);
     const t = chain.tasks[0]!;
     expect(t.fileMounts).toEqual([{ kind: 'local', dest: '/local', source: dir }]);
+    // the s3 bucket is supported: it stays in the task, the IBM one is left out
+    expect(t.storageMounts?.map((m) => `${m.dest} ${m.store}://${m.bucket}`)).toEqual(['/bucket s3://bucket-a']);
     expect(t.resources.candidates[0]!.imageId).toBeUndefined();
     expect(t.resources.candidates[0]!.cpus).toEqual({ value: 2, atLeast: false });
     expect(parseTaskText('run: x\n', 't.yaml', { allowUnsupported: true }).warnings).toBeUndefined();

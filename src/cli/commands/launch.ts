@@ -101,7 +101,11 @@ export function register(program: Command): void {
     if (opts.output !== 'json') note(`Launching on cluster ${cluster} (request ${requestId})`);
     const req = await followRequest(client, requestId, { quiet: opts.output === 'json', interruptible: true });
     if (req.status === 'CANCELLED') throw new UserError(`launch cancelled at ${req.stage ?? 'start'} (\`aloft requests cancel\`); what it had created is removed`);
-    if (req.status !== 'SUCCEEDED') throw new Error(`launch failed at ${req.stage ?? 'start'}: ${req.error ?? 'unknown error'}`);
+    if (req.status !== 'SUCCEEDED') {
+      // a problem with the YAML (file:line:col: …, e.g. a bucket mount) reads best as it is
+      if (req.error && /^\S+:\d+:\d+: /.test(req.error)) throw new Error(req.error);
+      throw new Error(`launch failed at ${req.stage ?? 'start'}: ${req.error ?? 'unknown error'}`);
+    }
     if (opts.output === 'json' && detach) {
       printJson({ cluster, request_id: requestId, job_id: req.jobId ?? null });
       return;

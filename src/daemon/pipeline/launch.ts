@@ -15,6 +15,8 @@ import { mountDestination, syncFileMounts, syncWorkdir } from './sync.js';
 import { describeResources, teardown } from './lifecycle.js';
 import { RequestCancelled } from '../requests.js';
 import { provisionWithFailover } from './failover.js';
+import { applyStorage, checkLocalTools, prepareStorage, toolNeeds, type PreparedStorage } from './storage.js';
+import { syncGitWorkdir } from './git-workdir.js';
 
 export async function runLaunch(ctx: DaemonContext, params: LaunchParams, req: RequestRecord): Promise<{ jobId?: number }> {
   const { store, requests } = ctx;
@@ -97,6 +99,12 @@ export async function runLaunch(ctx: DaemonContext, params: LaunchParams, req: R
 
     try {
       let provider = await getProvider(rec.cloud, ctx.home);
+      // Buckets and git workdirs: every problem found before a node is provisioned.
+      if (provider.name === 'local') await checkLocalTools(toolNeeds(task.storageMounts ?? [], !!task.gitWorkdir));
+      let storage: PreparedStorage | undefined;
+      if (task.storageMounts?.length) {
+        storage = await prepareStorage(ctx, task, { cluster: name, cloud: rec.cloud, provider, progress });
+      }
       const needsAgents = rec.status !== 'UP' || !(await agentAlive(ctx, name));
       if (needsAgents) {
         await stage('PROVISION');
@@ -167,10 +175,14 @@ export async function runLaunch(ctx: DaemonContext, params: LaunchParams, req: R
         const synced = await syncWorkdir(provider, name, nodes, task.workdir);
         for (const w of synced.warnings) progress(`warning: ${w}`);
         progress(`synced workdir ${task.workdir}: ${synced.text}`);
+      } else if (task.gitWorkdir) {
+        await stage('SYNC_WORKDIR', task.gitWorkdir.url);
+        progress(await syncGitWorkdir(provider, name, nodes, task.gitWorkdir, task.secrets, progress));
       }
-      if (task.fileMounts.length > 0) {
+      if (task.fileMounts.length > 0 || storage) {
         await stage('SYNC_FILE_MOUNTS');
-        await syncFileMounts(provider, name, nodes, task.fileMounts, progress);
+        if (task.fileMounts.length > 0) await syncFileMounts(provider, name, nodes, task.fileMounts, progress);
+        if (storage) await applyStorage(ctx, provider, name, nodes, storage, progress);
       }
       rec = store.updateCluster(name, { status: 'UP', statusReason: undefined })!;
 

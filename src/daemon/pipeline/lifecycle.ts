@@ -7,6 +7,7 @@ import { errorMessage, UserError } from '../../util/errors.js';
 import type { DaemonContext } from '../context.js';
 import { getProvider } from '../providers.js';
 import { startAgents } from './agents.js';
+import { releaseStorage, remountStorage, unmountStorage } from './storage.js';
 
 export function describeResources(numNodes: number, r: NodeResources, instanceType?: string): string {
   const parts = [`cpus=${r.cpus}`, `mem=${r.memoryGiB}GiB`];
@@ -64,6 +65,8 @@ export async function teardown(
   try {
     if (opts.archive !== false) await archiveRemaining(ctx, rec);
     await shutdownAgent(ctx, name);
+    // buckets first: a MOUNT_CACHED cache is flushed, and no removal reaches into a mount
+    await unmountStorage(ctx, provider, name);
     await provider.terminateInstances(name);
   } catch (err) {
     if (!opts.purge) throw err;
@@ -77,6 +80,7 @@ export async function teardown(
     ctx.store.putJob({ ...j, status: 'CANCELLED', endedAt: Date.now() });
   }
   ctx.store.removeCluster(name, `cluster ${name} terminated`);
+  await releaseStorage(ctx, name).catch((err) => ctx.log.error({ cluster: name, err: errorMessage(err) }, 'releasing buckets failed'));
 }
 
 export async function stopCluster(ctx: DaemonContext, name: string): Promise<void> {
@@ -94,6 +98,7 @@ export async function stopCluster(ctx: DaemonContext, name: string): Promise<voi
   await provider.checkStop?.(name);
   await archiveRemaining(ctx, rec);
   await shutdownAgent(ctx, name);
+  await unmountStorage(ctx, provider, name);
   await provider.stopInstances(name);
   ctx.links.flushNow();
   for (const j of ctx.store.activeJobsOf(rec.uid)) {
@@ -125,6 +130,7 @@ export async function startCluster(ctx: DaemonContext, name: string, onProgress:
   // A marker left by an earlier autostop would make the next restart think it fired again.
   await provider.transport(name, info.nodes[0]!).exec('rm -f autostopped.json');
   await startAgents(ctx, rec, provider, info, onProgress);
+  await remountStorage(ctx, provider, name, info.nodes, onProgress);
   ctx.store.updateCluster(name, { status: 'UP', statusReason: undefined });
 }
 
@@ -166,6 +172,7 @@ export async function onAutostop(ctx: DaemonContext, name: string, marker: Autos
         await teardown(ctx, name, { archive: true });
       } else {
         const provider = await getProvider(rec.cloud, ctx.home);
+        await unmountStorage(ctx, provider, name);
         await provider.stopInstances(name);
         ctx.store.updateCluster(name, { status: 'STOPPED', statusReason: 'autostopped' });
       }

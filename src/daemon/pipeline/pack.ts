@@ -209,3 +209,33 @@ export function packPath(root: string, opts: { as?: string; useIgnoreFiles?: boo
   done.catch((err) => pack.destroy(err));
   return { stream: pack as unknown as Readable, stats: done };
 }
+
+export interface ListedFile {
+  /** path relative to the root, with / separators */
+  rel: string;
+  abs: string;
+  size: number;
+}
+
+/** The files under `root` that a pack would carry (same .skyignore / .gitignore rules), symlinks followed. */
+export function listFiles(root: string, opts: { useIgnoreFiles?: boolean } = {}): ListedFile[] {
+  const out: ListedFile[] = [];
+  const walk = (dir: string, inherited: Rules[], useSky: boolean) => {
+    const own = opts.useIgnoreFiles === false ? undefined : loadRules(dir, useSky);
+    const rules = own ? [...inherited, own] : inherited;
+    for (const name of readdirSync(dir).sort()) {
+      const abs = join(dir, name);
+      let st: Stats;
+      try {
+        st = statSync(abs); // a bucket has no symlinks: upload what they point to, as SkyPilot does
+      } catch {
+        continue; // a dangling link
+      }
+      if (ignored(rules, abs, st.isDirectory())) continue;
+      if (st.isDirectory()) walk(abs, rules, useSky);
+      else if (st.isFile()) out.push({ rel: relative(root, abs).split(sep).join('/'), abs, size: st.size });
+    }
+  };
+  walk(root, [], existsSync(join(root, '.skyignore')));
+  return out;
+}

@@ -183,7 +183,14 @@ process.exit(left.length ? 1 : 0);
 /** Kills every process of `dir` on the host; optionally removes the directory afterwards. */
 export async function sweepDir(t: SshTransport, dir: string, where: string, remove: boolean): Promise<void> {
   let cmd = `node -e ${shellQuote(SWEEP_JS)} ${shellQuote(dir)}`;
-  if (remove) cmd += ` && rm -rf ${shellQuote(dir)}`;
+  // Bucket mounts under the dir are detached first, and rm stays on the dir's filesystem: removing
+  // through a live mount would delete the bucket's objects.
+  const q = shellQuote(dir);
+  if (remove) {
+    cmd +=
+      ` && { awk -v d=${q} '$2==d || index($2, d "/")==1 {print $2}' /proc/mounts | sort -r | while read -r m; do fusermount3 -uz "$m" 2>/dev/null || fusermount -uz "$m" 2>/dev/null || umount -l "$m" 2>/dev/null; done; true; }` +
+      ` && rm -rf --one-file-system ${q}`;
+  }
   const r = await t.exec(cmd, { timeoutMs: 60_000 });
   if (r.code !== 0) {
     throw new Error(`cleaning up ${dir} on ${where} failed: ${(r.stderr || r.stdout).trim().split('\n').pop() || `exit code ${r.code}`}`);
