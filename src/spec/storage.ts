@@ -207,5 +207,6 @@ function cachedFlags(ctx: StorageContext, typePath: Path, dest: string, raw: Raw
       if (v) out.push(flag);
     } else out.push(`${flag}=${v}`);
   }
-  return out;
+  // sorted: the same settings give the same flags whichever way they were written
+  return out.sort();
 }

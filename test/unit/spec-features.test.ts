@@ -69,7 +69,7 @@ describe('features aloft cannot honour yet', () => {
     expect(chain.warnings).toEqual([
       'task.yaml:1:1: service: serving (SkyServe services) is not supported yet',
       'task.yaml:4:13: resources.image_id: docker images (docker:...) are not supported yet outside kubernetes (infra: k8s)',
-      "task.yaml:10:5: file_mounts: /store: store 'ibm' (IBM Cloud Object Storage) is not supported yet",
+      "task.yaml:11:5: file_mounts: /store: store 'ibm' (IBM Cloud Object Storage) is not supported yet",
     ]);
     const t = chain.tasks[0]!;
     expect(t.fileMounts).toEqual([{ kind: 'local', dest: '/local', source: dir }]);

@@ -59,7 +59,7 @@ describe('bucket file_mounts', () => {
     expect(c).toMatchObject({ dest: '~/c', mode: 'COPY', bucket: 'up-bkt', persistent: false, upload: { paths: [join(dir, 'data')], list: false } });
     expect(c!.store).toBeUndefined(); // chosen at launch
     expect(d).toMatchObject({ readOnly: true, upload: { paths: [join(dir, 'data'), join(dir, 'one.txt')], list: true } });
-    expect(d!.rcloneFlags).toEqual(['--vfs-read-chunk-streams=16', '--vfs-read-chunk-size=32M']);
+    expect(d!.rcloneFlags).toEqual(['--vfs-read-chunk-size=32M', '--vfs-read-chunk-streams=16']);
     expect(a!.where).toBe('task.yaml:5:3');
   });
 
