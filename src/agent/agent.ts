@@ -399,6 +399,7 @@ export class Agent extends EventEmitter {
     const patch: Partial<AgentJob> = { status: o.status, endedAt: Date.now() };
     if (o.exitCode !== undefined) patch.exitCode = o.exitCode;
     if (o.failedRank !== undefined) patch.failedRank = o.failedRank;
+    if (o.returnCodes !== undefined) patch.returnCodes = o.returnCodes;
     this.update(id, patch, {});
     rmSync(jobFiles(this.nodeDir, id).secrets, { force: true });
     this.lastBusyAt = Date.now();

@@ -150,6 +150,11 @@ export class AgentLinks {
       }
       return true;
     } catch (err) {
+      // A spot cluster's agents are gone because its nodes are: that is a preemption, not a fault.
+      if (rec.useSpot) {
+        const { notePreemption } = await import('./pipeline/lifecycle.js');
+        if (await notePreemption(this.ctx, cluster).catch(() => false)) return false;
+      }
       if (rec.status === 'UP') {
         this.ctx.store.updateCluster(cluster, {
           status: 'INIT',

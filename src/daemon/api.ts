@@ -8,6 +8,7 @@ import type { ClusterRecord, JobRecord, RequestKind } from '../protocol/model.js
 import { isTerminalJob, TERMINAL_MANAGED_STATUSES } from '../protocol/model.js';
 import { UserError } from '../util/errors.js';
 import { generateClusterName, validateClusterName } from '../util/names.js';
+import { daemonSettings } from '../util/env.js';
 import { aloftVersion } from '../util/version.js';
 import type { DaemonContext } from './context.js';
 import { runLaunch } from './pipeline/launch.js';
@@ -16,6 +17,7 @@ import { submissionOf } from './pipeline/jobs.js';
 import { syncWorkdir } from './pipeline/sync.js';
 import { getProvider } from './providers.js';
 import { jobTaskKey, recordTask, requestTaskKey } from './submitted.js';
+import { RequestCancelled } from './requests.js';
 import type { RpcHandler, StreamHandler } from './server.js';
 
 type Handlers = { [M in keyof ApiMethods]: (p: ApiMethods[M]['params']) => Promise<ApiMethods[M]['result']> };
@@ -37,7 +39,7 @@ export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Record<s
         const r = await work(req.id);
         requests.finish(req.id, { jobId: r ? r.jobId : undefined });
       } catch (err) {
-        if (!(err instanceof UserError)) ctx.log.error({ cluster, kind, err: String(err), stack: (err as Error).stack }, 'request failed');
+        if (!(err instanceof UserError) && !(err instanceof RequestCancelled)) ctx.log.error({ cluster, kind, err: String(err), stack: (err as Error).stack }, 'request failed');
         requests.finish(req.id, { error: err });
       }
     })();
@@ -55,6 +57,7 @@ export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Record<s
         startedAt: opts.startedAt,
         uptimeSeconds: Math.round((Date.now() - opts.startedAt) / 1000),
         infra: await usableInfraCached(),
+        settings: daemonSettings(process.env),
       };
     },
     async shutdown() {
@@ -132,18 +135,20 @@ export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Record<s
       return client.call('cancel', p.all ? { all: true } : { jobIds: p.jobIds });
     },
     async stop(p) {
-      const names = p.clusters.map((n) => requireCluster(ctx, n).name);
+      const { names, missing } = known(p.clusters);
       // A managed job's cluster belongs to its controller: a stop would end the job for good.
       const owners = new Map(ctx.store.activeManaged().filter((m) => m.cluster).map((m) => [m.cluster!, m.id]));
       for (const n of names) {
         const id = owners.get(n);
         if (id !== undefined) throw new UserError(`cluster '${n}' runs managed job ${id}; its controller owns it (cancel the job with \`aloft jobs cancel ${id}\`)`);
       }
-      return { requestIds: names.map((n) => background('stop', n, () => ctx.locks.with(n, () => stopCluster(ctx, n)))) };
+      return { requestIds: names.map((n) => background('stop', n, () => ctx.locks.with(n, () => stopCluster(ctx, n)))), clusters: names, missing };
     },
     async start(p) {
-      const names = p.clusters.map((n) => requireCluster(ctx, n).name);
+      const { names, missing } = known(p.clusters);
       return {
+        clusters: names,
+        missing,
         requestIds: names.map((n) =>
           background('start', n, (id) =>
             ctx.locks.with(n, async () => {
@@ -155,9 +160,10 @@ export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Record<s
       };
     },
     async down(p) {
-      const names = p.all ? store.listClusters().map((c) => c.name) : (p.clusters ?? []).map((n) => requireCluster(ctx, n).name);
+      const { names, missing } = p.all ? { names: store.listClusters().map((c) => c.name), missing: [] } : known(p.clusters ?? []);
       return {
         clusters: names,
+        missing,
         requestIds: names.map((n) => background('down', n, () => ctx.locks.with(n, () => teardown(ctx, n, { purge: p.purge })))),
       };
     },
@@ -168,6 +174,16 @@ export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Record<s
     },
     async requests(p) {
       return { requests: p?.all ? store.recentRequests(10_000) : store.recentRequests(100) };
+    },
+    async requestCancel(p) {
+      if (!p?.id) throw new UserError('say which request to cancel (see `aloft requests`)');
+      const req = store.getRequest(p.id);
+      if (!req) throw new UserError(`no request '${p.id}' (see \`aloft requests\`)`, 'NOT_FOUND');
+      if (req.status !== 'RUNNING') {
+        throw new UserError(`request ${req.id} is already ${req.status}${req.kind === 'launch' && req.jobId !== undefined ? `; its job runs on its own: \`aloft cancel ${req.cluster} ${req.jobId}\`` : ''}`);
+      }
+      if (req.kind !== 'launch') throw new UserError(`only launches can be cancelled; ${req.id} is a ${req.kind}`);
+      return { request: requests.cancel(req.id) ?? req };
     },
     async snapshot() {
       return store.snapshot();
@@ -214,6 +230,13 @@ export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Record<s
       return { kind: 'local', home: node.home, env: { HOME: node.home, ALOFT_NODE_DIR: node.home, SKYPILOT_NODE_RANK: String(node.rank) } };
     },
   };
+
+  /** Splits names into clusters that exist and names that do not (reported, not fatal to the rest). */
+  function known(names: string[]): { names: string[]; missing: string[] } {
+    const out = { names: [] as string[], missing: [] as string[] };
+    for (const n of names) (store.getCluster(n) ? out.names : out.missing).push(n);
+    return out;
+  }
 
   function managed() {
     if (!ctx.managed) throw new UserError('managed jobs are not available in this daemon');

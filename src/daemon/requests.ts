@@ -12,6 +12,15 @@ const KEEP_FINISHED_MS = 10 * 60_000;
 interface Live {
   history: RequestStreamItem[];
   feed: EventEmitter;
+  abort: AbortController;
+}
+
+/** Thrown by a request's work when `aloft requests cancel` stopped it. */
+export class RequestCancelled extends Error {
+  constructor(readonly stage?: string) {
+    super(`cancelled${stage ? ` at ${stage}` : ''} by \`aloft requests cancel\``);
+    this.name = 'RequestCancelled';
+  }
 }
 
 export class RequestTracker {
@@ -28,7 +37,7 @@ export class RequestTracker {
       createdAt: Date.now(),
       ...extra,
     };
-    this.live.set(req.id, { history: [], feed: new EventEmitter() });
+    this.live.set(req.id, { history: [], feed: new EventEmitter(), abort: new AbortController() });
     return this.store.putRequest(req);
   }
 
@@ -43,12 +52,32 @@ export class RequestTracker {
     this.push(id, { type: 'progress', message, ts: Date.now() });
   }
 
+  /** Aborted when the request is cancelled; work checks it between steps. */
+  signal(id: string): AbortSignal {
+    return this.live.get(id)?.abort.signal ?? new AbortController().signal;
+  }
+
+  /**
+   * Asks a running request to stop. Its work notices at its next step, undoes what it created,
+   * and finishes CANCELLED. Returns the request as it is now.
+   */
+  cancel(id: string): RequestRecord | undefined {
+    const req = this.store.getRequest(id);
+    const l = this.live.get(id);
+    if (req?.status === 'RUNNING' && l && !l.abort.signal.aborted) {
+      l.abort.abort(new RequestCancelled(req.stage));
+      this.push(id, { type: 'progress', message: `cancelling (at ${req.stage ?? 'start'})…`, ts: Date.now() });
+    }
+    return req;
+  }
+
   finish(id: string, outcome: { error?: unknown; jobId?: number }): RequestRecord | undefined {
     const req = this.store.getRequest(id);
     if (!req) return undefined;
+    const cancelled = outcome.error instanceof RequestCancelled;
     const done: RequestRecord = {
       ...req,
-      status: outcome.error ? 'FAILED' : 'SUCCEEDED',
+      status: cancelled ? 'CANCELLED' : outcome.error ? 'FAILED' : 'SUCCEEDED',
       finishedAt: Date.now(),
       ...(outcome.error ? { error: errorMessage(outcome.error) } : {}),
       ...(outcome.jobId !== undefined ? { jobId: outcome.jobId } : {}),

@@ -37,6 +37,8 @@ export interface Request {
   allowedText?: string;
   dryrun: boolean;
   ctx: OptimizeContext;
+  /** the instance type asked for carries accelerators in the catalog (set by pool()) */
+  instanceTypeAccelerated?: boolean;
 }
 
 export function makeRequest(rs: ResourcesSpec, numNodes: number, ctx: OptimizeContext): Request {
@@ -87,6 +89,7 @@ export function pool(req: Request, catalog: Catalog, live: Offering[]): Offering
   let base: Offering[];
   if (rs.instanceType) {
     base = catalog.offerings.filter((o) => o.instanceType === rs.instanceType);
+    req.instanceTypeAccelerated = base.some((o) => o.acceleratorCount > 0);
   } else if (matchers.length === 0) {
     base = catalog.byAccelerator.get('') ?? [];
   } else if (matchers.every((m) => m.kind === 'name')) {
@@ -193,7 +196,14 @@ export function check(req: Request, o: Offering): Verdict {
   // dry run can show what they would cost and an error can say what would fit; never chosen.
   const unavailable = o.live ? undefined : unavailableReason(req, o.cloud);
   const noCredentials = !o.live && !req.usable.has(o.cloud);
-  if (rs.instanceType && o.instanceType !== rs.instanceType) return { reason: `instance type ${o.instanceType ?? '-'}, asked for ${rs.instanceType}` };
+  // A live infra named outright (`--infra local`, `ssh/POOL`) has the nodes it has: a cloud
+  // instance type in the YAML is ignored there (the plan says so) rather than making it
+  // infeasible — unless that type stands for GPUs (p4d.24xlarge), which the nodes must then have.
+  const namedLive = o.live && (o.cloud === 'local' || o.cloud === 'ssh') && normalizeCloud(infra.cloud ?? '') === o.cloud;
+  if (rs.instanceType && namedLive && req.instanceTypeAccelerated && !req.matchers.length) {
+    return { reason: `instance type ${rs.instanceType} stands for GPUs, and this infra's nodes are what they are (ask for accelerators instead)` };
+  }
+  if (rs.instanceType && !namedLive && o.instanceType !== rs.instanceType) return { reason: `instance type ${o.instanceType ?? '-'}, asked for ${rs.instanceType}` };
   let matcher: AcceleratorMatcher | undefined;
   if (req.matchers.length) {
     const m = matchAccelerators(req, o);

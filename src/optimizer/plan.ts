@@ -51,7 +51,8 @@ function toCandidate(req: Request, o: Offering, matcher: AcceleratorMatcher | un
     resources: {
       ...req.rs,
       infra: { cloud: o.cloud, region: o.region, zone: o.zone },
-      instanceType: o.instanceType,
+      // (a live node keeps the type the task named: the plan says it ignores it)
+      instanceType: o.live ? req.rs.instanceType : o.instanceType,
       accelerators: accelerators ? [accelerators] : undefined,
     },
   };

@@ -24,6 +24,8 @@ export interface DaemonInfo {
   uptimeSeconds: number;
   /** infra usable here (credentials / pools present), e.g. ["local", "ssh"] */
   infra?: string[];
+  /** the aloft settings it read from its environment at start (util/env.ts DAEMON_SETTINGS) */
+  settings?: Record<string, string>;
 }
 
 export interface LaunchParams {
@@ -112,15 +114,18 @@ export interface ApiMethods {
     result: { jobs: JobRecord[] };
   };
   cancel: { params: { cluster: string; jobIds?: number[]; all?: boolean }; result: { cancelled: number[] } };
-  stop: { params: { clusters: string[] }; result: { requestIds: string[] } };
-  start: { params: { clusters: string[]; idleMinutes?: number; down?: boolean }; result: { requestIds: string[] } };
+  /** `clusters`: the ones acted on (a request each, in order); `missing`: names that do not exist */
+  stop: { params: { clusters: string[] }; result: { requestIds: string[]; clusters?: string[]; missing?: string[] } };
+  start: { params: { clusters: string[]; idleMinutes?: number; down?: boolean }; result: { requestIds: string[]; clusters?: string[]; missing?: string[] } };
   /** purge: forget a cluster whose teardown fails (SkyPilot's `down --purge`) */
-  down: { params: { clusters?: string[]; all?: boolean; purge?: boolean }; result: { requestIds: string[]; clusters: string[] } };
+  down: { params: { clusters?: string[]; all?: boolean; purge?: boolean }; result: { requestIds: string[]; clusters: string[]; missing?: string[] } };
   autostop: {
     params: { clusters: string[]; idleMinutes?: number; down?: boolean; cancel?: boolean };
     result: { clusters: ClusterRecord[] };
   };
   requests: { params: { all?: boolean }; result: { requests: RequestRecord[] } };
+  /** asks a running request (a launch) to stop and undo what it created; answers the request as it is */
+  requestCancel: { params: { id: string }; result: { request: RequestRecord } };
   jobsLaunch: {
     params: { task: Task; tasks?: Task[]; name?: string; strategy?: 'EAGER_NEXT_REGION' | 'FAILOVER' };
     result: { job: ManagedJobRecord };
@@ -157,7 +162,15 @@ export type EventStreamMessage =
   | { type: 'event'; event: StateEvent };
 
 export type NodeTarget =
-  | { kind: 'local'; home: string; env: Record<string, string> }
+  | {
+      kind: 'local';
+      home: string;
+      env: Record<string, string>;
+      /** argv prefix that enters the node's namespaces (none for a plain node) */
+      enter?: string[];
+      /** where the shell starts: the node's workdir */
+      cwd?: string;
+    }
   | { kind: 'ssh'; host: string; port: number; user: string; identityFile?: string; home: string; env?: Record<string, string> };
 
 /** Error body for a non-2xx answer. */

@@ -92,6 +92,10 @@ export interface JobRecord {
   exitCode?: number;
   /** rank that failed first, for gang jobs */
   failedRank?: number;
+  /** every rank's exit code in rank order (null: its process was lost), for a gang job that failed */
+  returnCodes?: Array<number | null>;
+  /** why the job ended when its own code cannot say (e.g. its spot nodes were preempted) */
+  endReason?: string;
   taskId: string;
   /** names of the secrets given (values never leave the node) */
   secretNames?: string[];

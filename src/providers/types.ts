@@ -112,6 +112,12 @@ export interface Provider {
   /** Absolute path of the agent bundle on the node, after making sure it is there. */
   ensureAgent(t: Transport, node: NodeInfo, localBundle: string): Promise<string>;
 
+  /**
+   * Refuses (a UserError, one line) a file-mount destination this infra cannot honour; `cluster`
+   * when the cluster exists. Without it, any destination is accepted.
+   */
+  checkMountDestination?(dest: string, cluster?: string): Promise<void>;
+
   openPorts?(cluster: string, ports: string[]): Promise<void>;
   cleanupPorts?(cluster: string): Promise<void>;
 

@@ -14,6 +14,8 @@ export interface AloftConfig {
   allowedInfra?: string[];
   /** `local.spot_mtbp_seconds`: mean time between random preemptions of local spot clusters */
   spotMtbpSeconds?: number;
+  /** `local.namespaces`: false keeps new local nodes on this machine's filesystem and network */
+  localNamespaces?: boolean;
 }
 
 const msg = (error: string) => ({ error });
@@ -25,7 +27,7 @@ export const SKYPILOT_ONLY_KEYS = [
   'oci', 'nebius', 'lambda', 'runpod', 'vast', 'slurm', 'seeweb', 'primeintellect', 'rcc',
 ] as const;
 
-const LOCAL_KEYS = ['spot_mtbp_seconds'] as const;
+const LOCAL_KEYS = ['spot_mtbp_seconds', 'namespaces'] as const;
 const infraList = z.array(z.string(msg('expected an infra name such as "aws" or "ssh/POOL"')), msg('expected a list of infra names'));
 
 export const ConfigSchema = z.strictObject(
@@ -40,6 +42,7 @@ export const ConfigSchema = z.strictObject(
             .positive(msg('expected a positive number of seconds'))
             .nullable()
             .optional(),
+          namespaces: z.boolean(msg('expected true or false')).nullable().optional(),
         },
         msg('expected a mapping'),
       )
@@ -78,6 +81,7 @@ export function parseConfig(text: string, file: string): AloftConfig {
   const allowed = d.allowed_infra ?? d.allowed_clouds;
   if (allowed) out.allowedInfra = allowed;
   if (d.local?.spot_mtbp_seconds) out.spotMtbpSeconds = d.local.spot_mtbp_seconds;
+  if (typeof d.local?.namespaces === 'boolean') out.localNamespaces = d.local.namespaces;
   return out;
 }
 

@@ -17,8 +17,10 @@ export interface ParseOptions {
   envOverrides?: Record<string, string>;
   /** --secret values, likewise for secrets */
   secretOverrides?: Record<string, string>;
-  /** where relative workdir / file-mount sources resolve; default: the YAML's directory (cwd for text) */
+  /** where relative workdir / file-mount sources resolve; default: the current directory (as SkyPilot) */
   baseDir?: string;
+  /** where a relative path missing from baseDir is looked for next (parseTaskFile: the YAML's folder) */
+  fallbackDir?: string;
   /**
    * Keep features aloft cannot honour yet (buckets, services, docker images, ...) as warnings in
    * `chain.warnings` and leave them out of the tasks, instead of failing. For dry runs.
@@ -38,7 +40,7 @@ export function parseTaskFile(path: string, opts: ParseOptions = {}): TaskChain 
     const code = (err as NodeJS.ErrnoException).code;
     throw new SpecError(code === 'ENOENT' ? `${path}: no such file` : `${path}: cannot read (${code ?? (err as Error).message})`);
   }
-  return parseTaskText(text, path, { ...opts, baseDir: opts.baseDir ?? dirname(resolve(path)) });
+  return parseTaskText(text, path, { ...opts, fallbackDir: opts.fallbackDir ?? dirname(resolve(path)) });
 }
 
 const isMapping = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -59,6 +61,8 @@ export function parseTaskText(text: string, sourceName: string, opts: ParseOptio
     envOverrides: opts.envOverrides ?? {},
     secretOverrides: opts.secretOverrides ?? {},
     baseDir: resolve(opts.baseDir ?? process.cwd()),
+    ...(opts.fallbackDir ? { fallbackDir: resolve(opts.fallbackDir) } : {}),
+    notes: warnings,
     allowUnsupported: opts.allowUnsupported ?? false,
     checkPaths: opts.checkPaths ?? true,
   };

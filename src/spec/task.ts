@@ -14,8 +14,12 @@ import type { SourceDoc } from './yaml.js';
 export interface NormalizeOptions {
   envOverrides: Record<string, string>;
   secretOverrides: Record<string, string>;
-  /** directory that relative workdir / file-mount sources resolve against */
+  /** directory that relative workdir / file-mount sources resolve against (the current directory) */
   baseDir: string;
+  /** where to look when a relative path does not exist under baseDir: the YAML's own folder */
+  fallbackDir?: string;
+  /** lines for the user (a path taken from the fallback folder) */
+  notes?: string[];
   allowUnsupported: boolean;
   checkPaths: boolean;
 }
@@ -39,6 +43,22 @@ export function expandHome(p: string): string {
 export function resolveLocalPath(p: string, baseDir: string): string {
   const e = expandHome(p.trim());
   return isAbsolute(e) ? resolve(e) : resolve(baseDir, e);
+}
+
+/**
+ * A relative path resolves from the current directory, as in SkyPilot. When nothing is there
+ * but the path exists next to the YAML, that one is used, with a note saying so: a YAML written
+ * to be run from its own folder still runs from elsewhere, and nothing SkyPilot would accept
+ * changes meaning.
+ */
+function resolveSource(doc: SourceDoc, path: (string | number)[], p: string, what: string, opts: NormalizeOptions): string {
+  const abs = resolveLocalPath(p, opts.baseDir);
+  if (existsSync(abs) || !opts.fallbackDir || isAbsolute(expandHome(p.trim()))) return abs;
+  const beside = resolveLocalPath(p, opts.fallbackDir);
+  if (beside === abs || !existsSync(beside)) return abs;
+  const pos = doc.pos(path, 'value');
+  opts.notes?.push(`${pos.file}:${pos.line}:${pos.col}: ${what}: ${p.trim()} is not in the current directory; using ${beside} (next to the YAML)`);
+  return beside;
 }
 
 function resolveVars(
@@ -69,12 +89,16 @@ function checkPath(doc: SourceDoc, path: (string | number)[], abs: string, what:
   if (wantDir && !statSync(abs).isDirectory()) doc.fail(path, `${what}: ${abs} is not a directory`);
 }
 
-/** Where a mount lands on the node: absolute, or `~/...` (a relative dest is relative to home). */
+/**
+ * Where a mount lands on the node: absolute, or `~/...`. A relative destination is under the
+ * workdir, ~/sky_workdir/, as in SkyPilot (`relative_dir: ...` lands in ~/sky_workdir/relative_dir).
+ */
 function normalizeDest(dest: string): string {
   const d = dest.trim();
   if (d.startsWith('/')) return posix.normalize(d);
   if (d === '~' || d.startsWith('~/')) return d === '~' ? '~' : `~/${posix.normalize(d.slice(2))}`;
-  return `~/${posix.normalize(d)}`;
+  const inWorkdir = posix.normalize(`sky_workdir/${d}`);
+  return inWorkdir === '.' ? '~' : `~/${inWorkdir}`;
 }
 
 function fileMounts(doc: SourceDoc, raw: RawTask['file_mounts'], envs: Record<string, string>, opts: NormalizeOptions): LocalFileMount[] {
@@ -86,7 +110,7 @@ function fileMounts(doc: SourceDoc, raw: RawTask['file_mounts'], envs: Record<st
     if (!destText.trim()) doc.fail(path, `file_mounts: empty destination`, 'key');
     const srcText = substituteEnvs(src as string, envs);
     if (!srcText.trim()) doc.fail(path, `file_mounts: ${destText}: empty source path`);
-    const source = resolveLocalPath(srcText, opts.baseDir);
+    const source = resolveSource(doc, path, srcText, `file_mounts: ${destText}`, opts);
     checkPath(doc, path, source, `file_mounts: ${destText}`, false, opts);
     const dest = normalizeDest(destText);
     if (out.some((m) => m.dest === dest)) doc.fail(path, `file_mounts: ${dest} is mounted twice`, 'key');
@@ -110,7 +134,7 @@ export function normalizeTask(doc: SourceDoc, raw: RawTask, opts: NormalizeOptio
   if (typeof raw.workdir === 'string') {
     const text = substituteEnvs(raw.workdir, envs);
     if (!text.trim()) doc.fail(['workdir'], 'workdir: empty path');
-    task.workdir = resolveLocalPath(text, opts.baseDir);
+    task.workdir = resolveSource(doc, ['workdir'], text, 'workdir', opts);
     checkPath(doc, ['workdir'], task.workdir, 'workdir', true, opts);
   }
   if (typeof raw.setup === 'string') task.setup = raw.setup;

@@ -1,14 +1,14 @@
 // Every SkyPilot example YAML either plans with `aloft launch --dryrun` (a plan, or — when only a
 // cloud without credentials fits — the one-line error naming it) or fails with one clear line —
 // never a crash. Reads ../shared/skypilot-yaml-corpus when present.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeHome, ROOT, type AloftEnv } from '../helpers/cli.js';
+import { corpusDir, makeHome, type AloftEnv } from '../helpers/cli.js';
 
-const CORPUS = resolve(ROOT, '..', 'shared', 'skypilot-yaml-corpus');
-const files = existsSync(CORPUS) ? readdirSync(CORPUS).filter((f) => /\.ya?ml$/.test(f)).sort() : [];
+const CORPUS = corpusDir() ?? '';
+const files = CORPUS ? readdirSync(CORPUS).filter((f) => /\.ya?ml$/.test(f)).sort() : [];
 
 /** `--env K=dummy` for every env / secret declared with a null value (they must be given). */
 function nullVars(path: string): string[] {

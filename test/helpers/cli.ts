@@ -1,13 +1,21 @@
 // Runs the real CLI (bin/aloft, compiled) against an isolated ALOFT_HOME, and cleans up after:
 // every cluster torn down, the daemon stopped, and no process of that home left behind.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 export const ROOT = resolve(__dirname, '..', '..');
 export const BIN = join(ROOT, 'bin', 'aloft');
+
+/**
+ * SkyPilot's example YAMLs (../shared/skypilot-yaml-corpus next to the checkout; from a git
+ * worktree under work/wt/NAME, two levels up), or undefined when not checked out.
+ */
+export function corpusDir(): string | undefined {
+  return [resolve(ROOT, '..', 'shared', 'skypilot-yaml-corpus'), resolve(ROOT, '..', '..', 'shared', 'skypilot-yaml-corpus')].find((d) => existsSync(d));
+}
 
 export interface RunResult {
   code: number;
@@ -29,8 +37,14 @@ export interface AloftEnv {
 export function makeHome(prefix = 'aloft-t-'): AloftEnv {
   // Short paths: unix sockets live under the home and have a 108-byte limit.
   const home = mkdtempSync(join(tmpdir(), prefix));
+  const userHome = testUserHome();
   const env: Record<string, string> = {
     ALOFT_HOME: home,
+    // The "user" of the tests: a home of its own (local nodes' homes are seeded from it), with
+    // this machine's pip configuration but none of its shell start-up files — a test must not
+    // depend on the developer's ~/.bashrc (here it runs `pyenv init`, slow, and a job killed in
+    // the middle of it leaves pyenv's rehash lock behind for every shell of the machine).
+    HOME: userHome,
     NO_COLOR: '1',
     ALOFT_AUTOSTOP_SECONDS_PER_MINUTE: process.env.ALOFT_AUTOSTOP_SECONDS_PER_MINUTE ?? '',
   };
@@ -103,9 +117,20 @@ export function makeHome(prefix = 'aloft-t-'): AloftEnv {
         }
       }
       rmSync(home, { recursive: true, force: true });
+      rmSync(userHome, { recursive: true, force: true });
     },
   };
   return self;
+}
+
+/** A fresh user home for a test, with the real user's pip configuration (offline package index). */
+export function testUserHome(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'aloft-user-'));
+  const real = homedir();
+  for (const rel of ['.config/pip', '.pip', '.gitconfig']) {
+    if (existsSync(join(real, rel))) cpSync(join(real, rel), join(dir, rel), { recursive: true });
+  }
+  return dir;
 }
 
 export async function waitFor<T>(fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000, what = 'condition'): Promise<T> {

@@ -6,10 +6,11 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { aloftHome } from '../../util/paths.js';
 import { shellQuote } from '../../util/shell.js';
+import { nodeEnv } from '../../util/env.js';
 
 export type ShellTarget =
   | { kind: 'ssh'; host: string; port: number; user: string; identityFile?: string; home: string; env?: Record<string, string> }
-  | { kind: 'local'; home: string; env: Record<string, string> };
+  | { kind: 'local'; home: string; env: Record<string, string>; enter?: string[]; cwd?: string };
 
 export interface ShellOptions {
   /** run this command instead of an interactive shell */
@@ -38,12 +39,15 @@ export function sshArgs(t: Extract<ShellTarget, { kind: 'ssh' }>, opts: ShellOpt
 export function openInteractiveShell(target: ShellTarget, opts: ShellOptions = {}): Promise<number> {
   // Marks the session so the head agent's autostop counts it as activity.
   const t = { ...target, env: { ...target.env, ALOFT_SESSION: target.home } } as ShellTarget;
-  const child =
-    t.kind === 'ssh'
-      ? spawn(opts.sshBinary ?? 'ssh', sshArgs(t, opts), { stdio: 'inherit' })
-      : opts.command
-        ? spawn('bash', ['-c', opts.command], { cwd: t.home, env: { ...process.env, ...t.env }, stdio: 'inherit' })
-        : spawn(process.env.SHELL || 'bash', [], { cwd: t.home, env: { ...process.env, ...t.env }, stdio: 'inherit' });
+  let child;
+  if (t.kind === 'ssh') child = spawn(opts.sshBinary ?? 'ssh', sshArgs(t, opts), { stdio: 'inherit' });
+  else {
+    // A local node: inside its namespaces, in its workdir, with the node's environment (as a
+    // login on a VM would have it), not this shell's.
+    const argv = [...(t.enter ?? []), ...(opts.command ? ['bash', '-c', opts.command] : [process.env.SHELL || 'bash'])];
+    const term = Object.fromEntries(['TERM', 'COLORTERM'].flatMap((k) => (process.env[k] ? [[k, process.env[k]!]] : [])));
+    child = spawn(argv[0]!, argv.slice(1), { cwd: t.cwd ?? t.home, env: { ...nodeEnv(process.env), ...term, ...t.env }, stdio: 'inherit' });
+  }
   return new Promise((resolve, reject) => {
     child.once('error', (err: NodeJS.ErrnoException) =>
       reject(err.code === 'ENOENT' && t.kind === 'ssh' ? new Error('the `ssh` client is not installed (e.g. apt-get install openssh-client)') : err),

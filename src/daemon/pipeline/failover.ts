@@ -28,6 +28,7 @@ export async function provisionWithFailover(first: Placement, o: FailoverOptions
     const blocklist = new Blocklist();
     const failures: string[] = [];
     for (const p of [placement, ...placement.failover]) {
+      if (o.signal?.aborted) throw o.signal.reason instanceof Error ? o.signal.reason : new UserError('launch cancelled');
       const hit = blocklist.blocked(p.cloud, p.region ?? '', p.zone);
       if (hit) continue;
       o.onTry(p);
@@ -50,7 +51,7 @@ export async function provisionWithFailover(first: Placement, o: FailoverOptions
     const wait = retryBackoffMs(round);
     o.progress(`no place could provision (round ${round}); retrying in ${Math.round(wait / 1000)}s`);
     await sleep(wait);
-    if (o.signal?.aborted) throw new UserError('launch cancelled');
+    if (o.signal?.aborted) throw o.signal.reason instanceof Error ? o.signal.reason : new UserError('launch cancelled');
     placement = await o.replan();
   }
 }

@@ -7,21 +7,29 @@ import type { ClusterRecord, RequestRecord } from '../../protocol/model.js';
 import { UserError, errorMessage } from '../../util/errors.js';
 import { shortId } from '../../util/names.js';
 import type { DaemonContext } from '../context.js';
-import { planLaunch, type Placement } from '../planning.js';
+import { ignoredFieldsNote, planLaunch, type Placement } from '../planning.js';
 import { getProvider } from '../providers.js';
 import { startAgents } from './agents.js';
 import { describeDemand, submissionOf } from './jobs.js';
 import { mountDestination, syncFileMounts, syncWorkdir } from './sync.js';
 import { describeResources, teardown } from './lifecycle.js';
+import { RequestCancelled } from '../requests.js';
 import { provisionWithFailover } from './failover.js';
 
 export async function runLaunch(ctx: DaemonContext, params: LaunchParams, req: RequestRecord): Promise<{ jobId?: number }> {
   const { store, requests } = ctx;
   const task = params.task;
   const name = req.cluster;
-  const stage = (s: string, m?: string) => {
+  const signal = requests.signal(req.id);
+  /** Stops here if the request was cancelled (`aloft requests cancel`). */
+  const checkCancelled = () => {
+    if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new RequestCancelled();
+  };
+  const stage = async (s: string, m?: string) => {
+    checkCancelled();
     requests.stage(req.id, s, m);
-    return debugPause(s);
+    await debugPause(s, signal);
+    checkCancelled();
   };
   const progress = (m: string) => requests.progress(req.id, m);
 
@@ -33,7 +41,7 @@ export async function runLaunch(ctx: DaemonContext, params: LaunchParams, req: R
     if (!rec) {
       placement = await planLaunch(ctx, task, { avoidRegions: params.avoidRegions, preferRegion: params.preferRegion });
       const provider = await getProvider(placement.cloud, ctx.home);
-      for (const m of task.fileMounts) mountDestination(provider, m.dest);
+      for (const m of task.fileMounts) await mountDestination(provider, m.dest);
       const autostop =
         params.idleMinutes !== undefined
           ? { idleMinutes: params.idleMinutes, down: params.down ?? false }
@@ -63,6 +71,8 @@ export async function runLaunch(ctx: DaemonContext, params: LaunchParams, req: R
       store.putRequest({ ...store.getRequest(req.id)!, createdCluster: true });
       fresh = true;
       progress(`chose ${placement.infra}${placement.instanceType ? ` (${placement.instanceType})` : ''}, $${placement.hourlyPrice.toFixed(2)}/hr`);
+      const ignored = ignoredFieldsNote(placement.cloud, placement.spec);
+      if (ignored) progress(ignored);
     } else {
       checkFits(rec, params);
       if (params.idleMinutes !== undefined) {
@@ -110,6 +120,7 @@ export async function runLaunch(ctx: DaemonContext, params: LaunchParams, req: R
             },
             progress,
             retryUntilUp: params.retryUntilUp ?? false,
+            signal,
             replan: () => planLaunch(ctx, task, { avoidRegions: params.avoidRegions, preferRegion: params.preferRegion }),
           });
           info = r.info;
@@ -121,6 +132,7 @@ export async function runLaunch(ctx: DaemonContext, params: LaunchParams, req: R
         }
         await provider.waitInstances(name, 'running');
         store.setInternal(name, { nodes: info.nodes });
+        checkCancelled();
         progress(`${info.nodes.length} node(s) ready`);
 
         await stage('START_AGENTS');
@@ -150,6 +162,7 @@ export async function runLaunch(ctx: DaemonContext, params: LaunchParams, req: R
           ? { extraEnv: { SKYPILOT_MANAGED_JOB_ID: String(params.managedJobId) } }
           : {}),
       });
+      checkCancelled();
       const client = await ctx.links.get(name);
       // (Re)arming autostop also restarts the idle clock: a launch is activity.
       const armAutostop = async () => {
@@ -167,7 +180,7 @@ export async function runLaunch(ctx: DaemonContext, params: LaunchParams, req: R
     } catch (err) {
       if (fresh) {
         // A cluster this launch created and could not finish is torn down: no orphan nodes.
-        progress(`launch failed (${errorMessage(err)}); cleaning up`);
+        progress(`launch ${err instanceof RequestCancelled ? 'cancelled' : `failed (${errorMessage(err)})`}; cleaning up`);
         await teardown(ctx, name, { archive: false }).catch((e) =>
           ctx.log.error({ cluster: name, err: errorMessage(e) }, 'cleanup after failed launch failed'),
         );
@@ -179,13 +192,21 @@ export async function runLaunch(ctx: DaemonContext, params: LaunchParams, req: R
   });
 }
 
-/** Test hook: ALOFT_DEBUG_PAUSE_STAGE=STAGE:MS holds the pipeline at a stage (crash tests). */
-function debugPause(stage: string): Promise<void> {
+/** Test hook: ALOFT_DEBUG_PAUSE_STAGE=STAGE:MS holds the pipeline at a stage (crash and cancel tests). */
+function debugPause(stage: string, signal: AbortSignal): Promise<void> {
   const spec = process.env.ALOFT_DEBUG_PAUSE_STAGE;
   if (!spec) return Promise.resolve();
   const [name, ms] = spec.split(':');
   if (name !== stage) return Promise.resolve();
-  return new Promise((r) => setTimeout(r, Number(ms) || 0));
+  return new Promise((r) => {
+    const t = setTimeout(done, Number(ms) || 0);
+    signal.addEventListener('abort', done, { once: true });
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      r();
+    }
+  });
 }
 
 function checkFits(rec: ClusterRecord, params: LaunchParams): void {

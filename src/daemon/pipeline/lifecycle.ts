@@ -143,6 +143,30 @@ export async function onAutostop(ctx: DaemonContext, name: string, marker: Autos
   }
 }
 
+/**
+ * A spot cluster whose nodes the provider reclaimed (not a managed job's concern alone): the
+ * cluster says so as its reason (STOPPED: `start` brings it back, `down` removes it), and the
+ * jobs that were running end FAILED_DRIVER at once with the reason — nobody would ever report
+ * their end otherwise. Returns whether the cluster was found preempted.
+ */
+export async function notePreemption(ctx: DaemonContext, name: string): Promise<boolean> {
+  const rec = ctx.store.getCluster(name);
+  if (!rec || !rec.useSpot || (rec.status !== 'UP' && rec.status !== 'INIT')) return false;
+  const provider = await getProvider(rec.cloud, ctx.home);
+  const info = await provider.queryInstances(name).catch(() => undefined);
+  if (info && info.nodes.length > 0 && info.nodes.every((n) => n.status !== 'terminated')) return false;
+  const at = new Date().toTimeString().slice(0, 8);
+  const why = `spot node(s) preempted at ${at}`;
+  ctx.links.drop(name);
+  ctx.links.flushNow();
+  for (const j of ctx.store.activeJobsOf(rec.uid)) {
+    ctx.store.putJob({ ...j, status: 'FAILED_DRIVER', endedAt: Date.now(), endReason: `the cluster's spot node(s) were preempted at ${at}` });
+  }
+  ctx.store.updateCluster(name, { status: 'STOPPED', statusReason: `${why}; \`aloft start ${name}\` brings it back, \`aloft down ${name}\` removes it` });
+  ctx.store.notice(`cluster ${name}: ${why}`, 'warn', name);
+  return true;
+}
+
 export function jobFinished(status: string): boolean {
   return isTerminalJob(status as never);
 }

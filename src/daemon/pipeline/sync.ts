@@ -3,7 +3,6 @@ import { statSync } from 'node:fs';
 import { posix } from 'node:path';
 import type { NodeInfo, Provider } from '../../providers/types.js';
 import type { LocalFileMount } from '../../spec/types.js';
-import { UserError } from '../../util/errors.js';
 import { packPath } from './pack.js';
 
 export const WORKDIR_ON_NODE = 'sky_workdir';
@@ -21,22 +20,14 @@ export async function syncWorkdir(provider: Provider, cluster: string, nodes: No
   return summary;
 }
 
-/** Where a mount's destination lands on a node; `~/x` and relative paths are under the node's home. */
-export function mountDestination(provider: Provider, dest: string): string {
-  if (dest.startsWith('/')) {
-    if (provider.name === 'local') {
-      throw new UserError(
-        `file_mounts: absolute destination '${dest}' is not supported on the local infra (nodes share this machine); use a path under ~/ instead`,
-      );
-    }
-    return dest;
-  }
-  const rel = posix.normalize(dest === '~' ? '.' : dest.startsWith('~/') ? dest.slice(2) : dest);
-  // A local node's home is a directory of this machine: `~/../..` would write outside it.
-  if (provider.name === 'local' && (rel === '..' || rel.startsWith('../'))) {
-    throw new UserError(`file_mounts: destination '${dest}' leaves the node's home directory; on the local infra use a path under ~/`);
-  }
-  return rel;
+/**
+ * Where a mount's destination lands on a node: `~/x` under the node's home (a relative path),
+ * an absolute path as it is — once the provider accepted it (checkMountDestination).
+ */
+export async function mountDestination(provider: Provider, dest: string, cluster?: string): Promise<string> {
+  await provider.checkMountDestination?.(dest, cluster);
+  if (dest.startsWith('/')) return dest;
+  return posix.normalize(dest === '~' ? '.' : dest.startsWith('~/') ? dest.slice(2) : dest);
 }
 
 export async function syncFileMounts(
@@ -47,7 +38,7 @@ export async function syncFileMounts(
   onProgress: (msg: string) => void,
 ): Promise<void> {
   for (const m of mounts) {
-    const dest = mountDestination(provider, m.dest);
+    const dest = await mountDestination(provider, m.dest, cluster);
     const isDir = statSync(m.source).isDirectory();
     await Promise.all(
       nodes.map((n) => {
