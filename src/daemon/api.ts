@@ -67,6 +67,8 @@ export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Record<s
     async launch(p: LaunchParams) {
       if (!p?.task) throw new UserError('launch needs a task');
       const cluster = p.cluster ? validateClusterName(p.cluster) : generateClusterName();
+      const owner = replicaOwner(cluster);
+      if (owner) throw new UserError(`cluster name '${cluster}' belongs to service '${owner.service}' (its replica ${owner.id}); pick another name`);
       const requestId = background('launch', cluster, async (id) => {
         const r = await runLaunch(ctx, p, requestRecord(id));
         const uid = store.getCluster(cluster)?.uid;
@@ -141,6 +143,8 @@ export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Record<s
       for (const n of names) {
         const id = owners.get(n);
         if (id !== undefined) throw new UserError(`cluster '${n}' runs managed job ${id}; its controller owns it (cancel the job with \`aloft jobs cancel ${id}\`)`);
+        const owner = replicaOwner(n);
+        if (owner) throw new UserError(`cluster '${n}' is replica ${owner.id} of service '${owner.service}'; its controller owns it (\`aloft serve down ${owner.service}\`)`);
       }
       return { requestIds: names.map((n) => background('stop', n, () => ctx.locks.with(n, () => stopCluster(ctx, n)))), clusters: names, missing };
     },
@@ -192,6 +196,26 @@ export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Record<s
       const { describe } = await import('./describe.js');
       return describe(ctx, p);
     },
+    async serveUp(p) {
+      if (!p?.task) throw new UserError('serve up needs a task');
+      return { service: services().up(p) };
+    },
+    async serveUpdate(p) {
+      if (!p?.task || !p.name) throw new UserError('serve update needs a service name and a task');
+      return services().update(p);
+    },
+    async serveStatus(p) {
+      let list = store.listServices();
+      if (p?.names?.length) {
+        const missing = p.names.filter((n) => !list.some((s) => s.name === n));
+        if (missing.length) throw new UserError(`no service named ${missing.map((m) => `'${m}'`).join(', ')} (see \`aloft serve status\`)`, 'NO_SERVICE');
+        list = list.filter((s) => p.names!.includes(s.name));
+      }
+      return { services: list };
+    },
+    async serveDown(p) {
+      return services().down(p ?? {});
+    },
     async jobsLaunch(p) {
       if (!p?.task) throw new UserError('jobs launch needs a task');
       return { job: managed().submit(p) };
@@ -238,6 +262,18 @@ export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Record<s
     return out;
   }
 
+  function services() {
+    if (!ctx.services) throw new UserError('services are not available in this daemon');
+    return ctx.services;
+  }
+
+  /** The service whose replica cluster this name is (SERVICE-N), if any. */
+  function replicaOwner(cluster: string): { service: string; id: number } | undefined {
+    const m = /^(.+)-(\d+)$/.exec(cluster);
+    if (!m || !store.getService(m[1]!)) return undefined;
+    return { service: m[1]!, id: Number(m[2]) };
+  }
+
   function managed() {
     if (!ctx.managed) throw new UserError('managed jobs are not available in this daemon');
     return ctx.managed;
@@ -279,6 +315,20 @@ export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Record<s
         send as (i: LogStreamItem) => void,
         signal,
       ),
+    serveLogs: (q, send, signal) => {
+      const target = q.get('target');
+      return services().streamLogs(
+        {
+          name: q.get('name') ?? '',
+          ...(q.has('replica') ? { replica: Number(q.get('replica')) } : {}),
+          ...(target === 'controller' || target === 'lb' ? { target } : {}),
+          follow: q.get('follow') === '1',
+          ...(q.has('tail') ? { tail: Number(q.get('tail')) } : {}),
+        },
+        send as (i: LogStreamItem) => void,
+        signal,
+      );
+    },
   };
 
   return { rpc: handlers as unknown as Record<string, RpcHandler>, streams };

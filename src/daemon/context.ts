@@ -4,6 +4,7 @@ import type { AgentLinks } from './agents.js';
 import type { RequestTracker } from './requests.js';
 import type { LogArchive } from './logs.js';
 import type { ManagedJobs } from './managed/service.js';
+import type { Services } from './serve/service.js';
 
 /** Everything a daemon component needs, passed explicitly (no module-level singletons). */
 export interface DaemonContext {
@@ -15,6 +16,7 @@ export interface DaemonContext {
   archive: LogArchive;
   locks: ClusterLocks;
   managed?: ManagedJobs;
+  services?: Services;
 }
 
 /** Serializes operations on one cluster (launch vs down vs stop), never across clusters. */

@@ -13,6 +13,7 @@ import { makeLogFetcher } from './log-fetch.js';
 import { onAutostop } from './pipeline/lifecycle.js';
 import { recoverAfterRestart } from './recover.js';
 import { ManagedJobs } from './managed/service.js';
+import { Services } from './serve/service.js';
 import { startChaos } from './chaos.js';
 import { RequestTracker } from './requests.js';
 import { ApiServer } from './server.js';
@@ -116,6 +117,7 @@ async function main(): Promise<void> {
   };
   links.bind(ctx);
   ctx.managed = new ManagedJobs(ctx);
+  ctx.services = new Services(ctx);
   links.onAutostop = (cluster, marker) => void onAutostop(ctx, cluster, marker);
 
   let server: ApiServer | undefined;
@@ -126,6 +128,7 @@ async function main(): Promise<void> {
     stopping = true;
     log.info({ why }, 'daemon stopping');
     ctx.managed?.controller.stop();
+    ctx.services?.controller.stop();
     links.closeAll();
     await server?.close().catch(() => undefined);
     // Only our own files: a daemon that replaced us (see retireUnreachableDaemon) keeps its own.
@@ -174,6 +177,8 @@ async function main(): Promise<void> {
     .then(() => {
       const n = ctx.managed!.controller.resumeAll();
       if (n > 0) log.info({ jobs: n }, 'resumed managed jobs');
+      const s = ctx.services!.controller.resumeAll();
+      if (s > 0) log.info({ services: s }, 'resumed services');
       return startChaos(ctx);
     })
     .then(async () => {

@@ -7,6 +7,8 @@ import type {
   JobRecord,
   ManagedJobRecord,
   RequestRecord,
+  ServiceRecord,
+  UpdateMode,
   StateEvent,
   StateSnapshot,
 } from './model.js';
@@ -139,6 +141,13 @@ export interface ApiMethods {
   /** node addresses in rank order (the head first) */
   nodeIps: { params: { cluster: string }; result: { ips: string[] } };
   snapshot: { params: Record<string, never>; result: StateSnapshot };
+  /** `serve up`: the service's record; its controller starts the load balancer and replicas */
+  serveUp: { params: { task: Task; name?: string }; result: { service: ServiceRecord } };
+  /** `serve update`: a new version; `reused`: only `service:` changed, the replicas stay */
+  serveUpdate: { params: { name: string; task: Task; mode?: UpdateMode }; result: { service: ServiceRecord; reused: boolean } };
+  serveStatus: { params: { names?: string[] }; result: { services: ServiceRecord[] } };
+  /** `purge`: forget replicas whose teardown fails */
+  serveDown: { params: { names?: string[]; all?: boolean; purge?: boolean }; result: { services: string[]; missing: string[] } };
   /** read-only: everything known about a cluster, job, managed job or request */
   describe: { params: DescribeTarget; result: Description };
 }

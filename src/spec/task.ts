@@ -7,6 +7,7 @@ import { isAbsolute, posix, resolve } from 'node:path';
 import type { RawTask } from './schema.js';
 import { ENV_NAME_RE } from './patterns.js';
 import { normalizeResources } from './resources.js';
+import { normalizeService, serviceTaskProblems } from './service.js';
 import { isRemoteSource } from './unsupported.js';
 import type { LocalFileMount, Task } from './types.js';
 import type { SourceDoc } from './yaml.js';
@@ -22,6 +23,8 @@ export interface NormalizeOptions {
   notes?: string[];
   allowUnsupported: boolean;
   checkPaths: boolean;
+  /** see ParseOptions.requireService */
+  requireService?: boolean;
 }
 
 const VAR_RE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g;
@@ -140,5 +143,11 @@ export function normalizeTask(doc: SourceDoc, raw: RawTask, opts: NormalizeOptio
   if (typeof raw.setup === 'string') task.setup = raw.setup;
   if (typeof raw.run === 'string') task.run = raw.run;
   if (raw.config) task.config = raw.config;
+  if (raw.service) task.service = normalizeService(doc, raw.service, { envs, baseDir: opts.baseDir, checkPaths: opts.checkPaths });
+  if (opts.requireService) {
+    const itemPath = (i: number): (string | number)[] => (task.resources.mode === 'single' ? ['resources'] : ['resources', task.resources.mode, i]);
+    const p = serviceTaskProblems(task, itemPath)[0];
+    if (p) doc.fail(p.path, p.reason, p.at);
+  }
   return task;
 }

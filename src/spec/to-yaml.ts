@@ -58,6 +58,7 @@ export function taskToYaml(task: Task | readonly Task[]): string {
   if (t.name !== undefined) doc.name = t.name;
   if (t.workdir !== undefined) doc.workdir = t.workdir;
   if (t.numNodes !== 1) doc.num_nodes = t.numNodes;
+  if (t.service) doc.service = t.service.raw;
   const cands = t.resources.candidates.map(candidate);
   if (t.resources.mode === 'single') {
     if (cands[0] && Object.keys(cands[0]).length) doc.resources = cands[0];

@@ -96,6 +96,8 @@ export interface Task {
   run?: string;
   /** per-task config overrides (SkyPilot's `config:`), kept as given */
   config?: Record<string, unknown>;
+  /** SkyServe's `service:` section (run with `aloft serve up`; `aloft launch` ignores it) */
+  service?: ServiceSpec;
   /** where the task came from, for messages */
   source?: string;
 }
@@ -109,4 +111,48 @@ export interface TaskChain {
    * cannot honour yet and left out of the tasks. Without it those features are errors.
    */
   warnings?: string[];
+}
+
+export type LoadBalancingPolicy = 'round_robin' | 'least_load' | 'instance_aware_least_load';
+
+/** How the controller tells a replica is ready (SkyServe's readiness_probe). */
+export interface ReadinessProbe {
+  /** HTTP path, starting with / */
+  path: string;
+  /** a new replica may take this long to pass its first probe */
+  initialDelaySeconds: number;
+  timeoutSeconds: number;
+  /** seconds between probes */
+  intervalSeconds: number;
+  /** a READY replica failing its probe this long is replaced */
+  failureThresholdSeconds: number;
+  /** probe with POST and this JSON body */
+  postData?: unknown;
+  headers?: Record<string, string>;
+}
+
+/** SkyServe's `service:` section, defaults applied (src/spec/service.ts). */
+export interface ServiceSpec {
+  readiness: ReadinessProbe;
+  minReplicas: number;
+  /** autoscaling ceiling; equals minReplicas when the count is fixed */
+  maxReplicas: number;
+  /** requests per second one replica takes; a map is per accelerator (instance_aware_least_load) */
+  targetQpsPerReplica?: number | Record<string, number>;
+  numOverprovision?: number;
+  upscaleDelaySeconds: number;
+  downscaleDelaySeconds: number;
+  baseOndemandFallbackReplicas?: number;
+  dynamicOndemandFallback?: boolean;
+  spotPlacer?: string;
+  /** as written; undefined means the default (least_load) */
+  loadBalancingPolicy?: LoadBalancingPolicy;
+  /** service.ports as written; without it replicas serve on the one port in resources.ports (servicePort) */
+  port?: number;
+  /** absolute paths on this machine */
+  tls?: { keyfile: string; certfile: string };
+  /** longest a proxied response may take */
+  streamTimeoutSeconds: number;
+  /** the section as written (what `y` and `serve status -v` show) */
+  raw: Record<string, unknown>;
 }

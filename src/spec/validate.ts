@@ -16,6 +16,7 @@ import {
   type RawTask,
 } from './schema.js';
 import type { Path, SourceDoc } from './yaml.js';
+import { LOAD_BALANCER_KEYS, READINESS_KEYS, REPLICA_POLICY_KEYS, SERVICE_KEYS, SERVICE_POOL_KEYS, TLS_KEYS } from './service-schema.js';
 
 import { pathString } from './patterns.js';
 export { pathString };
@@ -39,6 +40,19 @@ function knownKeys(path: Path): readonly string[] {
   if (last === 'job_recovery' || last === 'spot_recovery') return JOB_RECOVERY_KEYS;
   if (last === 'accelerator_args') return ACCELERATOR_ARGS_KEYS;
   if (path[0] === 'file_mounts' && path.length === 2) return STORAGE_KEYS;
+  if (path[0] === 'service') {
+    if (path.length === 1) return SERVICE_KEYS;
+    if (path.length === 2) {
+      const section: Record<string, readonly string[]> = {
+        readiness_probe: READINESS_KEYS,
+        replica_policy: REPLICA_POLICY_KEYS,
+        tls: TLS_KEYS,
+        load_balancer: LOAD_BALANCER_KEYS,
+        pool: SERVICE_POOL_KEYS,
+      };
+      return section[String(last)] ?? [];
+    }
+  }
   return [];
 }
 
@@ -49,6 +63,9 @@ function unknownFieldReason(path: Path, key: string): string {
   if (near) return `unknown field '${key}' in ${where}; did you mean '${near}'?`;
   // a resource field written at the top level, or a task field inside resources
   if (path.length === 0 && RESOURCE_KEYS.includes(key)) return `unknown field '${key}' in task; it belongs under 'resources:'`;
+  if (path.length === 1 && path[0] === 'service' && REPLICA_POLICY_KEYS.includes(key)) {
+    return `unknown field '${key}' in service; it belongs under 'replica_policy:'`;
+  }
   if (path.length > 0 && path[0] === 'resources' && TASK_KEYS.includes(key)) {
     return `unknown field '${key}' in ${where}; '${key}' is a task field: move it to the top level`;
   }
