@@ -4,7 +4,7 @@
 // run by `aloft serve up` after the CLI's flags are applied.
 import { existsSync } from 'node:fs';
 import { pathString } from './patterns.js';
-import type { RawService } from './service-schema.js';
+import { ACCELERATOR_KEY_RE, type RawService } from './service-schema.js';
 import type { LoadBalancingPolicy, ServiceSpec, Task } from './types.js';
 import type { Path, SourceDoc } from './yaml.js';
 import { resolveLocalPath, substituteEnvs } from './task.js';
@@ -95,6 +95,12 @@ export function normalizeService(doc: SourceDoc, raw: RawService, opts: ServiceN
   if (target === undefined && maxReplicas !== undefined && maxReplicas !== minReplicas) {
     fail(['replica_policy', 'max_replicas'], 'differs from min_replicas but target_qps_per_replica is not set; set it to autoscale', 'key');
   }
+  if (target !== undefined && typeof target === 'object') {
+    if (Object.keys(target).length === 0) fail(['replica_policy', 'target_qps_per_replica'], 'expected at least one accelerator');
+    for (const k of Object.keys(target)) {
+      if (!ACCELERATOR_KEY_RE.test(k)) fail(['replica_policy', 'target_qps_per_replica', k], `'${k}' is not an accelerator name like "H100:1" or "A100"`, 'key');
+    }
+  }
   if (typeof target === 'number' && !(target > 0)) fail(['replica_policy', 'target_qps_per_replica'], `expected a number above 0, got ${target}`);
   const lb = raw.load_balancing_policy?.toLowerCase() as LoadBalancingPolicy | undefined;
   if (target !== undefined && typeof target === 'object' && lb !== 'instance_aware_least_load') {
@@ -102,9 +108,6 @@ export function normalizeService(doc: SourceDoc, raw: RawService, opts: ServiceN
   }
   if (lb === 'instance_aware_least_load' && (target === undefined || typeof target !== 'object')) {
     fail(['load_balancing_policy'], 'instance_aware_least_load needs replica_policy.target_qps_per_replica as a mapping {ACCELERATOR: QPS}');
-  }
-  if (target !== undefined && typeof target === 'object' && Object.keys(target).length === 0) {
-    fail(['replica_policy', 'target_qps_per_replica'], 'expected at least one accelerator');
   }
   for (const k of ['upscale_delay_seconds', 'downscale_delay_seconds'] as const) {
     const v = policy?.[k];

@@ -59,13 +59,13 @@ function knownKeys(path: Path): readonly string[] {
 function unknownFieldReason(path: Path, key: string): string {
   const where = path.length === 0 ? 'task' : pathString(path);
   const known = knownKeys(path);
+  if (path.length === 1 && path[0] === 'service' && REPLICA_POLICY_KEYS.includes(key)) {
+    return `unknown field '${key}' in service; it belongs under 'replica_policy:'`;
+  }
   const near = nearest(key, known);
   if (near) return `unknown field '${key}' in ${where}; did you mean '${near}'?`;
   // a resource field written at the top level, or a task field inside resources
   if (path.length === 0 && RESOURCE_KEYS.includes(key)) return `unknown field '${key}' in task; it belongs under 'resources:'`;
-  if (path.length === 1 && path[0] === 'service' && REPLICA_POLICY_KEYS.includes(key)) {
-    return `unknown field '${key}' in service; it belongs under 'replica_policy:'`;
-  }
   if (path.length > 0 && path[0] === 'resources' && TASK_KEYS.includes(key)) {
     return `unknown field '${key}' in ${where}; '${key}' is a task field: move it to the top level`;
   }

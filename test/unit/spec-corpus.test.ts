@@ -81,4 +81,26 @@ describe.skipIf(!existsSync(CORPUS))('SkyPilot example corpus', () => {
     for (const [r, n] of [...reasons].sort((a, b) => b[1] - a[1])) console.log(`  ${n} × ${r}`);
     expect(parsed).toBeGreaterThan(files.length / 2);
   });
+
+  it("every service YAML (a third of the LLM examples) parses as `aloft serve up` reads it", () => {
+    const files = readdirSync(CORPUS).filter((f) => /\.ya?ml$/.test(f) && /^service:/m.test(readFileSync(join(CORPUS, f), 'utf8')));
+    expect(files.length).toBeGreaterThanOrEqual(15);
+    const served: string[] = [];
+    for (const f of files) {
+      const path = join(CORPUS, f);
+      const opts = { checkPaths: false, envOverrides: nullVars(path, 'envs'), secretOverrides: nullVars(path, 'secrets'), requireService: true };
+      try {
+        const t = parseTaskFile(path, opts).tasks[0]!;
+        expect(t.service, f).toBeDefined();
+        served.push(f);
+      } catch (err) {
+        // only a feature outside the service section may stop one (a bucket mount, say)
+        expect(err, f).toBeInstanceOf(SpecError);
+        expect((err as SpecError).reason, f).toMatch(/not supported yet/);
+        expect((err as SpecError).reason, f).not.toMatch(/^service/);
+      }
+    }
+    console.log(`corpus services: ${served.length} of ${files.length} parse for serve up`);
+    expect(served.length).toBeGreaterThanOrEqual(files.length - 2);
+  });
 });

@@ -136,13 +136,23 @@ export class Balancer {
         body: attempts === 1 ? undefined : (kept ?? []),
         keep,
         retry: (why) => {
-          if (gone) return false;
-          const again = attempts < MAX_ATTEMPTS && replayable() && (why === 'unsent' || IDEMPOTENT.has(method));
-          if (again) {
+          if (gone || attempts >= MAX_ATTEMPTS || !(why === 'unsent' || IDEMPOTENT.has(method))) return false;
+          if (!hasBody || bodyEnded) {
+            if (!replayable()) return false;
             this.stats.retries++;
             void attempt();
+            return true;
           }
-          return again;
+          // the body is still coming: read the rest (kept, if small enough), then send it again
+          if (!kept) return false;
+          req.unpipe();
+          req.resume();
+          req.once('end', () => {
+            if (gone || !replayable()) return this.fail(res, 502, 'the replica failed while the request body was sent');
+            this.stats.retries++;
+            void attempt();
+          });
+          return true;
         },
       });
     };
@@ -286,6 +296,14 @@ export class Balancer {
         upSocket.on('error', close);
         upSocket.on('close', close);
         socket.on('close', close);
+        // One side ended: the pipe passes that on; the pair goes once both have, or 5 s later.
+        let ends = 0;
+        const onEnd = () => {
+          if (++ends === 2) close();
+          else setTimeout(close, 5000).unref();
+        };
+        upSocket.once('end', onEnd);
+        socket.once('end', onEnd);
       });
       up.on('response', (ur) => {
         // the replica answered without upgrading: pass its answer on
