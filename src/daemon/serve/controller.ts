@@ -205,7 +205,8 @@ export class ServiceController {
 
   private lbConfig(svc: ServiceRecord): LbConfig {
     const spec = this.spec(svc.name, svc.version);
-    const active = svc.activeVersions;
+    // computed now, not read from the record: a replica that just became READY serves at once
+    const active = activeVersions(svc.replicas, svc.updateMode, (v) => this.spec(svc.name, v).minReplicas);
     const ready = svc.replicas.filter((r) => r.status === 'READY' && r.url && active.includes(r.version));
     const target = spec.targetQpsPerReplica;
     return {
