@@ -180,3 +180,31 @@ describe('aloft serve on the local infra', () => {
     await expect(get(endpoint + '/', undefined, 5000)).rejects.toThrow();
   }, 180_000);
 });
+
+describe('aloft serve where local nodes share this machine’s network', () => {
+  let a: AloftEnv;
+  let dir: string;
+  beforeAll(() => {
+    a = makeHome();
+    // as on a machine where aloft is not root: no node namespaces, every node on 127.0.0.1
+    writeFileSync(join(a.home, 'config.yaml'), 'local:\n  namespaces: false\n');
+    dir = mkdtempSync(join(tmpdir(), 'aloft-serve-'));
+    copyFileSync(join(SERVE_FIXTURES, 'server.mjs'), join(dir, 'server.mjs'));
+    copyFileSync(join(SERVE_FIXTURES, 'service.yaml'), join(dir, 'service.yaml'));
+  });
+  afterAll(async () => {
+    await a.cleanup();
+  });
+
+  it('serves with one replica and says in one line why the second cannot bind the same port', async () => {
+    const up = await a.run(['serve', 'up', '-y', '-n', 'shared', 'service.yaml'], { cwd: dir, timeoutMs: 120_000 });
+    expect(up.code, up.stderr).toBe(0);
+    const s = await waitService(a, 'shared', (x) => ready(x).length === 1 && x.replicas.some((r) => r.status === 'FAILED_PROVISION'), 'one READY, one refused');
+    const refused = s.replicas.find((r) => r.status === 'FAILED_PROVISION')!;
+    expect(refused.statusReason).toMatch(
+      /^local nodes share this machine's network \(node namespaces are turned off in config\.yaml \(local: \{namespaces: false\}\)\): replica \d cannot serve on port 8080 too, replica \d already does \(http:\/\/127\.0\.0\.1:8080\)$/,
+    );
+    expect((await get(/Endpoint URL: (\S+)/.exec(up.stdout)![1]! + '/')).status).toBe(200);
+    expect((await a.run(['serve', 'status', '-v', 'shared'])).stdout).toContain('FAILED_PROVISION (local nodes share');
+  }, 180_000);
+});
