@@ -100,11 +100,3 @@ export function serviceStatusOf(replicas: readonly ReplicaRecord[]): ServiceStat
   if (replicas.length === 0) return 'NO_REPLICA';
   return 'REPLICA_INIT';
 }
-
-/** `READY 2 · STARTING 1`: replicas by state, the order a user reads them in. */
-export function replicaCounts(replicas: readonly ReplicaRecord[]): Array<[ReplicaStatus, number]> {
-  const order: ReplicaStatus[] = ['READY', 'NOT_READY', 'STARTING', 'PROVISIONING', 'PENDING', 'SHUTTING_DOWN', 'PREEMPTED', 'FAILED', 'FAILED_INITIAL_DELAY', 'FAILED_PROBING', 'FAILED_PROVISION', 'FAILED_CLEANUP', 'UNKNOWN'];
-  const counts = new Map<ReplicaStatus, number>();
-  for (const r of replicas) counts.set(r.status, (counts.get(r.status) ?? 0) + 1);
-  return order.filter((s) => counts.has(s)).map((s) => [s, counts.get(s)!]);
-}
