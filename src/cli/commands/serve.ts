@@ -4,6 +4,8 @@ import { daemon, ExitCode, note, outputOption, printJson } from '../context.js';
 import type { TaskFlags } from '../task-input.js';
 import { taskOptions } from './launch.js';
 import { UserError } from '../../util/errors.js';
+import type { DaemonClient } from '../../client/client.js';
+import type { Task } from '../../spec/types.js';
 
 const MODES = ['rolling', 'blue_green'] as const;
 
@@ -19,10 +21,11 @@ export function register(program: Command): void {
       .option('-y, --yes', 'do not ask for confirmation'),
     { name: false },
   ).action(async (yaml: string, opts: TaskFlags & { serviceName?: string; yes?: boolean }) => {
-    const { task, client } = await serviceTask(yaml, opts, 'Each replica will use the following resources (estimated):');
     const name = opts.serviceName;
+    // With -y nothing waits for the plan: the service starts while it is printed.
+    const { task, client, up } = await serviceTask(yaml, opts, 'Each replica will use the following resources (estimated):', opts.yes ? (t, c) => c.call('serveUp', { task: t, name }) : undefined);
     if (!opts.yes && !(await ask(`Launching a new service${name ? ` '${name}'` : ''}. Proceed?`))) throw new ExitCode(1);
-    const { service } = await client.call('serveUp', { task, name });
+    const { service } = await (up ?? client.call('serveUp', { task, name }));
     // The controller starts the load balancer in the background: wait for its endpoint.
     const { waitFor } = await import('../serve-render.js');
     const s = await waitFor(client, service.name, (x) => x.status !== 'CONTROLLER_INIT', 60_000);
@@ -144,7 +147,7 @@ export function register(program: Command): void {
     });
 }
 
-async function serviceTask(yaml: string, opts: TaskFlags, resourcesTitle: string) {
+async function serviceTask<T>(yaml: string, opts: TaskFlags, resourcesTitle: string, alongside?: (task: Task, client: DaemonClient) => Promise<T>) {
   const { buildChain, singleTask } = await import('../task-input.js');
   const chain = await buildChain([yaml], opts, { requireService: true });
   if (chain.tasks.length !== 1) throw new UserError('a service YAML has one task; pipelines (several documents) cannot be served');
@@ -153,9 +156,11 @@ async function serviceTask(yaml: string, opts: TaskFlags, resourcesTitle: string
   checkServiceTask(task);
   const client = await daemon();
   const { paint } = await import('../serve-render.js');
+  const up = alongside?.(task, client);
+  up?.catch(() => undefined); // awaited by the caller
   const plan = await client.call('plan', { tasks: [task] });
   process.stdout.write(`${paint('Service spec:', 'cyan')}\n${serviceSpecText(task.service!)}\n\n${paint(resourcesTitle, 'cyan')}\n${plan.text}\n`);
-  return { task, client };
+  return { task, client, up };
 }
 
 async function ask(question: string): Promise<boolean> {

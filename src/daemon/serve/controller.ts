@@ -52,6 +52,9 @@ class Runtime {
   stats?: LbStats;
   statsAt = 0;
   lbUp = false;
+  /** adopting or starting the balancer, in the background */
+  lbStarting?: Promise<void>;
+  lbRetryAt = 0;
   pushed?: string;
   stalled?: string;
   preemptedRegions: string[] = [];
@@ -187,14 +190,12 @@ export class ServiceController {
       if (svc.status === 'SHUTTING_DOWN') return this.shutdown(svc, rt);
       // its teardown failed: it waits for `serve down --purge`
       if (svc.status === 'FAILED_CLEANUP') return;
-      if (!(await this.ensureBalancer(svc, rt))) {
-        await this.sleep(rt, 5000);
-        continue;
-      }
-      await this.refreshStats(svc, rt);
+      // Replicas do not wait for the balancer: it starts (or is adopted) alongside.
+      const lbUp = this.balancer(svc, rt);
+      if (lbUp) await this.refreshStats(svc, rt);
       await this.observe(name, rt);
       this.scale(name, rt);
-      await this.pushBalancer(name, rt);
+      if (lbUp) await this.pushBalancer(name, rt);
       this.act(name, rt);
       this.settleStatus(name, rt);
       await this.sleep(rt, this.nextWake(name, rt));
@@ -218,6 +219,22 @@ export class ServiceController {
       // A request that finds no replica (scale from zero) waits as long as a replica may take to start.
       holdMs: Math.max(30, spec.readiness.initialDelaySeconds) * 1000,
     };
+  }
+
+  /** Whether the balancer is up; if not, adopting or starting it runs in the background. */
+  private balancer(svc: ServiceRecord, rt: Runtime): boolean {
+    if (rt.lbUp) return true;
+    if (!rt.lbStarting && Date.now() >= rt.lbRetryAt) {
+      rt.lbStarting = this.ensureBalancer(svc, rt)
+        .then((ok) => {
+          if (!ok) rt.lbRetryAt = Date.now() + 5000;
+        })
+        .finally(() => {
+          rt.lbStarting = undefined;
+          this.wake(svc.name);
+        });
+    }
+    return false;
   }
 
   /** Adopts the running balancer or starts one; false while it cannot run (CONTROLLER_FAILED). */
@@ -372,6 +389,10 @@ export class ServiceController {
     const qps = stats ? stats.requests / stats.window : 0;
     this.mutate(name, (s) => {
       const spec = this.spec(name, s.version);
+      // no balancer, no traffic: nothing to scale for (its launch failed: see CONTROLLER_FAILED)
+      if (s.status === 'CONTROLLER_FAILED') return s;
+      // after a restart the request rate is the balancer's: wait for it before moving the target
+      if (!stats && spec.targetQpsPerReplica !== undefined && s.replicas.length > 0) return s;
       const task = this.task(name, s.version);
       const d = autoscale({
         spec,
@@ -516,13 +537,13 @@ export class ServiceController {
           const out = editReplica(s, r.id, (x) => (x.clusterUid === r.clusterUid ? probed(x, res.ok, res.detail, p, now) : x));
           return res.ok && out !== s && out.uptimeSince === undefined ? { ...out, uptimeSince: now } : out;
         });
-        // A starting replica is probed on a short, growing schedule (0.1 s, 0.2 s, … up to the
-        // interval): it becomes READY within moments of listening, not a whole interval later.
+        // A starting replica is probed on a short, slowly growing schedule (0.15 s, 0.2 s, 0.25 s,
+        // … up to the interval): it is READY within moments of listening, not an interval later.
         const starting = !res.ok && r.readyAt === undefined;
         const fails = starting ? (rt.startFails.get(r.id) ?? 0) + 1 : 0;
         if (starting) rt.startFails.set(r.id, fails);
         else rt.startFails.delete(r.id);
-        rt.nextProbe.set(r.id, now + Math.min(p.intervalSeconds * 1000, starting ? 100 * 2 ** Math.min(fails - 1, 10) : Infinity));
+        rt.nextProbe.set(r.id, now + Math.min(p.intervalSeconds * 1000, starting ? 100 + 50 * fails : Infinity));
       })
       .finally(() => {
         rt.probing.delete(r.id);
