@@ -7,6 +7,10 @@ import type { JobRuntime } from './journal.js';
 import { killGroup, spawnRank, type RankProc } from './proc.js';
 import type { AgentClient } from './rpc.js';
 import type { JobStatus } from '../protocol/model.js';
+import { FLUSH_SCRIPT } from '../storage/node.js';
+
+/** How long a head keeps retrying a worker agent that refuses connections (it died) before the rank is lost. */
+const AGENT_GONE_MS = 3000;
 
 /** The submission as kept on disk (spec.json), without secrets. */
 export interface StoredSpec {
@@ -162,6 +166,8 @@ export class JobRun {
         logPath: files.runLog,
         exitPath: files.exit(phase, 0),
         prefix: n > 1 ? '(head, rank=0, pid={pid}) ' : undefined,
+        // MOUNT_CACHED: the job is not over until what it wrote is in the bucket
+        after: phase === 'run' ? join(this.host.nodeDir, FLUSH_SCRIPT) : undefined,
       });
     }
     const status: JobStatus = phase === 'setup' ? 'SETTING_UP' : 'RUNNING';
@@ -292,7 +298,10 @@ export class JobRun {
           // Never answered: whether it started is unknown, so its output offset is too.
           const hopeless = killed || this.cancelled || e.code === 'NOT_FOUND' || base === undefined;
           lostSince ??= Date.now();
-          if (hopeless || Date.now() - lostSince > reattachMs) {
+          // Nothing listens where the worker agent was: it died. Wait only as long as a restart
+          // of it takes (a version upgrade), not as long as a network blip may last.
+          const gone = e.code === 'ECONNREFUSED' || e.code === 'ENOENT';
+          if (hopeless || Date.now() - lostSince > (gone ? Math.min(reattachMs, AGENT_GONE_MS) : reattachMs)) {
             flush();
             if (!killed && !this.cancelled) writeSync(fd, `(${label}, rank=${rank}) [aloft] lost rank ${rank}: ${e.message}\n`);
             return null;

@@ -18,9 +18,11 @@ const INTERACTIVE = [
   'source "$0"',
 ].join('; ');
 
-// $1 script, $2 exit-code file, $3 optional line prefix ({pid} → this process's pid).
+// $1 script, $2 exit-code file, $3 optional line prefix ({pid} → this process's pid), $4 optional
+// script run after it when it exists (MOUNT_CACHED's flush: the rank ends once uploads are done;
+// its failure fails a rank that had succeeded).
 const WRAPPER = [
-  's=$1; e=$2; p=$3; set --',
+  's=$1; e=$2; p=$3; a=$4; set --',
   // $0 of the job is its script's path, as with `bash -i script`.
   `run() { bash --norc -i -c '${INTERACTIVE}' "$s" 3>&2 2>/dev/null; }`,
   'if [ -n "$p" ]; then',
@@ -31,6 +33,10 @@ const WRAPPER = [
   '  c=${PIPESTATUS[0]}',
   'else',
   '  run; c=$?',
+  'fi',
+  'if [ -n "$a" ] && [ -x "$a" ]; then',
+  '  if [ -n "$p" ]; then "$a" 2>&1 | while IFS= read -r l || [ -n "$l" ]; do printf \'%s%s\\n\' "$p" "$l"; done; f=${PIPESTATUS[0]}; else "$a" 2>&1; f=$?; fi',
+  '  [ "$c" = 0 ] && [ "$f" != 0 ] && c=$f',
   'fi',
   'echo "$c" > "$e"',
   'exit "$c"',
@@ -50,6 +56,8 @@ export interface SpawnRankOptions {
   logPath: string;
   exitPath: string;
   prefix?: string;
+  /** run after the script, in the same process group, when the file exists */
+  after?: string;
 }
 
 const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGABRT: 6, SIGKILL: 9, SIGSEGV: 11, SIGPIPE: 13, SIGALRM: 14, SIGTERM: 15 };
@@ -58,7 +66,7 @@ export function spawnRank(o: SpawnRankOptions): RankProc {
   const fd = openSync(o.logPath, 'a', 0o600);
   let child;
   try {
-    child = spawn('bash', ['-c', WRAPPER, 'aloft-rank', o.scriptPath, o.exitPath, o.prefix ?? ''], {
+    child = spawn('bash', ['-c', WRAPPER, 'aloft-rank', o.scriptPath, o.exitPath, o.prefix ?? '', o.after ?? ''], {
       cwd: o.cwd,
       env: o.env,
       detached: true,

@@ -1,10 +1,33 @@
 // Following a request's stages and a job's output, for launch/exec/logs/start/stop/down.
 import type { DaemonClient } from '../client/client.js';
+import { randomBytes } from 'node:crypto';
 import type { JobRecord, RequestRecord } from '../protocol/model.js';
 import { DaemonUnreachable } from '../client/http.js';
 import { UserError } from '../util/errors.js';
 import { aloftHome } from '../util/paths.js';
 import { ExitCode, note } from './context.js';
+
+/** A fresh idempotency key for a launch or exec: a retry with it is the same call (protocol/schemas.ts). */
+export function newRequestId(kind: 'launch' | 'exec'): string {
+  return `${kind}-${randomBytes(8).toString('hex')}`;
+}
+
+/**
+ * Runs `call`; if the daemon goes away before answering (killed, replaced), starts one again and
+ * repeats the call. Only for calls that are safe to repeat: reads, and launch/exec with their key.
+ */
+export async function retrying<T>(call: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await call();
+    } catch (err) {
+      if (!(err instanceof DaemonUnreachable) || attempt >= 3) throw err;
+      note('aloft: lost the daemon; starting it again…');
+      const { ensureDaemon } = await import('../client/spawn.js');
+      await ensureDaemon(aloftHome());
+    }
+  }
+}
 
 export interface FollowRequestOptions {
   /** print nothing but the outcome */
@@ -20,22 +43,35 @@ export async function followRequest(client: DaemonClient, id: string, opts: bool
   const o = typeof opts === 'boolean' ? { quiet: opts } : opts;
   let final: RequestRecord | undefined;
   const started = Date.now();
+  let printed = 0; // stage/progress items shown so far: a stream opened again replays them
   let interrupted = false;
-  const h = client.streamRequest(id, (item) => {
-    if (item.type === 'done') final = item.request;
-    else if (o.quiet) return;
-    else if (item.type === 'stage') note(`  ⚙ ${item.stage}${item.message ? `: ${item.message}` : ''}  (${(Math.max(0, item.ts - started) / 1000).toFixed(1)}s)`);
-    else note(`    ${item.message}`);
-  });
+  let current: { abort(): void } | undefined;
   const onSig = () => {
     interrupted = true;
-    h.abort();
+    current?.abort();
   };
   if (o.interruptible) process.once('SIGINT', onSig);
   try {
-    await h.done;
-  } catch (err) {
-    if (!interrupted) throw err;
+    // The daemon dying mid-launch does not end the launch: the next daemon settles the request
+    // (recover.ts), and this follows it there.
+    await retrying(async () => {
+      if (interrupted) return;
+      let replayed = 0;
+      const h = client.streamRequest(id, (item) => {
+        if (item.type === 'done') return void (final = item.request);
+        if (replayed++ < printed) return;
+        printed++;
+        if (o.quiet) return;
+        if (item.type === 'stage') note(`  ⚙ ${item.stage}${item.message ? `: ${item.message}` : ''}  (${(Math.max(0, item.ts - started) / 1000).toFixed(1)}s)`);
+        else note(`    ${item.message}`);
+      });
+      current = h;
+      try {
+        await h.done;
+      } catch (err) {
+        if (!interrupted) throw err;
+      }
+    });
   } finally {
     process.off('SIGINT', onSig);
   }
@@ -45,7 +81,7 @@ export async function followRequest(client: DaemonClient, id: string, opts: bool
     note(`  cancel it:  aloft requests cancel ${id}`);
     throw new ExitCode(130);
   }
-  if (!final) throw new UserError(`lost track of request ${id}; see \`aloft status\``);
+  if (!final) throw new UserError(`lost track of request ${id}; see \`aloft requests\``);
   return final;
 }
 

@@ -7,6 +7,15 @@ export class DaemonUnreachable extends Error {
   }
 }
 
+/**
+ * The daemon took the connection but did not answer in time: it is alive and busy (or stopped),
+ * which is not the same as gone. Such a daemon is waited for, never replaced (spawn.ts).
+ */
+export class DaemonBusy extends DaemonUnreachable {}
+
+/** Errors that mean "nobody serves this socket (any more)": the daemon is gone or going. */
+const GONE = new Set(['ENOENT', 'ECONNREFUSED', 'ECONNRESET', 'EPIPE']);
+
 export class ApiCallError extends Error {
   constructor(
     message: string,
@@ -50,10 +59,12 @@ export function postJson(socketPath: string, path: string, body: unknown, timeou
         res.on('error', reject);
       },
     );
-    if (timeoutMs > 0) req.setTimeout(timeoutMs, () => req.destroy(new DaemonUnreachable('daemon did not answer in time')));
+    if (timeoutMs > 0) req.setTimeout(timeoutMs, () => req.destroy(new DaemonBusy(`daemon did not answer within ${timeoutMs / 1000}s`)));
     req.on('error', (err: NodeJS.ErrnoException) => {
       if (err instanceof DaemonUnreachable) return reject(err);
-      if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED' || err.code === 'ECONNRESET') {
+      // EAGAIN: the socket's backlog is full, the daemon accepts nothing for now.
+      if (err.code === 'EAGAIN') return reject(new DaemonBusy(`daemon not accepting connections at ${socketPath} (EAGAIN)`, err));
+      if (GONE.has(err.code ?? '')) {
         return reject(new DaemonUnreachable(`daemon not reachable at ${socketPath} (${err.code})`, err));
       }
       reject(err);
@@ -109,7 +120,7 @@ export function getNdjson(
     });
     req.on('error', (err: NodeJS.ErrnoException) => {
       if (signal?.aborted) return resolve();
-      if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED' || err.code === 'ECONNRESET') {
+      if (GONE.has(err.code ?? '')) {
         return reject(new DaemonUnreachable(`daemon not reachable at ${socketPath} (${err.code})`, err));
       }
       reject(err);

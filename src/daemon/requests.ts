@@ -2,8 +2,8 @@
 // current stage, plus an in-memory progress feed that `GET /v1/stream/request` replays and follows.
 import { EventEmitter } from 'node:events';
 import type { RequestStreamItem } from '../protocol/api.js';
-import type { RequestKind, RequestRecord } from '../protocol/model.js';
-import { errorMessage } from '../util/errors.js';
+import type { RequestKind, RequestRecord, StateEvent } from '../protocol/model.js';
+import { UserError, errorMessage } from '../util/errors.js';
 import { shortId } from '../util/names.js';
 import type { Store } from './store.js';
 
@@ -30,7 +30,7 @@ export class RequestTracker {
 
   create(kind: RequestKind, cluster: string, extra: Partial<RequestRecord> = {}): RequestRecord {
     const req: RequestRecord = {
-      id: `${kind}-${shortId(4)}`,
+      id: extra.id ?? `${kind}-${shortId(4)}`,
       kind,
       cluster,
       status: 'RUNNING',
@@ -88,6 +88,32 @@ export class RequestTracker {
     return done;
   }
 
+  /**
+   * A request a previous daemon started (a client re-attaching after a crash): this daemon's
+   * recovery settles it shortly; its end is sent when the store records it.
+   */
+  private awaitRecovered(id: string, send: (item: RequestStreamItem) => void, signal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const onEvent = (e: StateEvent) => {
+        if (e.kind !== 'request' || e.request?.id !== id || e.request.status === 'RUNNING') return;
+        stop();
+        send({ type: 'done', request: e.request });
+      };
+      const stop = () => {
+        this.store.off('event', onEvent);
+        resolve();
+      };
+      this.store.on('event', onEvent);
+      signal.addEventListener('abort', stop, { once: true });
+      // settled between the read above and the subscription
+      const now = this.store.getRequest(id);
+      if (now && now.status !== 'RUNNING') {
+        stop();
+        send({ type: 'done', request: now });
+      }
+    });
+  }
+
   private push(id: string, item: RequestStreamItem): void {
     const l = this.live.get(id);
     if (!l) return;
@@ -98,8 +124,9 @@ export class RequestTracker {
   /** Replays a request's progress and follows it until it is done. */
   follow(id: string, send: (item: RequestStreamItem) => void, signal: AbortSignal): Promise<void> {
     const req = this.store.getRequest(id);
-    if (!req) return Promise.reject(new Error(`unknown request '${id}'`));
+    if (!req) return Promise.reject(new UserError(`unknown request '${id}'`, 'NO_REQUEST'));
     const l = this.live.get(id);
+    if (!l && req.status === 'RUNNING') return this.awaitRecovered(id, send, signal);
     if (!l || req.status !== 'RUNNING') {
       for (const item of l?.history ?? []) if (item.type !== 'done') send(item);
       send({ type: 'done', request: req });

@@ -26,11 +26,12 @@ export type StreamHandler = (
 export interface ServerDeps {
   store: Store;
   log: Logger;
-  rpc: Record<string, RpcHandler>;
-  streams: Record<string, StreamHandler>;
+  rpc: Map<string, RpcHandler>;
+  streams: Map<string, StreamHandler>;
 }
 
-const MAX_BODY = 32 * 1024 * 1024;
+/** A task is a few KB; this is far above any real call and refused with 413 (protocol/limits.ts). */
+const MAX_BODY = 16 * 1024 * 1024;
 
 export class ApiServer {
   private server: http.Server;
@@ -40,6 +41,10 @@ export class ApiServer {
   constructor(private deps: ServerDeps) {
     this.server = http.createServer((req, res) => void this.onRequest(req, res));
     this.server.keepAliveTimeout = 60_000;
+    // A client that sends its request slowly (or never finishes it) is cut off; answers (log
+    // streams) are not bounded by these.
+    this.server.headersTimeout = 20_000;
+    this.server.requestTimeout = 60_000;
     this.server.on('connection', (s) => {
       this.sockets.add(s);
       s.on('close', () => this.sockets.delete(s));
@@ -71,17 +76,17 @@ export class ApiServer {
     try {
       if (parts[0] !== 'v1') throw new ApiError(404, 'NOT_FOUND', `unknown API version in ${url.pathname} (this daemon speaks v1)`);
       if (parts[1] === 'rpc' && parts.length === 3 && req.method === 'POST') {
-        const handler = this.deps.rpc[parts[2]!];
+        const handler = this.deps.rpc.get(parts[2]!);
         if (!handler) throw new ApiError(404, 'UNKNOWN_METHOD', `unknown method '${parts[2]}'`);
         const body = await readJson(req);
-        const result = await handler(body ?? {});
+        const result = await handler(body); // undefined: an empty body, "no parameters"
         const text = JSON.stringify(result ?? {});
         res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
         res.end(text);
         return;
       }
       if (parts[1] === 'stream' && parts.length === 3 && req.method === 'GET') {
-        const handler = this.deps.streams[parts[2]!];
+        const handler = this.deps.streams.get(parts[2]!);
         if (!handler) throw new ApiError(404, 'UNKNOWN_STREAM', `unknown stream '${parts[2]}'`);
         await this.runStream(handler, url.searchParams, req, res);
         return;
@@ -125,7 +130,7 @@ export class ApiServer {
   }
 
   private sendError(res: http.ServerResponse, err: unknown): void {
-    const status = err instanceof ApiError ? err.status : err instanceof UserError ? 400 : 500;
+    const status = err instanceof ApiError ? err.status : err instanceof UserError || agentRefused(err) ? 400 : 500;
     if (status === 500) this.deps.log.error({ err: errorMessage(err), stack: (err as Error)?.stack }, 'request failed');
     const text = JSON.stringify(toErrorBody(err));
     if (!res.headersSent) res.writeHead(status, { 'content-type': 'application/json' });
@@ -148,7 +153,13 @@ export class ApiServer {
 
   private onEventsSocket(ws: WebSocket, query: URLSearchParams): void {
     const { store } = this.deps;
-    const since = Number(query.get('since') ?? '0');
+    const sinceText = query.get('since') ?? '0';
+    if (!/^\d{1,15}$/.test(sinceText)) {
+      ws.close(1008, 'since must be an event sequence number (0 for a snapshot)');
+      return;
+    }
+    // Past the last event (a client of another database, or a reset one): it gets a snapshot.
+    const since = Number(sinceText) > store.currentSeq ? 0 : Number(sinceText);
     const send = (msg: EventStreamMessage) => {
       if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(msg));
     };
@@ -191,23 +202,39 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * An agent's answer that the caller can act on (a job that cannot fit, an agent shutting down, a
+ * dropped connection), as opposed to a failure inside the agent.
+ */
+function agentRefused(err: unknown): boolean {
+  const e = err as { name?: string; code?: string };
+  return e?.name === 'AgentError' && e.code !== 'INTERNAL';
+}
+
 function toErrorBody(err: unknown): ApiErrorBody {
   if (err instanceof ApiError) return { error: { code: err.code, message: err.message } };
   if (err instanceof UserError) return { error: { code: err.code, message: err.message } };
+  if (agentRefused(err)) return { error: { code: (err as { code: string }).code, message: errorMessage(err) } };
   return { error: { code: 'INTERNAL', message: errorMessage(err) } };
 }
 
 function readJson(req: http.IncomingMessage): Promise<unknown> {
   return new Promise((resolve, reject) => {
+    const tooLarge = () => {
+      // Answer at once and stop keeping what arrives. The rest is read and dropped (requestTimeout
+      // bounds how long) rather than the connection reset under a client still sending, which
+      // would lose the 413.
+      req.removeAllListeners('data');
+      req.resume();
+      reject(new ApiError(413, 'TOO_LARGE', `request body larger than ${MAX_BODY / 1024 / 1024} MiB`));
+    };
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > MAX_BODY) return tooLarge();
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > MAX_BODY) {
-        reject(new ApiError(413, 'TOO_LARGE', 'request body too large'));
-        req.destroy();
-        return;
-      }
+      if (size > MAX_BODY) return tooLarge();
       chunks.push(c);
     });
     req.on('end', () => {

@@ -99,9 +99,32 @@ export interface JobRecord {
   taskId: string;
   /** names of the secrets given (values never leave the node) */
   secretNames?: string[];
+  /** the launch request (or exec call) that submitted it; a retry of that call finds this job */
+  requestId?: string;
 }
 
 export type RequestKind = 'launch' | 'start' | 'stop' | 'down' | 'exec';
+
+export type StorageStatus = 'INIT' | 'UPLOADING' | 'READY' | 'UPLOAD_FAILED' | 'DELETE_FAILED';
+
+/** A bucket aloft created for a task (`aloft storage ls`). */
+export interface StorageRecord {
+  name: string;
+  /** s3, gcs, r2, ... */
+  store: string;
+  /** s3://name, gs://name */
+  url: string;
+  /** the local paths uploaded into it, if any */
+  source?: string;
+  status: StorageStatus;
+  /** kept when the clusters using it go down */
+  persistent: boolean;
+  createdAt: number;
+  updatedAt: number;
+  /** clusters that mount or copy it now */
+  clusters: string[];
+  statusReason?: string;
+}
 export type RequestStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
 
 /** Launch pipeline stages, in order (SkyPilot's names where it has them). */
@@ -130,6 +153,8 @@ export interface RequestRecord {
   jobId?: number;
   /** the launch created the cluster (so an interrupted launch tears it down) */
   createdCluster?: boolean;
+  /** provisioning attempts that failed over, one line each: "gcp/us-central1/us-central1-a: capacity error (…)" */
+  attempts?: string[];
 }
 
 export type EventKind =

@@ -32,7 +32,7 @@ const NETWORK = new Set([
 ]);
 
 /** Where the provider SDKs find credentials and endpoints; the daemon's alone. */
-const CREDENTIALS = new Set(['KUBECONFIG', 'GOOGLE_APPLICATION_CREDENTIALS', 'GOOGLE_CLOUD_PROJECT', 'GCLOUD_PROJECT']);
+const CREDENTIALS = new Set(['KUBECONFIG', 'GOOGLE_APPLICATION_CREDENTIALS', 'GOOGLE_CLOUD_PROJECT', 'GCLOUD_PROJECT', 'STORAGE_EMULATOR_HOST']);
 const CREDENTIAL_PREFIXES = ['AWS_', 'CLOUDSDK_'];
 
 /** Set by a starter for one process only; never inherited further. */
@@ -46,6 +46,7 @@ export const AGENT_KNOBS = [
   'ALOFT_AUTOSTOP_SECONDS_PER_MINUTE',
   'ALOFT_AGENT_KILL_GRACE_MS',
   'ALOFT_AGENT_REATTACH_MS',
+  'ALOFT_AGENT_AUTH_DEADLINE_MS',
   'ALOFT_VERSION_OVERRIDE',
 ] as const;
 

@@ -64,9 +64,10 @@ describe.skipIf(!support.fs || !support.net)('local nodes with their own namespa
         `  /data/checkpoints/best.pt: ${join(src, 'best.pt')}`,
         `  /model: ${join(src, 'dir')}`,
         `  /workdir: ${join(src, 'dir')}`,
+        `  relative_dir: ${join(src, 'dir')}`,
         'run: |',
         '  set -e',
-        '  cat /data/checkpoints/best.pt /model/a.txt /workdir/a.txt; echo',
+        '  cat /data/checkpoints/best.pt /model/a.txt /workdir/a.txt ~/sky_workdir/relative_dir/a.txt; echo',
         '  mkdir -p /data/logs && echo "log of $SKYPILOT_NODE_RANK" > /data/logs/x && cat /data/logs/x',
         '  echo "host=$(hostname)"',
         '  echo "git=$(git config user.name) pip=$(cat ~/.config/pip/pip.conf | grep index-url) netrc=$(stat -c %a ~/.netrc)"',
@@ -148,7 +149,7 @@ describe.skipIf(!support.fs || !support.net)('local nodes with their own namespa
       const label = rank === 0 ? '(head, rank=0' : '(worker1, rank=1';
       const mine = r.stdout.split('\n').filter((l) => l.startsWith(label)).map((l) => l.replace(/^\([^)]*\) /, ''));
       expect(mine, r.stdout).toEqual([
-        'checkpointAA',
+        'checkpointAAA',
         `log of ${rank}`,
         `host=fm-${rank === 0 ? 'head' : 'worker1'}`,
         'git=Node Tester pip=index-url = file:///nowhere/simple netrc=600',

@@ -13,12 +13,14 @@ import { get, hammer, ready, SERVE_FIXTURES, service, services, waitService } fr
 /** Local nodes get their own addresses only as root (src/providers/local/isolation). */
 const ownAddresses = process.platform === 'linux' && process.getuid?.() === 0 && spawnSync('ip', ['-V']).status === 0;
 
-function lbPids(): number[] {
+/** Live load balancers of services under `home` (other tests' balancers may run meanwhile). */
+function lbPids(home: string): number[] {
   return readdirSync('/proc')
     .filter((e) => /^\d+$/.test(e))
     .filter((e) => {
       try {
-        return readFileSync(`/proc/${e}/cmdline`, 'latin1').includes('serve/lb/main.js') && !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${e}/stat`, 'latin1'));
+        const cmd = readFileSync(`/proc/${e}/cmdline`, 'latin1');
+        return cmd.includes('serve/lb/main.js') && cmd.includes(join(home, 'serve') + '/') && !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${e}/stat`, 'latin1'));
       } catch {
         return false;
       }
@@ -121,7 +123,8 @@ describe('aloft serve on the local infra', () => {
   }, 180_000);
 
   it('a daemon SIGKILL drops no request; the controller comes back, adopts the balancer and replaces a replica lost meanwhile', async () => {
-    const before = lbPids();
+    const before = lbPids(a.home);
+    expect(before).toHaveLength(1);
     const h = hammer(endpoint);
     await h.more(10);
     process.kill(a.daemonPid()!, 'SIGKILL');
@@ -132,7 +135,7 @@ describe('aloft serve on the local infra', () => {
     await h.more(30);
     // any command brings the daemon back; its controller adopts the balancer (same process)
     await waitService(a, 'web', (x) => ready(x).length === 2 && !ready(x).some((r) => String(r.id) === victim.replica), 'the lost replica replaced after the restart');
-    expect(lbPids()).toEqual(before);
+    expect(lbPids(a.home)).toEqual(before);
     const ctl = (await a.run(['serve', 'logs', '--controller', 'web', '--no-follow'])).stdout;
     expect(ctl).toMatch(/adopted the load balancer \(pid \d+, port \d+\)/);
     await h.more(20);
@@ -173,7 +176,7 @@ describe('aloft serve on the local infra', () => {
     expect(down.stderr).toContain("Service 'web' is shut down.");
     expect(await services(a)).toEqual([]);
     expect(JSON.parse((await a.run(['status', '-o', 'json'])).stdout)).toEqual([]);
-    expect(lbPids().filter((p) => readFileSync(`/proc/${p}/environ`, 'latin1').includes(`ALOFT_HOME=${a.home}`))).toEqual([]);
+    expect(lbPids(a.home)).toEqual([]);
     const daemon = a.daemonPid();
     await waitFor(() => a.leftoverProcesses().filter((p) => p !== daemon).length === 0, 20_000, 'no process but the daemon');
     expect(await service(a, 'web')).toBeUndefined();

@@ -14,6 +14,7 @@ export const BIN = join(ROOT, 'bin', 'aloft');
  * worktree under work/wt/NAME, two levels up), or undefined when not checked out.
  */
 export function corpusDir(): string | undefined {
+  if (process.env.ALOFT_CORPUS_DIR) return existsSync(process.env.ALOFT_CORPUS_DIR) ? process.env.ALOFT_CORPUS_DIR : undefined;
   return [resolve(ROOT, '..', 'shared', 'skypilot-yaml-corpus'), resolve(ROOT, '..', '..', 'shared', 'skypilot-yaml-corpus')].find((d) => existsSync(d));
 }
 
@@ -135,7 +136,12 @@ export function testUserHome(): string {
   return dir;
 }
 
-export async function waitFor<T>(fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000, what = 'condition'): Promise<T> {
+export async function waitFor<T>(
+  fn: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 20_000,
+  what = 'condition',
+  intervalMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -145,7 +151,7 @@ export async function waitFor<T>(fn: () => Promise<T | undefined | false> | T | 
     } catch (err) {
       last = err;
     }
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, intervalMs));
   }
   throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
 }

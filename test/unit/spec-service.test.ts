@@ -4,6 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { API_PARAMS, describeIssue } from '../../src/protocol/schemas.js';
 import { applyOverrides, parseTaskText } from '../../src/spec/index.js';
 import { checkServiceTask, serviceSpecText, servicePort, SERVICE_DEFAULTS } from '../../src/spec/service.js';
 import { taskToYaml } from '../../src/spec/to-yaml.js';
@@ -57,6 +58,30 @@ describe('service: as SkyPilot accepts it', () => {
     expect(s.readiness).toMatchObject({ path: '/v1/models', initialDelaySeconds: 30, timeoutSeconds: 5, intervalSeconds: 2, failureThresholdSeconds: 20, postData: { model: 'm' }, headers: { Authorization: 'Bearer x' } });
     expect(s).toMatchObject({ minReplicas: 0, maxReplicas: 3, targetQpsPerReplica: 2.5, upscaleDelaySeconds: 10, downscaleDelaySeconds: 60, numOverprovision: 1, loadBalancingPolicy: 'round_robin', streamTimeoutSeconds: 600, port: 8080 });
     expect(s.tls).toEqual({ keyfile: join(dir, 'k.pem'), certfile: join(dir, 'c.pem') });
+    // what the parser makes of every field is what the daemon's API accepts (serveUp is checked
+    // against protocol/schemas.ts before the daemon acts)
+    const task = parse(svc(['readiness_probe: {path: /x, post_data: {a: [1]}, headers: {X: y}}', 'replica_policy: {min_replicas: 0, max_replicas: 2, target_qps_per_replica: {"A100:1": 3}, base_ondemand_fallback_replicas: 1, dynamic_ondemand_fallback: true, spot_placer: dynamic_fallback}', 'load_balancing_policy: instance_aware_least_load'], ['resources:', '  ports: 8080', '  use_spot: true', 'run: x']));
+    for (const t of [task, parse(svc(['readiness_probe: /h']))]) {
+      const r = API_PARAMS.serveUp.safeParse({ task: t, name: 'svc' });
+      expect(r.success, r.success ? '' : describeIssue(r.error, { task: t })).toBe(true);
+    }
+  });
+
+  it('the daemon refuses a service of the wrong shape in one line naming the field', () => {
+    const t = parse(svc(['readiness_probe: /h']));
+    const bad = [
+      [{ ...t.service!, minReplicas: -1 }, 'task.service.minReplicas: expected a number of replicas of at least 0, got -1'],
+      [{ ...t.service!, readiness: { ...t.service!.readiness, path: 'h' } }, 'task.service.readiness.path: expected a path starting with /, got "h"'],
+      [{ ...t.service!, loadBalancingPolicy: 'random' }, 'task.service.loadBalancingPolicy: expected round_robin, least_load or instance_aware_least_load, got "random"'],
+      [{ ...t.service!, extra: 1 }, "unknown field 'extra' in task.service"],
+    ] as const;
+    for (const [service, line] of bad) {
+      const input = { task: { ...t, service } };
+      const r = API_PARAMS.serveUp.safeParse(input);
+      expect(r.success).toBe(false);
+      if (!r.success) expect(describeIssue(r.error, input)).toBe(line);
+    }
+    expect(API_PARAMS.serveUpdate.safeParse({ name: 'svc', task: t, mode: 'canary' }).success).toBe(false);
   });
 
   const refusals: Array<[string[], string]> = [

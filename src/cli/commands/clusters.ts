@@ -47,10 +47,23 @@ export function register(program: Command): void {
     .option('-r, --refresh', 'ask the agents/providers for the latest state')
     .option('--ip', "print one cluster's head node IP")
     .option('--all-ips', "print one cluster's node IPs, one per line, in rank order")
+    .option('--endpoints', "print where one cluster's ports answer, PORT: HOST:PORT per line")
+    .option('--endpoint <port>', "print where one port of one cluster answers (HOST:PORT)")
     .option('-v, --verbose', 'more columns: region and zone, the cluster id, and the whole status reason')
     .addOption(out())
-    .action(async (clusters: string[], opts: OutOpt & { refresh?: boolean; ip?: boolean; allIps?: boolean; verbose?: boolean }) => {
+    .action(async (clusters: string[], opts: OutOpt & { refresh?: boolean; ip?: boolean; allIps?: boolean; endpoints?: boolean; endpoint?: string; verbose?: boolean }) => {
       const client = await daemon();
+      if (opts.endpoints || opts.endpoint !== undefined) {
+        const flag = opts.endpoints ? '--endpoints' : '--endpoint';
+        if (clusters.length !== 1) throw new Error(`${flag} needs exactly one cluster name`);
+        const port = opts.endpoint === undefined ? undefined : Number(opts.endpoint);
+        if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) throw new Error(`--endpoint takes a port number, not '${opts.endpoint}'`);
+        const { endpoints } = await client.call('endpoints', { cluster: clusters[0]!, ...(port !== undefined ? { port } : {}) });
+        if (opts.output === 'json') return printJson(endpoints);
+        const lines = Object.entries(endpoints).map(([p, where]) => (port !== undefined ? where : `${p}: ${where}`));
+        process.stdout.write(lines.join('\n') + '\n');
+        return;
+      }
       if (opts.ip || opts.allIps) {
         if (clusters.length !== 1) throw new Error(`${opts.ip ? '--ip' : '--all-ips'} needs exactly one cluster name`);
         const { ips } = await client.call('nodeIps', { cluster: clusters[0]! });
@@ -115,6 +128,10 @@ export function register(program: Command): void {
         r.error ?? '',
       ]);
       process.stdout.write(table(['ID', 'KIND', 'CLUSTER', 'STATUS', 'STAGE', 'CREATED', 'ELAPSED', 'ERROR'], rows) + '\n');
+      // Each place a launch failed over from, with the cloud's reason.
+      for (const r of requests.filter((q) => q.attempts?.length)) {
+        process.stdout.write(`\n${r.id} (${r.cluster}) failed over ${r.attempts!.length} time(s):\n${r.attempts!.map((l) => `  ${l}`).join('\n')}\n`);
+      }
     });
 
   program
@@ -129,7 +146,11 @@ export function register(program: Command): void {
       if (opts.all) {
         // Managed jobs' clusters belong to their controllers (the daemon refuses to stop them).
         const owned = new Set((await client.call('jobsQueue', { skipFinished: true })).jobs.flatMap((j) => (j.cluster ? [j.cluster] : [])));
-        names = (await client.call('status', {})).clusters.filter((c) => (c.status === 'UP' || c.status === 'INIT') && !owned.has(c.name)).map((c) => c.name);
+        const all = (await client.call('status', {})).clusters.filter((c) => (c.status === 'UP' || c.status === 'INIT') && !owned.has(c.name));
+        // Kubernetes pods have no stopped state: `stop -a` leaves those clusters as they are.
+        const k8s = all.filter((c) => c.cloud === 'kubernetes').map((c) => c.name);
+        if (k8s.length) note(`skipping ${k8s.join(', ')}: kubernetes clusters cannot be stopped (use \`aloft down\`)`);
+        names = all.filter((c) => c.cloud !== 'kubernetes').map((c) => c.name);
       }
       if (names.length === 0) throw new Error(opts.all ? 'no cluster to stop' : 'say which clusters to stop, or --all');
       await confirmOrYes(opts.yes, `Stop ${names.join(', ')}?`);

@@ -17,21 +17,24 @@ export function register(program: Command): void {
     .description('stop the daemon (clusters and jobs keep running)')
     .action(async () => {
       const { probe } = await import('../../client/spawn.js');
-      const { postJson } = await import('../../client/http.js');
+      const { DaemonBusy, postJson } = await import('../../client/http.js');
+      const { liveDaemonPid, waitForExit } = await import('../../util/process.js');
       const paths = homePaths();
-      const info = await probe(paths.socket);
-      if (!info) return note('daemon not running');
-      await postJson(paths.socket, '/v1/rpc/shutdown', {});
-      const deadline = Date.now() + 10_000;
-      while (Date.now() < deadline) {
-        try {
-          process.kill(info.pid, 0);
-        } catch {
-          return note(`daemon stopped (pid ${info.pid})`);
-        }
-        await new Promise((r) => setTimeout(r, 20));
+      let pid: number | undefined;
+      try {
+        const info = await probe(paths.socket);
+        if (!info) return note('daemon not running');
+        pid = info.pid;
+        await postJson(paths.socket, '/v1/rpc/shutdown', {});
+      } catch (err) {
+        // Busy and not answering: asked by hand to stop, it gets the same signal as `kill`.
+        pid = err instanceof DaemonBusy ? liveDaemonPid(paths.pidFile) : undefined;
+        if (pid === undefined) throw err;
+        note(`daemon (pid ${pid}) does not answer; sending it SIGTERM`);
+        process.kill(pid, 'SIGTERM');
       }
-      throw new Error(`daemon (pid ${info.pid}) did not stop within 10s`);
+      if (await waitForExit(pid, 10_000)) return note(`daemon stopped (pid ${pid})`);
+      throw new Error(`daemon (pid ${pid}) did not stop within 10s`);
     });
 
   d.command('status')
@@ -39,8 +42,19 @@ export function register(program: Command): void {
     .addOption(new Option('-o, --output <format>', 'table or json').default('table').argParser(outputOption))
     .action(async (opts: { output: string }) => {
       const { probe } = await import('../../client/spawn.js');
+      const { DaemonBusy } = await import('../../client/http.js');
       const paths = homePaths();
-      const info = await probe(paths.socket);
+      let info;
+      try {
+        info = await probe(paths.socket);
+      } catch (err) {
+        if (!(err instanceof DaemonBusy)) throw err;
+        const { liveDaemonPid } = await import('../../util/process.js');
+        const pid = liveDaemonPid(paths.pidFile);
+        if (opts.output === 'json') printJson({ running: true, busy: true, pid: pid ?? null, socket: paths.socket, home: paths.home });
+        else process.stdout.write(`daemon: running but busy (${err.message})\npid: ${pid ?? 'unknown'}\nsocket: ${paths.socket}\n`);
+        return;
+      }
       if (opts.output === 'json') {
         printJson(info ? { running: true, ...info } : { running: false, socket: paths.socket, home: paths.home });
       } else if (!info) {

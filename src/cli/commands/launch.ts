@@ -63,6 +63,7 @@ export function register(program: Command): void {
       .addOption(new Option('-o, --output <format>', 'table or json').default('table').argParser(outputOption)),
   ).action(async (args: string[], opts: LaunchOpts) => {
     const { buildChain, singleTask } = await import('../task-input.js');
+    if (opts.cluster !== undefined) (await import('../../util/names.js')).validateClusterName(opts.cluster);
     const chain = await buildChain(args, opts, { dryrun: opts.dryrun });
     if (chain.tasks.some((t) => t.service)) {
       // SkyPilot's `sky launch` of a service YAML: the task runs once, the section is ignored.
@@ -88,19 +89,28 @@ export function register(program: Command): void {
       const { confirm } = await import('../confirm.js');
       if (!(await confirm(`Launch ${opts.cluster ? `cluster ${opts.cluster}` : 'a new cluster'}?`, true))) throw new ExitCode(1);
     }
-    const { requestId, cluster } = await client.call('launch', {
-      task,
-      cluster: opts.cluster,
-      noSetup: opts.setup === false || fastReuse,
-      idleMinutes: idle,
-      down: opts.down,
-      retryUntilUp: opts.retryUntilUp,
-    });
+    const { followRequest, followLogs, jobExitCode, describeEnd, newRequestId, retrying } = await import('../follow.js');
+    // The key makes the call safe to repeat if the daemon dies before it answers.
+    const key = newRequestId('launch');
+    const { requestId, cluster } = await retrying(() =>
+      client.call('launch', {
+        task,
+        cluster: opts.cluster,
+        noSetup: opts.setup === false || fastReuse,
+        idleMinutes: idle,
+        down: opts.down,
+        retryUntilUp: opts.retryUntilUp,
+        requestId: key,
+      }),
+    );
     if (opts.output !== 'json') note(`Launching on cluster ${cluster} (request ${requestId})`);
-    const { followRequest, followLogs, jobExitCode, describeEnd } = await import('../follow.js');
     const req = await followRequest(client, requestId, { quiet: opts.output === 'json', interruptible: true });
     if (req.status === 'CANCELLED') throw new UserError(`launch cancelled at ${req.stage ?? 'start'} (\`aloft requests cancel\`); what it had created is removed`);
-    if (req.status !== 'SUCCEEDED') throw new Error(`launch failed at ${req.stage ?? 'start'}: ${req.error ?? 'unknown error'}`);
+    if (req.status !== 'SUCCEEDED') {
+      // a problem with the YAML (file:line:col: …, e.g. a bucket mount) reads best as it is
+      if (req.error && /^\S+:\d+:\d+: /.test(req.error)) throw new Error(req.error);
+      throw new Error(`launch failed at ${req.stage ?? 'start'}: ${req.error ?? 'unknown error'}`);
+    }
     if (opts.output === 'json' && detach) {
       printJson({ cluster, request_id: requestId, job_id: req.jobId ?? null });
       return;
@@ -137,14 +147,18 @@ export function register(program: Command): void {
     const { buildChain, singleTask } = await import('../task-input.js');
     const task = singleTask(await buildChain(args, opts), 'exec');
     const client = await daemon();
-    const { jobId } = await client.call('exec', { cluster, task });
+    const { followLogs, jobExitCode, describeEnd, newRequestId, retrying } = await import('../follow.js');
+    // The key makes the call safe to repeat if the daemon dies before it answers: the agent
+    // answers the job it already took instead of starting a second one.
+    const key = newRequestId('exec');
+    const { jobId, warnings } = await retrying(() => client.call('exec', { cluster, task, requestId: key }));
+    for (const w of warnings ?? []) note(`aloft: warning: ${w}`);
     if (opts.detach || opts.detachRun) {
       if (opts.output === 'json') printJson({ cluster, job_id: jobId });
       else note(`Job submitted, ID: ${jobId}. Follow it with: aloft logs ${cluster} ${jobId}`);
       return;
     }
     if (opts.output !== 'json') note(`Job submitted, ID: ${jobId}`);
-    const { followLogs, jobExitCode, describeEnd } = await import('../follow.js');
     const sink = opts.output === 'json' ? process.stderr : process.stdout;
     const { job, detached } = await followLogs(client, { cluster, job: jobId, follow: true }, true, sink);
     if (detached) throw new ExitCode(130);

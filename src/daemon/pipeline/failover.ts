@@ -14,6 +14,8 @@ export interface FailoverOptions {
   /** called before trying a place (to record it on the cluster) */
   onTry: (p: Placement) => void;
   progress: (m: string) => void;
+  /** called with one line per failed attempt (kept on the request: `aloft requests`) */
+  onFailure?: (line: string) => void;
   retryUntilUp: boolean;
   /** re-plans after a full round failed (retry-until-up) */
   replan: () => Promise<Placement>;
@@ -42,7 +44,9 @@ export async function provisionWithFailover(first: Placement, o: FailoverOptions
         const msg = errorMessage(err);
         const e = blocklist.addFailure({ cloud: p.cloud, region: p.region ?? '', zone: p.zone }, kind, msg);
         failures.push(`${p.infra}: ${msg}`);
-        o.progress(`${p.infra}: ${kind} error (${msg}); blocked ${[e.cloud, e.region, e.zone].filter(Boolean).join('/')}, trying the next place`);
+        const line = `${p.infra}: ${kind} error (${msg}); blocked ${[e.cloud, e.region, e.zone].filter(Boolean).join('/')}`;
+        o.onFailure?.(line);
+        o.progress(`${line}, trying the next place`);
       }
     }
     if (!o.retryUntilUp) {

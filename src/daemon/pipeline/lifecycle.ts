@@ -7,6 +7,7 @@ import { errorMessage, UserError } from '../../util/errors.js';
 import type { DaemonContext } from '../context.js';
 import { getProvider } from '../providers.js';
 import { startAgents } from './agents.js';
+import { releaseStorage, remountStorage, unmountStorage } from './storage.js';
 
 export function describeResources(numNodes: number, r: NodeResources, instanceType?: string): string {
   const parts = [`cpus=${r.cpus}`, `mem=${r.memoryGiB}GiB`];
@@ -39,13 +40,33 @@ async function shutdownAgent(ctx: DaemonContext, name: string): Promise<void> {
   ctx.links.drop(name);
 }
 
-/** down: every process killed, nodes removed, the record gone (job rows and logs stay). */
-export async function teardown(ctx: DaemonContext, name: string, opts: { archive?: boolean; purge?: boolean } = {}): Promise<void> {
+/**
+ * down: every process killed, nodes removed, the record gone (job rows and logs stay). It is
+ * recorded as pending before it acts and the record goes with the cluster's row at the end, so a
+ * teardown cut short by a daemon crash is finished by the next daemon (recover.ts).
+ */
+export async function teardown(
+  ctx: DaemonContext,
+  name: string,
+  opts: { archive?: boolean; purge?: boolean; requestId?: string; reason?: string } = {},
+): Promise<void> {
   const rec = requireCluster(ctx, name);
+  const pending = ctx.store.getInternal(name).teardown;
+  ctx.store.setInternal(name, {
+    teardown: {
+      reason: opts.reason ?? pending?.reason ?? 'down',
+      archive: opts.archive !== false,
+      purge: opts.purge ?? false,
+      ...((opts.requestId ?? pending?.requestId) ? { requestId: opts.requestId ?? pending?.requestId } : {}),
+      at: pending?.at ?? Date.now(),
+    },
+  });
   const provider = await getProvider(rec.cloud, ctx.home);
   try {
     if (opts.archive !== false) await archiveRemaining(ctx, rec);
     await shutdownAgent(ctx, name);
+    // buckets first: a MOUNT_CACHED cache is flushed, and no removal reaches into a mount
+    await unmountStorage(ctx, provider, name);
     await provider.terminateInstances(name);
   } catch (err) {
     if (!opts.purge) throw err;
@@ -59,14 +80,25 @@ export async function teardown(ctx: DaemonContext, name: string, opts: { archive
     ctx.store.putJob({ ...j, status: 'CANCELLED', endedAt: Date.now() });
   }
   ctx.store.removeCluster(name, `cluster ${name} terminated`);
+  await releaseStorage(ctx, name).catch((err) => ctx.log.error({ cluster: name, err: errorMessage(err) }, 'releasing buckets failed'));
 }
 
 export async function stopCluster(ctx: DaemonContext, name: string): Promise<void> {
   const rec = requireCluster(ctx, name);
   const provider = await getProvider(rec.cloud, ctx.home);
-  if (!provider.capabilities.stop) throw new UserError(`${rec.infra} clusters cannot be stopped; use \`aloft down ${name}\``);
+  if (!provider.capabilities.stop) {
+    throw new UserError(
+      rec.cloud === 'kubernetes'
+        ? `cluster '${name}' runs on ${rec.infra}: kubernetes pods cannot be stopped (use \`aloft down ${name}\`; autostop there tears down)`
+        : `${rec.infra} clusters cannot be stopped; use \`aloft down ${name}\``,
+      'CANNOT_STOP',
+    );
+  }
+  // Refused before the agent is shut down (AWS one-time spot instances cannot stop).
+  await provider.checkStop?.(name);
   await archiveRemaining(ctx, rec);
   await shutdownAgent(ctx, name);
+  await unmountStorage(ctx, provider, name);
   await provider.stopInstances(name);
   ctx.links.flushNow();
   for (const j of ctx.store.activeJobsOf(rec.uid)) {
@@ -79,8 +111,9 @@ export async function startCluster(ctx: DaemonContext, name: string, onProgress:
   let rec = requireCluster(ctx, name);
   const provider = await getProvider(rec.cloud, ctx.home);
   ctx.links.drop(name);
-  // Whatever is left of a broken cluster (an agent killed, jobs orphaned) is swept first.
-  if (rec.status === 'INIT') await provider.stopInstances(name);
+  // A broken cluster (an agent killed) is repaired, not swept: its nodes' agents are started
+  // again where they are gone (or hung), a new head agent takes over the journal and re-adopts
+  // the jobs whose processes still run, and ranks no live job owns are stopped (reconcileRanks).
   rec = ctx.store.updateCluster(name, { status: 'INIT', statusReason: 'starting' })!;
   const info = await provider.runInstances({
     cluster: name,
@@ -97,6 +130,7 @@ export async function startCluster(ctx: DaemonContext, name: string, onProgress:
   // A marker left by an earlier autostop would make the next restart think it fired again.
   await provider.transport(name, info.nodes[0]!).exec('rm -f autostopped.json');
   await startAgents(ctx, rec, provider, info, onProgress);
+  await remountStorage(ctx, provider, name, info.nodes, onProgress);
   ctx.store.updateCluster(name, { status: 'UP', statusReason: undefined });
 }
 
@@ -106,16 +140,22 @@ export async function setAutostop(
   opts: { idleMinutes?: number; down?: boolean; cancel?: boolean },
 ): Promise<ClusterRecord> {
   const rec = requireCluster(ctx, name);
-  const setting = opts.cancel ? undefined : { idleMinutes: opts.idleMinutes ?? 5, down: opts.down ?? false };
+  // Kubernetes pods cannot be stopped: autostop there is autodown.
+  const canStop = (await getProvider(rec.cloud, ctx.home)).capabilities.stop;
+  const setting = opts.cancel ? undefined : { idleMinutes: opts.idleMinutes ?? 5, down: (opts.down ?? false) || !canStop };
   // A stopped cluster has no agent: the setting is kept and handed to its agents when it starts.
   if (rec.status === 'STOPPED') return ctx.store.updateCluster(name, { autostop: setting })!;
   if (rec.status !== 'UP') throw new UserError(`cluster '${name}' is ${rec.status}; autostop needs it UP or STOPPED`);
   const client = await ctx.links.get(name);
+  const provider = await getProvider(rec.cloud, ctx.home);
   if (opts.cancel) {
     await client.call('setAutostop', { cancel: true });
+    await provider.setAutostop?.(name, undefined);
     return ctx.store.updateCluster(name, { autostop: undefined })!;
   }
   await client.call('setAutostop', setting!);
+  // On a cloud, what the head's power-off does when autostop fires: stop, or terminate for --down.
+  await provider.setAutostop?.(name, setting);
   return ctx.store.updateCluster(name, { autostop: setting })!;
 }
 
@@ -132,6 +172,7 @@ export async function onAutostop(ctx: DaemonContext, name: string, marker: Autos
         await teardown(ctx, name, { archive: true });
       } else {
         const provider = await getProvider(rec.cloud, ctx.home);
+        await unmountStorage(ctx, provider, name);
         await provider.stopInstances(name);
         ctx.store.updateCluster(name, { status: 'STOPPED', statusReason: 'autostopped' });
       }

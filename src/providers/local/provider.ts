@@ -36,6 +36,7 @@ import {
   type IsolationRecord,
   type IsolationSupport,
 } from './isolation/index.js';
+import { detachMountsUnder } from './mounts.js';
 import { sweep } from './processes.js';
 import { LocalTransport } from './transport.js';
 
@@ -184,11 +185,13 @@ export class LocalProvider implements Provider {
   async stopInstances(cluster: string): Promise<void> {
     // The namespaces stay: a stopped node keeps its address and its own files.
     await sweep(this.clusterDir(cluster));
+    await detachMountsUnder(this.clusterDir(cluster));
   }
 
   async terminateInstances(cluster: string): Promise<void> {
     const dir = this.clusterDir(cluster);
     await sweep(dir);
+    await detachMountsUnder(dir);
     await teardownCluster(dir, this.ranksOnDisk(cluster), (r) => this.nodeDir(cluster, r));
     this.records.delete(cluster);
     rmSync(dir, { recursive: true, force: true });

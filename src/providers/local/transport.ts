@@ -63,7 +63,15 @@ export class LocalTransport implements Transport {
       const input = opts.stdin;
       if (input === undefined) child.stdin.end();
       else if (typeof input === 'string' || Buffer.isBuffer(input)) child.stdin.end(input);
-      else (input as Readable).pipe(child.stdin);
+      else {
+        // A source that breaks mid-stream (a tar of a directory that changed) must end the
+        // command, not leave it waiting for input forever.
+        (input as Readable).once('error', (e) => {
+          child.kill('SIGKILL');
+          reject(e);
+        });
+        (input as Readable).pipe(child.stdin);
+      }
     });
   }
 

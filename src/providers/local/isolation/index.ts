@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { must, run } from './commands.js';
 import { buildRootScript, claimTopScript, destinationProblem, hostPathOf, topOf, type NodeRoot } from './filesystem.js';
 import { addNat, createLinks, netnsExists, netnsName, nodeAddressing, ranksOnMachine, removeNetwork } from './network.js';
-import { claimSubnet, nodeAddress, releaseSubnet, RUN_DIR, staleClaims, subnetOf, type Subnet } from './subnets.js';
+import { claimSubnet, nodeAddress, releaseSubnet, RUN_DIR, subnetOf, sweepStaleClaims, type Subnet } from './subnets.js';
 import type { IsolationSupport } from './support.js';
 
 export { configuredSupport, isolationSupport, type IsolationSupport } from './support.js';
@@ -193,14 +193,7 @@ export async function sweepLeftovers(): Promise<void> {
     }
     if (owner && !existsSync(owner)) await releaseNodeNamespaces(owner);
   }
-  for (const i of staleClaims()) {
-    await cleanStaleSubnet(i);
-    try {
-      releaseSubnet(i, readFileSync(join(RUN_DIR, 'net', String(i)), 'utf8'));
-    } catch {
-      /* released meanwhile */
-    }
-  }
+  await sweepStaleClaims(cleanStaleSubnet);
 }
 
 /** Whether a node's network namespace is still there (it goes away only with teardown or a reboot). */

@@ -137,19 +137,18 @@ export function releaseSubnet(index: number, owner: string): void {
   if (ownerOf(index) === owner) rmSync(join(CLAIMS, String(index)), { force: true });
 }
 
-/** Claims whose owner directory is gone, for a sweep of leftovers. */
-export function staleClaims(): number[] {
-  let names: string[] = [];
-  try {
-    names = readdirSync(CLAIMS);
-  } catch {
-    return [];
-  }
-  return names
-    .filter((n) => /^\d+$/.test(n))
-    .map(Number)
-    .filter((i) => {
-      const o = ownerOf(i);
-      return o !== undefined && !existsSync(o);
-    });
+/**
+ * Cleans and releases every claim whose owner directory is gone — under the claim lock, so a
+ * claim another daemon is taking over at this moment is never swept from under it.
+ */
+export async function sweepStaleClaims(clean: (index: number) => Promise<void>): Promise<void> {
+  if (!existsSync(CLAIMS)) return;
+  await withLock(async () => {
+    for (const n of readdirSync(CLAIMS).filter((x) => /^\d+$/.test(x))) {
+      const owner = ownerOf(Number(n));
+      if (owner === undefined || existsSync(owner)) continue;
+      await clean(Number(n));
+      rmSync(join(CLAIMS, n), { force: true });
+    }
+  });
 }
