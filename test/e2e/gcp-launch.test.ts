@@ -77,7 +77,7 @@ describe.skipIf(!sshdInstalled())('GCP through the real SDK against the GCE fake
     const logs = await a.run(['logs', 'g1', '1', '--no-follow']);
     expect(logs.stdout).toContain('hello-0');
 
-    const stop = await a.run(['stop', 'g1'], { timeoutMs: 60_000 });
+    const stop = await a.run(['stop', '-y', 'g1'], { timeoutMs: 60_000 });
     expect(stop.code, stop.stderr).toBe(0);
     expect(ours(gce, 'g1').map((i) => i.status)).toEqual(['TERMINATED']);
     expect((await statusOf('g1'))!.status).toBe('STOPPED');
