@@ -105,6 +105,17 @@ describe.skipIf(!sshdInstalled())('GCP through the real SDK against the GCE fake
     expect(cost.total).toBeGreaterThanOrEqual(row.cost as number);
   }, 300_000);
 
+  it('a T4 on an N1 VM is attached as a guest accelerator (GCE sells N1 GPUs apart from the host)', async () => {
+    // no command: provision only (the fake's VMs have no GPU for a job to claim)
+    const r = await a.run(['launch', '-y', '-c', 'gt4', '--infra', 'gcp/us-central1', '--gpus', 'T4:1'], { timeoutMs: 120_000 });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const [inst] = ours(gce, 'gt4');
+    expect(String(inst!.machineType)).toMatch(/\/n1-/);
+    expect(inst!.guestAccelerators).toEqual([{ acceleratorType: expect.stringMatching(/\/acceleratorTypes\/nvidia-tesla-t4$/), acceleratorCount: 1 }]);
+    expect((await a.run(['down', '-y', 'gt4'], { timeoutMs: 120_000 })).code).toBe(0);
+    expect(ours(gce, 'gt4')).toEqual([]);
+  }, 300_000);
+
   it('two nodes in one zone; the task ports open through the firewall, closed after down', async () => {
     const yaml = join(dir, 'serve.yaml');
     const server = `const http = require('http'); const ip = process.env.SKYPILOT_NODE_IPS.split('\\n')[0];
