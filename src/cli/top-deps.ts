@@ -53,5 +53,6 @@ export async function topOptions(client: DaemonClient, home: string): Promise<Om
     prepareLaunch,
     loadGpus: tui.loadGpuCatalog,
     streamManagedLogs: tui.managedLogStreamer(client.socket),
+    streamServeLogs: tui.serveLogStreamer(client.socket),
   };
 }

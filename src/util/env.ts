@@ -61,6 +61,11 @@ export const DAEMON_SETTINGS = [
   'ALOFT_MANAGED_MAX_LAUNCH_FAILURES',
   'ALOFT_DEBUG_PAUSE_STAGE',
   'ALOFT_LOG_LEVEL',
+  // services: the autoscaler's QPS window, how often it reads the balancer, where balancers listen
+  'ALOFT_SERVE_QPS_WINDOW_SECONDS',
+  'ALOFT_SERVE_STATS_INTERVAL_MS',
+  'ALOFT_SERVE_HOST',
+  'ALOFT_SERVE_PORT_START',
 ] as const;
 
 /** The daemon settings set in `src` (unset ones are absent). */
