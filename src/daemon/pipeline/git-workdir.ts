@@ -44,7 +44,7 @@ elif c=$(git rev-parse -q --verify "refs/remotes/origin/$ref^{commit}"); then ki
 elif c=$(git rev-parse -q --verify "refs/tags/$ref^{commit}"); then kind=tag
 elif c=$(git rev-parse -q --verify "$ref^{commit}"); then kind=commit
 elif git fetch --quiet origin "$ref" 2>/dev/null && c=$(git rev-parse -q --verify 'FETCH_HEAD^{commit}'); then kind=commit
-else echo "'$ref' is not a branch, tag or commit of $url" >&2; exit 3; fi
+else echo "'$ref' is not a branch, tag or commit of $shown" >&2; exit 3; fi
 if [ "$kind" = branch ]; then git checkout --quiet --force -B "$ref" "$c"; else git checkout --quiet --force --detach "$c"; fi
 echo "checked-out $kind $c"
 `;
@@ -73,7 +73,10 @@ export async function syncGitWorkdir(
   progress: (m: string) => void,
 ): Promise<string> {
   const cred = gitCredentials(secrets);
-  const vars = `url=${shellQuote(git.url)}; ref=${shellQuote(git.ref ?? '')}; dir=${shellQuote(WORKDIR_ON_NODE)}`;
+  // the remote as the nodes reach it (a git server on this machine's 127.0.0.1, seen from a local
+  // node with its own network, is at the node's gateway); messages name the user's URL
+  const url = provider.nodeUrl?.(cluster, git.url) ?? git.url;
+  const vars = `url=${shellQuote(url)}; shown=${shellQuote(git.url)}; ref=${shellQuote(git.ref ?? '')}; dir=${shellQuote(WORKDIR_ON_NODE)}`;
   const results = await Promise.all(
     nodes.map(async (n) => {
       const t = provider.transport(cluster, n);

@@ -9,6 +9,7 @@ import { dirname, join, posix } from 'node:path';
 import type { NodeResources } from '../../protocol/model.js';
 import type { NodeTarget } from '../../protocol/api.js';
 import { UserError } from '../../util/errors.js';
+import { loopbackUrlVia } from '../../util/loopback-url.js';
 import { agentBundlePath } from '../../util/paths.js';
 import { detectResources } from '../detect.js';
 import type {
@@ -31,6 +32,7 @@ import {
   nodeHostPath,
   readRecord,
   setupCluster,
+  subnetOf,
   sweepLeftovers,
   teardownCluster,
   type IsolationRecord,
@@ -210,6 +212,15 @@ export class LocalProvider implements Provider {
       enter: (cwd) => enterArgs(rec, node.home, node.rank, cwd),
       ...(rec?.fs ? { ownPath: (dest: string) => this.ownPath(node.home, dest) } : {}),
     });
+  }
+
+  /**
+   * A node with its own network reaches this machine's loopback services at its gateway
+   * (isolation/network.ts); a plain node shares this machine's loopback, so URLs stay as they are.
+   */
+  nodeUrl(cluster: string, url: string): string {
+    const rec = this.record(cluster);
+    return rec?.net && rec.subnet !== undefined ? loopbackUrlVia(url, subnetOf(rec.subnet).gateway) : url;
   }
 
   /** Host path of an absolute node path that is the node's own, made visible in the node. */
