@@ -68,4 +68,22 @@ describe('LocalProvider.nodeUrl', () => {
     expect(provider.nodeUrl('plain', 'http://127.0.0.1:9000')).toBe('http://127.0.0.1:9000');
     expect(provider.nodeUrl('fsonly', 'git://localhost/x.git')).toBe('git://localhost/x.git');
   });
+
+  it("gives a node this machine's loopback proxy at its gateway (jobs and `aloft ssh` sessions)", () => {
+    const saved = { HTTPS_PROXY: process.env.HTTPS_PROXY, http_proxy: process.env.http_proxy };
+    process.env.HTTPS_PROXY = 'http://127.0.0.1:3128';
+    process.env.http_proxy = 'http://proxy.corp:8080';
+    try {
+      const node = (c: string) => ({ rank: 0, ip: '', home: join(root, 'local', c, '0'), instanceId: '', status: 'running' as const });
+      const env = provider.sessionTarget('net', node('net')).env!;
+      expect(env.HTTPS_PROXY).toBe('http://10.213.3.1:3128');
+      expect(env.http_proxy).toBeUndefined(); // not on this machine: the node's environment keeps it as it is
+      expect(provider.sessionTarget('plain', node('plain')).env!.HTTPS_PROXY).toBeUndefined();
+    } finally {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
+  });
 });

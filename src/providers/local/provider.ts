@@ -8,6 +8,7 @@ import os, { tmpdir } from 'node:os';
 import { dirname, join, posix } from 'node:path';
 import type { NodeResources } from '../../protocol/model.js';
 import type { NodeTarget } from '../../protocol/api.js';
+import { PROXY_URLS } from '../../util/env.js';
 import { UserError } from '../../util/errors.js';
 import { loopbackUrlVia } from '../../util/loopback-url.js';
 import { agentBundlePath } from '../../util/paths.js';
@@ -208,7 +209,7 @@ export class LocalProvider implements Provider {
 
   transport(cluster: string, node: NodeInfo): Transport {
     const rec = this.record(cluster);
-    return new LocalTransport(node.home, { ALOFT_NODE_DIR: node.home }, {
+    return new LocalTransport(node.home, { ...this.proxyEnv(cluster), ALOFT_NODE_DIR: node.home }, {
       enter: (cwd) => enterArgs(rec, node.home, node.rank, cwd),
       ...(rec?.fs ? { ownPath: (dest: string) => this.ownPath(node.home, dest) } : {}),
     });
@@ -221,6 +222,20 @@ export class LocalProvider implements Provider {
   nodeUrl(cluster: string, url: string): string {
     const rec = this.record(cluster);
     return rec?.net && rec.subnet !== undefined ? loopbackUrlVia(url, subnetOf(rec.subnet).gateway) : url;
+  }
+
+  /**
+   * A node inherits the proxy settings of this machine (util/env.ts); a proxy on this machine's
+   * loopback (cntlm, a local squid) is at the gateway for a node with its own network. Only the
+   * rewritten ones: the rest comes from the node environment as it is.
+   */
+  private proxyEnv(cluster: string): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const k of PROXY_URLS) {
+      const v = process.env[k];
+      if (v && this.nodeUrl(cluster, v) !== v) out[k] = this.nodeUrl(cluster, v);
+    }
+    return out;
   }
 
   /** Host path of an absolute node path that is the node's own, made visible in the node. */
@@ -263,7 +278,7 @@ export class LocalProvider implements Provider {
       home: node.home,
       cwd,
       enter: enterArgs(this.record(cluster), node.home, node.rank, cwd),
-      env: { HOME: node.home, ALOFT_NODE_DIR: node.home, SKYPILOT_NODE_RANK: String(node.rank) },
+      env: { ...this.proxyEnv(cluster), HOME: node.home, ALOFT_NODE_DIR: node.home, SKYPILOT_NODE_RANK: String(node.rank) },
     };
   }
 
@@ -290,7 +305,7 @@ export class LocalProvider implements Provider {
       const rec = this.record(cluster);
       for (const rank of this.ranksOnDisk(cluster)) {
         const nodeDir = this.nodeDir(cluster, rank);
-        nodes.push({ cluster, rank, nodeDir, enter: enterArgs(rec, nodeDir, rank, nodeDir) });
+        nodes.push({ cluster, rank, nodeDir, enter: enterArgs(rec, nodeDir, rank, nodeDir), env: this.proxyEnv(cluster) });
       }
     }
     await writeLocalSshConfig(dirname(this.root), nodes).catch(() => {
