@@ -70,15 +70,21 @@ describe('LocalProvider.nodeUrl', () => {
   });
 
   it("gives a node this machine's loopback proxy at its gateway (jobs and `aloft ssh` sessions)", () => {
-    const saved = { HTTPS_PROXY: process.env.HTTPS_PROXY, http_proxy: process.env.http_proxy };
+    const saved = { HTTPS_PROXY: process.env.HTTPS_PROXY, http_proxy: process.env.http_proxy, NO_PROXY: process.env.NO_PROXY, no_proxy: process.env.no_proxy };
     process.env.HTTPS_PROXY = 'http://127.0.0.1:3128';
     process.env.http_proxy = 'http://proxy.corp:8080';
+    process.env.no_proxy = 'localhost,127.0.0.1';
+    delete process.env.NO_PROXY;
     try {
       const node = (c: string) => ({ rank: 0, ip: '', home: join(root, 'local', c, '0'), instanceId: '', status: 'running' as const });
       const env = provider.sessionTarget('net', node('net')).env!;
       expect(env.HTTPS_PROXY).toBe('http://10.213.3.1:3128');
       expect(env.http_proxy).toBeUndefined(); // not on this machine: the node's environment keeps it as it is
-      expect(provider.sessionTarget('plain', node('plain')).env!.HTTPS_PROXY).toBeUndefined();
+      // the gateway (where rclone's endpoint and git remotes of this machine now point) bypasses any proxy
+      expect(env.no_proxy).toBe('localhost,127.0.0.1,10.213.3.1');
+      expect(env.NO_PROXY).toBe('localhost,127.0.0.1,10.213.3.1');
+      const plain = provider.sessionTarget('plain', node('plain')).env!;
+      expect([plain.HTTPS_PROXY, plain.no_proxy, plain.NO_PROXY]).toEqual([undefined, undefined, undefined]);
     } finally {
       for (const [k, v] of Object.entries(saved)) {
         if (v === undefined) delete process.env[k];

@@ -225,16 +225,25 @@ export class LocalProvider implements Provider {
   }
 
   /**
-   * A node inherits the proxy settings of this machine (util/env.ts); a proxy on this machine's
-   * loopback (cntlm, a local squid) is at the gateway for a node with its own network. Only the
-   * rewritten ones: the rest comes from the node environment as it is.
+   * A node inherits the proxy settings of this machine (util/env.ts); for a node with its own
+   * network, a proxy on this machine's loopback (cntlm, a local squid) is at the gateway, and the
+   * gateway joins NO_PROXY: it is this machine's loopback seen from the node (rclone's endpoint
+   * and a git remote are rewritten to it), which a proxy elsewhere could not reach. Only what
+   * changes: the rest comes from the node environment as it is.
    */
   private proxyEnv(cluster: string): Record<string, string> {
+    const rec = this.record(cluster);
+    const set = PROXY_URLS.filter((k) => process.env[k]);
+    if (!rec?.net || rec.subnet === undefined || set.length === 0) return {};
+    const gateway = subnetOf(rec.subnet).gateway;
     const out: Record<string, string> = {};
-    for (const k of PROXY_URLS) {
-      const v = process.env[k];
-      if (v && this.nodeUrl(cluster, v) !== v) out[k] = this.nodeUrl(cluster, v);
+    for (const k of set) {
+      const url = loopbackUrlVia(process.env[k]!, gateway);
+      if (url !== process.env[k]) out[k] = url;
     }
+    const { NO_PROXY: upper, no_proxy: lower } = process.env;
+    out.NO_PROXY = [upper ?? lower, gateway].filter(Boolean).join(',');
+    out.no_proxy = [lower ?? upper, gateway].filter(Boolean).join(',');
     return out;
   }
 
