@@ -77,7 +77,9 @@ export async function syncGitWorkdir(
   // node with its own network, is at the node's gateway); messages name the user's URL
   const url = provider.nodeUrl?.(cluster, git.url) ?? git.url;
   const vars = `url=${shellQuote(url)}; shown=${shellQuote(git.url)}; ref=${shellQuote(git.ref ?? '')}; dir=${shellQuote(WORKDIR_ON_NODE)}`;
-  const results = await Promise.all(
+  // every node's clone settles before a failure is reported, and the lowest rank's failure is the
+  // one named: the same failure on every node is one line, whichever node finished first
+  const settled = await Promise.allSettled(
     nodes.map(async (n) => {
       const t = provider.transport(cluster, n);
       await ensureNodeTools(provider, t, n.rank, { rclone: false, fuse: false, git: true }, progress);
@@ -89,6 +91,8 @@ export async function syncGitWorkdir(
       return /checked-out (\w+) (\w+)/.exec(r.stdout);
     }),
   );
-  const m = results[0];
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) throw failed.reason;
+  const m = (settled[0] as PromiseFulfilledResult<RegExpExecArray | null> | undefined)?.value;
   return `cloned ${git.url} at ${m ? `${m[1]} ${git.ref ?? '(default branch)'} (${m[2]!.slice(0, 12)})` : git.ref ?? 'its default branch'} into ~/${WORKDIR_ON_NODE} on ${nodes.length} node(s)`;
 }
