@@ -63,8 +63,8 @@ describe('aloft serve on the local infra', () => {
     expect(urls.every((u) => u.endsWith(':8080'))).toBe(true);
     if (ownAddresses) expect(new Set(urls).size).toBe(2); // both bind 8080, each on its own address
     const table = (await a.run(['serve', 'status', 'web'])).stdout;
-    expect(table).toMatch(/NAME\s+VERSION\s+UPTIME\s+STATUS\s+REPLICAS\s+ENDPOINT/);
-    expect(table).toMatch(/web\s+1\s+\S+\s+READY\s+2\/2\s+http:\/\/127\.0\.0\.1/);
+    expect(table).toMatch(/NAME\s+(USER\s+)?VERSION\s+UPTIME\s+STATUS\s+REPLICAS\s+ENDPOINT/);
+    expect(table).toMatch(/web\s+(?:[a-z_][a-z0-9_.-]*\s+)?1\s+\S+\s+READY\s+2\/2\s+http:\/\/127\.0\.0\.1/);
     expect(table).toMatch(/SERVICE_NAME\s+ID\s+VERSION\s+ENDPOINT\s+LAUNCHED\s+INFRA\s+RESOURCES\s+STATUS/);
     expect((await a.run(['serve', 'status', '--endpoint', 'web'])).stdout.trim()).toBe(endpoint);
   }, 180_000);

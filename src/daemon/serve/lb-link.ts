@@ -107,7 +107,12 @@ export class LbLink {
     const deadline = Date.now() + 30_000;
     while (Date.now() < deadline) {
       if (existsSync(this.files.ready)) {
-        const r = JSON.parse(readFileSync(this.files.ready, 'utf8')) as { pid?: number; port?: number; error?: string };
+        let r: { pid?: number; port?: number; error?: string };
+        try {
+          r = JSON.parse(readFileSync(this.files.ready, 'utf8')) as typeof r;
+        } catch {
+          r = {}; // a balancer of an older aloft writes it in place: read it again on the next turn
+        }
         if (r.error) throw new Error(`the load balancer cannot start: ${r.error}`);
         if (r.pid && r.port) return { pid: r.pid, port: r.port };
       }

@@ -26,6 +26,12 @@ function log(line: string): void {
 }
 
 const file = JSON.parse(readFileSync(files.config, 'utf8')) as LbConfigFile;
+
+/** lb.ready, whole or not at all: the daemon polls for it and must never read it half-written. */
+function writeReady(v: { pid?: number; port?: number; error?: string }): void {
+  writeFileSync(`${files.ready}.tmp`, JSON.stringify(v), { mode: 0o600 });
+  renameSync(`${files.ready}.tmp`, files.ready);
+}
 const { listen, ...initial } = file;
 const subscribers = new Set<http.ServerResponse>();
 const emit = (e: LbEvent) => {
@@ -162,7 +168,7 @@ async function main(): Promise<void> {
     writeFileSync(`${files.config}.tmp`, JSON.stringify(next), { mode: 0o600 });
     renameSync(`${files.config}.tmp`, files.config);
   }
-  writeFileSync(files.ready, JSON.stringify({ pid: process.pid, port: boundPort }), { mode: 0o600 });
+  writeReady({ pid: process.pid, port: boundPort });
   log(`load balancer for ${initial.service} on ${listen.tls ? 'https' : 'http'}://${listen.host}:${boundPort} (pid ${process.pid}, policy ${initial.policy}, ${initial.replicas.length} replica(s))`);
 }
 
@@ -172,6 +178,6 @@ process.on('uncaughtException', (err) => log(`uncaught: ${err.stack ?? err.messa
 
 main().catch((err) => {
   log(`cannot start: ${(err as Error).message}`);
-  writeFileSync(files.ready, JSON.stringify({ error: (err as Error).message }), { mode: 0o600 });
+  writeReady({ error: (err as Error).message });
   process.exit(1);
 });
