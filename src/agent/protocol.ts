@@ -47,6 +47,8 @@ export interface JobSubmission {
   taskId?: string;
   /** extra env only for this job (e.g. SKYPILOT_MANAGED_JOB_ID) */
   extraEnv?: Record<string, string>;
+  /** who submitted it (shown as USER; never used for access on the node) */
+  user?: string;
 }
 
 /** A job as the agent reports it (the daemon adds cluster / clusterUid). */

@@ -3,8 +3,7 @@ import type { DaemonClient } from '../client/client.js';
 import type { JobRecord, RequestRecord } from '../protocol/model.js';
 import { DaemonUnreachable } from '../client/http.js';
 import { UserError } from '../util/errors.js';
-import { aloftHome } from '../util/paths.js';
-import { note } from './context.js';
+import { note, reviveFor } from './context.js';
 
 export async function followRequest(client: DaemonClient, id: string, quiet = false): Promise<RequestRecord> {
   let final: RequestRecord | undefined;
@@ -27,7 +26,7 @@ export async function followRequest(client: DaemonClient, id: string, quiet = fa
  */
 export async function reattaching(
   open: (write: (text: string) => void) => { done: Promise<void> },
-  opts: { follow: boolean; stopped: () => boolean; out?: NodeJS.WritableStream },
+  opts: { follow: boolean; stopped: () => boolean; revive: () => Promise<unknown>; out?: NodeJS.WritableStream },
 ): Promise<void> {
   const out = opts.out ?? process.stdout;
   let printed = 0; // characters written so far
@@ -51,8 +50,7 @@ export async function reattaching(
     } catch (err) {
       if (!(err instanceof DaemonUnreachable) || opts.stopped() || !opts.follow || attempt >= 3) throw err;
       note('aloft: lost the daemon; the job keeps running. Re-attaching…');
-      const { ensureDaemon } = await import('../client/spawn.js');
-      await ensureDaemon(aloftHome());
+      await opts.revive();
     }
   }
 }
@@ -83,7 +81,7 @@ export async function followLogs(
           if (item.type === 'text') write(item.text);
           else job = item.job;
         })),
-      { follow: q.follow, stopped: () => detached, out },
+      { follow: q.follow, stopped: () => detached, revive: reviveFor(client), out },
     );
   } finally {
     process.off('SIGINT', onSig);

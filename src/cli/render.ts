@@ -28,11 +28,13 @@ export function autostopText(c: ClusterRecord): string {
   return `${c.autostop.idleMinutes}m${c.autostop.down ? ' (down)' : ''}`;
 }
 
-export const CLUSTER_HEADERS = ['NAME', 'INFRA', 'RESOURCES', 'STATUS', 'AUTOSTOP', '$/HR', 'LAUNCHED', 'LAST JOB'];
+// USER (who launched / submitted), where SkyPilot puts it: after NAME.
+export const CLUSTER_HEADERS = ['NAME', 'USER', 'INFRA', 'RESOURCES', 'STATUS', 'AUTOSTOP', '$/HR', 'LAUNCHED', 'LAST JOB'];
 
 export function clusterRow(c: ClusterRecord, now = Date.now()): string[] {
   return [
     c.name,
+    c.user ?? '-',
     c.infra,
     c.resources,
     // The reason's first clause only; the whole of it is in `status -o json` (statusReason).
@@ -44,13 +46,14 @@ export function clusterRow(c: ClusterRecord, now = Date.now()): string[] {
   ];
 }
 
-export const JOB_HEADERS = ['ID', 'NAME', 'SUBMITTED', 'STARTED', 'DURATION', 'RESOURCES', 'STATUS'];
+export const JOB_HEADERS = ['ID', 'NAME', 'USER', 'SUBMITTED', 'STARTED', 'DURATION', 'RESOURCES', 'STATUS'];
 
 export function jobRow(j: JobRecord, now = Date.now()): string[] {
   const end = j.endedAt ?? (j.startedAt ? now : undefined);
   return [
     String(j.id),
     j.name ?? '-',
+    j.user ?? '-',
     ago(j.submittedAt, now),
     ago(j.startedAt, now),
     j.startedAt && end ? duration(end - j.startedAt) : '-',

@@ -17,21 +17,34 @@ import { syncWorkdir } from './pipeline/sync.js';
 import { getProvider } from './providers.js';
 import { jobTaskKey, recordTask, requestTaskKey } from './submitted.js';
 import type { RpcHandler, StreamHandler } from './server.js';
+import { Forbidden, localUserName, mayChange, requireAdmin, requireOwner, type Caller } from './team/caller.js';
+import type { AuditLog } from './team/audit.js';
+import type { Users } from './team/users.js';
+import { localizeTask } from './team/uploads.js';
 
-type Handlers = { [M in keyof ApiMethods]: (p: ApiMethods[M]['params']) => Promise<ApiMethods[M]['result']> };
+/** Every method gets the caller the server authenticated (methods that do not care ignore it). */
+type Handlers = { [M in keyof ApiMethods]: (p: ApiMethods[M]['params'], caller: Caller) => Promise<ApiMethods[M]['result']> };
 
 export interface ApiOptions {
   socket: string;
   startedAt: number;
   shutdown: () => void;
+  users: Users;
+  audit: AuditLog;
+  /** TCP addresses served (team mode) */
+  listen: () => string[];
+  state: { kind: 'sqlite' | 'postgresql'; location: string };
 }
+
+/** The user a record belongs to (a record from before team mode: the local user's). */
+const ownerOf = (r: { user?: string }): string => r.user ?? localUserName();
 
 export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Record<string, RpcHandler>; streams: Record<string, StreamHandler> } {
   const { store, requests } = ctx;
 
   /** Runs `work` as a background request; answers with its id at once. */
-  const background = (kind: RequestKind, cluster: string, work: (reqId: string) => Promise<{ jobId?: number } | void>) => {
-    const req = requests.create(kind, cluster);
+  const background = (kind: RequestKind, cluster: string, caller: Caller, work: (reqId: string) => Promise<{ jobId?: number } | void>) => {
+    const req = requests.create(kind, cluster, { user: caller.user });
     void (async () => {
       try {
         const r = await work(req.id);
@@ -55,16 +68,22 @@ export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Record<s
         startedAt: opts.startedAt,
         uptimeSeconds: Math.round((Date.now() - opts.startedAt) / 1000),
         infra: await usableInfraCached(),
+        ...(opts.listen().length ? { listen: opts.listen() } : {}),
+        state: opts.state,
       };
     },
-    async shutdown() {
+    async shutdown(_p, caller) {
+      requireAdmin(caller, 'stop the API server');
       setImmediate(opts.shutdown);
       return { ok: true };
     },
-    async launch(p: LaunchParams) {
-      if (!p?.task) throw new UserError('launch needs a task');
-      const cluster = p.cluster ? validateClusterName(p.cluster) : generateClusterName();
-      const requestId = background('launch', cluster, async (id) => {
+    async launch(given: LaunchParams, caller) {
+      if (!given?.task) throw new UserError('launch needs a task');
+      const cluster = given.cluster ? validateClusterName(given.cluster) : generateClusterName(caller.user);
+      const existing = store.getCluster(cluster);
+      if (existing) requireOwner(caller, existing.user, `cluster '${cluster}'`, 'launch on it');
+      const p: LaunchParams = { ...given, task: localizeTask(given.task, caller, ctx.home) };
+      const requestId = background('launch', cluster, caller, async (id) => {
         const r = await runLaunch(ctx, p, requestRecord(id));
         const uid = store.getCluster(cluster)?.uid;
         if (r.jobId !== undefined && uid) recordTask(store.db, jobTaskKey(uid, r.jobId), p.task);
@@ -74,8 +93,10 @@ export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Record<s
       recordTask(store.db, requestTaskKey(requestId), p.task);
       return { requestId, cluster };
     },
-    async exec(p) {
-      const rec = requireCluster(ctx, validateClusterName(p.cluster));
+    async exec(given, caller) {
+      const rec = requireCluster(ctx, validateClusterName(given.cluster));
+      requireOwner(caller, rec.user, `cluster '${rec.name}'`, 'run work on it');
+      const p = { ...given, task: localizeTask(given.task, caller, ctx.home) };
       if (rec.status !== 'UP') {
         throw new UserError(
           rec.status === 'STOPPED'
@@ -93,7 +114,7 @@ export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Record<s
         const provider = await getProvider(rec.cloud, ctx.home);
         await syncWorkdir(provider, rec.name, store.getInternal(rec.name).nodes ?? [], p.task.workdir);
       }
-      const sub = submissionOf(p.task, { withSetup: false });
+      const sub = submissionOf(p.task, { withSetup: false, user: caller.user });
       if (!sub) throw new UserError('nothing to run: give a YAML with `run:` or a command after --');
       const client = await ctx.links.get(rec.name);
       const { jobId } = await client.call('submit', sub);
@@ -124,28 +145,45 @@ export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Record<s
       if (p?.skipFinished) jobs = jobs.filter((j) => !isTerminalJob(j.status));
       return { jobs };
     },
-    async cancel(p) {
+    async cancel(p, caller) {
       const rec = requireCluster(ctx, p.cluster);
       if (rec.status !== 'UP') throw new UserError(`cluster '${rec.name}' is ${rec.status}; nothing runs on it`);
       if (!p.all && !(p.jobIds && p.jobIds.length > 0)) throw new UserError('say which jobs to cancel, or --all');
+      let target: { all: true } | { jobIds: number[] } = p.all ? { all: true } : { jobIds: p.jobIds! };
+      if (!mayChange(caller, rec.user)) {
+        // Not the cluster's owner: only jobs of one's own on it.
+        ctx.links.flushNow();
+        const jobs = store.jobsOf(rec.uid);
+        if (p.all) target = { jobIds: jobs.filter((j) => !isTerminalJob(j.status) && j.user === caller.user).map((j) => j.id) };
+        else {
+          for (const id of p.jobIds!) {
+            const j = jobs.find((x) => x.id === id);
+            if (j && j.user !== caller.user) {
+              const who = j.user ?? ownerOf(rec);
+              throw new Forbidden(`job ${id} on '${rec.name}' belongs to ${who}: only ${who}, the cluster's owner or an admin may cancel it`);
+            }
+          }
+        }
+        if ('jobIds' in target && target.jobIds.length === 0) return { cancelled: [] };
+      }
       const client = await ctx.links.get(rec.name);
-      return client.call('cancel', p.all ? { all: true } : { jobIds: p.jobIds });
+      return client.call('cancel', target);
     },
-    async stop(p) {
-      const names = p.clusters.map((n) => requireCluster(ctx, n).name);
+    async stop(p, caller) {
+      const names = p.clusters.map((n) => owned(caller, n, 'stop it').name);
       // A managed job's cluster belongs to its controller: a stop would end the job for good.
       const owners = new Map(ctx.store.activeManaged().filter((m) => m.cluster).map((m) => [m.cluster!, m.id]));
       for (const n of names) {
         const id = owners.get(n);
         if (id !== undefined) throw new UserError(`cluster '${n}' runs managed job ${id}; its controller owns it (cancel the job with \`aloft jobs cancel ${id}\`)`);
       }
-      return { requestIds: names.map((n) => background('stop', n, () => ctx.locks.with(n, () => stopCluster(ctx, n)))) };
+      return { requestIds: names.map((n) => background('stop', n, caller, () => ctx.locks.with(n, () => stopCluster(ctx, n)))) };
     },
-    async start(p) {
-      const names = p.clusters.map((n) => requireCluster(ctx, n).name);
+    async start(p, caller) {
+      const names = p.clusters.map((n) => owned(caller, n, 'start it').name);
       return {
         requestIds: names.map((n) =>
-          background('start', n, (id) =>
+          background('start', n, caller, (id) =>
             ctx.locks.with(n, async () => {
               await startCluster(ctx, n, (m) => requests.progress(id, m));
               if (p.idleMinutes !== undefined) await setAutostop(ctx, n, { idleMinutes: p.idleMinutes, down: p.down });
@@ -154,14 +192,18 @@ export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Record<s
         ),
       };
     },
-    async down(p) {
-      const names = p.all ? store.listClusters().map((c) => c.name) : (p.clusters ?? []).map((n) => requireCluster(ctx, n).name);
+    async down(p, caller) {
+      if (p.allUsers) requireAdmin(caller, "tear down every user's clusters");
+      const names = p.all
+        ? store.listClusters().filter((c) => p.allUsers || ownerOf(c) === caller.user).map((c) => c.name)
+        : (p.clusters ?? []).map((n) => owned(caller, n, 'tear it down').name);
       return {
         clusters: names,
-        requestIds: names.map((n) => background('down', n, () => ctx.locks.with(n, () => teardown(ctx, n, { purge: p.purge })))),
+        requestIds: names.map((n) => background('down', n, caller, () => ctx.locks.with(n, () => teardown(ctx, n, { purge: p.purge })))),
       };
     },
-    async autostop(p) {
+    async autostop(p, caller) {
+      for (const n of p.clusters) owned(caller, n, 'change its autostop');
       const clusters: ClusterRecord[] = [];
       for (const n of p.clusters) clusters.push(await setAutostop(ctx, n, p));
       return { clusters };
@@ -176,21 +218,31 @@ export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Record<s
       const { describe } = await import('./describe.js');
       return describe(ctx, p);
     },
-    async jobsLaunch(p) {
-      if (!p?.task) throw new UserError('jobs launch needs a task');
-      return { job: managed().submit(p) };
+    async jobsLaunch(given, caller) {
+      if (!given?.task) throw new UserError('jobs launch needs a task');
+      const p = {
+        ...given,
+        task: localizeTask(given.task, caller, ctx.home),
+        ...(given.tasks ? { tasks: given.tasks.map((t) => localizeTask(t, caller, ctx.home)) } : {}),
+      };
+      return { job: managed().submit(p, caller.user) };
     },
     async jobsQueue(p) {
       let jobs = store.listManaged();
       if (p?.skipFinished) jobs = jobs.filter((j) => !TERMINAL_MANAGED_STATUSES.has(j.status));
       return { jobs };
     },
-    async jobsCancel(p) {
+    async jobsCancel(p, caller) {
+      if (p.allUsers) requireAdmin(caller, "cancel every user's managed jobs");
       const m = managed();
-      return { cancelled: m.cancel(m.resolve(p.ids, p.name, p.all ?? false)) };
+      let jobs = m.resolve(p.ids, p.name, p.all ?? false);
+      // -a / -n: the caller's own jobs (everyone's with --all-users); by id: refused if not theirs.
+      if (p.all || p.name !== undefined) jobs = jobs.filter((j) => p.allUsers || ownerOf(j) === caller.user);
+      else for (const j of jobs) requireOwner(caller, j.user, `managed job ${j.id}`, 'cancel it');
+      return { cancelled: m.cancel(jobs) };
     },
-    async preempt(p) {
-      const rec = requireCluster(ctx, p.cluster);
+    async preempt(p, caller) {
+      const rec = owned(caller, p.cluster, 'preempt it');
       if (rec.cloud !== 'local') throw new UserError(`only local clusters can be preempted by hand; ${rec.name} runs on ${rec.infra}`);
       if (!rec.useSpot) throw new UserError(`cluster '${rec.name}' is not a spot cluster (launch it with --use-spot)`);
       const { preemptLocal } = await import('./chaos.js');
@@ -202,7 +254,8 @@ export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Record<s
       if (rec.status !== 'UP') throw new UserError(`cluster '${rec.name}' is ${rec.status}; it has no running nodes`);
       return { ips: (store.getInternal(rec.name).nodes ?? []).map((n) => n.ip) };
     },
-    async nodeTarget(p) {
+    async nodeTarget(p, caller) {
+      if (caller.remote) throw new UserError('`aloft ssh` reaches nodes from the machine that runs the server; through an API server use `aloft exec CLUSTER -- CMD`');
       const rec = requireCluster(ctx, p.cluster);
       if (rec.status !== 'UP') throw new UserError(`cluster '${rec.name}' is ${rec.status}; start it first`);
       const nodes = store.getInternal(rec.name).nodes ?? [];
@@ -213,7 +266,48 @@ export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Record<s
       if (target) return target;
       return { kind: 'local', home: node.home, env: { HOME: node.home, ALOFT_NODE_DIR: node.home, SKYPILOT_NODE_RANK: String(node.rank) } };
     },
+    async whoami(_p, caller) {
+      return { user: caller.user, role: caller.role, remote: caller.remote };
+    },
+    async usersAdd(p, caller) {
+      requireAdmin(caller, 'add users');
+      return { user: opts.users.add(p.name, p.role ?? 'user') };
+    },
+    async usersList(_p, caller) {
+      requireAdmin(caller, 'list users');
+      return { users: opts.users.list() };
+    },
+    async usersRemove(p, caller) {
+      requireAdmin(caller, 'remove users');
+      if (p.name === caller.user) throw new UserError('you cannot remove yourself');
+      opts.users.remove(p.name);
+      return { ok: true };
+    },
+    async tokensCreate(p, caller) {
+      requireAdmin(caller, 'create tokens');
+      return opts.users.createToken(p.user, p.label);
+    },
+    async tokensList(_p, caller) {
+      requireAdmin(caller, 'list tokens');
+      return { tokens: opts.users.listTokens() };
+    },
+    async tokensRevoke(p, caller) {
+      requireAdmin(caller, 'revoke tokens');
+      opts.users.revoke(p.id);
+      return { ok: true };
+    },
+    async audit(p, caller) {
+      requireAdmin(caller, 'read the audit log');
+      return { entries: opts.audit.list(Math.min(10_000, Math.max(1, p?.limit ?? 100))) };
+    },
   };
+
+  /** A cluster the caller may change (its owner, or an admin). */
+  function owned(caller: Caller, name: string, verb: string): ClusterRecord {
+    const rec = requireCluster(ctx, name);
+    requireOwner(caller, rec.user, `cluster '${rec.name}'`, verb);
+    return rec;
+  }
 
   function managed() {
     if (!ctx.managed) throw new UserError('managed jobs are not available in this daemon');

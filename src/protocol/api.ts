@@ -24,6 +24,44 @@ export interface DaemonInfo {
   uptimeSeconds: number;
   /** infra usable here (credentials / pools present), e.g. ["local", "ssh"] */
   infra?: string[];
+  /** team mode: the TCP addresses it serves, e.g. ["https://0.0.0.0:46580"] */
+  listen?: string[];
+  /** where its state lives: sqlite (a file in home) or postgresql (URL without password) */
+  state?: { kind: 'sqlite' | 'postgresql'; location: string };
+}
+
+/** Who the caller is to the daemon (team mode: the token's user). */
+export interface WhoAmI {
+  user: string;
+  role: 'admin' | 'user';
+  /** came in over TCP with a token */
+  remote: boolean;
+}
+
+export interface UserInfo {
+  name: string;
+  role: 'admin' | 'user';
+  createdAt: number;
+}
+
+export interface TokenInfo {
+  id: string;
+  user: string;
+  label?: string;
+  createdAt: number;
+  lastUsedAt?: number;
+  revokedAt?: number;
+}
+
+export interface AuditRecord {
+  seq: number;
+  ts: number;
+  user: string;
+  action: string;
+  target: string;
+  outcome: 'ok' | 'refused' | 'failed';
+  address?: string;
+  error?: string;
 }
 
 export interface LaunchParams {
@@ -115,7 +153,8 @@ export interface ApiMethods {
   stop: { params: { clusters: string[] }; result: { requestIds: string[] } };
   start: { params: { clusters: string[]; idleMinutes?: number; down?: boolean }; result: { requestIds: string[] } };
   /** purge: forget a cluster whose teardown fails (SkyPilot's `down --purge`) */
-  down: { params: { clusters?: string[]; all?: boolean; purge?: boolean }; result: { requestIds: string[]; clusters: string[] } };
+  /** `all`: the caller's clusters; with `allUsers` (admins) everyone's */
+  down: { params: { clusters?: string[]; all?: boolean; allUsers?: boolean; purge?: boolean }; result: { requestIds: string[]; clusters: string[] } };
   autostop: {
     params: { clusters: string[]; idleMinutes?: number; down?: boolean; cancel?: boolean };
     result: { clusters: ClusterRecord[] };
@@ -126,7 +165,7 @@ export interface ApiMethods {
     result: { job: ManagedJobRecord };
   };
   jobsQueue: { params: { skipFinished?: boolean; all?: boolean }; result: { jobs: ManagedJobRecord[] } };
-  jobsCancel: { params: { ids?: number[]; name?: string; all?: boolean }; result: { cancelled: number[] } };
+  jobsCancel: { params: { ids?: number[]; name?: string; all?: boolean; allUsers?: boolean }; result: { cancelled: number[] } };
   /** kills a local spot cluster's nodes abruptly, the way a cloud reclaims a spot instance */
   preempt: { params: { cluster: string }; result: { ok: true } };
   /** where `aloft ssh` should go: a node's address and home */
@@ -136,6 +175,16 @@ export interface ApiMethods {
   snapshot: { params: Record<string, never>; result: StateSnapshot };
   /** read-only: everything known about a cluster, job, managed job or request */
   describe: { params: DescribeTarget; result: Description };
+  // team mode (users, tokens and the audit log are admin-only, except whoami)
+  whoami: { params: Record<string, never>; result: WhoAmI };
+  usersAdd: { params: { name: string; role?: 'admin' | 'user' }; result: { user: UserInfo } };
+  usersList: { params: Record<string, never>; result: { users: UserInfo[] } };
+  usersRemove: { params: { name: string }; result: { ok: true } };
+  /** the token itself is in this answer only, never stored */
+  tokensCreate: { params: { user: string; label?: string }; result: { id: string; token: string } };
+  tokensList: { params: Record<string, never>; result: { tokens: TokenInfo[] } };
+  tokensRevoke: { params: { id: string }; result: { ok: true } };
+  audit: { params: { limit?: number }; result: { entries: AuditRecord[] } };
 }
 
 export type ApiMethod = keyof ApiMethods;

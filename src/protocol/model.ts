@@ -74,6 +74,8 @@ export interface ClusterRecord {
   statusReason?: string;
   /** unique id of this incarnation of the cluster (a name can be reused after down) */
   uid: string;
+  /** who launched it (team mode: the token's user; else the daemon's OS user) */
+  user?: string;
 }
 
 export interface JobRecord {
@@ -95,6 +97,8 @@ export interface JobRecord {
   taskId: string;
   /** names of the secrets given (values never leave the node) */
   secretNames?: string[];
+  /** who submitted it */
+  user?: string;
 }
 
 export type RequestKind = 'launch' | 'start' | 'stop' | 'down' | 'exec';
@@ -126,6 +130,8 @@ export interface RequestRecord {
   jobId?: number;
   /** the launch created the cluster (so an interrupted launch tears it down) */
   createdCluster?: boolean;
+  /** who asked for it */
+  user?: string;
 }
 
 export type EventKind =
@@ -204,6 +210,8 @@ export interface ManagedJobRecord {
   taskIndex?: number;
   /** names of the pipeline's tasks, in order */
   taskNames?: string[];
+  /** who launched it */
+  user?: string;
 }
 
 /** A change in the daemon's state, numbered by `seq` (strictly increasing, no gaps). */

@@ -2,7 +2,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeHome, waitFor, type AloftEnv } from '../helpers/cli.js';
+import { makeHome, REMOTE, waitFor, type AloftEnv } from '../helpers/cli.js';
 
 interface Job {
   id: number;
@@ -183,7 +183,9 @@ describe('runtime', () => {
     expect((await a.run(['logs', 'dn', '1', '--no-follow'])).stdout).toContain('bye');
   });
 
-  it('an open `aloft ssh` session keeps the cluster from autostopping', async () => {
+  // Skipped in the team-server run: `aloft ssh` opens a shell from the machine the nodes are
+  // reachable from; through an API server it is refused (use `aloft exec`).
+  it.skipIf(REMOTE)('an open `aloft ssh` session keeps the cluster from autostopping', async () => {
     const r = await a.run(['launch', '-y', '-c', 'busy', '-i', '1', '--', 'true']);
     expect(r.code).toBe(0);
     const session = a.run(['ssh', 'busy', '-c', 'sleep 4']);

@@ -33,6 +33,13 @@ async function runRequests(requestIds: string[], names: string[], verb: string):
   if (failed) throw new ExitCode(1);
 }
 
+/** What `-a` covers: the caller's own clusters (a record from before team mode counts as theirs). */
+async function ownedBy(client: Awaited<ReturnType<typeof daemon>>, allUsers?: boolean): Promise<(c: { user?: string }) => boolean> {
+  if (allUsers) return () => true;
+  const me = (await client.call('whoami', {})).user;
+  return (c) => c.user === undefined || c.user === me;
+}
+
 export function register(program: Command): void {
   program
     .command('status')
@@ -76,28 +83,31 @@ export function register(program: Command): void {
         r.id,
         r.kind,
         r.cluster,
+        r.user ?? '-',
         color(r.status, r.status === 'SUCCEEDED' ? 'green' : r.status === 'RUNNING' ? 'cyan' : 'red'),
         r.stage ?? '-',
         ago(r.createdAt, now),
         duration((r.finishedAt ?? now) - r.createdAt),
         r.error ?? '',
       ]);
-      process.stdout.write(table(['ID', 'KIND', 'CLUSTER', 'STATUS', 'STAGE', 'CREATED', 'ELAPSED', 'ERROR'], rows) + '\n');
+      process.stdout.write(table(['ID', 'KIND', 'CLUSTER', 'USER', 'STATUS', 'STAGE', 'CREATED', 'ELAPSED', 'ERROR'], rows) + '\n');
     });
 
   program
     .command('stop')
     .description('Stop clusters (jobs are killed; nodes and their disks are kept)')
     .argument('[clusters...]')
-    .option('-a, --all', 'all clusters')
+    .option('-a, --all', 'all your clusters')
+    .option('-u, --all-users', "with -a: every user's clusters (admins)")
     .option('-y, --yes', 'do not ask for confirmation')
-    .action(async (clusters: string[], opts: { all?: boolean; yes?: boolean }) => {
+    .action(async (clusters: string[], opts: { all?: boolean; allUsers?: boolean; yes?: boolean }) => {
       const client = await daemon();
       let names = clusters;
       if (opts.all) {
         // Managed jobs' clusters belong to their controllers (the daemon refuses to stop them).
         const owned = new Set((await client.call('jobsQueue', { skipFinished: true })).jobs.flatMap((j) => (j.cluster ? [j.cluster] : [])));
-        names = (await client.call('status', {})).clusters.filter((c) => (c.status === 'UP' || c.status === 'INIT') && !owned.has(c.name)).map((c) => c.name);
+        const mine = await ownedBy(client, opts.allUsers);
+        names = (await client.call('status', {})).clusters.filter((c) => (c.status === 'UP' || c.status === 'INIT') && !owned.has(c.name) && mine(c)).map((c) => c.name);
       }
       if (names.length === 0) throw new Error(opts.all ? 'no cluster to stop' : 'say which clusters to stop, or --all');
       await confirmOrYes(opts.yes, `Stop ${names.join(', ')}?`);
@@ -124,14 +134,15 @@ export function register(program: Command): void {
     .command('down')
     .description('Tear clusters down: every process killed, nodes removed (job logs are kept)')
     .argument('[clusters...]')
-    .option('-a, --all', 'all clusters')
+    .option('-a, --all', 'all your clusters')
+    .option('-u, --all-users', "with -a: every user's clusters (admins)")
     .option('-y, --yes', 'do not ask for confirmation')
     .option('-p, --purge', 'forget the cluster even if its teardown fails (nodes may be left behind)')
-    .action(async (clusters: string[], opts: { all?: boolean; yes?: boolean; purge?: boolean }) => {
+    .action(async (clusters: string[], opts: { all?: boolean; allUsers?: boolean; yes?: boolean; purge?: boolean }) => {
       if (!opts.all && clusters.length === 0) throw new Error('say which clusters to tear down, or --all');
-      await confirmOrYes(opts.yes, `Tear down ${opts.all ? 'ALL clusters' : clusters.join(', ')}?`);
+      await confirmOrYes(opts.yes, `Tear down ${opts.all ? (opts.allUsers ? "ALL users' clusters" : 'ALL your clusters') : clusters.join(', ')}?`);
       const client = await daemon();
-      const res = await client.call('down', opts.all ? { all: true, purge: opts.purge } : { clusters, purge: opts.purge });
+      const res = await client.call('down', opts.all ? { all: true, purge: opts.purge, ...(opts.allUsers ? { allUsers: true } : {}) } : { clusters, purge: opts.purge });
       if (res.clusters.length === 0) note('No clusters to tear down.');
       await runRequests(res.requestIds, res.clusters, 'terminated');
     });
@@ -140,7 +151,7 @@ export function register(program: Command): void {
     .command('autostop')
     .description('Stop (or tear down) clusters after they have been idle')
     .argument('[clusters...]')
-    .option('-a, --all', 'every UP cluster')
+    .option('-a, --all', 'every UP cluster of yours')
     .option('-i, --idle-minutes <minutes>', 'idle minutes before autostop', '5')
     .option('--down', 'tear down instead of stop')
     .option('--cancel', 'cancel autostop')
@@ -148,7 +159,8 @@ export function register(program: Command): void {
     .action(async (clusters: string[], opts: { all?: boolean; idleMinutes: string; down?: boolean; cancel?: boolean }) => {
       const client = await daemon();
       const { parseMinutes } = await import('./launch.js');
-      const names = opts.all ? (await client.call('status', {})).clusters.filter((c) => c.status === 'UP').map((c) => c.name) : clusters;
+      const mine = opts.all ? await ownedBy(client, false) : () => true;
+      const names = opts.all ? (await client.call('status', {})).clusters.filter((c) => c.status === 'UP' && mine(c)).map((c) => c.name) : clusters;
       if (names.length === 0) throw new Error(opts.all ? 'no UP cluster' : 'say which clusters, or --all');
       const res = await client.call('autostop', {
         clusters: names,

@@ -16,22 +16,8 @@ export function register(program: Command): void {
   d.command('stop')
     .description('stop the daemon (clusters and jobs keep running)')
     .action(async () => {
-      const { probe } = await import('../../client/spawn.js');
-      const { postJson } = await import('../../client/http.js');
-      const paths = homePaths();
-      const info = await probe(paths.socket);
-      if (!info) return note('daemon not running');
-      await postJson(paths.socket, '/v1/rpc/shutdown', {});
-      const deadline = Date.now() + 10_000;
-      while (Date.now() < deadline) {
-        try {
-          process.kill(info.pid, 0);
-        } catch {
-          return note(`daemon stopped (pid ${info.pid})`);
-        }
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      throw new Error(`daemon (pid ${info.pid}) did not stop within 10s`);
+      const pid = await stopDaemon(homePaths());
+      note(pid === undefined ? 'daemon not running' : `daemon stopped (pid ${pid})`);
     });
 
   d.command('status')
@@ -60,4 +46,27 @@ export function register(program: Command): void {
       const { tailFile } = await import('../../client/spawn.js');
       process.stdout.write(tailFile(homePaths().log, Number(opts.tail)) + '\n');
     });
+}
+
+/** Asks this home's daemon to stop and waits until it has; its pid, or undefined if none ran. */
+export async function stopDaemon(paths: ReturnType<typeof homePaths>): Promise<number | undefined> {
+  const { probe } = await import('../../client/spawn.js');
+  const { postJson } = await import('../../client/http.js');
+  const info = await probe(paths.socket);
+  if (!info) return undefined;
+  const { DaemonUnreachable } = await import('../../client/http.js');
+  // A daemon that leaves before its answer is out has done what was asked.
+  await postJson(paths.socket, '/v1/rpc/shutdown', {}).catch((err) => {
+    if (!(err instanceof DaemonUnreachable)) throw err;
+  });
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    try {
+      process.kill(info.pid, 0);
+    } catch {
+      return info.pid;
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`daemon (pid ${info.pid}) did not stop within 10s`);
 }

@@ -46,7 +46,8 @@ export class DaemonBackend implements ClusterBackend {
 
   async launch(a: AttemptLaunch): Promise<{ clusterUid: string; jobId: number; region?: string }> {
     const { ctx } = this;
-    const req = ctx.requests.create('launch', a.cluster);
+    const owner = ctx.store.getManaged(a.managedJobId)?.user;
+    const req = ctx.requests.create('launch', a.cluster, owner ? { user: owner } : {});
     try {
       const r = await runLaunch(
         ctx,
@@ -88,7 +89,10 @@ export class DaemonBackend implements ClusterBackend {
     return { cluster: (await this.ctx.links.check(cluster)) ? 'healthy' : 'unhealthy', job: jobView };
   }
 
+  // The controller writes each transition before it acts; with PostgreSQL state the write must
+  // also be durable before the action (launches wait at their first stage).
   async cancelJob(cluster: string, jobId: number): Promise<void> {
+    await this.ctx.store.durable();
     const client = await this.ctx.links.get(cluster);
     await client.call('cancel', { jobIds: [jobId] });
   }
@@ -99,6 +103,7 @@ export class DaemonBackend implements ClusterBackend {
 
   async teardown(cluster: string): Promise<void> {
     if (!this.exists(cluster)) return;
+    await this.ctx.store.durable();
     await this.ctx.locks.with(cluster, () => teardown(this.ctx, cluster));
   }
 

@@ -23,7 +23,10 @@ export function describeDemand(numNodes: number, d: JobDemand): string {
   return `${numNodes}x[${parts.join(', ')}]`;
 }
 
-export function submissionOf(task: Task, opts: { withSetup: boolean; extraEnv?: Record<string, string>; taskId?: string }): JobSubmission | undefined {
+export function submissionOf(
+  task: Task,
+  opts: { withSetup: boolean; extraEnv?: Record<string, string>; taskId?: string; user?: string },
+): JobSubmission | undefined {
   const setup = opts.withSetup ? task.setup : undefined;
   if (!task.run && !setup) return undefined;
   return {
@@ -37,5 +40,6 @@ export function submissionOf(task: Task, opts: { withSetup: boolean; extraEnv?: 
     workdir: WORKDIR_ON_NODE,
     ...(opts.taskId ? { taskId: opts.taskId } : {}),
     ...(opts.extraEnv ? { extraEnv: opts.extraEnv } : {}),
+    ...(opts.user ? { user: opts.user } : {}),
   };
 }

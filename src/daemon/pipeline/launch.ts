@@ -19,8 +19,11 @@ export async function runLaunch(ctx: DaemonContext, params: LaunchParams, req: R
   const { store, requests } = ctx;
   const task = params.task;
   const name = req.cluster;
-  const stage = (s: string, m?: string) => {
+  // A stage is durable before its work touches the outside world (PostgreSQL state): a crash
+  // then finds the request at that stage, and the cluster record before any node exists.
+  const stage = async (s: string, m?: string) => {
     requests.stage(req.id, s, m);
+    await store.durable();
     return debugPause(s);
   };
   const progress = (m: string) => requests.progress(req.id, m);
@@ -59,6 +62,7 @@ export async function runLaunch(ctx: DaemonContext, params: LaunchParams, req: R
         updatedAt: Date.now(),
         statusReason: 'launching',
         ...(autostop ? { autostop } : {}),
+        ...(req.user ? { user: req.user } : {}),
       });
       store.putRequest({ ...store.getRequest(req.id)!, createdCluster: true });
       fresh = true;
@@ -149,6 +153,7 @@ export async function runLaunch(ctx: DaemonContext, params: LaunchParams, req: R
         ...(params.managedJobId !== undefined
           ? { extraEnv: { SKYPILOT_MANAGED_JOB_ID: String(params.managedJobId) } }
           : {}),
+        ...(req.user ? { user: req.user } : {}),
       });
       const client = await ctx.links.get(name);
       // (Re)arming autostop also restarts the idle clock: a launch is activity.

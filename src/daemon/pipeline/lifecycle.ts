@@ -82,6 +82,7 @@ export async function startCluster(ctx: DaemonContext, name: string, onProgress:
   // Whatever is left of a broken cluster (an agent killed, jobs orphaned) is swept first.
   if (rec.status === 'INIT') await provider.stopInstances(name);
   rec = ctx.store.updateCluster(name, { status: 'INIT', statusReason: 'starting' })!;
+  await ctx.store.durable();
   const info = await provider.runInstances({
     cluster: name,
     clusterUid: rec.uid,
@@ -94,6 +95,7 @@ export async function startCluster(ctx: DaemonContext, name: string, onProgress:
   });
   await provider.waitInstances(name, 'running');
   ctx.store.setInternal(name, { nodes: info.nodes });
+  await ctx.store.durable();
   // A marker left by an earlier autostop would make the next restart think it fired again.
   await provider.transport(name, info.nodes[0]!).exec('rm -f autostopped.json');
   await startAgents(ctx, rec, provider, info, onProgress);

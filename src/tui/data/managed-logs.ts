@@ -1,6 +1,6 @@
-// A managed job's output across its attempts: `GET /v1/stream/managedLogs` on the daemon's socket
+// A managed job's output across its attempts: `GET /v1/stream/managedLogs` on the daemon
 // (the ApiClient interface has no method for it, so the CLI hands the TUI this function).
-import { getNdjson } from '../../client/http.js';
+import { getNdjson, type Target } from '../../client/http.js';
 import type { StreamHandle } from '../../client/types.js';
 import type { LogStreamItem } from '../../protocol/api.js';
 
@@ -11,7 +11,7 @@ export interface ManagedLogQuery {
 
 export type StreamManagedLogs = (q: ManagedLogQuery, onItem: (item: LogStreamItem) => void) => StreamHandle;
 
-export function managedLogStreamer(socket: string): StreamManagedLogs {
+export function managedLogStreamer(socket: Target): StreamManagedLogs {
   return (q, onItem) => {
     const ac = new AbortController();
     const sp = new URLSearchParams({ id: String(q.id), follow: q.follow ? '1' : '0' });
