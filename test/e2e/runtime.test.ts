@@ -152,6 +152,10 @@ describe('runtime', () => {
     for (const f of readdirSync(a.home)) {
       if (/^(state\.db.*|daemon\.log)$/.test(f)) expect(readFileSync(join(a.home, f), 'latin1'), f).not.toContain(secret);
     }
+    // wherever the state lives (SQLite here, PostgreSQL in the team-server run): the cluster, not the secret
+    const state = a.stateText();
+    expect(state).toContain('"name":"sec"');
+    expect(state).not.toContain(secret);
     expect((await a.run(['down', '-y', 'sec'])).code).toBe(0);
   });
 

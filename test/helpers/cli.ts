@@ -28,6 +28,8 @@ export interface AloftEnv {
   /** Processes whose environment ties them to this home (agents, jobs, the daemon). */
   leftoverProcesses(): number[];
   daemonPid(): number | undefined;
+  /** All the state the daemon has persisted, as text: its SQLite files, or its PostgreSQL database (remote run). */
+  stateText(): string;
   cleanup(): Promise<void>;
 }
 
@@ -120,6 +122,13 @@ export function makeHome(prefix = 'aloft-t-'): AloftEnv {
       } catch {
         return undefined;
       }
+    },
+    stateText() {
+      if (server) return server.dumpState();
+      return readdirSync(home)
+        .filter((f) => /^state\.db/.test(f))
+        .map((f) => readFileSync(join(home, f), 'latin1'))
+        .join('\n');
     },
     async cleanup() {
       await self.run(['down', '-a', '-y'], { timeoutMs: 60_000 }).catch(() => undefined);

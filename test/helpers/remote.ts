@@ -26,6 +26,8 @@ export interface RemoteServer {
   /** `aloft daemon stop` ran: leave the server down until someone needs it */
   stopped(): void;
   started(): void;
+  /** what PostgreSQL holds for this server */
+  dumpState(): string;
   cleanup(): void;
 }
 
@@ -100,6 +102,9 @@ export function startRemoteServer(home: string, bin: string, serverEnv: () => Re
     },
     started() {
       wanted = true;
+    },
+    dumpState() {
+      return db ? pg.dumpSync(dbName) : '';
     },
     cleanup() {
       wanted = false;
