@@ -18,8 +18,9 @@ await build({
   platform: 'node',
   target: 'node20',
   // Native addons, Ink/React (wasm layout engine) and CJS packages that require() builtins stay
-  // in node_modules; small pure-ESM libraries are inlined.
-  external: ['better-sqlite3', 'ssh2', 'cpu-features', 'ink', 'ink-*', 'react', 'react/*', 'yoga-layout', 'pino', 'javascript-lp-solver', 'ws', 'tar-stream', 'ignore', 'csv-parse', 'csv-parse/*'],
+  // in node_modules (so do the cloud SDKs: CommonJS that reads __dirname for its protos); small
+  // pure-ESM libraries are inlined.
+  external: ['@kubernetes/client-node', '@kubernetes/client-node/*', 'better-sqlite3', 'ssh2', 'cpu-features', 'ink', 'ink-*', 'react', 'react/*', 'yoga-layout', 'pino', 'javascript-lp-solver', 'ws', 'tar-stream', 'ignore', 'csv-parse', 'csv-parse/*', '@google-cloud/*', 'google-gax', '@aws-sdk/*', '@smithy/*'],
   sourcemap: false,
   logLevel: 'warning',
   jsx: 'automatic',

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { AutostopSetting, JobStatus, NodeResources } from '../protocol/model.js';
 import { JobRun, jobFiles, type Outcome, type Resume, type RunnerHost, type StoredSpec, type ClusterView } from './jobrun.js';
 import { Journal, type JobRuntime } from './journal.js';
-import { adoptRank, processAlive, readExitCode } from './proc.js';
+import { adoptRank, killGroup, processAlive, readExitCode } from './proc.js';
 import type { AgentJob, AgentMethods, AutostopMarker, ClusterConfig, HelloResult, JobSubmission } from './protocol.js';
 import { AGENT_PROTOCOL_VERSION, isJobStatusActive } from './protocol.js';
 import { RankManager } from './ranks.js';
@@ -15,6 +15,7 @@ import { totalGpus } from './resources.js';
 import { AgentError, type StreamSink } from './rpc.js';
 import { WorkerPool } from './workers.js';
 import { agentPaths, describeDemand, makeTaskId, writeAtomic } from './paths.js';
+import { schedulePowerOff } from './poweroff.js';
 import { jobBaseEnv } from '../util/env.js';
 
 export { agentPaths } from './paths.js';
@@ -74,7 +75,12 @@ export class Agent extends EventEmitter {
     } catch {
       this.state = {};
     }
-    this.workers = new WorkerPool(() => this.state.config);
+    this.workers = new WorkerPool(
+      () => this.state.config,
+      (rank: number, error: string) => {
+        for (const w of this.watchers) w.send({ workerLost: { rank, error } });
+      },
+    );
     this.ranks = new RankManager(this.nodeDir, () => this.baseEnv(), this.graceMs);
     this.host = {
       nodeDir: this.nodeDir,
@@ -169,12 +175,22 @@ export class Agent extends EventEmitter {
     this.saveState();
     if (changed) this.workers.drop();
     this.schedule();
+    // Ranks left on workers by jobs this head no longer runs (a worker or head agent was lost
+    // mid-job) are stopped now that the cluster is (re)configured.
+    void this.workers.reconcile(this.activeGangJobs());
     return { ok: true };
   }
 
+  private activeGangJobs(): number[] {
+    return [...this.journal.jobs.values()].filter((e) => e.job.numNodes > 1 && isJobStatusActive(e.job.status)).map((e) => e.job.id);
+  }
+
   submit(sub: JobSubmission): { jobId: number } {
-    if (this.shuttingDown) throw new AgentError('agent is shutting down', 'SHUTTING_DOWN');
     if (!sub || typeof sub.run !== 'string') throw new AgentError('submit needs a run script', 'BAD_REQUEST');
+    // A retry of a submission whose answer was lost (the daemon died): the job it made, not a second one.
+    const known = sub.requestId !== undefined ? this.jobOfRequest(sub.requestId) : undefined;
+    if (known !== undefined) return { jobId: known };
+    if (this.shuttingDown) throw new AgentError('agent is shutting down', 'SHUTTING_DOWN');
     const numNodes = sub.numNodes ?? 1;
     if (!Number.isInteger(numNodes) || numNodes < 1) throw new AgentError(`bad numNodes ${numNodes}`, 'BAD_REQUEST');
     const demand = { cpus: Number(sub.demand?.cpus ?? 0), gpus: Number(sub.demand?.gpus ?? 0), ...(sub.demand?.accelerator ? { accelerator: sub.demand.accelerator } : {}) };
@@ -220,6 +236,7 @@ export class Agent extends EventEmitter {
       taskId: sub.taskId ?? makeTaskId(now, this.clusterView().name, id),
       ...(secretNames.length > 0 ? { secretNames } : {}),
       ...(typeof sub.user === 'string' && sub.user ? { user: sub.user.slice(0, 64) } : {}),
+      ...(sub.requestId !== undefined ? { requestId: sub.requestId } : {}),
     };
     this.specCache.set(id, { spec, secrets });
     this.put(job, {});
@@ -252,9 +269,18 @@ export class Agent extends EventEmitter {
     return { cancelled: ids };
   }
 
+  /** The job submitted with `requestId`, if the journal has one (submissions are idempotent on it). */
+  private jobOfRequest(requestId: string): number | undefined {
+    for (const e of this.journal.jobs.values()) if (e.job.requestId === requestId) return e.job.id;
+    return undefined;
+  }
+
   jobs(p: Params<'jobs'>): { jobs: AgentJob[]; seq: number } {
     let list: AgentJob[];
-    if (p?.jobIds && p.jobIds.length > 0) list = p.jobIds.map((id) => this.getJob(id)).filter((j): j is AgentJob => !!j);
+    if (typeof p?.requestId === 'string') {
+      const id = this.jobOfRequest(p.requestId);
+      list = id === undefined ? [] : [this.getJob(id)!];
+    } else if (p?.jobIds && p.jobIds.length > 0) list = p.jobIds.map((id) => this.getJob(id)).filter((j): j is AgentJob => !!j);
     else list = [...this.journal.jobs.values()].map((e) => e.job);
     list.sort((a, b) => a.id - b.id);
     return { jobs: list, seq: this.journal.seq };
@@ -297,12 +323,13 @@ export class Agent extends EventEmitter {
   }
 
   /** Kills every job (they end CANCELLED) and the workers' ranks, then asks the process to exit. */
-  async shutdown(reason = 'shutdown'): Promise<{ ok: true }> {
+  async shutdown(reason = 'shutdown', powerOffAfterMs?: number): Promise<{ ok: true }> {
     this.init.log(`shutting down (${reason})`);
     this.shuttingDown = true;
     await this.cancel({ all: true });
     await this.ranks.killAll();
-    await this.workers.shutdownAll(reason, this.graceMs + 10_000);
+    await this.workers.shutdownAll(reason, this.graceMs + 10_000, powerOffAfterMs);
+    if (powerOffAfterMs !== undefined) schedulePowerOff(powerOffAfterMs, this.init.log);
     setTimeout(() => this.stopAndExit(), 50);
     return { ok: true };
   }
@@ -400,6 +427,7 @@ export class Agent extends EventEmitter {
     const patch: Partial<AgentJob> = { status: o.status, endedAt: Date.now() };
     if (o.exitCode !== undefined) patch.exitCode = o.exitCode;
     if (o.failedRank !== undefined) patch.failedRank = o.failedRank;
+    if (o.returnCodes !== undefined) patch.returnCodes = o.returnCodes;
     this.update(id, patch, {});
     rmSync(jobFiles(this.nodeDir, id).secrets, { force: true });
     this.lastBusyAt = Date.now();
@@ -424,6 +452,9 @@ export class Agent extends EventEmitter {
       else if (e.rt.pid && processAlive(e.rt.pid, e.rt.pstart)) resume = { phase, proc: adoptRank(e.rt.pid, e.rt.pstart, exitPath) };
       if (!resume) {
         this.init.log(`job ${job.id}: its process is gone without an exit code`);
+        // Its children may outlive it in its process group (the group id cannot be reused while
+        // they live): they are orphans now.
+        if (e.rt.pid) void killGroup(e.rt.pid, this.graceMs, e.rt.pstart);
         // Whatever runs of it on the workers is orphaned now.
         this.workers.killJob(job.id, job.numNodes, this.graceMs + 10_000);
         this.finishBookkeeping(job.id, { status: 'FAILED_DRIVER' });
@@ -456,12 +487,19 @@ export class Agent extends EventEmitter {
 
   private async fireAutostop(a: AutostopSetting): Promise<void> {
     this.shuttingDown = true;
+    const spm = Number(process.env.ALOFT_AUTOSTOP_SECONDS_PER_MINUTE ?? 60);
     const marker: AutostopMarker = { at: Date.now(), down: a.down, idleMinutes: a.idleMinutes };
     this.init.log(`autostop: idle for ${a.idleMinutes} minute(s) → ${a.down ? 'down' : 'stop'}`);
     writeAtomic(this.paths.marker, JSON.stringify(marker));
+    const daemonListening = this.watchers.size > 0;
     for (const w of this.watchers) w.send({ autostop: marker });
     await Promise.all([...this.watchers].map((w) => w.drained()));
-    await this.workers.shutdownAll('autostop', this.graceMs + 10_000);
+    // Cloud VMs power themselves off: at once when no daemon listens (it may be away for days),
+    // else after one autostop minute, by which the daemon has stopped or torn them down through
+    // the cloud's API (after copying the job logs off the head).
+    const powerOffAfterMs = this.state.config?.powerOff ? (daemonListening ? spm * 1000 : 0) : undefined;
+    await this.workers.shutdownAll('autostop', this.graceMs + 10_000, powerOffAfterMs);
+    if (powerOffAfterMs !== undefined) schedulePowerOff(powerOffAfterMs, this.init.log);
     setTimeout(() => this.stopAndExit(), 100);
   }
 

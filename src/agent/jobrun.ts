@@ -1,12 +1,16 @@
 // Runs one job across its ranks: rank 0 here, ranks 1..N-1 through the worker agents. Setup runs
 // on every rank first; then run on every rank at once. The first rank to fail stops the others.
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AgentJob } from './protocol.js';
 import type { JobRuntime } from './journal.js';
 import { killGroup, spawnRank, type RankProc } from './proc.js';
 import type { AgentClient } from './rpc.js';
 import type { JobStatus } from '../protocol/model.js';
+import { FLUSH_SCRIPT } from '../storage/node.js';
+
+/** How long a head keeps retrying a worker agent that refuses connections (it died) before the rank is lost. */
+const AGENT_GONE_MS = 3000;
 
 /** The submission as kept on disk (spec.json), without secrets. */
 export interface StoredSpec {
@@ -64,6 +68,7 @@ export interface Outcome {
   status: JobStatus;
   exitCode?: number;
   failedRank?: number;
+  returnCodes?: Array<number | null>;
 }
 
 /** Where a job picks up after an agent restart. */
@@ -97,13 +102,13 @@ export class JobRun {
     if (this.spec.hasSetup && (!resume || resume.phase === 'setup')) {
       const f = await this.phase('setup', resume);
       if (this.cancelled) return { status: 'CANCELLED' };
-      if (f) return { status: 'FAILED_SETUP', exitCode: f.code ?? undefined, failedRank: f.rank };
+      if (f) return { status: 'FAILED_SETUP', exitCode: f.code ?? undefined, failedRank: f.rank, ...codesOf(f) };
       resume = undefined;
     }
     const f = await this.phase('run', resume?.phase === 'run' ? resume : undefined);
     if (this.cancelled) return { status: 'CANCELLED' };
     if (f) {
-      const many = this.job.numNodes > 1 ? { failedRank: f.rank } : {};
+      const many = this.job.numNodes > 1 ? { failedRank: f.rank, ...codesOf(f) } : {};
       return f.code === null ? { status: 'FAILED_DRIVER', ...many } : { status: 'FAILED', exitCode: f.code, ...many };
     }
     return { status: 'SUCCEEDED', exitCode: 0 };
@@ -144,8 +149,8 @@ export class JobRun {
     return e;
   }
 
-  /** Runs one phase on every rank; the first failure ({rank, code|null}) or undefined. */
-  private async phase(phase: 'setup' | 'run', resume?: Resume): Promise<{ rank: number; code: number | null } | undefined> {
+  /** Runs one phase on every rank; the first failure ({rank, code|null, every rank's code}) or undefined. */
+  private async phase(phase: 'setup' | 'run', resume?: Resume): Promise<PhaseFailure | undefined> {
     const files = jobFiles(this.host.nodeDir, this.job.id);
     const n = this.job.numNodes;
     let proc: RankProc;
@@ -161,6 +166,8 @@ export class JobRun {
         logPath: files.runLog,
         exitPath: files.exit(phase, 0),
         prefix: n > 1 ? '(head, rank=0, pid={pid}) ' : undefined,
+        // MOUNT_CACHED: the job is not over until what it wrote is in the bucket
+        after: phase === 'run' ? join(this.host.nodeDir, FLUSH_SCRIPT) : undefined,
       });
     }
     const status: JobStatus = phase === 'setup' ? 'SETTING_UP' : 'RUNNING';
@@ -182,18 +189,37 @@ export class JobRun {
       for (let r = 1; r < n; r++) this.handles.push(this.remote(r, phase, fd, offsets?.[r]));
     }
     if (this.cancelled) void Promise.all(this.handles.map((h) => h.kill()));
-    let failed: { rank: number; code: number | null } | undefined;
+    // (a cast, not an annotation: it is assigned in callbacks, which narrowing cannot see)
+    let failed = undefined as PhaseFailure | undefined;
     const handles = this.handles;
+    const codes = new Array<number | null | undefined>(n).fill(undefined);
+    const stopped = new Set<number>();
     await Promise.all(
       handles.map((h) =>
         h.exited.then((code) => {
+          codes[h.rank] = code;
           if (code === 0 || failed || this.cancelled) return;
           failed = { rank: h.rank, code };
-          for (const o of handles) if (o !== h) void o.kill();
+          for (const o of handles) {
+            if (o === h) continue;
+            stopped.add(o.rank);
+            void o.kill();
+          }
         }),
       ),
     );
+    if (failed && n > 1) {
+      const note = (line: string) => (fd !== undefined ? writeSync(fd, line) : appendFileSync(files.runLog, line));
+      // A rank killed for another's failure says so, so its log does not look like its own fault.
+      for (const r of stopped) {
+        if (codes[r] !== 0) note(`${rankLabel(r)} [aloft] stopped: rank ${failed.rank} failed (${describeCode(failed.code)})\n`);
+      }
+      // SkyPilot's summary of a gang failure: who failed first, and every rank's code.
+      const list = codes.map((c) => (c === null || c === undefined ? 'lost' : String(c))).join(', ');
+      note(`[aloft] job ${this.job.id} ${phase} failed on rank ${failed.rank} (${describeCode(failed.code)}); return code list: [${list}]\n`);
+    }
     if (fd !== undefined) closeSync(fd);
+    if (failed && n > 1) failed.codes = codes.map((c) => (c === undefined ? null : c));
     return failed;
   }
 
@@ -272,7 +298,10 @@ export class JobRun {
           // Never answered: whether it started is unknown, so its output offset is too.
           const hopeless = killed || this.cancelled || e.code === 'NOT_FOUND' || base === undefined;
           lostSince ??= Date.now();
-          if (hopeless || Date.now() - lostSince > reattachMs) {
+          // Nothing listens where the worker agent was: it died. Wait only as long as a restart
+          // of it takes (a version upgrade), not as long as a network blip may last.
+          const gone = e.code === 'ECONNREFUSED' || e.code === 'ENOENT';
+          if (hopeless || Date.now() - lostSince > (gone ? Math.min(reattachMs, AGENT_GONE_MS) : reattachMs)) {
             flush();
             if (!killed && !this.cancelled) writeSync(fd, `(${label}, rank=${rank}) [aloft] lost rank ${rank}: ${e.message}\n`);
             return null;
@@ -293,6 +322,24 @@ export class JobRun {
       },
     };
   }
+}
+
+interface PhaseFailure {
+  rank: number;
+  code: number | null;
+  /** every rank's code (gang jobs) */
+  codes?: Array<number | null>;
+}
+
+const codesOf = (f: PhaseFailure) => (f.codes ? { returnCodes: f.codes } : {});
+
+/** The prefix of a rank's lines in a gang job's log (without the pid: the agent writes these). */
+function rankLabel(rank: number): string {
+  return rank === 0 ? '(head, rank=0)' : `(worker${rank}, rank=${rank})`;
+}
+
+function describeCode(code: number | null): string {
+  return code === null ? 'its process was lost' : `exit code ${code}`;
 }
 
 /** Bytes of each worker rank's lines already copied into run.log (where to re-attach from). */

@@ -41,32 +41,12 @@ export class Journal {
   onDrop: (ids: number[]) => void = () => undefined;
 
   constructor(private readonly path: string) {
-    this.replay();
+    const r = replayJournal(path);
+    for (const [id, e] of r.jobs) this.jobs.set(id, e);
+    this.nextId = r.nextId;
+    this.seq = r.seq;
+    this.linesSinceCompact = r.lines;
     this.fd = openSync(path, 'a', 0o600);
-  }
-
-  private replay(): void {
-    if (!existsSync(this.path)) return;
-    const text = readFileSync(this.path, 'utf8');
-    for (const raw of text.split('\n')) {
-      if (!raw) continue;
-      let l: Line;
-      try {
-        l = JSON.parse(raw) as Line;
-      } catch {
-        continue;
-      }
-      this.linesSinceCompact++;
-      if (l.meta) {
-        this.nextId = Math.max(this.nextId, l.meta.nextId);
-        this.seq = Math.max(this.seq, l.meta.seq);
-        continue;
-      }
-      if (!l.j || typeof l.s !== 'number') continue;
-      this.jobs.set(l.j.id, { seq: l.s, job: l.j, rt: l.r ?? {} });
-      this.seq = Math.max(this.seq, l.s);
-      this.nextId = Math.max(this.nextId, l.j.id + 1);
-    }
   }
 
   /** Reserves the next job id (persisted with the job's first line). */
@@ -120,4 +100,31 @@ export class Journal {
       /* already closed */
     }
   }
+}
+
+/** Reads a journal without taking it over (no file is opened for writing): last line wins per job. */
+export function replayJournal(path: string): { jobs: Map<number, JobEntry>; nextId: number; seq: number; lines: number } {
+  const out = { jobs: new Map<number, JobEntry>(), nextId: 1, seq: 0, lines: 0 };
+  if (!existsSync(path)) return out;
+  const text = readFileSync(path, 'utf8');
+  for (const raw of text.split('\n')) {
+    if (!raw) continue;
+    let l: Line;
+    try {
+      l = JSON.parse(raw) as Line;
+    } catch {
+      continue;
+    }
+    out.lines++;
+    if (l.meta) {
+      out.nextId = Math.max(out.nextId, l.meta.nextId);
+      out.seq = Math.max(out.seq, l.meta.seq);
+      continue;
+    }
+    if (!l.j || typeof l.s !== 'number') continue;
+    out.jobs.set(l.j.id, { seq: l.s, job: l.j, rt: l.r ?? {} });
+    out.seq = Math.max(out.seq, l.s);
+    out.nextId = Math.max(out.nextId, l.j.id + 1);
+  }
+  return out;
 }

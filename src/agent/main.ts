@@ -2,6 +2,7 @@
 //   start --dir NODE_DIR [--listen-tcp HOST:PORT --token-file F]   daemonize, print {"pid","socket"[,"tcp"]}
 //   serve --dir NODE_DIR [--listen-tcp HOST:PORT --token-file F]   run in the foreground
 //   pipe --socket PATH                                              bridge stdin/stdout to a unix socket
+//   reap --dir NODE_DIR --jobs ID,...                               with no agent running: what became of those jobs' processes
 //   version
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, realpathSync, unlinkSync, writeFileSync, writeSync, chmodSync } from 'node:fs';
@@ -10,6 +11,7 @@ import { resolve } from 'node:path';
 import { Agent, agentPaths } from './agent.js';
 import { processAlive } from './proc.js';
 import { AGENT_PROTOCOL_VERSION } from './protocol.js';
+import { agentPid, reap } from './reap.js';
 import { detectResources } from './resources.js';
 import { AgentClient } from './rpc.js';
 import { startListeners } from './server.js';
@@ -122,6 +124,13 @@ async function cmdStart(flags: Record<string, string>): Promise<number> {
     return 0;
   }
   if (running) await retire(running.pid);
+  else {
+    // An agent that holds the node but does not answer (hung, stopped) is replaced; its jobs run in
+    // their own process groups and the new agent re-attaches to them from the journal.
+    // (Only one that got as far as serving: one still starting up is another start's, racing us.)
+    const stale = agentPid(p.pid);
+    if (stale !== undefined && servedBy(p.info) === stale) await retire(stale);
+  }
   mkdirSync(p.dir, { recursive: true, mode: 0o700 });
   const logFd = openSync(p.log, 'a', 0o600);
   const args = [realpathSync(process.argv[1]!), 'serve', '--dir', nodeDir, '--ready-fd', '3'];
@@ -166,6 +175,14 @@ async function cmdStart(flags: Record<string, string>): Promise<number> {
       done(1);
     });
   });
+}
+
+function servedBy(infoPath: string): number | undefined {
+  try {
+    return (JSON.parse(readFileSync(infoPath, 'utf8')) as StartInfo).pid;
+  } catch {
+    return undefined;
+  }
 }
 
 function otherStarting(pidPath: string): boolean {
@@ -295,12 +312,18 @@ export async function main(argv: string[]): Promise<void> {
       case 'pipe':
         code = await cmdPipe(flags);
         break;
+      case 'reap': {
+        const ids = (flags.jobs ?? '').split(',').filter(Boolean).map(Number);
+        process.stdout.write(JSON.stringify(reap(resolve(need(flags, 'dir')), ids)) + '\n');
+        code = 0;
+        break;
+      }
       case 'version':
         process.stdout.write(`${AGENT_VERSION} protocol ${AGENT_PROTOCOL_VERSION}\n`);
         code = 0;
         break;
       default:
-        throw new UsageError(`usage: agent start|serve --dir NODE_DIR [--listen-tcp HOST:PORT --token-file F] | pipe --socket PATH | version`);
+        throw new UsageError(`usage: agent start|serve --dir NODE_DIR [--listen-tcp HOST:PORT --token-file F] | reap --dir NODE_DIR --jobs ID,... | pipe --socket PATH | version`);
     }
   } catch (err) {
     process.stderr.write(`aloft-agent: ${(err as Error).message}\n`);

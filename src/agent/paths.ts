@@ -8,7 +8,7 @@
 //   NODE_DIR/sky_workdir/      default working directory of jobs (HOME=NODE_DIR)
 //   NODE_DIR/autostopped.json  written by the head agent when autostop fires
 import { createHash } from 'node:crypto';
-import { renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -36,6 +36,23 @@ export function agentPaths(nodeDir: string) {
     info: join(dir, 'agent.json'),
     marker: join(nodeDir, 'autostopped.json'),
   };
+}
+
+/**
+ * Makes `dir` a directory only we can use, as ssh does for its control sockets: one we own with
+ * looser modes is tightened to 0700; a symlink, a non-directory or someone else's directory (a
+ * shared temp dir where another user got there first) is refused, since whoever controls it could
+ * put their own socket where the daemon sends secrets.
+ */
+export function ensurePrivateDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const st = lstatSync(dir);
+  if (st.isSymbolicLink() || !st.isDirectory()) throw new Error(`${dir} is not a directory (a symlink?); refusing to keep agent sockets there`);
+  const uid = typeof process.getuid === 'function' ? process.getuid() : undefined;
+  if (uid !== undefined && st.uid !== uid) {
+    throw new Error(`${dir} belongs to uid ${st.uid}, not to this user (${uid}); refusing to keep agent sockets there (remove it, or set TMPDIR)`);
+  }
+  if ((st.mode & 0o077) !== 0) chmodSync(dir, 0o700);
 }
 
 export function writeAtomic(path: string, data: string): void {

@@ -4,17 +4,39 @@
 import { spawn } from 'node:child_process';
 import { appendFileSync, openSync, closeSync, readFileSync } from 'node:fs';
 
-// $1 script, $2 exit-code file, $3 optional line prefix ({pid} → this process's pid).
+// The job's script runs the way SkyPilot runs it: in an interactive bash (`bash -i`), so the
+// node's ~/.bashrc is read first (conda init, PATH edits a setup appended reach run). Two details
+// differ from a bare `bash -i script`: bash's own start-up complaints about the missing terminal
+// ("cannot set terminal process group", "no job control") are dropped — stderr goes to /dev/null
+// only until the rc files are about to run —, and SIGTERM ends the job (an interactive bash
+// ignores it, so a cancel would otherwise only stop the current command).
+const INTERACTIVE = [
+  'exec 2>&3 3>&-',
+  'trap "exit 143" TERM',
+  '[ -r /etc/bash.bashrc ] && . /etc/bash.bashrc',
+  '[ -r ~/.bashrc ] && . ~/.bashrc',
+  'source "$0"',
+].join('; ');
+
+// $1 script, $2 exit-code file, $3 optional line prefix ({pid} → this process's pid), $4 optional
+// script run after it when it exists (MOUNT_CACHED's flush: the rank ends once uploads are done;
+// its failure fails a rank that had succeeded).
 const WRAPPER = [
-  's=$1; e=$2; p=$3; set --',
+  's=$1; e=$2; p=$3; a=$4; set --',
+  // $0 of the job is its script's path, as with `bash -i script`.
+  `run() { bash --norc -i -c '${INTERACTIVE}' "$s" 3>&2 2>/dev/null; }`,
   'if [ -n "$p" ]; then',
   '  p=${p//\\{pid\\}/$$}',
   // A bash read loop, not awk: Debian's default awk (mawk) buffers a pipe's input, so prefixed
   // lines would only appear when the job ends.
-  '  ( source "$s" ) 2>&1 | while IFS= read -r l || [ -n "$l" ]; do printf \'%s%s\\n\' "$p" "$l"; done',
+  '  run 2>&1 | while IFS= read -r l || [ -n "$l" ]; do printf \'%s%s\\n\' "$p" "$l"; done',
   '  c=${PIPESTATUS[0]}',
   'else',
-  '  ( source "$s" ); c=$?',
+  '  run; c=$?',
+  'fi',
+  'if [ -n "$a" ] && [ -x "$a" ]; then',
+  '  if [ -n "$p" ]; then "$a" 2>&1 | while IFS= read -r l || [ -n "$l" ]; do printf \'%s%s\\n\' "$p" "$l"; done; f=${PIPESTATUS[0]}; else "$a" 2>&1; f=$?; fi',
+  '  [ "$c" = 0 ] && [ "$f" != 0 ] && c=$f',
   'fi',
   'echo "$c" > "$e"',
   'exit "$c"',
@@ -34,6 +56,8 @@ export interface SpawnRankOptions {
   logPath: string;
   exitPath: string;
   prefix?: string;
+  /** run after the script, in the same process group, when the file exists */
+  after?: string;
 }
 
 const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGABRT: 6, SIGKILL: 9, SIGSEGV: 11, SIGPIPE: 13, SIGALRM: 14, SIGTERM: 15 };
@@ -42,7 +66,7 @@ export function spawnRank(o: SpawnRankOptions): RankProc {
   const fd = openSync(o.logPath, 'a', 0o600);
   let child;
   try {
-    child = spawn('bash', ['-c', WRAPPER, 'aloft-rank', o.scriptPath, o.exitPath, o.prefix ?? ''], {
+    child = spawn('bash', ['-c', WRAPPER, 'aloft-rank', o.scriptPath, o.exitPath, o.prefix ?? '', o.after ?? ''], {
       cwd: o.cwd,
       env: o.env,
       detached: true,

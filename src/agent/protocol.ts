@@ -28,6 +28,8 @@ export interface ClusterConfig {
   /** shared secret for worker connections over TCP */
   token?: string;
   autostop?: { idleMinutes: number; down: boolean };
+  /** nodes are machines of their own (cloud VMs): autostop powers them off (agent/poweroff.ts) */
+  powerOff?: boolean;
 }
 
 export interface JobSubmission {
@@ -49,6 +51,12 @@ export interface JobSubmission {
   extraEnv?: Record<string, string>;
   /** who submitted it (shown as USER; never used for access on the node) */
   user?: string;
+  /**
+   * the daemon's request (or the CLI's exec key) this submission belongs to: a second submit with
+   * the same one answers the job the first created, so a retry after a lost answer never runs a
+   * job twice
+   */
+  requestId?: string;
 }
 
 /** A job as the agent reports it (the daemon adds cluster / clusterUid). */
@@ -71,11 +79,13 @@ export interface AgentMethods {
   configure: { params: ClusterConfig; result: { ok: true } };
   submit: { params: JobSubmission; result: { jobId: number } };
   cancel: { params: { jobIds?: number[]; all?: boolean }; result: { cancelled: number[] } };
-  jobs: { params: { jobIds?: number[] }; result: { jobs: AgentJob[]; seq: number } };
+  /** `requestId`: only the job submitted with that key (older agents ignore it; filter the answer) */
+  jobs: { params: { jobIds?: number[]; requestId?: string }; result: { jobs: AgentJob[]; seq: number } };
   /**
    * streams {seq, job: AgentJob} for every change after `sinceSeq`, starting with anything missed
-   * (replayed as each changed job's latest state, in seq order), and {autostop: AutostopMarker}
-   * when the head agent autostops
+   * (replayed as each changed job's latest state, in seq order), {autostop: AutostopMarker}
+   * when the head agent autostops, and {workerLost: {rank, error}} when the head's connection to
+   * a worker agent breaks (so the daemon looks at the cluster's health at once)
    */
   watch: { params: { sinceSeq: number }; result: { seq: number } };
   /**
@@ -96,7 +106,8 @@ export interface AgentMethods {
   /** head only: which worker agents do not answer (a dead host, a killed agent) */
   workerHealth: { params: Record<string, never>; result: { unreachable: Array<{ rank: number; error: string }> } };
   /** stop: kill every job and exit (node kept); the agent answers, then exits */
-  shutdown: { params: { reason?: string }; result: { ok: true } };
+  /** `powerOffAfterMs`: then power the node off (autostop on a cloud VM) */
+  shutdown: { params: { reason?: string; powerOffAfterMs?: number }; result: { ok: true } };
 
   // head → worker
   /** starts one rank's process; streams {text} output chunks; then {exitCode} as the last item */
@@ -117,6 +128,8 @@ export interface AgentMethods {
     result: { pid: number; offset?: number };
   };
   killRank: { params: { jobId: number; phase?: 'setup' | 'run' }; result: { ok: true } };
+  /** kills every rank on this worker that belongs to none of `activeJobIds` (left by a lost head or worker agent) */
+  reconcileRanks: { params: { activeJobIds: number[] }; result: { killed: number[] } };
 }
 
 export type AgentMethod = keyof AgentMethods;
@@ -132,6 +145,18 @@ export interface AutostopMarker {
   at: number;
   down: boolean;
   idleMinutes: number;
+}
+
+/** A job as `agent reap` finds it on a node whose agent is gone. */
+export interface ReapedJob {
+  id: number;
+  /** the journal's record when the job had ended (a change the daemon may not have seen) */
+  final?: AgentJob;
+  phase?: 'setup' | 'run';
+  /** its rank-0 process still runs */
+  alive: boolean;
+  /** what the phase's process exited with, when it recorded it */
+  exitCode?: number;
 }
 
 export function isJobStatusActive(s: JobStatus): boolean {

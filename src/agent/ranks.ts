@@ -9,6 +9,7 @@ import type { AgentMethods } from './protocol.js';
 import { adoptRank, killGroup, processAlive, readExitCode, spawnRank, type RankProc } from './proc.js';
 import { AgentError, type StreamSink } from './rpc.js';
 import { FileTailer } from './tail.js';
+import { FLUSH_SCRIPT } from '../storage/node.js';
 
 type RunRankParams = AgentMethods['runRank']['params'];
 
@@ -59,6 +60,7 @@ export class RankManager {
       logPath: f.log,
       exitPath: f.exit,
       prefix: p.label ? `(${p.label}, rank=${p.rank}, pid={pid}) ` : undefined,
+      after: p.phase === 'run' ? join(this.nodeDir, FLUSH_SCRIPT) : undefined,
     });
     writeFileSync(f.pid, `${proc.pid} ${proc.pstart ?? ''}`, { mode: 0o600 });
     this.track(key, { jobId: p.jobId, phase: p.phase, proc });
@@ -145,6 +147,42 @@ export class RankManager {
       }
     }
     await Promise.all([...procs].map(([pid, pstart]) => killGroup(pid, this.graceMs, pstart)));
+  }
+
+  /** Kills ranks of jobs other than `keep` (found by their pid files: earlier agents' ranks too). */
+  async reconcile(keep: Set<number>): Promise<number[]> {
+    const root = join(this.nodeDir, 'jobs');
+    let ids: string[] = [];
+    try {
+      ids = readdirSync(root);
+    } catch {
+      return [];
+    }
+    const killed: number[] = [];
+    for (const id of ids) {
+      const jobId = Number(id);
+      if (!Number.isInteger(jobId) || keep.has(jobId)) continue;
+      let names: string[];
+      try {
+        names = readdirSync(join(root, id));
+      } catch {
+        continue;
+      }
+      if (names.some((n) => /^pid-(setup|run)-\d+$/.test(n) && this.pidFileAlive(join(root, id, n)))) {
+        await this.kill(jobId);
+        killed.push(jobId);
+      }
+    }
+    return killed;
+  }
+
+  private pidFileAlive(path: string): boolean {
+    try {
+      const [a, b] = readFileSync(path, 'utf8').trim().split(' ');
+      return processAlive(Number(a), b || undefined);
+    } catch {
+      return false;
+    }
   }
 
   async killAll(): Promise<void> {

@@ -21,7 +21,11 @@ export class LineDecoder {
   private parts: string[] = [];
   private size = 0;
 
-  constructor(private readonly onLine: (line: string) => void) {}
+  constructor(
+    private readonly onLine: (line: string) => void,
+    /** longest line kept before the peer is cut off (a stranger on TCP gets far less: rpc-server.ts) */
+    public maxLine = MAX_LINE,
+  ) {}
 
   push(chunk: Buffer | string): void {
     let s = typeof chunk === 'string' ? chunk : this.decoder.write(chunk);
@@ -41,7 +45,7 @@ export class LineDecoder {
     if (s.length > 0) {
       this.parts.push(s);
       this.size += s.length;
-      if (this.size > MAX_LINE) throw new AgentError('message too large', 'PROTOCOL');
+      if (this.size > this.maxLine) throw new AgentError('message too large', 'PROTOCOL');
     }
   }
 }

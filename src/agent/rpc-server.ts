@@ -29,11 +29,22 @@ export interface ServerOptions {
   token?: string;
 }
 
+/** A TCP peer must say hello with the token within this long... */
+const AUTH_DEADLINE_MS = 10_000;
+/** ...in a line no longer than this (a hello is ~100 bytes): nobody unauthenticated makes us buffer more. */
+const PREAUTH_MAX_LINE = 16 * 1024;
+/** the decoder's own cap, once the peer is known */
+const MAX_LINE_AUTHED = 256 * 1024 * 1024;
+
 /** One accepted connection on the agent side. */
 export class RpcConnection extends EventEmitter {
   private authed: boolean;
+  private refused = false;
   private closedFlag = false;
   private sinks = new Map<number, SinkImpl>();
+
+  private readonly decoder: LineDecoder;
+  private authTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly stream: Duplex,
@@ -42,7 +53,14 @@ export class RpcConnection extends EventEmitter {
   ) {
     super();
     this.authed = !opts.token;
-    const dec = new LineDecoder((line) => this.onLine(line));
+    const dec = (this.decoder = new LineDecoder((line) => this.onLine(line)));
+    if (!this.authed) {
+      // A peer that has not shown the token gets a short line and a short time to show it.
+      dec.maxLine = PREAUTH_MAX_LINE;
+      const ms = Number(process.env.ALOFT_AGENT_AUTH_DEADLINE_MS) || AUTH_DEADLINE_MS;
+      this.authTimer = setTimeout(() => stream.destroy(), ms);
+      this.authTimer.unref();
+    }
     stream.on('data', (c: Buffer) => {
       try {
         dec.push(c);
@@ -60,9 +78,21 @@ export class RpcConnection extends EventEmitter {
     return this.closedFlag;
   }
 
+  /** Ends a connection that failed to authenticate; nothing more is read from it. */
+  private refuse(): void {
+    this.refused = true;
+    this.stream.end();
+    setTimeout(() => this.stream.destroy(), 1000).unref();
+  }
+
+  get authenticated(): boolean {
+    return this.authed;
+  }
+
   private onClose(): void {
     if (this.closedFlag) return;
     this.closedFlag = true;
+    if (this.authTimer) clearTimeout(this.authTimer);
     for (const s of this.sinks.values()) s.fireClose();
     this.sinks.clear();
     this.emit('close');
@@ -78,12 +108,19 @@ export class RpcConnection extends EventEmitter {
   }
 
   private onLine(line: string): void {
+    if (this.refused) return;
     let msg: Message;
     try {
       msg = JSON.parse(line) as Message;
     } catch {
       this.write({ error: { message: 'bad json', code: 'PROTOCOL' } });
+      if (!this.authed) this.refuse();
       return;
+    }
+    if (msg === null || typeof msg !== 'object') msg = {};
+    if (!this.authed && (typeof msg.id !== 'number' || msg.method !== 'hello')) {
+      this.write({ ...(typeof msg.id === 'number' ? { id: msg.id } : {}), error: { message: 'unauthorized: hello with the cluster token first', code: 'UNAUTHORIZED' } });
+      return this.refuse();
     }
     if (typeof msg.cancel === 'number') {
       const s = this.sinks.get(msg.cancel);
@@ -101,10 +138,12 @@ export class RpcConnection extends EventEmitter {
     if (!this.authed) {
       if (method !== 'hello' || !sameToken(params?.token, this.opts.token!)) {
         this.write({ id, error: { message: 'unauthorized: hello with the cluster token first', code: 'UNAUTHORIZED' } });
-        this.stream.end();
-        return;
+        return this.refuse();
       }
       this.authed = true;
+      if (this.authTimer) clearTimeout(this.authTimer);
+      this.decoder.maxLine = MAX_LINE_AUTHED;
+      this.emit('authenticated');
     }
     const handler = this.handlers[method];
     if (!handler) {

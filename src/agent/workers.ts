@@ -24,8 +24,14 @@ export function connectEndpoint(ep: Endpoint): Promise<net.Socket> {
 
 export class WorkerPool {
   private clients = new Map<number, Promise<AgentClient>>();
+  /** clients closed on purpose (drop, reconfigure): their 'close' is no news */
+  private dropping = new WeakSet<AgentClient>();
 
-  constructor(private readonly config: () => ClusterConfig | undefined) {}
+  constructor(
+    private readonly config: () => ClusterConfig | undefined,
+    /** a connection to a worker agent broke by itself (the agent died, its host went away) */
+    private readonly onLost: (rank: number, error: string) => void = () => undefined,
+  ) {}
 
   get(rank: number): Promise<AgentClient> {
     let p = this.clients.get(rank);
@@ -39,7 +45,14 @@ export class WorkerPool {
     const forget = () => {
       if (this.clients.get(rank) === made) this.clients.delete(rank);
     };
-    made.then((c) => c.on('close', forget), forget);
+    made.then(
+      (c) =>
+        c.on('close', () => {
+          forget();
+          if (!this.dropping.has(c)) this.onLost(rank, 'connection to the worker agent closed');
+        }),
+      forget,
+    );
     return made;
   }
 
@@ -63,18 +76,40 @@ export class WorkerPool {
   }
 
   drop(): void {
-    for (const p of this.clients.values()) p.then((c) => c.close(), () => undefined);
+    for (const p of this.clients.values())
+      p.then(
+        (c) => {
+          this.dropping.add(c);
+          c.close();
+        },
+        () => undefined,
+      );
     this.clients.clear();
   }
 
+  /** Asks every worker to stop ranks of jobs not in `activeJobIds` (best effort: an old worker lacks the method). */
+  async reconcile(activeJobIds: number[]): Promise<void> {
+    const nodes = (this.config()?.nodes ?? []).filter((n) => n.rank > 0);
+    await Promise.all(
+      nodes.map(async (n) => {
+        try {
+          const c = await this.get(n.rank);
+          await c.call('reconcileRanks', { activeJobIds }, { timeoutMs: 30_000 });
+        } catch {
+          /* unreachable or older: its health check reports the former */
+        }
+      }),
+    );
+  }
+
   /** Asks every worker agent to shut down (best effort: a dead one is already down). */
-  async shutdownAll(reason: string, timeoutMs: number): Promise<void> {
+  async shutdownAll(reason: string, timeoutMs: number, powerOffAfterMs?: number): Promise<void> {
     const nodes = (this.config()?.nodes ?? []).filter((n) => n.rank !== 0);
     await Promise.all(
       nodes.map(async (n) => {
         try {
           const c = await this.get(n.rank);
-          await c.call('shutdown', { reason }, { timeoutMs });
+          await c.call('shutdown', powerOffAfterMs === undefined ? { reason } : { reason, powerOffAfterMs }, { timeoutMs });
         } catch {
           /* already gone */
         }

@@ -1,11 +1,12 @@
 // Which infra can be used from this machine: credentials on disk or in the environment, and
 // optionally whether the infra's API answers. Shared by `aloft check` and the daemon.
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { aloftHome } from '../util/paths.js';
 import { importYaml } from '../util/yaml-lazy.js';
+import type { GcpSettings } from '../providers/gcp/settings.js';
 
 export interface InfraStatus {
   /** local | aws | gcp | kubernetes | ssh */
@@ -89,24 +90,65 @@ export function detectAws(env: NodeJS.ProcessEnv, home: string): InfraStatus {
   };
 }
 
-export function detectGcp(env: NodeJS.ProcessEnv, home: string): InfraStatus {
-  const adcEnv = env.GOOGLE_APPLICATION_CREDENTIALS;
-  if (adcEnv) {
-    if (readable(adcEnv)) return { infra: 'gcp', ok: true, reason: `service account / ADC file ${adcEnv}` };
-    return { infra: 'gcp', ok: false, reason: `GOOGLE_APPLICATION_CREDENTIALS points to a missing file: ${adcEnv}` };
-  }
-  const dir = env.CLOUDSDK_CONFIG || join(home, '.config', 'gcloud');
-  const adc = join(dir, 'application_default_credentials.json');
-  if (readable(adc)) return { infra: 'gcp', ok: true, reason: `application default credentials ${adc}` };
-  const legacy = join(dir, 'legacy_credentials');
-  let hasLegacy = false;
+/**
+ * GCP: credentials (GOOGLE_APPLICATION_CREDENTIALS or application-default credentials), a project
+ * and the endpoint (src/providers/gcp/settings.ts: no SDK loaded). gcloud's own login without
+ * application-default credentials is not enough for a client library, so it is only a hint.
+ */
+export async function detectGcp(env: NodeJS.ProcessEnv, home: string, aloft?: string): Promise<InfraStatus & { settings?: GcpSettings }> {
+  const { gcpSettings } = await import('../providers/gcp/settings.js');
+  let config: { endpoint?: string; projectId?: string } | undefined;
+  const cfgFile = aloft ? join(aloft, 'config.yaml') : undefined;
   try {
-    hasLegacy = readdirSync(legacy).length > 0;
-  } catch {
-    /* no gcloud login */
+    if (cfgFile && existsSync(cfgFile)) config = (await import('../spec/config.js')).loadConfig(cfgFile).gcp;
+    const settings = gcpSettings({ env, home, config });
+    if (settings.missing) {
+      const dir = env.CLOUDSDK_CONFIG || join(home, '.config', 'gcloud');
+      const login = readable(join(dir, 'credentials.db')) ? ` (gcloud is logged in, but client libraries need \`gcloud auth application-default login\`)` : '';
+      return { infra: 'gcp', ok: false, reason: settings.missing + login };
+    }
+    if (!settings.project) {
+      return { infra: 'gcp', ok: false, reason: `${settings.source}, but no project: set gcp.project_id in config.yaml, GOOGLE_CLOUD_PROJECT, or \`gcloud config set project P\`` };
+    }
+    const where = settings.endpoint.url ? `; endpoint ${settings.endpoint.url}` : '';
+    return { infra: 'gcp', ok: true, reason: `${settings.source}; project ${settings.project} (${settings.projectSource})${where}`, settings };
+  } catch (err) {
+    return { infra: 'gcp', ok: false, reason: (err as Error).message };
   }
-  if (readable(join(dir, 'credentials.db')) || hasLegacy) return { infra: 'gcp', ok: true, reason: `gcloud credentials in ${dir}` };
-  return { infra: 'gcp', ok: false, reason: 'no GCP credentials (run `gcloud auth application-default login`)' };
+}
+
+/** One authenticated Compute Engine call (zones.list) with a short timeout. */
+async function probeGcp(s: InfraStatus, settings: GcpSettings, timeoutMs: number): Promise<void> {
+  const { GcpDriver } = await import('../providers/gcp/driver.js');
+  const driver = new GcpDriver(() => settings);
+  const where = settings.endpoint.url ?? 'https://compute.googleapis.com';
+  try {
+    const said = await driver.ping(timeoutMs); // bounded inside (the SDK's load is not the API's time)
+    s.reachable = true;
+    s.reason += `; ${said}`;
+  } catch (err) {
+    s.reachable = false;
+    s.reason += `; API ${where} did not answer: ${((err as Error).message ?? String(err)).split('\n')[0]}`;
+  } finally {
+    driver.close();
+  }
+}
+
+/** One EC2 call (DescribeRegions) with the default credential chain, at AWS_ENDPOINT_URL_EC2 if set. */
+async function probeAws(s: InfraStatus, env: NodeJS.ProcessEnv, timeoutMs: number): Promise<void> {
+  const [{ AwsDriver }, { describeAwsError }] = await Promise.all([import('../providers/aws/driver.js'), import('../providers/aws/errors.js')]);
+  const driver = new AwsDriver({ env });
+  try {
+    s.reason += `; ${await driver.ping(timeoutMs)}`; // bounded inside (the SDK's load is not the API's time)
+    s.reachable = true;
+  } catch (err) {
+    s.reachable = false;
+    const e = err as Error;
+    const why = e.name === 'TimeoutError' || e.name === 'AbortError' ? `no answer in ${timeoutMs / 1000}s` : describeAwsError(err).split('\n')[0];
+    s.reason += `; EC2 API ${driver.endpoint() ?? 'https://ec2.<region>.amazonaws.com'} did not answer: ${why}`;
+  } finally {
+    driver.close();
+  }
 }
 
 interface KubeInfo {
@@ -185,7 +227,7 @@ export async function detectInfra(opts: DetectOptions = {}): Promise<InfraStatus
   const local: InfraStatus = { infra: 'local', ok: true, reason: 'this machine (always available)' };
   const [ssh, k8s] = await Promise.all([detectSsh(aloft), detectKubernetes(env, home)]);
   const aws = detectAws(env, home);
-  const gcp = detectGcp(env, home);
+  const { settings: gcpSet, ...gcp } = await detectGcp(env, home, aloft);
   if (opts.probe) {
     const t = opts.probeTimeoutMs ?? 3000;
     const probes: Array<Promise<void>> = [];
@@ -196,8 +238,8 @@ export async function detectInfra(opts: DetectOptions = {}): Promise<InfraStatus
           if (!ok) s.reason += `; API ${host}:${port} unreachable (offline?)`;
         }),
       );
-    if (aws.ok) probe(aws, 'sts.amazonaws.com', 443);
-    if (gcp.ok) probe(gcp, 'compute.googleapis.com', 443);
+    if (aws.ok) probes.push(probeAws(aws, env, t));
+    if (gcp.ok && gcpSet) probes.push(probeGcp(gcp, gcpSet, t));
     const server = k8s.servers?.[0];
     if (k8s.ok && server) {
       try {
@@ -211,6 +253,39 @@ export async function detectInfra(opts: DetectOptions = {}): Promise<InfraStatus
   }
   delete k8s.servers;
   return [local, ssh, k8s, aws, gcp];
+}
+
+/**
+ * What detectInfra's answer depends on (the environment variables and the files it reads, by
+ * mtime and size): callers that ask often keep its answer while this key stays the same.
+ */
+export function detectionKey(opts: DetectOptions = {}): string {
+  const env = opts.env ?? process.env;
+  const home = opts.home ?? homedir();
+  const aloft = opts.aloftHome ?? aloftHome();
+  const vars = Object.keys(env)
+    .filter((k) => /^(AWS_|GOOGLE_|CLOUDSDK_|KUBECONFIG$)/.test(k))
+    .sort()
+    .map((k) => `${k}=${env[k]}`);
+  const gcloud = env.CLOUDSDK_CONFIG || join(home, '.config', 'gcloud');
+  const files = [
+    env.AWS_SHARED_CREDENTIALS_FILE || join(home, '.aws', 'credentials'),
+    env.AWS_CONFIG_FILE || join(home, '.aws', 'config'),
+    env.GOOGLE_APPLICATION_CREDENTIALS ?? '',
+    join(gcloud, 'application_default_credentials.json'),
+    join(gcloud, 'credentials.db'),
+    join(gcloud, 'legacy_credentials'),
+    join(aloft, 'ssh_node_pools.yaml'),
+    ...(env.KUBECONFIG ? env.KUBECONFIG.split(':').filter(Boolean) : [join(home, '.kube', 'config')]),
+  ].map((f) => {
+    try {
+      const st = statSync(f);
+      return `${f}:${st.mtimeMs}:${st.size}`;
+    } catch {
+      return `${f}:-`;
+    }
+  });
+  return [...vars, ...files].join('\n');
 }
 
 /** Infra names with credentials, for OptimizeContext.usableClouds. */

@@ -18,11 +18,15 @@ export async function daemon(): Promise<DaemonClient> {
   ]);
   const endpoint = remoteEndpoint(config?.apiServer);
   if (endpoint) {
+    // A remote server's settings are its own: nothing of this shell's environment reaches it.
     await ensureRemote(endpoint);
     client = new DaemonClient({ home, endpoint });
     client.onUpload = (what) => note(`aloft: ${what} to ${endpoint.url}`);
   } else {
-    await ensureDaemon(home);
+    const info = await ensureDaemon(home);
+    // A setting the daemon reads only when it starts is not silently dropped (issue 14.12).
+    const { settingMismatches } = await import('../util/env.js');
+    for (const line of settingMismatches(process.env, info.settings ?? {})) note(`aloft: warning: ${line}`);
     client = new DaemonClient({ home });
   }
   return client;
@@ -57,7 +61,7 @@ export function printJson(value: unknown): void {
 /** Documented optional fields of each listing, printed as null when absent (jq-friendly). */
 export const OPTIONAL_JSON_FIELDS = {
   cluster: ['region', 'zone', 'instanceType', 'nodeResources', 'autostop', 'lastJobId', 'statusReason'],
-  job: ['name', 'startedAt', 'endedAt', 'exitCode', 'failedRank'],
+  job: ['name', 'startedAt', 'endedAt', 'exitCode', 'failedRank', 'returnCodes', 'endReason'],
 } as const;
 
 export function withNulls<T extends object>(records: T[], keys: readonly string[]): T[] {

@@ -1,21 +1,87 @@
 // Following a request's stages and a job's output, for launch/exec/logs/start/stop/down.
 import type { DaemonClient } from '../client/client.js';
+import { randomBytes } from 'node:crypto';
 import type { JobRecord, RequestRecord } from '../protocol/model.js';
 import { DaemonUnreachable } from '../client/http.js';
 import { UserError } from '../util/errors.js';
-import { note, reviveFor } from './context.js';
+import { daemon, ExitCode, note, reviveFor } from './context.js';
 
-export async function followRequest(client: DaemonClient, id: string, quiet = false): Promise<RequestRecord> {
+/** A fresh idempotency key for a launch or exec: a retry with it is the same call (protocol/schemas.ts). */
+export function newRequestId(kind: 'launch' | 'exec'): string {
+  return `${kind}-${randomBytes(8).toString('hex')}`;
+}
+
+/**
+ * Runs `call`; if the daemon goes away before answering (killed, replaced), starts one again and
+ * repeats the call. Only for calls that are safe to repeat: reads, and launch/exec with their key.
+ */
+export async function retrying<T>(call: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await call();
+    } catch (err) {
+      if (!(err instanceof DaemonUnreachable) || attempt >= 3) throw err;
+      // The client this command made: a local daemon is started again, a remote server waited for.
+      const c = await daemon();
+      note(c.remote ? 'aloft: lost the API server; waiting for it…' : 'aloft: lost the daemon; starting it again…');
+      await reviveFor(c)();
+    }
+  }
+}
+
+export interface FollowRequestOptions {
+  /** print nothing but the outcome */
+  quiet?: boolean;
+  /**
+   * Ctrl-C stops following (exit 130) and says that the operation goes on in the daemon, and
+   * how to follow or cancel it — instead of dying silently mid-stage.
+   */
+  interruptible?: boolean;
+}
+
+export async function followRequest(client: DaemonClient, id: string, opts: boolean | FollowRequestOptions = false): Promise<RequestRecord> {
+  const o = typeof opts === 'boolean' ? { quiet: opts } : opts;
   let final: RequestRecord | undefined;
   const started = Date.now();
-  const h = client.streamRequest(id, (item) => {
-    if (item.type === 'done') final = item.request;
-    else if (quiet) return;
-    else if (item.type === 'stage') note(`  ⚙ ${item.stage}${item.message ? `: ${item.message}` : ''}  (${(Math.max(0, item.ts - started) / 1000).toFixed(1)}s)`);
-    else note(`    ${item.message}`);
-  });
-  await h.done;
-  if (!final) throw new UserError(`lost track of request ${id}; see \`aloft status\``);
+  let printed = 0; // stage/progress items shown so far: a stream opened again replays them
+  let interrupted = false;
+  let current: { abort(): void } | undefined;
+  const onSig = () => {
+    interrupted = true;
+    current?.abort();
+  };
+  if (o.interruptible) process.once('SIGINT', onSig);
+  try {
+    // The daemon dying mid-launch does not end the launch: the next daemon settles the request
+    // (recover.ts), and this follows it there.
+    await retrying(async () => {
+      if (interrupted) return;
+      let replayed = 0;
+      const h = client.streamRequest(id, (item) => {
+        if (item.type === 'done') return void (final = item.request);
+        if (replayed++ < printed) return;
+        printed++;
+        if (o.quiet) return;
+        if (item.type === 'stage') note(`  ⚙ ${item.stage}${item.message ? `: ${item.message}` : ''}  (${(Math.max(0, item.ts - started) / 1000).toFixed(1)}s)`);
+        else note(`    ${item.message}`);
+      });
+      current = h;
+      try {
+        await h.done;
+      } catch (err) {
+        if (!interrupted) throw err;
+      }
+    });
+  } finally {
+    process.off('SIGINT', onSig);
+  }
+  if (interrupted && !final) {
+    note(`\naloft: stopped following; request ${id} goes on in the daemon.`);
+    note(`  follow it:  aloft requests follow ${id}`);
+    note(`  cancel it:  aloft requests cancel ${id}`);
+    throw new ExitCode(130);
+  }
+  if (!final) throw new UserError(`lost track of request ${id}; see \`aloft requests\``);
   return final;
 }
 
@@ -89,12 +155,36 @@ export async function followLogs(
   return { job, detached };
 }
 
-/** SkyPilot-like exit status for a finished job: 0 when it succeeded. */
+/**
+ * Exit status of `launch` / `exec` for a job they followed to its end, SkyPilot's JobExitCode as
+ * `logs` uses it: 0 succeeded, 100 failed (any kind; the job's own code is in the closing line),
+ * 103 cancelled. A job that could not be followed to its end (no record) is 1.
+ */
 export function jobExitCode(job: JobRecord | null): number {
   if (!job) return 1;
-  if (job.status === 'SUCCEEDED') return 0;
-  if (job.exitCode !== undefined && job.exitCode > 0 && job.exitCode < 256) return job.exitCode;
-  return job.status === 'CANCELLED' ? 130 : 1;
+  return logsExitCode(job);
+}
+
+/** The closing line of a followed job: its status, its own exit code, and for a gang the ranks'. */
+export function describeEnd(job: JobRecord): string {
+  const head = `Job ${job.id} ${job.status}`;
+  const code = job.exitCode !== undefined ? `exit code ${job.exitCode}` : undefined;
+  switch (job.status) {
+    case 'SUCCEEDED':
+    case 'CANCELLED':
+      return `${head}.`;
+    case 'FAILED':
+    case 'FAILED_SETUP': {
+      const what = job.status === 'FAILED_SETUP' ? 'setup ' : '';
+      const where = job.failedRank !== undefined ? ` on rank ${job.failedRank}` : '';
+      const list = job.returnCodes ? `; return code list: [${job.returnCodes.map((c) => (c === null ? 'lost' : String(c))).join(', ')}]` : '';
+      return `${head}${where} (${what}${code ?? 'no exit code'})${list}.`;
+    }
+    case 'FAILED_DRIVER':
+      return `${head}: ${job.endReason ?? `its process was lost${job.failedRank !== undefined ? ` on rank ${job.failedRank}` : ''}`}.`;
+    default:
+      return `${head}.`;
+  }
 }
 
 /** `logs` exit code of a job still running (--no-follow), as SkyPilot's JobExitCode.NOT_FINISHED. */

@@ -14,6 +14,8 @@ async function main(argv: string[]): Promise<void> {
     .description('Run AI and batch workloads on any infrastructure from one task YAML.')
     .version(aloftVersion(), '-v, --version')
     .showSuggestionAfterError(true)
+    // `-v` is the version only before a verb: `status -v` is status's verbose flag, as in SkyPilot.
+    .enablePositionalOptions()
     .exitOverride();
   program.configureOutput({ outputError: (str, write) => write(str.replace(/^error: /, 'aloft: ')) });
   registerLaunch(program);

@@ -31,19 +31,25 @@ export function autostopText(c: ClusterRecord): string {
 // USER (who launched / submitted), where SkyPilot puts it: after NAME.
 export const CLUSTER_HEADERS = ['NAME', 'USER', 'INFRA', 'RESOURCES', 'STATUS', 'AUTOSTOP', '$/HR', 'LAUNCHED', 'LAST JOB'];
 
-export function clusterRow(c: ClusterRecord, now = Date.now()): string[] {
-  return [
+export const CLUSTER_HEADERS_VERBOSE = [...CLUSTER_HEADERS, 'REGION', 'ZONE', 'UID', 'REASON'];
+
+export function clusterRow(c: ClusterRecord, now = Date.now(), verbose = false): string[] {
+  // Why an INIT or STOPPED cluster is so (preempted, autostopped, an agent lost): its first clause
+  // here, all of it with -v and in `status -o json` (statusReason).
+  const why = c.statusReason && (c.status === 'INIT' || c.status === 'STOPPED') ? c.statusReason : undefined;
+  const row = [
     c.name,
     c.user ?? '-',
     c.infra,
     c.resources,
-    // The reason's first clause only; the whole of it is in `status -o json` (statusReason).
-    color(c.status, clusterStatusColor(c.status)) + (c.statusReason && c.status === 'INIT' ? ` (${c.statusReason.split(/[:;]/)[0]})` : ''),
+    color(c.status, clusterStatusColor(c.status)) + (why && !verbose ? ` (${why.split(/: |;/)[0]})` : ''),
     autostopText(c),
     c.hourlyPrice > 0 ? `$${c.hourlyPrice.toFixed(2)}` : '-',
     ago(c.launchedAt, now),
     c.lastJobId !== undefined ? String(c.lastJobId) : '-',
   ];
+  if (verbose) row.push(c.region ?? '-', c.zone ?? '-', c.uid, c.statusReason ?? '-');
+  return row;
 }
 
 export const JOB_HEADERS = ['ID', 'NAME', 'USER', 'SUBMITTED', 'STARTED', 'DURATION', 'RESOURCES', 'STATUS'];

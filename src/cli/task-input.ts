@@ -2,6 +2,7 @@
 // layered on top (flags win, as in SkyPilot).
 import { readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
+import { MAX_NUM_NODES } from '../protocol/limits.js';
 import { ENV_NAME_RE } from '../spec/patterns.js';
 import type { Task, TaskChain } from '../spec/types.js';
 import { UserError } from '../util/errors.js';
@@ -38,7 +39,7 @@ export async function buildChain(yamlOrCommand: string[], flags: TaskFlags, opts
   const overrides = {
     name: flags.name,
     workdir: flags.workdir,
-    numNodes: flags.numNodes !== undefined ? parseIntFlag('--num-nodes', flags.numNodes) : undefined,
+    numNodes: flags.numNodes !== undefined ? parseIntFlag('--num-nodes', flags.numNodes, MAX_NUM_NODES) : undefined,
     cpus: flags.cpus,
     memory: flags.memory,
     gpus: flags.gpus,
@@ -88,9 +89,10 @@ function infraFlag(f: TaskFlags): string | undefined {
   return [f.cloud ?? '*', f.region, f.zone].filter((p) => p !== undefined).join('/');
 }
 
-function parseIntFlag(flag: string, v: string): number {
+function parseIntFlag(flag: string, v: string, max = Number.MAX_SAFE_INTEGER): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new UserError(`${flag} takes a positive whole number, not '${v}'`);
+  if (n > max) throw new UserError(`${flag} takes at most ${max} (the limit), not ${v}`);
   return n;
 }
 

@@ -10,6 +10,13 @@ export class DaemonUnreachable extends Error {
   }
 }
 
+/**
+ * The daemon took the connection but did not answer in time: it is alive and busy (or stopped),
+ * which is not the same as gone. Such a daemon is waited for, never replaced (spawn.ts).
+ */
+export class DaemonBusy extends DaemonUnreachable {}
+
+
 export class ApiCallError extends Error {
   constructor(
     message: string,
@@ -32,6 +39,7 @@ export const describeEndpoint = (t: Target): string => {
 
 const agent = new http.Agent({ keepAlive: true });
 const httpsAgent = new https.Agent({ keepAlive: true });
+/** Errors that mean "nobody serves this socket or address (any more)": the daemon is gone or going. */
 const UNREACHABLE = new Set(['ENOENT', 'ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'EAI_AGAIN', 'ENOTFOUND', 'EPIPE']);
 /** 429s are waited out this many times before the call fails. */
 const RATE_RETRIES = 3;
@@ -119,9 +127,11 @@ function postOnce(target: Target, path: string, body: unknown, timeoutMs: number
         res.on('error', reject);
       },
     );
-    if (timeoutMs > 0) req.setTimeout(timeoutMs, () => req.destroy(new DaemonUnreachable('daemon did not answer in time')));
+    if (timeoutMs > 0) req.setTimeout(timeoutMs, () => req.destroy(new DaemonBusy(`daemon did not answer within ${timeoutMs / 1000}s`)));
     req.on('error', (err: NodeJS.ErrnoException) => {
       if (err instanceof DaemonUnreachable) return reject(err);
+      // EAGAIN: the socket's backlog is full, the daemon accepts nothing for now.
+      if (err.code === 'EAGAIN') return reject(new DaemonBusy(`daemon not accepting connections at ${describeEndpoint(target)} (EAGAIN)`, err));
       reject(unreachable(target, err) ?? err);
     });
     req.end(data);

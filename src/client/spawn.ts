@@ -8,21 +8,55 @@ import { join } from 'node:path';
 import type { DaemonInfo } from '../protocol/api.js';
 import { daemonEnv } from '../util/env.js';
 import { UserError } from '../util/errors.js';
-import { errnoCode, pidAlive, waitForExit } from '../util/process.js';
+import { errnoCode, liveDaemonPid, pidAlive, waitForExit } from '../util/process.js';
 import { ensureHome, homePaths, packageRoot } from '../util/paths.js';
 import { aloftVersion } from '../util/version.js';
-import { DaemonUnreachable, postJson, type Endpoint } from './http.js';
+import { DaemonBusy, DaemonUnreachable, postJson, type Endpoint } from './http.js';
 
 const START_TIMEOUT_MS = 30_000;
 
-export async function probe(socket: string): Promise<DaemonInfo | undefined> {
+/** The daemon's info, or undefined when nobody serves the socket. A busy daemon throws DaemonBusy. */
+export async function probe(socket: string, timeoutMs = 10_000): Promise<DaemonInfo | undefined> {
   try {
-    return (await postJson(socket, '/v1/rpc/info', {}, 10_000)) as DaemonInfo;
+    return (await postJson(socket, '/v1/rpc/info', {}, timeoutMs)) as DaemonInfo;
   } catch (err) {
-    if (err instanceof DaemonUnreachable) return undefined;
+    if (err instanceof DaemonUnreachable && !(err instanceof DaemonBusy)) return undefined;
     throw err;
   }
 }
+
+/** How long the daemon may take to answer `info` before the CLI says it is waiting for it. */
+const BUSY_NOTICE_MS = 5_000;
+
+/**
+ * A daemon that holds the socket and runs, but does not answer, is busy: wait for it, saying so.
+ * It is never replaced (that would abort whatever it is doing). Resolves with its info once it
+ * answers, or undefined once it is gone (the caller starts a new one).
+ */
+async function waitForBusyDaemon(home: string, firstError: DaemonBusy): Promise<DaemonInfo | undefined> {
+  const paths = homePaths(home);
+  const started = Date.now();
+  let noted = false;
+  for (;;) {
+    const pid = liveDaemonPid(paths.pidFile);
+    if (pid === undefined && Date.now() - started > START_TIMEOUT_MS) {
+      throw new UserError(`something holds ${paths.socket} but does not answer (${firstError.message}), and no aloft daemon runs for ${home}; remove the socket if nothing should be there`);
+    }
+    if (!noted) {
+      noted = true;
+      process.stderr.write(`aloft: the daemon${pid ? ` (pid ${pid})` : ''} is busy and has not answered for ${BUSY_NOTICE_MS / 1000}s; waiting for it…\n`);
+    }
+    try {
+      return await probe(paths.socket, 30_000);
+    } catch (err) {
+      if (!(err instanceof DaemonBusy)) throw err;
+      process.stderr.write(`aloft: still waiting for the daemon${pid ? ` (pid ${pid})` : ''} (${Math.round((Date.now() - started) / 1000)}s)…\n`);
+    }
+  }
+}
+
+/** The longest unix socket path the kernel takes (sun_path is 108 bytes with its NUL). */
+export const MAX_SOCKET_PATH = 107;
 
 export function tailFile(path: string, lines = 12): string {
   try {
@@ -123,19 +157,33 @@ function startDaemonProcess(home: string): Promise<void> {
 
 /** Makes sure a daemon of this version serves ALOFT_HOME; starts or replaces it as needed. */
 export async function ensureDaemon(home: string): Promise<DaemonInfo> {
-  ensureHome(home);
   const paths = homePaths(home);
+  if (Buffer.byteLength(paths.socket) > MAX_SOCKET_PATH) {
+    throw new UserError(
+      `ALOFT_HOME is too long for the daemon's unix socket: ${paths.socket} is ${Buffer.byteLength(paths.socket)} bytes, the limit is ${MAX_SOCKET_PATH}; use a shorter ALOFT_HOME`,
+    );
+  }
+  ensureHome(home);
   const version = aloftVersion();
   const deadline = Date.now() + START_TIMEOUT_MS * 2;
+  // Answers or busy: a busy daemon is waited for, outside the start-up deadline.
+  const current = async (): Promise<DaemonInfo | undefined> => {
+    try {
+      return await probe(paths.socket, BUSY_NOTICE_MS);
+    } catch (err) {
+      if (err instanceof DaemonBusy) return waitForBusyDaemon(home, err);
+      throw err;
+    }
+  };
   while (Date.now() < deadline) {
-    const info = await probe(paths.socket);
+    const info = await current();
     if (info && info.version === version) return info;
     if (!tryLock(paths.lock)) {
       await waitForOtherStarter(home, paths.lock, START_TIMEOUT_MS);
       continue;
     }
     try {
-      const again = await probe(paths.socket);
+      const again = await current();
       if (again && again.version === version) return again;
       if (again) {
         // Another version: ask it to leave, then take its place.
@@ -157,7 +205,7 @@ export async function ensureDaemon(home: string): Promise<DaemonInfo> {
       }
     }
   }
-  throw new UserError(`could not reach or start the daemon for ${home}`);
+  throw new UserError(`could not reach or start the daemon for ${home} within ${(START_TIMEOUT_MS * 2) / 1000}s; see ${paths.log}`);
 }
 
 /**

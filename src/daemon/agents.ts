@@ -71,12 +71,14 @@ export class AgentLinks {
   }
 
   private onWatchItem(cluster: string, link: Link, item: unknown): void {
-    const data = item as Partial<JobChange> & { autostop?: AutostopMarker };
+    const data = item as Partial<JobChange> & { autostop?: AutostopMarker; workerLost?: { rank: number } };
     if (data.autostop) {
       link.closing = true;
       this.onAutostop(cluster, data.autostop);
       return;
     }
+    // The head lost a worker agent: look at the cluster's health now, not at the next failure.
+    if (data.workerLost) return this.scheduleCheck(cluster, 0);
     if (!data.job || typeof data.seq !== 'number') return;
     const job: JobRecord = { ...data.job, cluster, clusterUid: link.uid };
     this.pendingJobs.push(job);
@@ -150,6 +152,22 @@ export class AgentLinks {
       }
       return true;
     } catch (err) {
+      // A cloud's own account of the nodes (a spot reclaim, a stop) explains a lost agent better
+      // than the socket error; an operation in progress owns the record meanwhile.
+      if (!this.ctx.locks.busy(cluster)) {
+        try {
+          const { applyNodeStates, nodeStatesOf } = await import('./reconcile.js');
+          const s = await nodeStatesOf(this.ctx, rec);
+          if (s && (await applyNodeStates(this.ctx, this.ctx.store.getCluster(cluster) ?? rec, s.info))) return false;
+        } catch {
+          /* the provider cannot say now: the agent's error stands */
+        }
+      }
+      // A spot cluster's agents are gone because its nodes are: that is a preemption, not a fault.
+      if (rec.useSpot) {
+        const { notePreemption } = await import('./pipeline/lifecycle.js');
+        if (await notePreemption(this.ctx, cluster).catch(() => false)) return false;
+      }
       if (rec.status === 'UP') {
         this.ctx.store.updateCluster(cluster, {
           status: 'INIT',
@@ -157,6 +175,8 @@ export class AgentLinks {
         });
         this.ctx.store.notice(`cluster ${cluster}: ${who} unreachable`, 'warn', cluster);
       }
+      // Its jobs are not left RUNNING on faith: those whose processes are gone are accounted for.
+      if (who === 'head agent') void import('./reap.js').then(({ reapLostHead }) => reapLostHead(this.ctx, cluster));
       return false;
     }
   }

@@ -4,10 +4,12 @@
 import { readFileSync } from 'node:fs';
 import type { ApiMethods, LaunchParams, LogStreamItem } from '../protocol/api.js';
 import { API_VERSION } from '../protocol/api.js';
+import { API_PARAMS, describeIssue, STREAM_QUERIES, type StreamQuery } from '../protocol/schemas.js';
 import type { ClusterRecord, JobRecord, RequestKind } from '../protocol/model.js';
 import { isTerminalJob, TERMINAL_MANAGED_STATUSES } from '../protocol/model.js';
-import { UserError } from '../util/errors.js';
+import { UserError, errorMessage } from '../util/errors.js';
 import { generateClusterName, validateClusterName } from '../util/names.js';
+import { daemonSettings } from '../util/env.js';
 import { aloftVersion } from '../util/version.js';
 import type { DaemonContext } from './context.js';
 import { runLaunch } from './pipeline/launch.js';
@@ -16,6 +18,7 @@ import { submissionOf } from './pipeline/jobs.js';
 import { syncWorkdir } from './pipeline/sync.js';
 import { getProvider } from './providers.js';
 import { jobTaskKey, recordTask, requestTaskKey } from './submitted.js';
+import { RequestCancelled } from './requests.js';
 import type { RpcHandler, StreamHandler } from './server.js';
 import { Forbidden, localUserName, mayChange, requireAdmin, requireOwner, type Caller } from './team/caller.js';
 import type { AuditLog } from './team/audit.js';
@@ -24,6 +27,7 @@ import { localizeTask } from './team/uploads.js';
 
 /** Every method gets the caller the server authenticated (methods that do not care ignore it). */
 type Handlers = { [M in keyof ApiMethods]: (p: ApiMethods[M]['params'], caller: Caller) => Promise<ApiMethods[M]['result']> };
+type TypedStream<S extends keyof typeof STREAM_QUERIES> = (q: StreamQuery<S>, send: (item: unknown) => void, signal: AbortSignal) => Promise<void>;
 
 export interface ApiOptions {
   socket: string;
@@ -39,18 +43,18 @@ export interface ApiOptions {
 /** The user a record belongs to (a record from before team mode: the local user's). */
 const ownerOf = (r: { user?: string }): string => r.user ?? localUserName();
 
-export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Record<string, RpcHandler>; streams: Record<string, StreamHandler> } {
+export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Map<string, RpcHandler>; streams: Map<string, StreamHandler> } {
   const { store, requests } = ctx;
 
   /** Runs `work` as a background request; answers with its id at once. */
-  const background = (kind: RequestKind, cluster: string, caller: Caller, work: (reqId: string) => Promise<{ jobId?: number } | void>) => {
-    const req = requests.create(kind, cluster, { user: caller.user });
+  const background = (kind: RequestKind, cluster: string, caller: Caller, work: (reqId: string) => Promise<{ jobId?: number } | void>, id?: string) => {
+    const req = requests.create(kind, cluster, { user: caller.user, ...(id ? { id } : {}) });
     void (async () => {
       try {
         const r = await work(req.id);
         requests.finish(req.id, { jobId: r ? r.jobId : undefined });
       } catch (err) {
-        if (!(err instanceof UserError)) ctx.log.error({ cluster, kind, err: String(err), stack: (err as Error).stack }, 'request failed');
+        if (!(err instanceof UserError) && !(err instanceof RequestCancelled)) ctx.log.error({ cluster, kind, err: String(err), stack: (err as Error).stack }, 'request failed');
         requests.finish(req.id, { error: err });
       }
     })();
@@ -70,6 +74,7 @@ export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Record<s
         infra: await usableInfraCached(),
         ...(opts.listen().length ? { listen: opts.listen() } : {}),
         state: opts.state,
+        settings: daemonSettings(process.env),
       };
     },
     async shutdown(_p, caller) {
@@ -78,17 +83,28 @@ export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Record<s
       return { ok: true };
     },
     async launch(given: LaunchParams, caller) {
-      if (!given?.task) throw new UserError('launch needs a task');
+      // A retry of a launch whose answer was lost (the daemon died): the request it made.
+      const known = given.requestId ? store.getRequest(given.requestId) : undefined;
+      if (known) {
+        if (known.kind !== 'launch' || ownerOf(known) !== caller.user) throw new UserError(`request id ${known.id} is taken; retry with a new one`);
+        return { requestId: known.id, cluster: known.cluster };
+      }
       const cluster = given.cluster ? validateClusterName(given.cluster) : generateClusterName(caller.user);
       const existing = store.getCluster(cluster);
       if (existing) requireOwner(caller, existing.user, `cluster '${cluster}'`, 'launch on it');
       const p: LaunchParams = { ...given, task: localizeTask(given.task, caller, ctx.home) };
-      const requestId = background('launch', cluster, caller, async (id) => {
-        const r = await runLaunch(ctx, p, requestRecord(id));
-        const uid = store.getCluster(cluster)?.uid;
-        if (r.jobId !== undefined && uid) recordTask(store.db, jobTaskKey(uid, r.jobId), p.task);
-        return r;
-      });
+      const requestId = background(
+        'launch',
+        cluster,
+        caller,
+        async (id) => {
+          const r = await runLaunch(ctx, p, requestRecord(id));
+          const uid = store.getCluster(cluster)?.uid;
+          if (r.jobId !== undefined && uid) recordTask(store.db, jobTaskKey(uid, r.jobId), p.task);
+          return r;
+        },
+        p.requestId,
+      );
       // what `describe` shows as the task as submitted (secret values redacted before writing)
       recordTask(store.db, requestTaskKey(requestId), p.task);
       return { requestId, cluster };
@@ -110,16 +126,18 @@ export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Record<s
       if (p.task.numNodes > rec.numNodes) {
         throw new UserError(`cluster '${rec.name}' has ${rec.numNodes} node(s); the task needs ${p.task.numNodes}`);
       }
+      let warnings: string[] = [];
       if (p.task.workdir) {
         const provider = await getProvider(rec.cloud, ctx.home);
-        await syncWorkdir(provider, rec.name, store.getInternal(rec.name).nodes ?? [], p.task.workdir);
+        ({ warnings } = await syncWorkdir(provider, rec.name, store.getInternal(rec.name).nodes ?? [], p.task.workdir));
       }
-      const sub = submissionOf(p.task, { withSetup: false, user: caller.user });
+      // The caller's key makes a retry (after the daemon died mid-call) find the same job.
+      const sub = submissionOf(p.task, { withSetup: false, user: caller.user, ...(p.requestId ? { requestId: p.requestId } : {}) });
       if (!sub) throw new UserError('nothing to run: give a YAML with `run:` or a command after --');
-      const client = await ctx.links.get(rec.name);
+      const client = await headAgent(ctx, rec.name);
       const { jobId } = await client.call('submit', sub);
       recordTask(store.db, jobTaskKey(rec.uid, jobId), p.task);
-      return { cluster: rec.name, jobId };
+      return { cluster: rec.name, jobId, ...(warnings.length ? { warnings } : {}) };
     },
     async plan(p) {
       const { planText } = await import('./plan-api.js');
@@ -132,8 +150,11 @@ export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Record<s
         clusters = clusters.filter((c) => want.has(c.name));
       }
       if (p?.refresh) {
-        await Promise.all(clusters.filter((c) => c.status === 'UP' || c.status === 'INIT').map((c) => ctx.links.check(c.name)));
-        clusters = clusters.map((c) => store.getCluster(c.name) ?? c);
+        // Nodes from each provider in one batch (one call per cloud region), then the agents.
+        const { refreshClusters } = await import('./reconcile.js');
+        await refreshClusters(ctx, clusters);
+        const names = new Set(store.listClusters().map((c) => c.name));
+        clusters = clusters.filter((c) => names.has(c.name)).map((c) => store.getCluster(c.name) ?? c);
       }
       return { clusters };
     },
@@ -166,22 +187,33 @@ export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Record<s
         }
         if ('jobIds' in target && target.jobIds.length === 0) return { cancelled: [] };
       }
-      const client = await ctx.links.get(rec.name);
+      const client = await headAgent(ctx, rec.name);
       return client.call('cancel', target);
     },
     async stop(p, caller) {
-      const names = p.clusters.map((n) => owned(caller, n, 'stop it').name);
+      const { names, missing } = known(p.clusters);
+      for (const n of names) owned(caller, n, 'stop it');
       // A managed job's cluster belongs to its controller: a stop would end the job for good.
       const owners = new Map(ctx.store.activeManaged().filter((m) => m.cluster).map((m) => [m.cluster!, m.id]));
       for (const n of names) {
         const id = owners.get(n);
         if (id !== undefined) throw new UserError(`cluster '${n}' runs managed job ${id}; its controller owns it (cancel the job with \`aloft jobs cancel ${id}\`)`);
       }
-      return { requestIds: names.map((n) => background('stop', n, caller, () => ctx.locks.with(n, () => stopCluster(ctx, n)))) };
+      // Refused up front, in one line, where the infra has nothing to stop (kubernetes pods).
+      for (const n of names) {
+        const rec = requireCluster(ctx, n);
+        if (!(await getProvider(rec.cloud, ctx.home)).capabilities.stop) {
+          throw new UserError(`cluster '${n}' runs on ${rec.infra}: ${rec.cloud} clusters cannot be stopped; use \`aloft down ${n}\` (autostop there tears down)`, 'CANNOT_STOP');
+        }
+      }
+      return { requestIds: names.map((n) => background('stop', n, caller, () => ctx.locks.with(n, () => stopCluster(ctx, n)))), clusters: names, missing };
     },
     async start(p, caller) {
-      const names = p.clusters.map((n) => owned(caller, n, 'start it').name);
+      const { names, missing } = known(p.clusters);
+      for (const n of names) owned(caller, n, 'start it');
       return {
+        clusters: names,
+        missing,
         requestIds: names.map((n) =>
           background('start', n, caller, (id) =>
             ctx.locks.with(n, async () => {
@@ -194,16 +226,18 @@ export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Record<s
     },
     async down(p, caller) {
       if (p.allUsers) requireAdmin(caller, "tear down every user's clusters");
-      const names = p.all
-        ? store.listClusters().filter((c) => p.allUsers || ownerOf(c) === caller.user).map((c) => c.name)
-        : (p.clusters ?? []).map((n) => owned(caller, n, 'tear it down').name);
+      const { names, missing } = p.all
+        ? { names: store.listClusters().filter((c) => p.allUsers || ownerOf(c) === caller.user).map((c) => c.name), missing: [] }
+        : known(p.clusters ?? []);
+      for (const n of p.all ? [] : names) owned(caller, n, 'tear it down');
       return {
         clusters: names,
-        requestIds: names.map((n) => background('down', n, caller, () => ctx.locks.with(n, () => teardown(ctx, n, { purge: p.purge })))),
+        missing,
+        requestIds: names.map((n) => background('down', n, caller, (id) => ctx.locks.with(n, () => teardown(ctx, n, { purge: p.purge, requestId: id })))),
       };
     },
     async autostop(p, caller) {
-      for (const n of p.clusters) owned(caller, n, 'change its autostop');
+      for (const n of p.clusters) owned(caller, n, 'change its autostop'); // all or nothing: check every name first
       const clusters: ClusterRecord[] = [];
       for (const n of p.clusters) clusters.push(await setAutostop(ctx, n, p));
       return { clusters };
@@ -211,12 +245,66 @@ export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Record<s
     async requests(p) {
       return { requests: p?.all ? store.recentRequests(10_000) : store.recentRequests(100) };
     },
+    async costReport(p) {
+      const { costRow } = await import('./cost.js');
+      const now = Date.now();
+      // Like `sky cost-report`: the last 30 days by default (--days N), everything with --all.
+      const since = p?.all ? 0 : now - (p?.days ?? 30) * 86_400_000;
+      const live = new Set(store.listClusters().map((c) => c.uid));
+      const rows = store.clusterHistory(since).map((h) => {
+        const current = live.has(h.record.uid) ? (store.getCluster(h.record.name) ?? h.record) : h.record;
+        return costRow(current, h.intervals, h.endedAt, live.has(h.record.uid), now);
+      });
+      const total = Math.round(rows.reduce((a, r) => a + r.cost, 0) * 1e6) / 1e6;
+      return { rows, total };
+    },
+    async requestCancel(p, caller) {
+      if (!p?.id) throw new UserError('say which request to cancel (see `aloft requests`)');
+      const req = store.getRequest(p.id);
+      if (!req) throw new UserError(`no request '${p.id}' (see \`aloft requests\`)`, 'NOT_FOUND');
+      requireOwner(caller, req.user, `request ${req.id}`, 'cancel it');
+      if (req.status !== 'RUNNING') {
+        throw new UserError(`request ${req.id} is already ${req.status}${req.kind === 'launch' && req.jobId !== undefined ? `; its job runs on its own: \`aloft cancel ${req.cluster} ${req.jobId}\`` : ''}`);
+      }
+      if (req.kind !== 'launch') throw new UserError(`only launches can be cancelled; ${req.id} is a ${req.kind}`);
+      return { request: requests.cancel(req.id) ?? req };
+    },
     async snapshot() {
       return store.snapshot();
     },
     async describe(p) {
       const { describe } = await import('./describe.js');
       return describe(ctx, p);
+    },
+    async storageLs() {
+      return { storage: store.listStorage() };
+    },
+    async storageDelete(p, caller) {
+      // Buckets are not recorded per user: deleting one (objects and all) is an admin's call.
+      requireAdmin(caller, 'delete buckets');
+      const { deleteBucket } = await import('./pipeline/storage.js');
+      const all = store.listStorage();
+      const names = p?.all ? [...new Set(all.map((r) => r.name))] : (p?.names ?? []);
+      if (names.length === 0) throw new UserError(p?.all ? 'no buckets to delete' : 'say which buckets to delete, or --all');
+      const unknown = names.filter((n) => !all.some((r) => r.name === n));
+      if (unknown.length) throw new UserError(`not a bucket aloft created: ${unknown.join(', ')} (see \`aloft storage ls\`)`);
+      const live = new Set(store.listClusters().map((c) => c.name));
+      const deleted: string[] = [];
+      const failed: Array<{ name: string; error: string }> = [];
+      for (const rec of all.filter((r) => names.includes(r.name))) {
+        const users = rec.clusters.filter((c) => live.has(c));
+        if (users.length) {
+          failed.push({ name: rec.name, error: `mounted by cluster ${users.join(', ')}; tear ${users.length > 1 ? 'them' : 'it'} down first` });
+          continue;
+        }
+        try {
+          await deleteBucket(ctx, rec);
+          deleted.push(rec.name);
+        } catch (err) {
+          failed.push({ name: rec.name, error: (err as Error).message });
+        }
+      }
+      return { deleted, failed };
     },
     async jobsLaunch(given, caller) {
       if (!given?.task) throw new UserError('jobs launch needs a task');
@@ -253,6 +341,23 @@ export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Record<s
       const rec = requireCluster(ctx, p.cluster);
       if (rec.status !== 'UP') throw new UserError(`cluster '${rec.name}' is ${rec.status}; it has no running nodes`);
       return { ips: (store.getInternal(rec.name).nodes ?? []).map((n) => n.ip) };
+    },
+    async endpoints(p) {
+      const rec = requireCluster(ctx, validateClusterName(p.cluster));
+      if (rec.status !== 'UP') throw new UserError(`cluster '${rec.name}' is ${rec.status}; its endpoints are known once it is UP`);
+      const { expandPorts } = await import('../util/ports.js');
+      const ports = expandPorts(store.getInternal(rec.name).ports ?? []);
+      if (!ports.length) throw new UserError(`cluster '${rec.name}' exposes no ports (add \`ports:\` to the task's resources)`);
+      const provider = await getProvider(rec.cloud, ctx.home);
+      // Without a provider mapping (local, ssh), a port answers on the head node's own address.
+      const head = store.getInternal(rec.name).nodes?.[0]?.ip ?? '127.0.0.1';
+      const all: Record<string, string> = provider.endpoints
+        ? Object.fromEntries(Object.entries(await provider.endpoints(rec.name)).map(([k, v]) => [String(k), v]))
+        : Object.fromEntries(ports.map((port) => [String(port), `${head}:${port}`]));
+      if (p.port === undefined) return { endpoints: all };
+      const hit = all[String(p.port)];
+      if (!hit) throw new UserError(`port ${p.port} is not exposed by cluster '${rec.name}' (ports: ${ports.join(', ')})`);
+      return { endpoints: { [String(p.port)]: hit } };
     },
     async nodeTarget(p, caller) {
       if (caller.remote) throw new UserError('`aloft ssh` reaches nodes from the machine that runs the server; through an API server use `aloft exec CLUSTER -- CMD`');
@@ -309,6 +414,13 @@ export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Record<s
     return rec;
   }
 
+  /** Splits names into clusters that exist and names that do not (reported, not fatal to the rest). */
+  function known(names: string[]): { names: string[]; missing: string[] } {
+    const out = { names: [] as string[], missing: [] as string[] };
+    for (const n of names) (store.getCluster(n) ? out.names : out.missing).push(n);
+    return out;
+  }
+
   function managed() {
     if (!ctx.managed) throw new UserError('managed jobs are not available in this daemon');
     return ctx.managed;
@@ -332,40 +444,65 @@ export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Record<s
     return r;
   }
 
-  const streams: Record<string, StreamHandler> = {
-    request: (q, send, signal) => {
-      const id = q.get('id');
-      if (!id) throw new UserError('request stream needs ?id=');
-      return requests.follow(id, send, signal);
-    },
+  const streams: { [S in keyof typeof STREAM_QUERIES]: TypedStream<S> } = {
+    request: (q, send, signal) => requests.follow(q.id, send, signal),
     logs: (q, send, signal) => streamLogs(ctx, q, send as (i: LogStreamItem) => void, signal),
     managedLogs: (q, send, signal) =>
       managed().streamLogs(
-        {
-          id: q.has('id') ? Number(q.get('id')) : undefined,
-          name: q.get('name') ?? undefined,
-          follow: q.get('follow') === '1',
-          controller: q.get('controller') === '1',
-        },
+        { id: q.id, name: q.name, follow: q.follow ?? false, controller: q.controller ?? false },
         send as (i: LogStreamItem) => void,
         signal,
       ),
   };
 
-  return { rpc: handlers as unknown as Record<string, RpcHandler>, streams };
+  return { rpc: checkedHandlers(handlers), streams: checkedStreams(streams) };
 }
 
-async function streamLogs(ctx: DaemonContext, q: URLSearchParams, send: (i: LogStreamItem) => void, signal: AbortSignal): Promise<void> {
+/**
+ * Every method behind its schema (protocol/schemas.ts): a call whose parameters do not fit is
+ * refused before anything happens, with one line naming the field. A Map, not an object: a
+ * method name is never looked up on a prototype (`constructor`, `toString`).
+ */
+function checkedHandlers(handlers: Handlers): Map<string, RpcHandler> {
+  const out = new Map<string, RpcHandler>();
+  for (const method of Object.keys(API_PARAMS) as (keyof ApiMethods)[]) {
+    const schema = API_PARAMS[method];
+    const handler = handlers[method] as (p: unknown, caller: Caller) => Promise<unknown>;
+    out.set(method, (body: unknown, caller: Caller) => {
+      const raw = body === undefined ? {} : body;
+      const res = schema.safeParse(raw);
+      if (!res.success) throw new UserError(`${method}: ${describeIssue(res.error, raw)}`, 'BAD_PARAMS');
+      return handler(res.data, caller);
+    });
+  }
+  return out;
+}
+
+function checkedStreams(streams: { [S in keyof typeof STREAM_QUERIES]: TypedStream<S> }): Map<string, StreamHandler> {
+  const out = new Map<string, StreamHandler>();
+  for (const name of Object.keys(STREAM_QUERIES) as (keyof typeof STREAM_QUERIES)[]) {
+    const schema = STREAM_QUERIES[name];
+    const handler = streams[name] as TypedStream<typeof name>;
+    out.set(name, (query, send, signal) => {
+      const raw = Object.fromEntries(query);
+      const res = schema.safeParse(raw);
+      if (!res.success) throw new UserError(`${name} stream: ${describeIssue(res.error, raw)}`, 'BAD_PARAMS');
+      return handler(res.data as never, send, signal);
+    });
+  }
+  return out;
+}
+
+async function streamLogs(ctx: DaemonContext, q: StreamQuery<'logs'>, send: (i: LogStreamItem) => void, signal: AbortSignal): Promise<void> {
   const { store } = ctx;
-  const name = q.get('cluster') ?? '';
-  const follow = q.get('follow') === '1';
-  const tail = q.has('tail') ? Number(q.get('tail')) : undefined;
-  const rank = q.has('rank') ? Number(q.get('rank')) : undefined;
+  const name = q.cluster;
+  const follow = q.follow ?? false;
+  const { tail, rank } = q;
   const rec = store.getCluster(name);
   const uid = rec?.uid ?? store.latestUidOf(name);
   if (!uid) throw new UserError(`cluster '${name}' does not exist and has no saved logs`, 'NO_CLUSTER');
   ctx.links.flushNow();
-  let jobId = q.has('job') ? Number(q.get('job')) : undefined;
+  let jobId = q.job;
   if (jobId === undefined) jobId = store.jobsOf(uid, 1)[0]?.id;
   if (jobId === undefined) throw new UserError(`cluster '${name}' has no jobs yet`);
   const known = store.getJob(uid, jobId);
@@ -406,6 +543,15 @@ async function streamLogs(ctx: DaemonContext, q: URLSearchParams, send: (i: LogS
   }
   if (text) send({ type: 'text', text });
   send({ type: 'end', job: known, archived: true });
+}
+
+/** The cluster's head agent; one that does not answer is the user's to repair, not a daemon fault. */
+async function headAgent(ctx: DaemonContext, name: string) {
+  try {
+    return await ctx.links.get(name);
+  } catch (err) {
+    throw new UserError(`cluster '${name}': the head agent does not answer (${errorMessage(err)}); repair it with \`aloft start ${name}\``, 'AGENT_UNREACHABLE');
+  }
 }
 
 /** Keeps the lines of one rank of a gang job's log (lines are prefixed `(... rank=N, ...)`). */

@@ -9,8 +9,10 @@ import { errorMessage } from '../util/errors.js';
 
 export async function preemptLocal(ctx: DaemonContext, cluster: string): Promise<void> {
   const provider = (await getProvider('local', ctx.home)) as LocalProvider;
-  ctx.store.notice(`cluster ${cluster}: spot node(s) preempted`, 'warn', cluster);
   await provider.preempt(cluster);
+  // Said and acted on at once (reason, jobs FAILED_DRIVER), not when a health check notices.
+  const { notePreemption } = await import('./pipeline/lifecycle.js');
+  await ctx.locks.with(cluster, () => notePreemption(ctx, cluster));
 }
 
 /** Reads `local.spot_mtbp_seconds` from ALOFT_HOME/config.yaml (or ALOFT_SPOT_MTBP_SECONDS). */

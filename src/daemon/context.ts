@@ -4,6 +4,7 @@ import type { AgentLinks } from './agents.js';
 import type { RequestTracker } from './requests.js';
 import type { LogArchive } from './logs.js';
 import type { ManagedJobs } from './managed/service.js';
+import type { PlanRunner } from './plan-runner.js';
 
 /** Everything a daemon component needs, passed explicitly (no module-level singletons). */
 export interface DaemonContext {
@@ -14,12 +15,19 @@ export interface DaemonContext {
   requests: RequestTracker;
   archive: LogArchive;
   locks: ClusterLocks;
+  /** the optimizer's thread: every plan runs there, never on the event loop */
+  planner: PlanRunner;
   managed?: ManagedJobs;
 }
 
 /** Serializes operations on one cluster (launch vs down vs stop), never across clusters. */
 export class ClusterLocks {
   private tails = new Map<string, Promise<unknown>>();
+
+  /** An operation on this cluster is running or queued (it owns the cluster's record meanwhile). */
+  busy(cluster: string): boolean {
+    return this.tails.has(cluster);
+  }
 
   async with<T>(cluster: string, fn: () => Promise<T>): Promise<T> {
     const prev = this.tails.get(cluster) ?? Promise.resolve();

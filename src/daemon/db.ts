@@ -2,6 +2,7 @@
 // Records are stored as JSON next to the few columns we query by, so adding a field to a
 // record needs no migration; migrations are for tables and indexes.
 
+import { chmodSync, closeSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 
 type Db = Database.Database;
@@ -74,6 +75,42 @@ export const MIGRATIONS: Migration[] = [
     `);
   },
   (db) => {
+    // Every incarnation of a cluster, kept after `down` (cost-report): the last record seen and
+    // its billed intervals [[start, end | null], ...] (open while the cluster is not STOPPED).
+    db.exec(`
+      CREATE TABLE cluster_history (
+        uid TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        launched_at INTEGER NOT NULL,
+        ended_at INTEGER,
+        intervals TEXT NOT NULL,
+        record TEXT NOT NULL
+      );
+      CREATE INDEX cluster_history_by_launch ON cluster_history (launched_at);
+    `);
+    // Clusters alive at the upgrade: billed from their launch (stopped ones from now on).
+    const now = Date.now();
+    const insert = db.prepare('INSERT OR IGNORE INTO cluster_history (uid, name, launched_at, intervals, record) VALUES (?, ?, ?, ?, ?)');
+    for (const row of db.prepare('SELECT uid, name, status, record FROM clusters').all() as Array<{ uid: string; name: string; status: string; record: string }>) {
+      const rec = JSON.parse(row.record) as { launchedAt?: number };
+      const start = rec.launchedAt ?? now;
+      insert.run(row.uid, row.name, start, JSON.stringify(row.status === 'STOPPED' ? [] : [[start, null]]), row.record);
+    }
+  },
+  (db) => {
+    // buckets aloft created (file_mounts `name:` that did not exist): `aloft storage ls / delete`
+    db.exec(`
+      CREATE TABLE storage (
+        name TEXT NOT NULL,
+        store TEXT NOT NULL,
+        status TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        record TEXT NOT NULL,
+        PRIMARY KEY (name, store)
+      );
+    `);
+  },
+  (db) => {
     // Team mode (src/daemon/team): users, their bearer tokens (SHA-256 of the token, never the
     // token), and who launched / stopped / downed what.
     db.exec(`
@@ -104,6 +141,20 @@ export const MIGRATIONS: Migration[] = [
 ];
 
 export function openDatabase(path: string): Db {
+  // Private from the start: SQLite gives -wal and -shm the database file's mode. Files of an
+  // older aloft (0644) are tightened too.
+  try {
+    closeSync(openSync(path, 'a', 0o600));
+  } catch {
+    /* not a file we can create: SQLite says why, below */
+  }
+  for (const f of [path, `${path}-wal`, `${path}-shm`]) {
+    try {
+      chmodSync(f, 0o600);
+    } catch {
+      /* not there (yet) */
+    }
+  }
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
   // NORMAL is durable across process crashes in WAL mode (only an OS crash can lose the tail).
@@ -113,14 +164,18 @@ export function openDatabase(path: string): Db {
   return db;
 }
 
-export function migrate(db: Db, migrations: readonly Migration[] = MIGRATIONS): void {
+/**
+ * Brings the schema up to `target` (default: the newest) of `migrations` (default: aloft's); tests
+ * stop earlier to build old databases, and the PostgreSQL tests pass a history of their own.
+ */
+export function migrate(db: Db, target?: number, migrations: readonly Migration[] = MIGRATIONS): void {
   const current = db.pragma('user_version', { simple: true }) as number;
   if (current > migrations.length) {
     throw new Error(
       `state database schema v${current} is newer than this aloft understands (v${migrations.length}); upgrade aloft`,
     );
   }
-  for (let v = current; v < migrations.length; v++) {
+  for (let v = current; v < Math.min(target ?? migrations.length, migrations.length); v++) {
     db.transaction(() => {
       migrations[v]!(db);
       db.pragma(`user_version = ${v + 1}`);

@@ -3,7 +3,7 @@
 
 import { writeFileSync, rmSync, writeSync, closeSync, mkdirSync, existsSync, readFileSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { DaemonUnreachable, postJson } from '../client/http.js';
+import { DaemonBusy, DaemonUnreachable, postJson } from '../client/http.js';
 import { AgentLinks } from './agents.js';
 import { createApi } from './api.js';
 import { ClusterLocks, type DaemonContext } from './context.js';
@@ -18,15 +18,18 @@ import { LogArchive, type LogFetcher } from './logs.js';
 import { makeLogFetcher } from './log-fetch.js';
 import { onAutostop } from './pipeline/lifecycle.js';
 import { recoverAfterRestart } from './recover.js';
+import { wireNodeLoss } from './node-loss.js';
+import { onProviderCreated } from './providers.js';
 import { ManagedJobs } from './managed/service.js';
 import { startChaos } from './chaos.js';
+import { PlanRunner } from './plan-runner.js';
 import { RequestTracker } from './requests.js';
 import { ApiServer } from './server.js';
 import { Store } from './store.js';
 import { aloftHome, ensureHome, homePaths } from '../util/paths.js';
 import { aloftVersion } from '../util/version.js';
 import { errorMessage } from '../util/errors.js';
-import { errnoCode, pidAlive, waitForExit } from '../util/process.js';
+import { errnoCode, liveDaemonPid, waitForExit } from '../util/process.js';
 
 
 /** Tells the CLI that started us to go ahead (fd 3, see client/spawn.ts). */
@@ -41,14 +44,17 @@ function signalReady(): void {
   }
 }
 
-/** True if a daemon already answers on the socket; a socket file nobody answers on is removed. */
+/**
+ * True if a daemon already serves the socket: it answers, or it took the connection and is busy
+ * (a busy daemon is never replaced). A socket file nobody listens on is removed.
+ */
 async function anotherDaemonServes(socket: string): Promise<boolean> {
   if (!existsSync(socket)) return false;
   try {
     await postJson(socket, '/v1/rpc/info', {}, 5_000);
     return true;
   } catch (err) {
-    if (!(err instanceof DaemonUnreachable)) return true; // it answered, if oddly
+    if (!(err instanceof DaemonUnreachable) || err instanceof DaemonBusy) return true;
     rmSync(socket, { force: true });
     return false;
   }
@@ -73,16 +79,12 @@ function readPid(path: string): number | undefined {
 /**
  * A daemon whose socket file was deleted still runs, unreachable, on the same database: two
  * writers would fight (duplicate event numbers, controllers on both sides). The pid file names it;
- * it is asked to leave (SIGTERM, then SIGKILL) before we take over.
+ * it is asked to leave (SIGTERM, then SIGKILL) before we take over. (A daemon that is only busy
+ * keeps its socket and is never retired: see anotherDaemonServes.)
  */
 async function retireUnreachableDaemon(pidFile: string, log: ReturnType<typeof createLogger>): Promise<void> {
-  const pid = readPid(pidFile);
-  if (pid === undefined || !(pid > 0) || pid === process.pid || !pidAlive(pid)) return;
-  try {
-    if (!readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes('daemon/main.js')) return; // a reused pid
-  } catch {
-    return;
-  }
+  const pid = liveDaemonPid(pidFile);
+  if (pid === undefined || pid === process.pid) return;
   log.warn({ pid }, 'a daemon without its socket still runs on this home; asking it to leave');
   process.kill(pid, 'SIGTERM');
   if (!(await waitForExit(pid, 15_000))) process.kill(pid, 'SIGKILL');
@@ -159,9 +161,11 @@ async function main(): Promise<void> {
     links,
     requests,
     locks: new ClusterLocks(),
+    planner: new PlanRunner(),
     archive: new LogArchive(paths.logs, store, log, fetchLog),
   };
   links.bind(ctx);
+  onProviderCreated((p) => wireNodeLoss(ctx, p));
   ctx.managed = new ManagedJobs(ctx);
   links.onAutostop = (cluster, marker) => void onAutostop(ctx, cluster, marker);
 
@@ -174,6 +178,7 @@ async function main(): Promise<void> {
     log.info({ why }, 'daemon stopping');
     ctx.managed?.controller.stop();
     links.closeAll();
+    ctx.planner.close();
     await server?.close().catch(() => undefined);
     // Only our own files: a daemon that replaced us (see retireUnreachableDaemon) keeps its own.
     if (socketIno !== undefined && inodeOf(paths.socket) === socketIno) rmSync(paths.socket, { force: true });
@@ -266,10 +271,16 @@ async function main(): Promise<void> {
       if (n > 0) log.info({ jobs: n }, 'resumed managed jobs');
       return startChaos(ctx);
     })
+    // The planner parses the catalogs now, so the first launch or dry run does not pay for it.
+    .then(() => ctx.planner.warm())
     .then(async () => {
-      // Parse the catalogs once now, so the first launch or dry run does not pay for it.
-      const { loadCatalog } = await import('../catalog/catalog.js');
-      loadCatalog();
+      // The SDK of each provisionable infra with credentials here (a cloud, a kubeconfig), so the
+      // first launch there does not wait for it.
+      const { detectInfra, usableInfra } = await import('../catalog/detect.js');
+      const { getProvider, PROVISIONABLE } = await import('./providers.js');
+      for (const cloud of usableInfra(await detectInfra({})).filter((c) => PROVISIONABLE.includes(c) && c !== 'local' && c !== 'ssh')) {
+        await (await getProvider(cloud, ctx.home)).warm?.().catch((err: unknown) => log.warn({ cloud, err: errorMessage(err) }, 'loading the cloud SDK failed'));
+      }
     })
     .catch((err) => log.error({ err: errorMessage(err) }, 'managed-job resume failed'));
 }

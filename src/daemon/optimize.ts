@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import type { LiveOffering } from '../providers/types.js';
 import type { PoolSummary } from '../providers/ssh/inspect.js';
 import type { Task } from '../spec/types.js';
-import type { Candidate, OptimizeContext, Plan } from '../optimizer/index.js';
+import type { Candidate, OptimizeContext } from '../optimizer/index.js';
 import { homePaths } from '../util/paths.js';
 import { TimeoutError, withTimeout } from '../util/timeout.js';
 import type { DaemonContext } from './context.js';
@@ -18,8 +18,41 @@ interface Live {
   problems: Record<string, string>;
 }
 
+/** Contexts (kubernetes) or pools (ssh) the tasks name explicitly. */
+function namedTargets(tasks: Task[], cloud: string): string[] {
+  const out = new Set<string>();
+  for (const t of tasks) {
+    for (const c of t.resources.candidates) {
+      const named = c.infra.cloud === cloud || (cloud === 'kubernetes' && c.infra.cloud === 'k8s');
+      if (named && c.infra.region && !c.infra.region.includes('*')) out.add(c.infra.region);
+    }
+  }
+  return [...out];
+}
+
+/** Each kubernetes context's free capacity; a slow or unreachable API server never blocks planning. */
+async function kubernetesOfferings(ctx: DaemonContext, tasks: Task[], out: Live): Promise<void> {
+  const { hasKubeconfig } = await import('../providers/kubernetes/files.js');
+  if (!hasKubeconfig()) return;
+  try {
+    const k8s = await getProvider('kubernetes', ctx.home);
+    const probe = k8s.liveOfferingsWithProblems?.({ named: namedTargets(tasks, 'kubernetes') }) ?? Promise.resolve({ offerings: [], problems: new Map() });
+    const summary = await withTimeout(probe, 5000, 'kubernetes API servers did not answer in time').catch((err: unknown) => {
+      if (!(err instanceof TimeoutError)) throw err;
+      return { offerings: [], problems: new Map([['*', [err.message]]]) };
+    });
+    out.offerings.push(...summary.offerings);
+    for (const [context, why] of summary.problems) {
+      if (why.length) out.problems[context === '*' ? 'kubernetes' : `kubernetes/${context}`] = why.join('; ');
+    }
+  } catch (err) {
+    ctx.log.warn({ err: String(err) }, 'kubernetes unavailable for planning');
+    out.problems.kubernetes = `kubernetes unavailable: ${(err as Error).message ?? String(err)}`;
+  }
+}
+
 /** Live offerings of the providers that have no catalog; a slow or broken pool never blocks planning. */
-async function liveOfferings(ctx: DaemonContext): Promise<Live> {
+async function liveOfferings(ctx: DaemonContext, tasks: Task[] = []): Promise<Live> {
   const out: Live = { offerings: [], problems: {} };
   const local = await getProvider('local', ctx.home);
   out.offerings.push(...((await local.liveOfferings?.()) ?? []));
@@ -42,6 +75,7 @@ async function liveOfferings(ctx: DaemonContext): Promise<Live> {
       out.problems.ssh = `ssh pools unavailable: ${(err as Error).message ?? String(err)}`;
     }
   }
+  await kubernetesOfferings(ctx, tasks, out);
   return out;
 }
 
@@ -51,10 +85,28 @@ async function allowedInfra(home: string): Promise<string[] | undefined> {
   return loadConfig(homePaths(home).config).allowedInfra;
 }
 
-export async function optimizerContext(ctx: DaemonContext, opts: { dryrun: boolean }): Promise<OptimizeContext> {
+/**
+ * Infra with credentials, detected again only when what detection reads changed (its key: the
+ * credential files' and kubeconfig's mtimes, the relevant environment): detection parses files
+ * (5–70 ms on a busy machine) and planning runs on every launch and dry run.
+ */
+let usableCache: { key: string; value: Promise<string[]> } | undefined;
+async function usableClouds(home: string): Promise<string[]> {
+  const { detectInfra, detectionKey, usableInfra } = await import('../catalog/detect.js');
+  const key = detectionKey({ aloftHome: home });
+  if (!usableCache || usableCache.key !== key) {
+    const value = detectInfra({ aloftHome: home }).then(usableInfra);
+    usableCache = { key, value };
+    value.catch(() => (usableCache = undefined));
+  }
+  return usableCache.value;
+}
+
+export async function optimizerContext(ctx: DaemonContext, opts: { dryrun: boolean; tasks?: Task[] }): Promise<OptimizeContext> {
   const { contextFromMachine } = await import('../optimizer/index.js');
-  const live = await liveOfferings(ctx);
+  const [live, usable] = await Promise.all([liveOfferings(ctx, opts.tasks ?? []), usableClouds(ctx.home)]);
   const octx = await contextFromMachine({
+    usableClouds: usable,
     liveOfferings: live.offerings,
     allowedInfra: await allowedInfra(ctx.home),
     dryrun: opts.dryrun,
@@ -90,15 +142,30 @@ export async function checkNamedPools(ctx: DaemonContext, tasks: Task[]): Promis
   for (const pool of new Set(named)) getPool(pool, ctx.home);
 }
 
-export async function planTaskFor(ctx: DaemonContext, task: Task, dryrun: boolean): Promise<Plan> {
-  const { planTask } = await import('../optimizer/index.js');
+/** Placements for the task in failover order (cheapest first), planned on the optimizer's thread. */
+export async function planForDaemon(ctx: DaemonContext, task: Task): Promise<Placement[]> {
   await checkNamedPools(ctx, [task]);
   // Why a pool cannot be used (unreachable, Node missing, in use) reaches the error through liveProblems.
-  return planTask(task, await optimizerContext(ctx, { dryrun }));
+  const octx = await optimizerContext(ctx, { dryrun: false, tasks: [task] });
+  const candidates = (await ctx.planner.run({ op: 'placements', task, ctx: octx })) as Candidate[];
+  return inTargetOrder(ctx, candidates.map(toPlacement));
 }
 
-/** Placements for the task in failover order (cheapest first). */
-export async function planForDaemon(ctx: DaemonContext, task: Task): Promise<Placement[]> {
-  const plan = await planTaskFor(ctx, task, false);
-  return [plan.chosen, ...plan.failover].map(toPlacement);
+/**
+ * Kubernetes contexts all cost 0, so the optimizer's tie-break (names) would decide their order;
+ * the user's allowed_contexts order decides instead (SkyPilot's failover order). Only the
+ * kubernetes entries move, among the positions they already hold.
+ */
+async function inTargetOrder(ctx: DaemonContext, placements: Placement[]): Promise<Placement[]> {
+  const slots = placements.flatMap((p, i) => (p.cloud === 'kubernetes' ? [i] : []));
+  if (slots.length < 2) return placements;
+  const order = (await getProvider('kubernetes', ctx.home)).targetOrder?.() ?? [];
+  const rank = (p: Placement) => {
+    const i = order.indexOf(p.region ?? '');
+    return i < 0 ? order.length : i;
+  };
+  const sorted = slots.map((i) => placements[i]!).sort((a, b) => rank(a) - rank(b));
+  const out = placements.slice();
+  slots.forEach((slot, k) => (out[slot] = sorted[k]!));
+  return out;
 }

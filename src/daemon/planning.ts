@@ -60,6 +60,8 @@ export async function planLaunch(ctx: DaemonContext, task: Task, prefs: PlanPref
   return { ...chosen!, failover: rest };
 }
 
+export { ignoredFieldsNote } from '../optimizer/notes.js';
+
 export async function localUsable(ctx: DaemonContext): Promise<boolean> {
   return (await (await getProvider('local', ctx.home)).check()).ok;
 }

@@ -36,8 +36,8 @@ export type StreamHandler = (
 export interface ServerDeps {
   store: Store;
   log: Logger;
-  rpc: Record<string, RpcHandler>;
-  streams: Record<string, StreamHandler>;
+  rpc: Map<string, RpcHandler>;
+  streams: Map<string, StreamHandler>;
   /** who a request over the unix socket is (default: the daemon's OS user, an admin) */
   localCaller?: Caller;
   /** a bearer token's caller, or undefined (unknown, revoked) */
@@ -55,7 +55,8 @@ export interface ServerDeps {
 
 type Via = 'unix' | 'tcp';
 
-const MAX_BODY_UNIX = 32 * 1024 * 1024;
+/** A task is a few KB; this is far above any real call and refused with 413 (protocol/limits.ts). */
+const MAX_BODY_UNIX = 16 * 1024 * 1024;
 const UNAUTHORIZED = JSON.stringify({ error: { code: 'UNAUTHORIZED', message: 'unauthorized' } });
 
 export class ApiServer {
@@ -75,6 +76,10 @@ export class ApiServer {
   private wire<S extends http.Server>(server: S, via: Via): S {
     server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => void this.onRequest(req, res, via));
     server.keepAliveTimeout = 60_000;
+    // A client that sends its request slowly (or never finishes it) is cut off; answers (log
+    // streams) are not bounded by these. (TCP uploads raise requestTimeout: listenTcp.)
+    server.headersTimeout = 20_000;
+    server.requestTimeout = 60_000;
     server.on('connection', (s: Duplex) => {
       this.sockets.add(s);
       s.on('close', () => this.sockets.delete(s));
@@ -101,9 +106,9 @@ export class ApiServer {
     const server = opts.tls
       ? https.createServer({ cert: readFileSync(opts.tls.cert), key: readFileSync(opts.tls.key) })
       : http.createServer();
-    // Large uploads over slow links: bounded by size, not by Node's 5-minute request timeout.
-    server.requestTimeout = 3_600_000;
     this.tcp = this.wire(server, 'tcp');
+    // Large uploads over slow links: bounded by size, not by the minute an RPC body gets.
+    server.requestTimeout = 3_600_000;
     return new Promise((resolve, reject) => {
       server.once('error', reject);
       server.listen(opts.port, opts.host, () => {
@@ -159,12 +164,12 @@ export class ApiServer {
     try {
       if (parts[0] !== 'v1') throw new ApiError(404, 'NOT_FOUND', `unknown API version in ${url.pathname} (this daemon speaks v1)`);
       if (parts[1] === 'rpc' && parts.length === 3 && req.method === 'POST') {
-        const handler = this.deps.rpc[parts[2]!];
+        const handler = this.deps.rpc.get(parts[2]!);
         if (!handler) throw new ApiError(404, 'UNKNOWN_METHOD', `unknown method '${parts[2]}'`);
         method = parts[2]!;
-        body = (await readJson(req, via === 'unix' ? MAX_BODY_UNIX : (this.deps.maxBodyBytes ?? MAX_BODY_UNIX))) ?? {};
-        const result = await handler(body, caller);
-        this.deps.onCalled?.(caller, method, body, { result });
+        body = await readJson(req, via === 'unix' ? MAX_BODY_UNIX : (this.deps.maxBodyBytes ?? MAX_BODY_UNIX));
+        const result = await handler(body, caller); // undefined body: an empty one, "no parameters"
+        this.deps.onCalled?.(caller, method, body ?? {}, { result });
         await this.deps.store.durable();
         const text = JSON.stringify(result ?? {});
         res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
@@ -172,7 +177,7 @@ export class ApiServer {
         return;
       }
       if (parts[1] === 'stream' && parts.length === 3 && req.method === 'GET') {
-        const handler = this.deps.streams[parts[2]!];
+        const handler = this.deps.streams.get(parts[2]!);
         if (!handler) throw new ApiError(404, 'UNKNOWN_STREAM', `unknown stream '${parts[2]}'`);
         await this.runStream(handler, url.searchParams, caller, res);
         return;
@@ -188,7 +193,7 @@ export class ApiServer {
       }
       throw new ApiError(404, 'NOT_FOUND', `no route ${req.method} ${url.pathname}`);
     } catch (err) {
-      if (method) this.deps.onCalled?.(caller, method, body, { error: err });
+      if (method) this.deps.onCalled?.(caller, method, body ?? {}, { error: err });
       // A handler may have changed state before it failed: the answer waits for it as well.
       await this.deps.store.durable().catch(() => undefined);
       this.sendError(res, err);
@@ -266,7 +271,13 @@ export class ApiServer {
 
   private onEventsSocket(ws: WebSocket, query: URLSearchParams): void {
     const { store } = this.deps;
-    const since = Number(query.get('since') ?? '0');
+    const sinceText = query.get('since') ?? '0';
+    if (!/^\d{1,15}$/.test(sinceText)) {
+      ws.close(1008, 'since must be an event sequence number (0 for a snapshot)');
+      return;
+    }
+    // Past the last event (a client of another database, or a reset one): it gets a snapshot.
+    const since = Number(sinceText) > store.currentSeq ? 0 : Number(sinceText);
     const sendNow = (msg: EventStreamMessage) => {
       if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(msg));
     };
@@ -321,31 +332,42 @@ function statusOf(err: unknown): number {
   if (err instanceof ApiError) return err.status;
   const own = (err as { status?: unknown })?.status;
   if (err instanceof UserError) return typeof own === 'number' ? own : 400;
-  return 500;
+  return agentRefused(err) ? 400 : 500;
+}
+
+/**
+ * An agent's answer that the caller can act on (a job that cannot fit, an agent shutting down, a
+ * dropped connection), as opposed to a failure inside the agent.
+ */
+function agentRefused(err: unknown): boolean {
+  const e = err as { name?: string; code?: string };
+  return e?.name === 'AgentError' && e.code !== 'INTERNAL';
 }
 
 function toErrorBody(err: unknown): ApiErrorBody {
   if (err instanceof ApiError) return { error: { code: err.code, message: err.message } };
   if (err instanceof UserError) return { error: { code: err.code, message: err.message } };
+  if (agentRefused(err)) return { error: { code: (err as { code: string }).code, message: errorMessage(err) } };
   return { error: { code: 'INTERNAL', message: errorMessage(err) } };
 }
 
 function readJson(req: http.IncomingMessage, max: number): Promise<unknown> {
   return new Promise((resolve, reject) => {
-    if (Number(req.headers['content-length'] ?? 0) > max) {
-      reject(new ApiError(413, 'TOO_LARGE', `request body larger than the server's limit (${formatLimit(max)})`));
+    const tooLarge = () => {
+      // Answer at once and stop keeping what arrives. The rest is read and dropped (requestTimeout
+      // bounds how long) rather than the connection reset under a client still sending, which
+      // would lose the 413.
+      req.removeAllListeners('data');
       req.resume();
-      return;
-    }
+      reject(new ApiError(413, 'TOO_LARGE', `request body larger than the server's limit (${formatLimit(max)})`));
+    };
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > max) return tooLarge();
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > max) {
-        reject(new ApiError(413, 'TOO_LARGE', `request body larger than the server's limit (${formatLimit(max)})`));
-        req.destroy();
-        return;
-      }
+      if (size > max) return tooLarge();
       chunks.push(c);
     });
     req.on('end', () => {

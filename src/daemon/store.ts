@@ -10,10 +10,13 @@ import type {
   RequestRecord,
   StateEvent,
   StateSnapshot,
+  StorageRecord,
 } from '../protocol/model.js';
 import type { NodeInfo } from '../providers/types.js';
 import type { Db } from './db.js';
 import type { Durability } from './state/pg-mirror.js';
+import { nextIntervals, type Interval } from './cost.js';
+import type { MountPlan } from '../storage/plan.js';
 
 /** What the daemon keeps about a cluster that clients never see. */
 export interface ClusterInternal {
@@ -22,8 +25,27 @@ export interface ClusterInternal {
   agentSeq?: number;
   headSocket?: string;
   token?: string;
+  /** the task's `ports:` (what `status --endpoints` shows) */
+  ports?: string[];
   /** provider-specific data (ssh hosts, instance ids...) */
   provider?: Record<string, unknown>;
+  /**
+   * a teardown that started and has not finished: written before it acts, so a daemon that dies
+   * during it (or during the recovery that ordered it) resumes it on restart (recover.ts)
+   */
+  teardown?: PendingTeardown;
+  /** bucket mounts set up on the nodes (no credentials): remounted on start, unmounted on stop/down */
+  storage?: MountPlan[];
+}
+
+export interface PendingTeardown {
+  /** why, for the notice and the cluster's statusReason */
+  reason: string;
+  archive: boolean;
+  purge: boolean;
+  /** the `down` request to finish when it is done */
+  requestId?: string;
+  at: number;
 }
 
 const EVENT_RETENTION = 20_000;
@@ -77,6 +99,20 @@ export class Store extends EventEmitter {
       getManaged: db.prepare('SELECT record FROM managed_jobs WHERE id = ?'),
       getManagedTask: db.prepare('SELECT task FROM managed_jobs WHERE id = ?'),
       listManaged: db.prepare('SELECT record FROM managed_jobs ORDER BY id DESC LIMIT ?'),
+      getHistory: db.prepare('SELECT intervals FROM cluster_history WHERE uid = ?'),
+      upsertHistory: db.prepare(
+        `INSERT INTO cluster_history (uid, name, launched_at, intervals, record) VALUES (@uid, @name, @launched_at, @intervals, @record)
+         ON CONFLICT(uid) DO UPDATE SET intervals=@intervals, record=@record`,
+      ),
+      endHistory: db.prepare('UPDATE cluster_history SET intervals = ?, ended_at = ? WHERE uid = ?'),
+      historySince: db.prepare('SELECT record, intervals, ended_at FROM cluster_history WHERE ended_at IS NULL OR ended_at >= ? ORDER BY launched_at'),
+      upsertStorage: db.prepare(
+        `INSERT INTO storage (name, store, status, created_at, record) VALUES (@name, @store, @status, @created_at, @record)
+         ON CONFLICT(name, store) DO UPDATE SET status=@status, record=@record`,
+      ),
+      getStorage: db.prepare('SELECT record FROM storage WHERE name = ? AND store = ?'),
+      listStorage: db.prepare('SELECT record FROM storage ORDER BY created_at'),
+      deleteStorage: db.prepare('DELETE FROM storage WHERE name = ? AND store = ?'),
       activeManaged: db.prepare(
         `SELECT record FROM managed_jobs WHERE status NOT IN ('SUCCEEDED','CANCELLED','FAILED','FAILED_SETUP','FAILED_NO_RESOURCE','FAILED_CONTROLLER') ORDER BY id`,
       ),
@@ -141,6 +177,7 @@ export class Store extends EventEmitter {
   putCluster(record: ClusterRecord): ClusterRecord {
     return this.tx(() => {
       record.updatedAt = Date.now();
+      this.recordHistory(record);
       this.stmts.upsertCluster.run({
         name: record.name,
         uid: record.uid,
@@ -184,9 +221,42 @@ export class Store extends EventEmitter {
 
   removeCluster(name: string, message?: string): void {
     this.tx(() => {
+      const rec = this.getCluster(name);
+      if (rec) {
+        const now = Date.now();
+        this.stmts.endHistory.run(JSON.stringify(nextIntervals(this.intervals(rec.uid), undefined, now)), now, rec.uid);
+      }
       this.stmts.deleteCluster.run(name);
       this.emitEvent({ kind: 'cluster-removed', name, message });
     });
+  }
+
+  // ---- cost history (cost-report) ----
+
+  private intervals(uid: string): Interval[] {
+    const row = this.stmts.getHistory.get(uid) as { intervals: string } | undefined;
+    return row ? (JSON.parse(row.intervals) as Interval[]) : [];
+  }
+
+  /** Bills a cluster from launch and each start until it stops or goes (one row per uid). */
+  private recordHistory(record: ClusterRecord): void {
+    const intervals = nextIntervals(this.intervals(record.uid), record.status, record.updatedAt);
+    this.stmts.upsertHistory.run({
+      uid: record.uid,
+      name: record.name,
+      launched_at: record.launchedAt,
+      intervals: JSON.stringify(intervals),
+      record: JSON.stringify(record),
+    });
+  }
+
+  /** Incarnations alive, or torn down at or after `since` (ms epoch), oldest launch first. */
+  clusterHistory(since = 0): Array<{ record: ClusterRecord; intervals: Interval[]; endedAt?: number }> {
+    return (this.stmts.historySince.all(since) as Array<{ record: string; intervals: string; ended_at: number | null }>).map((r) => ({
+      record: JSON.parse(r.record) as ClusterRecord,
+      intervals: JSON.parse(r.intervals) as Interval[],
+      ...(r.ended_at !== null ? { endedAt: r.ended_at } : {}),
+    }));
   }
 
   // ---- jobs ----
@@ -298,6 +368,27 @@ export class Store extends EventEmitter {
 
   activeManaged(): ManagedJobRecord[] {
     return (this.stmts.activeManaged.all() as Array<{ record: string }>).map((r) => JSON.parse(r.record));
+  }
+
+  // ---- storage (buckets aloft created) ----
+
+  putStorage(rec: StorageRecord): StorageRecord {
+    rec.updatedAt = Date.now();
+    this.stmts.upsertStorage.run({ name: rec.name, store: rec.store, status: rec.status, created_at: rec.createdAt, record: JSON.stringify(rec) });
+    return rec;
+  }
+
+  getStorage(name: string, store: string): StorageRecord | undefined {
+    const row = this.stmts.getStorage.get(name, store) as { record: string } | undefined;
+    return row ? JSON.parse(row.record) : undefined;
+  }
+
+  listStorage(): StorageRecord[] {
+    return (this.stmts.listStorage.all() as Array<{ record: string }>).map((r) => JSON.parse(r.record));
+  }
+
+  removeStorage(name: string, store: string): void {
+    this.stmts.deleteStorage.run(name, store);
   }
 
   // ---- events ----

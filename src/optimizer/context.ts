@@ -13,11 +13,12 @@ export async function contextFromMachine(
     minimize?: 'cost' | 'time';
     blocklist?: Blocklist;
     detect?: DetectOptions;
+    /** infra with credentials, when the caller knows (skips detection) */
+    usableClouds?: string[];
   } = {},
 ): Promise<OptimizeContext> {
-  const statuses = await detectInfra(opts.detect);
   return {
-    usableClouds: usableInfra(statuses),
+    usableClouds: opts.usableClouds ?? usableInfra(await detectInfra(opts.detect)),
     liveOfferings: opts.liveOfferings ?? [],
     allowedInfra: opts.allowedInfra,
     dryrun: opts.dryrun,

@@ -1,6 +1,6 @@
 // Does an offering satisfy one resources candidate? Returns undefined when it does, or the reason it
 // does not, in the words `--explain` shows. Checks run cheapest-first; the first failure is the reason.
-import type { LiveOffering } from '../providers/types.js';
+import type { LiveOffering, PodDemand } from '../providers/types.js';
 import type { ResourcesSpec } from '../spec/types.js';
 import type { Catalog, Offering } from '../catalog/catalog.js';
 import {
@@ -10,6 +10,7 @@ import {
   describeMatcher,
   resolveAccelerator,
 } from '../catalog/accelerators.js';
+import { isDockerImage } from '../spec/unsupported.js';
 import { formatInfra, isLiveInfra, normalizeCloud, parseInfraPattern, selectorMatches } from './infra.js';
 import type { OptimizeContext } from './types.js';
 
@@ -21,6 +22,8 @@ const fmt = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(1));
 
 export interface Request {
   rs: ResourcesSpec;
+  /** the task runs in a docker image (image_id: docker:...): kubernetes only, for now */
+  containerImage: boolean;
   numNodes: number;
   matchers: AcceleratorMatcher[];
   /** cloud the task names, normalized */
@@ -37,6 +40,8 @@ export interface Request {
   allowedText?: string;
   dryrun: boolean;
   ctx: OptimizeContext;
+  /** the instance type asked for carries accelerators in the catalog (set by pool()) */
+  instanceTypeAccelerated?: boolean;
 }
 
 export function makeRequest(rs: ResourcesSpec, numNodes: number, ctx: OptimizeContext): Request {
@@ -54,6 +59,7 @@ export function makeRequest(rs: ResourcesSpec, numNodes: number, ctx: OptimizeCo
   const localAllowed = onlyLocal || namedCloud === 'local' || localInAllowed;
   return {
     rs,
+    containerImage: isDockerImage(rs.imageId),
     numNodes,
     matchers,
     namedCloud,
@@ -87,6 +93,7 @@ export function pool(req: Request, catalog: Catalog, live: Offering[]): Offering
   let base: Offering[];
   if (rs.instanceType) {
     base = catalog.offerings.filter((o) => o.instanceType === rs.instanceType);
+    req.instanceTypeAccelerated = base.some((o) => o.acceleratorCount > 0);
   } else if (matchers.length === 0) {
     base = catalog.byAccelerator.get('') ?? [];
   } else if (matchers.every((m) => m.kind === 'name')) {
@@ -120,6 +127,7 @@ export function liveToOffering(l: LiveOffering): Offering {
     spotPrice: 0,
     live: true,
     available: l.available,
+    ...(l.fit ? { fit: l.fit } : {}),
   };
 }
 
@@ -149,7 +157,11 @@ export function matchAccelerators(req: Request, o: Offering): AcceleratorMatcher
   }
   if (why) return why;
   const want = req.matchers.map(describeMatcher).join(' or ');
-  return o.accelerator ? `has ${o.accelerator}:${o.acceleratorCount}, not ${want}` : `no accelerators (asked for ${want})`;
+  // A kubernetes context can mix GPU types: name them all (per-node free counts).
+  const has = o.live && o.accelerators && Object.keys(o.accelerators).length > 1
+    ? Object.entries(o.accelerators).map(([n, c]) => `${n}:${fmt(c)}`).join(', ')
+    : o.accelerator ? `${o.accelerator}:${o.acceleratorCount}` : undefined;
+  return has ? `has ${has}, not ${want}` : `no accelerators (asked for ${want})`;
 }
 
 function memFits(m: Extract<AcceleratorMatcher, { kind: 'memory' }>, gib: number): boolean {
@@ -170,6 +182,24 @@ export interface Verdict {
   price?: number;
 }
 
+/** What one node of the task asks of a live offering that packs nodes (kubernetes pods). */
+function podDemand(rs: ResourcesSpec, m: AcceleratorMatcher | undefined, o: Offering): PodDemand {
+  const d: PodDemand = {};
+  if (rs.cpus) d.cpus = rs.cpus.value;
+  if (rs.memory) d.memoryGiB = rs.memory.value;
+  if (m) {
+    d.gpus = m.count;
+    d.accelerator = m.kind === 'name' ? m.name : liveAcceleratorFor(m, o);
+  }
+  return d;
+}
+
+/** The accelerator of a live offering a memory matcher ("24GB+") picks: the first that fits. */
+export function liveAcceleratorFor(m: AcceleratorMatcher, o: Offering): string | undefined {
+  if (m.kind === 'name') return m.name;
+  return Object.entries(o.accelerators ?? {}).find(([n, have]) => have >= m.count && memFits(m, acceleratorMemoryGiB(n)))?.[0];
+}
+
 /** Checks one offering against one request. */
 export function check(req: Request, o: Offering): Verdict {
   const { rs, ctx } = req;
@@ -183,6 +213,7 @@ export function check(req: Request, o: Offering): Verdict {
   if (infra.zone !== undefined && !selectorMatches({ zone: infra.zone }, o.cloud, o.region, o.zone)) {
     return { reason: `zone ${o.zone ?? '-'}, asked for ${infra.zone}` };
   }
+  if (req.containerImage && o.cloud !== 'kubernetes') return { reason: 'docker images (image_id: docker:...) run on kubernetes only for now' };
   if (o.cloud === 'local') {
     if (req.localForbidden) return { reason: `not in allowed infra (${req.allowedText})` };
     if (!req.localAllowed) return { reason: 'local is used only when named (--infra local) or in allowed infra, since other infra is enabled' };
@@ -193,7 +224,14 @@ export function check(req: Request, o: Offering): Verdict {
   // dry run can show what they would cost and an error can say what would fit; never chosen.
   const unavailable = o.live ? undefined : unavailableReason(req, o.cloud);
   const noCredentials = !o.live && !req.usable.has(o.cloud);
-  if (rs.instanceType && o.instanceType !== rs.instanceType) return { reason: `instance type ${o.instanceType ?? '-'}, asked for ${rs.instanceType}` };
+  // A live infra named outright (`--infra local`, `ssh/POOL`) has the nodes it has: a cloud
+  // instance type in the YAML is ignored there (the plan says so) rather than making it
+  // infeasible — unless that type stands for GPUs (p4d.24xlarge), which the nodes must then have.
+  const namedLive = o.live && (o.cloud === 'local' || o.cloud === 'ssh') && normalizeCloud(infra.cloud ?? '') === o.cloud;
+  if (rs.instanceType && namedLive && req.instanceTypeAccelerated && !req.matchers.length) {
+    return { reason: `instance type ${rs.instanceType} stands for GPUs, and this infra's nodes are what they are (ask for accelerators instead)` };
+  }
+  if (rs.instanceType && !namedLive && o.instanceType !== rs.instanceType) return { reason: `instance type ${o.instanceType ?? '-'}, asked for ${rs.instanceType}` };
   let matcher: AcceleratorMatcher | undefined;
   if (req.matchers.length) {
     const m = matchAccelerators(req, o);
@@ -219,7 +257,10 @@ export function check(req: Request, o: Offering): Verdict {
   }
   const price = rs.useSpot ? o.spotPrice : o.price;
   if (price === undefined) return { reason: rs.useSpot ? 'no spot offering' : 'no on-demand offering (spot only)' };
-  if (live && (o.available ?? 1) < req.numNodes) return { reason: `only ${o.available} node(s) available, need ${req.numNodes}` };
+  if (live && o.fit) {
+    const n = o.fit(podDemand(rs, matcher, o));
+    if (n < req.numNodes) return { reason: n === 0 ? 'no node has room for it now' : `room for ${n} of ${req.numNodes} node(s) now` };
+  } else if (live && (o.available ?? 1) < req.numNodes) return { reason: `only ${o.available} node(s) available, need ${req.numNodes}` };
   const blocked = ctx.blocklist?.blocked(o.cloud, o.region, o.zone);
   if (blocked) return { reason: `blocked: ${blocked.reason}` };
   const v: Verdict = { matcher, noCredentials, price };

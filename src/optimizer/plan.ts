@@ -4,7 +4,7 @@ import type { ResourcesSpec, Task } from '../spec/types.js';
 import { type Catalog, type Offering, loadCatalog } from '../catalog/catalog.js';
 import type { AcceleratorMatcher } from '../catalog/accelerators.js';
 import { UserError } from '../util/errors.js';
-import { check, liveToOffering, makeRequest, pool, type Request } from './filter.js';
+import { check, liveAcceleratorFor, liveToOffering, makeRequest, pool, type Request } from './filter.js';
 import { describeRequest, infeasibleMessage, stageOf } from './infeasible.js';
 import type { Candidate, ConsideredRow, OptimizeContext, Plan } from './types.js';
 
@@ -33,7 +33,7 @@ function toCandidate(req: Request, o: Offering, matcher: AcceleratorMatcher | un
   const accCount = o.live ? matcher?.count : o.acceleratorCount;
   let accName = o.accelerator;
   if (o.live && matcher) {
-    accName = matcher.kind === 'name' ? matcher.name : Object.keys(o.accelerators ?? {})[0];
+    accName = liveAcceleratorFor(matcher, o) ?? Object.keys(o.accelerators ?? {})[0];
   }
   const accelerators = accName && accCount ? { name: accName, count: accCount } : undefined;
   const c: Candidate = {
@@ -51,7 +51,8 @@ function toCandidate(req: Request, o: Offering, matcher: AcceleratorMatcher | un
     resources: {
       ...req.rs,
       infra: { cloud: o.cloud, region: o.region, zone: o.zone },
-      instanceType: o.instanceType,
+      // (a live node keeps the type the task named: the plan says it ignores it)
+      instanceType: o.live ? req.rs.instanceType : o.instanceType,
       accelerators: accelerators ? [accelerators] : undefined,
     },
   };
@@ -79,7 +80,7 @@ interface Lite {
 }
 
 function liteTime(o: Offering, m: AcceleratorMatcher | undefined, numNodes: number): number {
-  const name = o.live ? (m?.kind === 'name' ? m.name : o.accelerator) : o.accelerator;
+  const name = o.live ? (m ? liveAcceleratorFor(m, o) : o.accelerator) : o.accelerator;
   const count = o.live ? (m?.count ?? 0) : o.acceleratorCount;
   const per = name && count ? (SPEED[name] ?? 0.3) * count * 100 : o.cpus || 1;
   return 1 / (per * numNodes);

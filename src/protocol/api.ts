@@ -1,6 +1,8 @@
 // The daemon's local API, version 1: `POST /v1/rpc/<method>` with a JSON body answers JSON;
 // streams are `GET /v1/stream/<name>?...` (ndjson, one object per line) and the event websocket
-// `GET /v1/events?since=SEQ` (upgrade). Everything a client sends or receives is typed here.
+// `GET /v1/events?since=SEQ` (upgrade). Everything a client sends or receives is typed here; what
+// it sends is defined by the schemas of schemas.ts (checked by the daemon before it acts: a call
+// that does not fit them is answered 400, naming the field).
 
 import type {
   ClusterRecord,
@@ -9,7 +11,10 @@ import type {
   RequestRecord,
   StateEvent,
   StateSnapshot,
+  StorageRecord,
 } from './model.js';
+import type { z } from 'zod';
+import type { ApiParamSchemas } from './schemas.js';
 import type { Task } from '../spec/types.js';
 
 export const API_VERSION = 'v1';
@@ -28,6 +33,8 @@ export interface DaemonInfo {
   listen?: string[];
   /** where its state lives: sqlite (a file in home) or postgresql (URL without password) */
   state?: { kind: 'sqlite' | 'postgresql'; location: string };
+  /** the aloft settings it read from its environment at start (util/env.ts DAEMON_SETTINGS) */
+  settings?: Record<string, string>;
 }
 
 /** Who the caller is to the daemon (team mode: the token's user). */
@@ -64,41 +71,15 @@ export interface AuditRecord {
   error?: string;
 }
 
-export interface LaunchParams {
-  task: Task;
-  cluster?: string;
-  /** skip setup when the cluster exists (--no-setup) */
-  noSetup?: boolean;
-  idleMinutes?: number;
-  down?: boolean;
-  dryrun?: boolean;
-  retryUntilUp?: boolean;
-  /** for launches made by the managed-jobs controller */
-  managedJobId?: number;
-  /** SKYPILOT_TASK_ID to keep across recoveries */
-  taskId?: string;
-  /** regions to avoid when another region can run the task (recovery strategies) */
-  avoidRegions?: string[];
-  /** region to try first */
-  preferRegion?: string;
-}
+/** The parameters of `method`, as its schema in schemas.ts defines them (the daemon checks them). */
+type Params<M extends keyof ApiParamSchemas> = z.infer<ApiParamSchemas[M]>;
 
-export interface ExecParams {
-  cluster: string;
-  task: Task;
-}
-
-export interface PlanParams {
-  tasks: Task[];
-  explain?: boolean;
-}
+export type LaunchParams = Params<'launch'>;
+export type ExecParams = Params<'exec'>;
+export type PlanParams = Params<'plan'>;
 
 /** What `describe` is about (the dashboard's `d` and `y`). */
-export type DescribeTarget =
-  | { kind: 'cluster'; cluster: string }
-  | { kind: 'job'; cluster: string; job: number }
-  | { kind: 'managed'; id: number }
-  | { kind: 'request'; id: string };
+export type DescribeTarget = Params<'describe'>;
 
 /** A node of a described cluster, as the daemon knows it. */
 export interface DescribedNode {
@@ -136,55 +117,72 @@ export interface Description {
   events: StateEvent[];
 }
 
+/** Every method: its parameters (from schemas.ts) and what it answers. */
 export interface ApiMethods {
-  info: { params: Record<string, never>; result: DaemonInfo };
-  shutdown: { params: Record<string, never>; result: { ok: true } };
+  info: { params: Params<'info'>; result: DaemonInfo };
+  shutdown: { params: Params<'shutdown'>; result: { ok: true } };
   /** starts a launch request; follow it with the `request` stream */
   launch: { params: LaunchParams; result: { requestId: string; cluster: string } };
-  exec: { params: ExecParams; result: { cluster: string; jobId: number } };
+  /** warnings: files skipped or changed while the workdir was packed (as `tar` warns) */
+  exec: { params: ExecParams; result: { cluster: string; jobId: number; warnings?: string[] } };
   /** the optimizer's plan (what --dryrun prints); `plan` is the optimizer's JSON */
   plan: { params: PlanParams; result: { plans: unknown[]; text: string } };
-  status: { params: { clusters?: string[]; refresh?: boolean }; result: { clusters: ClusterRecord[] } };
-  queue: {
-    params: { cluster?: string; skipFinished?: boolean; all?: boolean };
-    result: { jobs: JobRecord[] };
-  };
-  cancel: { params: { cluster: string; jobIds?: number[]; all?: boolean }; result: { cancelled: number[] } };
-  stop: { params: { clusters: string[] }; result: { requestIds: string[] } };
-  start: { params: { clusters: string[]; idleMinutes?: number; down?: boolean }; result: { requestIds: string[] } };
-  /** purge: forget a cluster whose teardown fails (SkyPilot's `down --purge`) */
+  status: { params: Params<'status'>; result: { clusters: ClusterRecord[] } };
+  queue: { params: Params<'queue'>; result: { jobs: JobRecord[] } };
+  cancel: { params: Params<'cancel'>; result: { cancelled: number[] } };
+  /** `clusters`: the ones acted on (a request each, in order); `missing`: names that do not exist */
+  stop: { params: Params<'stop'>; result: { requestIds: string[]; clusters?: string[]; missing?: string[] } };
+  start: { params: Params<'start'>; result: { requestIds: string[]; clusters?: string[]; missing?: string[] } };
   /** `all`: the caller's clusters; with `allUsers` (admins) everyone's */
-  down: { params: { clusters?: string[]; all?: boolean; allUsers?: boolean; purge?: boolean }; result: { requestIds: string[]; clusters: string[] } };
-  autostop: {
-    params: { clusters: string[]; idleMinutes?: number; down?: boolean; cancel?: boolean };
-    result: { clusters: ClusterRecord[] };
-  };
-  requests: { params: { all?: boolean }; result: { requests: RequestRecord[] } };
-  jobsLaunch: {
-    params: { task: Task; tasks?: Task[]; name?: string; strategy?: 'EAGER_NEXT_REGION' | 'FAILOVER' };
-    result: { job: ManagedJobRecord };
-  };
-  jobsQueue: { params: { skipFinished?: boolean; all?: boolean }; result: { jobs: ManagedJobRecord[] } };
-  jobsCancel: { params: { ids?: number[]; name?: string; all?: boolean; allUsers?: boolean }; result: { cancelled: number[] } };
-  /** kills a local spot cluster's nodes abruptly, the way a cloud reclaims a spot instance */
-  preempt: { params: { cluster: string }; result: { ok: true } };
-  /** where `aloft ssh` should go: a node's address and home */
-  nodeTarget: { params: { cluster: string; rank?: number }; result: NodeTarget };
-  /** node addresses in rank order (the head first) */
-  nodeIps: { params: { cluster: string }; result: { ips: string[] } };
-  snapshot: { params: Record<string, never>; result: StateSnapshot };
+  down: { params: Params<'down'>; result: { requestIds: string[]; clusters: string[]; missing?: string[] } };
+  autostop: { params: Params<'autostop'>; result: { clusters: ClusterRecord[] } };
+  requests: { params: Params<'requests'>; result: { requests: RequestRecord[] } };
+  /** asks a running request (a launch) to stop and undo what it created; answers the request as it is */
+  requestCancel: { params: Params<'requestCancel'>; result: { request: RequestRecord } };
+  jobsLaunch: { params: Params<'jobsLaunch'>; result: { job: ManagedJobRecord } };
+  jobsQueue: { params: Params<'jobsQueue'>; result: { jobs: ManagedJobRecord[] } };
+  jobsCancel: { params: Params<'jobsCancel'>; result: { cancelled: number[] } };
+  preempt: { params: Params<'preempt'>; result: { ok: true } };
+  nodeTarget: { params: Params<'nodeTarget'>; result: NodeTarget };
+  nodeIps: { params: Params<'nodeIps'>; result: { ips: string[] } };
+  /** where the cluster's `ports:` answer: port → "host:port" (one port with `port`) */
+  endpoints: { params: Params<'endpoints'>; result: { endpoints: Record<string, string> } };
+  snapshot: { params: Params<'snapshot'>; result: StateSnapshot };
   /** read-only: everything known about a cluster, job, managed job or request */
   describe: { params: DescribeTarget; result: Description };
+  /** per cluster incarnation (live and torn down): billed hours × the catalog's $/hr (`sky cost-report`) */
+  costReport: { params: Params<'costReport'>; result: { rows: CostReportRow[]; total: number } };
+  /** buckets aloft created (`aloft storage ls`) */
+  storageLs: { params: Params<'storageLs'>; result: { storage: StorageRecord[] } };
+  /** deletes buckets aloft created, objects and all; one outcome per bucket */
+  storageDelete: { params: Params<'storageDelete'>; result: { deleted: string[]; failed: Array<{ name: string; error: string }> } };
   // team mode (users, tokens and the audit log are admin-only, except whoami)
-  whoami: { params: Record<string, never>; result: WhoAmI };
-  usersAdd: { params: { name: string; role?: 'admin' | 'user' }; result: { user: UserInfo } };
-  usersList: { params: Record<string, never>; result: { users: UserInfo[] } };
-  usersRemove: { params: { name: string }; result: { ok: true } };
+  whoami: { params: Params<'whoami'>; result: WhoAmI };
+  usersAdd: { params: Params<'usersAdd'>; result: { user: UserInfo } };
+  usersList: { params: Params<'usersList'>; result: { users: UserInfo[] } };
+  usersRemove: { params: Params<'usersRemove'>; result: { ok: true } };
   /** the token itself is in this answer only, never stored */
-  tokensCreate: { params: { user: string; label?: string }; result: { id: string; token: string } };
-  tokensList: { params: Record<string, never>; result: { tokens: TokenInfo[] } };
-  tokensRevoke: { params: { id: string }; result: { ok: true } };
-  audit: { params: { limit?: number }; result: { entries: AuditRecord[] } };
+  tokensCreate: { params: Params<'tokensCreate'>; result: { id: string; token: string } };
+  tokensList: { params: Params<'tokensList'>; result: { tokens: TokenInfo[] } };
+  tokensRevoke: { params: Params<'tokensRevoke'>; result: { ok: true } };
+  audit: { params: Params<'audit'>; result: { entries: AuditRecord[] } };
+}
+
+export interface CostReportRow {
+  name: string;
+  uid: string;
+  cloud: string;
+  infra: string;
+  resources: string;
+  useSpot: boolean;
+  /** UP | INIT | STOPPED, or TERMINATED once torn down */
+  status: string;
+  launchedAt: number;
+  endedAt?: number;
+  hours: number;
+  /** $/hr of the whole cluster */
+  hourlyPrice: number;
+  cost: number;
 }
 
 export type ApiMethod = keyof ApiMethods;
@@ -206,8 +204,37 @@ export type EventStreamMessage =
   | { type: 'event'; event: StateEvent };
 
 export type NodeTarget =
-  | { kind: 'local'; home: string; env: Record<string, string> }
-  | { kind: 'ssh'; host: string; port: number; user: string; identityFile?: string; home: string; env?: Record<string, string> };
+  | {
+      kind: 'local';
+      home: string;
+      env: Record<string, string>;
+      /** argv prefix that enters the node's namespaces (none for a plain node) */
+      enter?: string[];
+      /** where the shell starts: the node's workdir */
+      cwd?: string;
+    }
+  | {
+      kind: 'ssh';
+      host: string;
+      port: number;
+      user: string;
+      identityFile?: string;
+      /** the host key record to check against (cloud VMs: one per cluster); default ALOFT_HOME/ssh/known_hosts */
+      knownHostsFile?: string;
+      home: string;
+      env?: Record<string, string>;
+    }
+  | {
+      kind: 'kubernetes';
+      context: string;
+      namespace: string;
+      pod: string;
+      container: string;
+      /** the kubeconfig files the daemon read the context from */
+      kubeconfig: string[];
+      home: string;
+      env: Record<string, string>;
+    };
 
 /** Error body for a non-2xx answer. */
 export interface ApiErrorBody {

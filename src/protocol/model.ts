@@ -94,14 +94,41 @@ export interface JobRecord {
   exitCode?: number;
   /** rank that failed first, for gang jobs */
   failedRank?: number;
+  /** every rank's exit code in rank order (null: its process was lost), for a gang job that failed */
+  returnCodes?: Array<number | null>;
+  /** why the job ended when its own code cannot say (e.g. its spot nodes were preempted) */
+  endReason?: string;
   taskId: string;
   /** names of the secrets given (values never leave the node) */
   secretNames?: string[];
   /** who submitted it */
   user?: string;
+  /** the launch request (or exec call) that submitted it; a retry of that call finds this job */
+  requestId?: string;
 }
 
 export type RequestKind = 'launch' | 'start' | 'stop' | 'down' | 'exec';
+
+export type StorageStatus = 'INIT' | 'UPLOADING' | 'READY' | 'UPLOAD_FAILED' | 'DELETE_FAILED';
+
+/** A bucket aloft created for a task (`aloft storage ls`). */
+export interface StorageRecord {
+  name: string;
+  /** s3, gcs, r2, ... */
+  store: string;
+  /** s3://name, gs://name */
+  url: string;
+  /** the local paths uploaded into it, if any */
+  source?: string;
+  status: StorageStatus;
+  /** kept when the clusters using it go down */
+  persistent: boolean;
+  createdAt: number;
+  updatedAt: number;
+  /** clusters that mount or copy it now */
+  clusters: string[];
+  statusReason?: string;
+}
 export type RequestStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
 
 /** Launch pipeline stages, in order (SkyPilot's names where it has them). */
@@ -132,6 +159,8 @@ export interface RequestRecord {
   createdCluster?: boolean;
   /** who asked for it */
   user?: string;
+  /** provisioning attempts that failed over, one line each: "gcp/us-central1/us-central1-a: capacity error (…)" */
+  attempts?: string[];
 }
 
 export type EventKind =

@@ -44,6 +44,11 @@ export interface ProviderCapabilities {
   preemptible: boolean;
   /** provider has interactive sessions that keep a cluster busy (ssh) */
   sessions: boolean;
+  /**
+   * nodes are machines of their own (cloud VMs): when autostop fires, the head agent powers
+   * them off itself, so autostop holds while the daemon is away (docs/ARCHITECTURE.md § Clouds)
+   */
+  powerOffOnAutostop?: boolean;
 }
 
 /** A node as the provider reports it. */
@@ -56,6 +61,8 @@ export interface NodeInfo {
   /** provider-specific id (pid group, instance id, pod name, host) */
   instanceId: string;
   status: 'pending' | 'running' | 'stopped' | 'terminated';
+  /** the provider's reason for a stopped or terminated node (e.g. a cloud's spot termination code) */
+  reason?: string;
 }
 
 export interface ClusterInfo {
@@ -73,8 +80,19 @@ export interface ProvisionRequest {
   region?: string;
   zone?: string;
   instanceType?: string;
+  /** the task's `config:` overrides (e.g. `kubernetes: {pod_config: ...}`), as given */
+  config?: Record<string, unknown>;
   /** called with progress lines while provisioning */
   onProgress?: (message: string) => void;
+}
+
+/** What one node (pod) of a task asks for; unset fields take the provider's defaults. */
+export interface PodDemand {
+  cpus?: number;
+  memoryGiB?: number;
+  /** canonical accelerator name, when the task names one */
+  accelerator?: string;
+  gpus?: number;
 }
 
 /** Live offering of an infra that has no catalog (local, ssh pools, kubernetes contexts). */
@@ -85,6 +103,11 @@ export interface LiveOffering {
   resources: NodeResources;
   /** how many nodes of this shape are available right now */
   available: number;
+  /**
+   * How many nodes of exactly this demand fit now, where nodes are shares of bigger machines
+   * (kubernetes pods packed onto cluster nodes); replaces `available` in the planner's check.
+   */
+  fit?(demand: PodDemand): number;
 }
 
 export interface Provider {
@@ -92,15 +115,33 @@ export interface Provider {
   readonly capabilities: ProviderCapabilities;
   /** Is this infra usable here, and if not, why. */
   check(): Promise<{ ok: boolean; reason?: string }>;
+  /** Loads what the first real call would (a cloud SDK), so the first launch does not wait for it. */
+  warm?(): Promise<void>;
   liveOfferings?(): Promise<LiveOffering[]>;
-  /** The same, plus per target (an ssh pool) why its other hosts cannot take a cluster now. */
-  liveOfferingsWithProblems?(): Promise<{ offerings: LiveOffering[]; problems: Map<string, string[]> }>;
+  /**
+   * The same, plus per target (an ssh pool, a kubernetes context) why it cannot take a cluster
+   * now. `named`: targets a task names explicitly, offered even when not in the default set.
+   */
+  liveOfferingsWithProblems?(opts?: { named?: string[] }): Promise<{ offerings: LiveOffering[]; problems: Map<string, string[]> }>;
+  /** Failover order of targets (regions) when the planner sees no price difference (allowed_contexts). */
+  targetOrder?(): string[];
 
   /** Creates (or resumes stopped) nodes; idempotent for an existing cluster. */
   runInstances(req: ProvisionRequest): Promise<ClusterInfo>;
   waitInstances(cluster: string, state: 'running' | 'stopped' | 'terminated', timeoutMs?: number): Promise<void>;
   queryInstances(cluster: string): Promise<ClusterInfo | undefined>;
+  /** The same for many clusters at once, batched (one API call per region): `status -r`. */
+  queryClusters?(clusters: string[]): Promise<Map<string, ClusterInfo | undefined>>;
+  /** Tells the nodes what autostop means for them (a cloud: what an OS shutdown does). */
+  setAutostop?(cluster: string, setting: { idleMinutes: number; down: boolean } | undefined): Promise<void>;
   stopInstances(cluster: string): Promise<void>;
+  /**
+   * Kills every process of the cluster on its nodes that still run, keeping the nodes (repairing a
+   * broken cluster before `start`); providers without it are stopped instead.
+   */
+  sweepInstances?(cluster: string): Promise<void>;
+  /** Throws (a UserError saying why) when this cluster cannot be stopped, before anything is touched. */
+  checkStop?(cluster: string): Promise<void>;
   terminateInstances(cluster: string): Promise<void>;
   /** Drops this provider's own records of a cluster without touching its nodes (`down --purge`). */
   forgetInstances?(cluster: string): Promise<void>;
@@ -112,11 +153,23 @@ export interface Provider {
   /** Absolute path of the agent bundle on the node, after making sure it is there. */
   ensureAgent(t: Transport, node: NodeInfo, localBundle: string): Promise<string>;
 
+  /**
+   * Refuses (a UserError, one line) a file-mount destination this infra cannot honour; `cluster`
+   * when the cluster exists. Without it, any destination is accepted.
+   */
+  checkMountDestination?(dest: string, cluster?: string): Promise<void>;
+
   openPorts?(cluster: string, ports: string[]): Promise<void>;
   cleanupPorts?(cluster: string): Promise<void>;
 
   /** Where `aloft ssh` goes for a node; providers without one get a shell in the node's directory. */
   sessionTarget?(cluster: string, node: NodeInfo): NodeTarget;
+  /** The `node` the agent runs with on this provider's nodes (default: `node` on PATH). */
+  readonly nodeBinary?: string;
+  /** port → "host:port" where the cluster's `ports:` answer; default: the head node's IP. */
+  endpoints?(cluster: string): Promise<Record<number, string>>;
+  /** Reports nodes the provider saw go away (a deleted or evicted pod) with a one-line reason. */
+  onNodeLost?(listener: (cluster: string, reason: string) => void): void;
   /** Why a named pool / region cannot take a cluster now (one line), for planning errors. */
   poolProblems?(pool: string): Promise<string | undefined>;
 }

@@ -94,6 +94,7 @@ export function applyOverrides(task: Task, o: TaskOverrides = {}): Task {
     }
     if (!isDir) throw new SpecError(`--workdir: ${dir} is not a directory`);
     t.workdir = dir;
+    delete t.gitWorkdir;
   }
   if (o.envs) t.envs = { ...t.envs, ...o.envs };
   if (o.secrets) t.secrets = { ...t.secrets, ...o.secrets };

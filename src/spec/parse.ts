@@ -3,6 +3,7 @@
 // may be only `name: pipeline-name`.
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { MAX_DOCUMENTS, MAX_YAML_BYTES } from '../protocol/limits.js';
 import { SpecError, describeValue, type SourcePos } from './errors.js';
 import { blankTask } from './resources.js';
 import { CANDIDATE_KEYS, RESOURCE_KEYS, TASK_KEYS } from './schema.js';
@@ -17,8 +18,10 @@ export interface ParseOptions {
   envOverrides?: Record<string, string>;
   /** --secret values, likewise for secrets */
   secretOverrides?: Record<string, string>;
-  /** where relative workdir / file-mount sources resolve; default: the YAML's directory (cwd for text) */
+  /** where relative workdir / file-mount sources resolve; default: the current directory (as SkyPilot) */
   baseDir?: string;
+  /** where a relative path missing from baseDir is looked for next (parseTaskFile: the YAML's folder) */
+  fallbackDir?: string;
   /**
    * Keep features aloft cannot honour yet (buckets, services, docker images, ...) as warnings in
    * `chain.warnings` and leave them out of the tasks, instead of failing. For dry runs.
@@ -31,14 +34,16 @@ export interface ParseOptions {
 export function parseTaskFile(path: string, opts: ParseOptions = {}): TaskChain {
   let text: string;
   try {
-    if (statSync(path).isDirectory()) throw new SpecError(`${path}: is a directory, not a task YAML`);
-    text = readFileSync(path, 'utf8');
+    const st = statSync(path);
+    if (st.isDirectory()) throw new SpecError(`${path}: is a directory, not a task YAML`);
+    if (st.size > MAX_YAML_BYTES) throw new SpecError(tooLarge(path, st.size));
+    text = decodeYaml(readFileSync(path), path);
   } catch (err) {
     if (err instanceof SpecError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     throw new SpecError(code === 'ENOENT' ? `${path}: no such file` : `${path}: cannot read (${code ?? (err as Error).message})`);
   }
-  return parseTaskText(text, path, { ...opts, baseDir: opts.baseDir ?? dirname(resolve(path)) });
+  return parseTaskText(text, path, { ...opts, fallbackDir: opts.fallbackDir ?? dirname(resolve(path)) });
 }
 
 const isMapping = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -48,17 +53,44 @@ function isPipelineHeader(raw: unknown, total: number): boolean {
   return total > 1 && isMapping(raw) && Object.keys(raw).every((k) => k === 'name' || k === 'execution');
 }
 
+/**
+ * The file's text: UTF-8, or UTF-16 with a byte-order mark (PyYAML reads both). Bytes that are
+ * not UTF-8 are a positioned error rather than replacement characters in a task.
+ */
+function decodeYaml(buf: Buffer, path: string): string {
+  if (buf[0] === 0xff && buf[1] === 0xfe) return buf.subarray(2).toString('utf16le');
+  if (buf[0] === 0xfe && buf[1] === 0xff) return Buffer.from(buf.subarray(2, 2 + ((buf.length - 2) & ~1))).swap16().toString('utf16le');
+  try {
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(buf);
+  } catch {
+    const text = buf.toString('utf8');
+    const bad = text.indexOf('\ufffd');
+    const before = text.slice(0, Math.max(0, bad));
+    const line = before.split('\n').length;
+    const col = bad - before.lastIndexOf('\n');
+    throw new SpecError('not valid UTF-8 text (save the file as UTF-8)', { file: path, line, col });
+  }
+}
+
+const tooLarge = (name: string, bytes: number) =>
+  `${name}: ${(bytes / 1024 / 1024).toFixed(1)} MiB; a task YAML may be at most ${MAX_YAML_BYTES / 1024 / 1024} MiB (the limit)`;
+
 export function parseTaskText(text: string, sourceName: string, opts: ParseOptions = {}): TaskChain {
+  if (text.length > MAX_YAML_BYTES) throw new SpecError(tooLarge(sourceName, Buffer.byteLength(text)));
+  const all = loadDocuments(text, sourceName);
+  if (all.length > MAX_DOCUMENTS) {
+    throw new SpecError(`${all.length} documents; a YAML may hold at most ${MAX_DOCUMENTS} (the limit), one task each`, all[MAX_DOCUMENTS]!.start());
+  }
   // an empty document (a trailing `---`, or only comments) is not a task
-  const docs = loadDocuments(text, sourceName)
-    .map((doc) => ({ doc, raw: doc.toJS() }))
-    .filter((d) => d.raw !== null && d.raw !== undefined);
+  const docs = all.map((doc) => ({ doc, raw: doc.toJS() })).filter((d) => d.raw !== null && d.raw !== undefined);
   const warnings: string[] = [];
   const chain: TaskChain = { tasks: [] };
   const normalizeOpts = {
     envOverrides: opts.envOverrides ?? {},
     secretOverrides: opts.secretOverrides ?? {},
     baseDir: resolve(opts.baseDir ?? process.cwd()),
+    ...(opts.fallbackDir ? { fallbackDir: resolve(opts.fallbackDir) } : {}),
+    notes: warnings,
     allowUnsupported: opts.allowUnsupported ?? false,
     checkPaths: opts.checkPaths ?? true,
   };

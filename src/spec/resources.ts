@@ -1,6 +1,7 @@
 // `resources:` → ResourcesChoice. any_of/ordered items are merged over the base fields (an item
 // that names any location replaces the base location as a whole), then each candidate is
 // normalized: shorthand expanded, infra/cloud/region merged, quantities parsed.
+import { MAX_CANDIDATES } from '../protocol/limits.js';
 import { SpecError, ValueProblem } from './errors.js';
 import type { RawCandidate, RawResources } from './schema.js';
 import { isDockerImage } from './unsupported.js';
@@ -88,7 +89,12 @@ function acceleratorsOf(doc: SourceDoc, f: Located): AcceleratorChoice | undefin
   const gpus = f.get('gpus');
   if (acc && gpus) doc.fail(gpus.path, `${pathString(gpus.path)}: 'gpus' is another name for 'accelerators'; set only one`, 'key');
   const a = acc ?? gpus;
-  return a ? atPath(doc, a.path, () => parseAccelerators(a.value)) : undefined;
+  if (!a) return undefined;
+  const choice = atPath(doc, a.path, () => parseAccelerators(a.value));
+  if (choice.items.length > MAX_CANDIDATES) {
+    doc.fail(a.path, `${pathString(a.path)}: ${choice.items.length} accelerators; a task may list at most ${MAX_CANDIDATES} (the limit)`);
+  }
+  return choice;
 }
 
 function candidate(doc: SourceDoc, f: Located, allowUnsupported: boolean): { spec: ResourcesSpec; acc?: AcceleratorChoice } {
@@ -120,7 +126,11 @@ function candidate(doc: SourceDoc, f: Located, allowUnsupported: boolean): { spe
   const args = get('accelerator_args')?.value as Record<string, unknown> | undefined;
   if (args) spec.acceleratorArgs = { ...args };
   const image = get('image_id')?.value as string | Record<string, string> | null | undefined;
-  if (image !== null && image !== undefined && !(allowUnsupported && isDockerImage(image))) {
+  // A docker image where no container runtime can take it (a named infra other than kubernetes)
+  // is a warning in dry runs, and left out.
+  const cloud = spec.infra.cloud;
+  const noContainers = cloud !== undefined && cloud !== '*' && cloud !== 'kubernetes' && cloud !== 'k8s';
+  if (image !== null && image !== undefined && !(allowUnsupported && isDockerImage(image) && noContainers)) {
     spec.imageId = typeof image === 'string' ? image : { ...image };
   }
   for (const k of Object.keys(spec) as (keyof ResourcesSpec)[]) if (spec[k] === undefined) delete spec[k];
@@ -137,6 +147,9 @@ export function normalizeResources(doc: SourceDoc, raw: RawResources | undefined
   const listKey = anyOf ? 'any_of' : 'ordered';
   if (items) {
     if (items.length === 0) doc.fail(['resources', listKey], `resources.${listKey}: list at least one candidate`);
+    if (items.length > MAX_CANDIDATES) {
+      doc.fail(['resources', listKey], `resources.${listKey}: ${items.length} candidates; a task may list at most ${MAX_CANDIDATES} (the limit)`, 'key');
+    }
     const candidates = items.map((item, i) => candidate(doc, mergeOver(base, locate(item, ['resources', listKey, i])), allowUnsupported).spec);
     return { mode: anyOf ? 'any_of' : 'ordered', candidates };
   }

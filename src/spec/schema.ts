@@ -2,6 +2,7 @@
 // normalize*.ts turns a checked document into the Task model of types.ts. The same schemas
 // produce the JSON Schema editors use (jsonschema.ts), so keep them free of transforms.
 import { z } from 'zod';
+import { MAX_NUM_NODES } from '../protocol/limits.js';
 
 const msg = (error: string) => ({ error });
 /** A SkyPilot field aloft accepts in the schema but refuses (or warns about) in unsupported.ts. */
@@ -158,15 +159,50 @@ export const ResourcesSchema = z
   )
   .describe('per-node resource requirements');
 
+const rcloneSize = () => z.union([z.string(), z.number()], msg('expected a size like "10G"'));
+const MountCachedSchema = z.strictObject(
+  {
+    transfers: int('a whole number').min(1, msg('expected 1 or more')).optional(),
+    buffer_size: rcloneSize().optional(),
+    vfs_cache_max_size: rcloneSize().optional(),
+    vfs_cache_max_age: str('a duration like "1h"').optional(),
+    vfs_read_ahead: rcloneSize().optional(),
+    vfs_read_chunk_size: rcloneSize().optional(),
+    vfs_read_chunk_streams: int('a whole number').min(0, msg('expected 0 or more')).optional(),
+    vfs_write_back: str('a duration like "5s"').optional(),
+    read_only: bool().optional(),
+  },
+  msg('expected a mapping of MOUNT_CACHED settings'),
+);
+
+export const StorageConfigSchema = z.strictObject(
+  {
+    mount_cached: MountCachedSchema.describe('rclone VFS cache settings for mode: MOUNT_CACHED').optional(),
+    mount: z.strictObject({ read_only: bool().optional() }, msg('expected {read_only: true|false}')).optional(),
+    // volume settings in SkyPilot's schema; accepted, not used by bucket mounts
+    disk_size: z.unknown().optional(),
+    disk_tier: z.unknown().optional(),
+    storage_type: z.unknown().optional(),
+    attach_mode: z.unknown().optional(),
+  },
+  msg('expected a mapping of storage settings'),
+);
+
 export const StorageMountSchema = z.strictObject(
   {
-    name: z.union([z.string(), z.null()], msg('expected a bucket name')).optional(),
-    source: z.union([z.string(), z.array(z.string()), z.null()], msg('expected a path or bucket URL')).optional(),
-    store: z.union([z.string(), z.null()], msg('expected a store name like s3 or gcs')).optional(),
-    mode: z.union([z.string(), z.null()], msg('expected MOUNT, COPY or MOUNT_CACHED')).optional(),
-    persistent: bool().optional(),
-    config: z.record(z.string(), z.unknown(), msg('expected a mapping')).optional(),
+    name: z.union([z.string(), z.null()], msg('expected a bucket name')).describe('bucket to create or use').optional(),
+    source: z
+      .union([z.string(), z.array(z.string(msg('expected a local path'))), z.null()], msg('expected a path or bucket URL'))
+      .describe('a bucket URL (s3://, gs://, r2://, ...), a local directory, or a list of local paths')
+      .optional(),
+    store: z.union([z.string(), z.null()], msg('expected a store name like s3 or gcs')).describe('s3, gcs, r2, nebius, coreweave, vastdata, oci').optional(),
+    mode: z.union([z.string(), z.null()], msg('expected MOUNT, COPY or MOUNT_CACHED')).describe('MOUNT (default), COPY or MOUNT_CACHED').optional(),
+    persistent: bool().describe('keep a bucket aloft created after down (default true)').optional(),
+    type: z.union([z.string(), z.null()], msg('expected MODEL_CHECKPOINT_RO, MODEL_CHECKPOINT_RW, DATASET_RO or DATASET_RW')).optional(),
+    config: StorageConfigSchema.optional(),
     _bucket_sub_path: z.string().optional(),
+    _is_sky_managed: z.boolean().optional(),
+    _force_delete: z.boolean().optional(),
   },
   msg('expected a local path, a bucket URL, or a storage mapping'),
 );
@@ -174,10 +210,17 @@ export const StorageMountSchema = z.strictObject(
 export const taskShape = {
   name: str().describe('task name').optional(),
   workdir: z
-    .union([z.string(), z.strictObject({ url: z.string(), ref: z.string().optional() })], msg('expected a directory path'))
-    .describe('local directory synced to ~/sky_workdir on every node; setup and run start there')
+    .union(
+      [z.string(), z.strictObject({ url: str('a git URL'), ref: str('a branch, tag or commit').optional() }, msg('expected {url, ref}'))],
+      msg('expected a directory path or a git repository {url, ref}'),
+    )
+    .describe('local directory synced (or a git repository {url, ref} cloned) to ~/sky_workdir on every node; setup and run start there')
     .optional(),
-  num_nodes: int('a whole number of nodes').min(1, msg('expected 1 or more nodes')).describe('number of nodes').optional(),
+  num_nodes: int('a whole number of nodes')
+    .min(1, msg('expected 1 or more nodes'))
+    .max(MAX_NUM_NODES, msg(`expected at most ${MAX_NUM_NODES} nodes (the limit)`))
+    .describe('number of nodes')
+    .optional(),
   resources: ResourcesSchema.optional(),
   envs: z
     .record(z.string(), varValue('--env'), msg('expected a mapping of environment variables'))
@@ -193,7 +236,7 @@ export const taskShape = {
       z.union([z.string(), StorageMountSchema], msg('expected a local path, a bucket URL, or a storage mapping')),
       msg('expected a mapping of REMOTE_PATH: LOCAL_PATH'),
     )
-    .describe('REMOTE_PATH: LOCAL_PATH files and directories copied to every node')
+    .describe('REMOTE_PATH: LOCAL_PATH (copied to every node), REMOTE_PATH: BUCKET_URL (copied), or REMOTE_PATH: {name, source, store, mode, persistent} (a bucket)')
     .optional(),
   setup: z.union([z.string(), z.null()], msg('expected a string (use | for several lines)')).describe('commands run once per launch, before run').optional(),
   run: z.union([z.string(), z.null()], msg('expected a string (use | for several lines)')).describe('commands run on every node').optional(),
@@ -223,7 +266,9 @@ export type RawTask = z.infer<typeof TaskSchema>;
 export const TASK_KEYS = Object.keys(taskShape);
 export const CANDIDATE_KEYS = Object.keys(candidateShape);
 export const RESOURCE_KEYS = [...CANDIDATE_KEYS, 'any_of', 'ordered'];
-export const STORAGE_KEYS = ['name', 'source', 'store', 'mode', 'persistent', 'config'];
+export const STORAGE_KEYS = ['name', 'source', 'store', 'mode', 'persistent', 'type', 'config'];
+export const STORAGE_CONFIG_KEYS = Object.keys(StorageConfigSchema.shape);
+export const MOUNT_CACHED_KEYS = Object.keys(MountCachedSchema.shape);
 export const AUTOSTOP_KEYS = ['idle_minutes', 'down', 'wait_for', 'hook', 'hook_timeout'];
 export const JOB_RECOVERY_KEYS = ['strategy', 'max_restarts_on_errors', 'recover_on_exit_codes'];
 export const ACCELERATOR_ARGS_KEYS = ['runtime_version', 'tpu_name', 'tpu_vm', 'gcp_queued_resource'];

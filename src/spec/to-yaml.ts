@@ -1,7 +1,8 @@
 // A normalized Task back to SkyPilot's task YAML (what the dashboard's `y` shows): parsing the
 // result gives the same task. Defaults are left out, so it reads like a YAML a person wrote.
 import { stringify } from 'yaml';
-import type { AcceleratorRequest, InfraSelector, Quantity, ResourcesSpec, Task } from './types.js';
+import { storeByName } from '../storage/stores.js';
+import type { AcceleratorRequest, InfraSelector, Quantity, ResourcesSpec, StorageFileMount, Task } from './types.js';
 
 const quantity = (q: Quantity): string | number => (q.atLeast ? `${q.value}+` : q.value);
 
@@ -50,6 +51,31 @@ function candidate(r: ResourcesSpec): Record<string, unknown> {
   return out;
 }
 
+/** A bucket mount as SkyPilot writes it: `DEST: s3://b/key` or `DEST: {name|source, store, mode, ...}`. */
+function storageEntry(m: StorageFileMount): unknown {
+  const scheme = m.store ? storeByName(m.store)?.scheme : undefined;
+  const url = (prefix: string) => `${scheme ?? m.store}://${m.bucket}${prefix ? `/${prefix}` : ''}`;
+  if (m.shorthand) return url(m.prefix);
+  const out: Record<string, unknown> = {};
+  if (m.named) {
+    out.name = m.bucket;
+    if (m.upload) out.source = m.upload.list ? m.upload.paths : m.upload.paths[0];
+    if (m.prefix) out._bucket_sub_path = m.prefix;
+  } else out.source = url(m.prefix);
+  if (m.store) out.store = m.store;
+  if (m.mode !== 'MOUNT') out.mode = m.mode;
+  if (!m.persistent) out.persistent = false;
+  const cached: Record<string, string | number | boolean> = {};
+  for (const f of m.rcloneFlags) {
+    const [k, v] = f.replace(/^--/, '').split(/=(.*)/s);
+    cached[k!.replace(/-/g, '_')] = v === undefined ? true : /^\d+$/.test(v) ? Number(v) : v;
+  }
+  if (m.readOnly && m.mode === 'MOUNT_CACHED') cached.read_only = true;
+  if (Object.keys(cached).length) out.config = { mount_cached: cached };
+  else if (m.readOnly) out.config = { mount: { read_only: true } };
+  return out;
+}
+
 /** The task as a YAML document; a pipeline as `---`-separated documents. */
 export function taskToYaml(task: Task | readonly Task[]): string {
   if (Array.isArray(task)) return (task as readonly Task[]).map((t) => taskToYaml(t)).join('---\n');
@@ -57,6 +83,7 @@ export function taskToYaml(task: Task | readonly Task[]): string {
   const doc: Record<string, unknown> = {};
   if (t.name !== undefined) doc.name = t.name;
   if (t.workdir !== undefined) doc.workdir = t.workdir;
+  else if (t.gitWorkdir) doc.workdir = { url: t.gitWorkdir.url, ...(t.gitWorkdir.ref !== undefined ? { ref: t.gitWorkdir.ref } : {}) };
   if (t.numNodes !== 1) doc.num_nodes = t.numNodes;
   const cands = t.resources.candidates.map(candidate);
   if (t.resources.mode === 'single') {
@@ -64,7 +91,8 @@ export function taskToYaml(task: Task | readonly Task[]): string {
   } else doc.resources = { [t.resources.mode]: cands };
   if (Object.keys(t.envs).length) doc.envs = t.envs;
   if (Object.keys(t.secrets).length) doc.secrets = t.secrets;
-  if (t.fileMounts.length) doc.file_mounts = Object.fromEntries(t.fileMounts.map((m) => [m.dest, m.source]));
+  const mounts: Array<[string, unknown]> = [...t.fileMounts.map((m): [string, unknown] => [m.dest, m.source]), ...(t.storageMounts ?? []).map((m): [string, unknown] => [m.dest, storageEntry(m)])];
+  if (mounts.length) doc.file_mounts = Object.fromEntries(mounts);
   if (t.config) doc.config = t.config;
   if (t.setup !== undefined) doc.setup = t.setup;
   if (t.run !== undefined) doc.run = t.run;

@@ -2,103 +2,47 @@
 // consume. The raw YAML shape (SkyPilot's schema) lives in schema.ts; this is the shape after
 // defaults, shorthand expansion (e.g. "A100:8") and infra/cloud/region merging.
 
+import type { z } from 'zod';
+import type {
+  AcceleratorRequestSchema,
+  AutostopSpecSchema,
+  InfraSelectorSchema,
+  JobRecoverySchema,
+  JobRecoveryStrategySchema,
+  GitWorkdirSchema,
+  LocalFileMountSchema,
+  QuantitySchema,
+  ResourcesChoiceSchema,
+  ResourcesSpecSchema,
+  StorageFileMountSchema,
+  StorageModeSchema,
+  TaskModelSchema,
+} from '../protocol/schemas.js';
+
+// The model's shapes are defined once, as the zod schemas the daemon checks API calls with
+// (src/protocol/schemas.ts, where each field is documented); these are their inferred types.
+
 /** A numeric requirement: `4` means exactly 4, `4+` means at least 4. */
-export interface Quantity {
-  value: number;
-  atLeast: boolean;
-}
-
+export type Quantity = z.infer<typeof QuantitySchema>;
 /** One accelerator choice, e.g. A100 x 8. `name` is as written; the optimizer canonicalizes it. */
-export interface AcceleratorRequest {
-  name: string;
-  count: number;
-}
-
+export type AcceleratorRequest = z.infer<typeof AcceleratorRequestSchema>;
 /**
  * Where to run. Parsed from `infra: aws/us-east-1/us-east-1a`, `k8s/CONTEXT`, `ssh/POOL`, `local`,
  * `*\/REGION`, or legacy `cloud`/`region`/`zone`. Undefined parts mean "any".
  */
-export interface InfraSelector {
-  /** local | ssh | kubernetes | aws | gcp | azure | lambda | ... ; undefined or '*' = any */
-  cloud?: string;
-  /** region, or the pool for ssh, or the context for kubernetes */
-  region?: string;
-  zone?: string;
-}
-
-export type JobRecoveryStrategy = 'EAGER_NEXT_REGION' | 'FAILOVER';
-
-export interface JobRecovery {
-  strategy?: JobRecoveryStrategy;
-  maxRestartsOnErrors: number;
-  recoverOnExitCodes: number[];
-}
-
-export interface AutostopSpec {
-  /** -1 = autostop explicitly off (`autostop: false`) */
-  idleMinutes: number;
-  down: boolean;
-  /** what counts as activity (SkyPilot's wait_for); undefined = the default, jobs_and_ssh */
-  waitFor?: 'jobs_and_ssh' | 'jobs' | 'none';
-}
-
+export type InfraSelector = z.infer<typeof InfraSelectorSchema>;
+export type JobRecoveryStrategy = z.infer<typeof JobRecoveryStrategySchema>;
+export type JobRecovery = z.infer<typeof JobRecoverySchema>;
+export type AutostopSpec = z.infer<typeof AutostopSpecSchema>;
 /** One candidate set of resources (after expanding any_of / ordered each candidate is one of these). */
-export interface ResourcesSpec {
-  infra: InfraSelector;
-  cpus?: Quantity;
-  memory?: Quantity;
-  /**
-   * alternatives: any of these satisfies the request (from `{A100: 8, H100: 8}`). A YAML list
-   * (`[H100:8, A100:8]`, "try in order") becomes `ordered` candidates with one accelerator each.
-   */
-  accelerators?: AcceleratorRequest[];
-  /** TPU settings (SkyPilot's accelerator_args), kept as given */
-  acceleratorArgs?: Record<string, unknown>;
-  instanceType?: string;
-  useSpot: boolean;
-  diskSize?: number;
-  diskTier?: string;
-  /** 'standard' | 'best' (lower-cased); a best-effort hint */
-  networkTier?: string;
-  ports: string[];
-  imageId?: string | Record<string, string>;
-  labels: Record<string, string>;
-  autostop?: AutostopSpec;
-  jobRecovery?: JobRecovery;
-}
-
+export type ResourcesSpec = z.infer<typeof ResourcesSpecSchema>;
 /** Resource candidates: `any_of` (cheapest wins) or `ordered` (first with an offering wins). */
-export interface ResourcesChoice {
-  mode: 'single' | 'any_of' | 'ordered';
-  candidates: ResourcesSpec[];
-}
-
-export interface LocalFileMount {
-  kind: 'local';
-  /** absolute destination path on the node (a leading ~/ is relative to the node's home) */
-  dest: string;
-  /** absolute source path on this machine */
-  source: string;
-}
-
-export interface Task {
-  name?: string;
-  /** absolute path on this machine, or undefined */
-  workdir?: string;
-  numNodes: number;
-  resources: ResourcesChoice;
-  /** envs with every value resolved (null values must be supplied with --env) */
-  envs: Record<string, string>;
-  /** secrets: injected into setup/run, never stored or printed */
-  secrets: Record<string, string>;
-  fileMounts: LocalFileMount[];
-  setup?: string;
-  run?: string;
-  /** per-task config overrides (SkyPilot's `config:`), kept as given */
-  config?: Record<string, unknown>;
-  /** where the task came from, for messages */
-  source?: string;
-}
+export type ResourcesChoice = z.infer<typeof ResourcesChoiceSchema>;
+export type LocalFileMount = z.infer<typeof LocalFileMountSchema>;
+export type StorageMode = z.infer<typeof StorageModeSchema>;
+export type StorageFileMount = z.infer<typeof StorageFileMountSchema>;
+export type GitWorkdir = z.infer<typeof GitWorkdirSchema>;
+export type Task = z.infer<typeof TaskModelSchema>;
 
 /** A pipeline: multi-document YAML, each task depending on the previous. */
 export interface TaskChain {

@@ -4,6 +4,7 @@
 import type { Path } from './yaml.js';
 import type { RawCandidate, RawTask } from './schema.js';
 import { pathString } from './patterns.js';
+import { UNSUPPORTED_SCHEMES, UNSUPPORTED_STORES, splitUrl } from '../storage/stores.js';
 
 export interface UnsupportedUse {
   path: Path;
@@ -17,16 +18,46 @@ export interface UnsupportedFeature {
   find(task: RawTask): UnsupportedUse[];
 }
 
-const URL_RE = /^[a-z][a-z0-9+.-]*:\/\//i;
+/**
+ * A file_mounts entry aloft cannot honour yet: a store it does not handle (Azure, IBM COS, Hugging
+ * Face), by URL or by `store:`. Decided on the YAML as written (an env-var store is checked later).
+ */
+export function unsupportedMountReason(dest: string, src: unknown): string | undefined {
+  const scheme = (s: unknown) => (typeof s === 'string' ? splitUrl(s)?.scheme : undefined);
+  if (typeof src === 'string') {
+    const sc = scheme(src);
+    return sc && UNSUPPORTED_SCHEMES[sc] ? `file_mounts: ${dest}: ${UNSUPPORTED_SCHEMES[sc]} not supported yet` : undefined;
+  }
+  if (!src || typeof src !== 'object') return undefined;
+  const o = src as { source?: unknown; store?: unknown };
+  const sc = scheme(o.source);
+  if (sc && UNSUPPORTED_SCHEMES[sc]) return `file_mounts: ${dest}: ${UNSUPPORTED_SCHEMES[sc]} not supported yet`;
+  const store = typeof o.store === 'string' ? o.store.trim().toLowerCase() : undefined;
+  if (store && UNSUPPORTED_STORES[store]) return `file_mounts: ${dest}: store '${o.store as string}' (${UNSUPPORTED_STORES[store]}) is not supported yet`;
+  return undefined;
+}
 
-/** A file_mounts source aloft cannot copy: a bucket/URL or a storage mapping. */
-export function isRemoteSource(src: unknown): boolean {
-  return typeof src !== 'string' || URL_RE.test(src.trim());
+export function isUnsupportedMount(src: unknown): boolean {
+  return unsupportedMountReason('', src) !== undefined;
 }
 
 export function isDockerImage(imageId: unknown): boolean {
   const ids = typeof imageId === 'string' ? [imageId] : imageId && typeof imageId === 'object' ? Object.values(imageId) : [];
   return ids.some((v) => typeof v === 'string' && v.trim().toLowerCase().startsWith('docker:'));
+}
+
+/** The cloud a resources dict names (its own infra/cloud, else the base dict's), lower-cased; undefined = any. */
+function namedCloud(r: RawCandidate, base: RawCandidate | undefined): string | undefined {
+  const text = r.infra ?? r.cloud ?? base?.infra ?? base?.cloud;
+  if (typeof text !== 'string') return undefined;
+  const head = text.trim().split('/')[0]!.toLowerCase();
+  return head === '' || head === '*' ? undefined : head;
+}
+
+/** Whether this resources dict may land on an infra that runs container images (kubernetes). */
+export function mayRunContainers(r: RawCandidate, base: RawCandidate | undefined): boolean {
+  const c = namedCloud(r, base);
+  return c === undefined || c === 'kubernetes' || c === 'k8s';
 }
 
 /** A task-level field whose mere presence is the problem. */
@@ -64,13 +95,6 @@ export const UNSUPPORTED_FEATURES: UnsupportedFeature[] = [
   field('file_mounts_mapping', 'file_mounts_mapping (internal to SkyPilot) is'),
   field('execution', 'job groups (execution: parallel) are'),
   {
-    id: 'workdir.git',
-    find: (t) =>
-      t.workdir !== undefined && typeof t.workdir !== 'string'
-        ? [{ path: ['workdir'], at: 'value', reason: 'workdir: git workdirs ({url, ref}) are not supported yet' }]
-        : [],
-  },
-  {
     id: 'secrets.managed',
     find: (t) =>
       Array.isArray(t.secrets) ? [{ path: ['secrets'], at: 'value', reason: 'secrets: managed secret references (a list) are not supported yet' }] : [],
@@ -78,23 +102,23 @@ export const UNSUPPORTED_FEATURES: UnsupportedFeature[] = [
   {
     id: 'file_mounts.storage',
     find: (t) =>
-      Object.entries(t.file_mounts ?? {})
-        .filter(([, src]) => isRemoteSource(src))
-        .map(([dest, src]) => ({
-          path: ['file_mounts', dest],
-          at: 'value' as const,
-          reason:
-            typeof src === 'string'
-              ? `file_mounts: ${dest}: bucket/URL sources (${src.trim().split('://')[0]}://) are not supported yet; aloft copies local files only`
-              : `file_mounts: ${dest}: bucket/storage mounts are not supported yet; aloft copies local files only`,
-        })),
+      Object.entries(t.file_mounts ?? {}).flatMap(([dest, src]) => {
+        const reason = unsupportedMountReason(dest, src);
+        return reason ? [{ path: ['file_mounts', dest], at: 'value' as const, reason }] : [];
+      }),
   },
   {
+    // Containers run on kubernetes (the image is the pod's); elsewhere aloft has no docker runtime
+    // yet. A task naming no infra may still run it: the planner then keeps it to kubernetes.
     id: 'resources.image_id.docker',
     find: (t) =>
       eachResources(t)
-        .filter(({ r }) => isDockerImage(r.image_id))
-        .map(({ path }) => ({ path: [...path, 'image_id'], at: 'value' as const, reason: `${pathString([...path, 'image_id'])}: docker images (docker:...) are not supported yet` })),
+        .filter(({ r }) => isDockerImage(r.image_id) && !mayRunContainers(r, t.resources))
+        .map(({ path }) => ({
+          path: [...path, 'image_id'],
+          at: 'value' as const,
+          reason: `${pathString([...path, 'image_id'])}: docker images (docker:...) are not supported yet outside kubernetes (infra: k8s)`,
+        })),
   },
   {
     id: 'resources.autostop.hook',

@@ -10,6 +10,8 @@ import {
   JOB_RECOVERY_KEYS,
   RESOURCE_KEYS,
   STORAGE_KEYS,
+  STORAGE_CONFIG_KEYS,
+  MOUNT_CACHED_KEYS,
   TASK_KEYS,
   TaskSchema,
   WORKDIR_KEYS,
@@ -39,6 +41,8 @@ function knownKeys(path: Path): readonly string[] {
   if (last === 'job_recovery' || last === 'spot_recovery') return JOB_RECOVERY_KEYS;
   if (last === 'accelerator_args') return ACCELERATOR_ARGS_KEYS;
   if (path[0] === 'file_mounts' && path.length === 2) return STORAGE_KEYS;
+  if (path[0] === 'file_mounts' && path.length === 3 && last === 'config') return STORAGE_CONFIG_KEYS;
+  if (path[0] === 'file_mounts' && path.length === 4 && last === 'mount_cached') return MOUNT_CACHED_KEYS;
   return [];
 }
 

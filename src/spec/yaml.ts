@@ -4,14 +4,19 @@ import {
   type Document,
   LineCounter,
   type Node,
+  type Pair,
   type ScalarTag,
+  type YAMLMap,
   isAlias,
+  isCollection,
   isMap,
   isPair,
   isScalar,
   isSeq,
   parseAllDocuments,
+  visit,
 } from 'yaml';
+import { MAX_ALIASES } from '../protocol/limits.js';
 import { SpecError, type SourcePos } from './errors.js';
 
 export type PathSeg = string | number;
@@ -34,8 +39,34 @@ export class SourceDoc {
     private readonly lines: LineCounter,
   ) {}
 
+  /**
+   * The document as plain data. An alias that names no anchor, or more alias expansions than
+   * MAX_ALIASES (a "billion laughs"), is a positioned one-line error like any other.
+   */
   toJS(): unknown {
-    return this.doc.toJS({ maxAliasCount: 1000 });
+    try {
+      return this.doc.toJS({ maxAliasCount: MAX_ALIASES });
+    } catch (err) {
+      if (!(err instanceof ReferenceError)) throw err;
+      const unresolved = /^Unresolved alias[^:]*: (.*)$/.exec(err.message)?.[1];
+      const alias = this.firstAlias(unresolved);
+      const at = alias?.range ? this.posAt(alias.range[0]) : this.start();
+      if (unresolved !== undefined) throw new SpecError(`alias *${unresolved} names no anchor (&${unresolved}) defined before it`, at);
+      throw new SpecError(`too many aliases: expanding them takes more than ${MAX_ALIASES} steps (the limit); a YAML "billion laughs"?`, at);
+    }
+  }
+
+  /** The first alias node (of `name`, when given), in document order. */
+  private firstAlias(name?: string): Node | undefined {
+    let found: Node | undefined;
+    visit(this.doc, {
+      Alias: (_, node) => {
+        if (name !== undefined && node.source !== name) return undefined;
+        found = node;
+        return visit.BREAK;
+      },
+    });
+    return found;
   }
 
   posAt(offset: number): SourcePos {
@@ -49,6 +80,22 @@ export class SourceDoc {
     return this.posAt(c?.range?.[0] ?? this.doc.range[0]);
   }
 
+  /** Pairs of each mapping by key text, built on first use: a lookup per key stays O(1). */
+  private index = new WeakMap<YAMLMap, Map<string, Pair>>();
+
+  private pairOf(map: YAMLMap, key: string): Pair | undefined {
+    let byKey = this.index.get(map);
+    if (!byKey) {
+      byKey = new Map();
+      for (const p of map.items) {
+        const k = isPair(p) ? keyText(p.key) : undefined;
+        if (k !== undefined && !byKey.has(k)) byKey.set(k, p);
+      }
+      this.index.set(map, byKey);
+    }
+    return byKey.get(key);
+  }
+
   /** The value node at `path` and, when the last step is a map key, that key's node. */
   find(path: Path): { key?: Node; value?: Node; parent?: Node } {
     let node: Node | null | undefined = this.doc.contents;
@@ -59,7 +106,7 @@ export class SourceDoc {
       parent = node ?? undefined;
       key = undefined;
       if (isMap(node)) {
-        const pair = node.items.find((p) => isPair(p) && keyText(p.key) === String(seg));
+        const pair = this.pairOf(node, String(seg));
         if (!pair) return { parent };
         key = pair.key as Node;
         node = pair.value as Node | null;
@@ -128,7 +175,10 @@ export function loadDocuments(text: string, file: string): SourceDoc[] {
     customTags: [pyBool],
     prettyErrors: false,
     merge: true, // PyYAML honours `<<: *anchor`
+    uniqueKeys: false, // checked in linear time by badKey
     keepSourceTokens: false,
+    // Our own checks report what matters, positioned; the library must not print Node warnings.
+    logLevel: 'error',
   });
   if (!Array.isArray(docs)) return []; // an empty stream (only comments)
   const out: SourceDoc[] = [];
@@ -136,19 +186,53 @@ export function loadDocuments(text: string, file: string): SourceDoc[] {
     const err = d.errors[0];
     if (err) {
       const { line, col } = lines.linePos(err.pos[0]);
-      throw new SpecError(`invalid YAML: ${yamlReason(err.code, err.message, text.slice(err.pos[0], err.pos[0] + 200))}`, { file, line, col });
+      throw new SpecError(`invalid YAML: ${yamlReason(err.code, err.message)}`, { file, line, col });
+    }
+    const bad = badKey(d);
+    if (bad) {
+      const { line, col } = lines.linePos(bad.at);
+      throw new SpecError(bad.reason, { file, line, col });
     }
     out.push(new SourceDoc(d, file, lines));
   }
   return out;
 }
 
-function yamlReason(code: string, message: string, here: string): string {
+/**
+ * The first key that is a collection (`? [a, b]`), or that repeats one before it in its mapping.
+ * One pass with a set per mapping: the library's own duplicate check compares every key with
+ * every other (20,000 envs took 20 s), so it is off (`uniqueKeys: false`) and done here.
+ */
+function badKey(doc: Document.Parsed): { at: number; reason: string } | undefined {
+  let bad: { at: number; reason: string } | undefined;
+  visit(doc, {
+    Map: (_, map) => {
+      const seen = new Set<unknown>();
+      for (const pair of map.items) {
+        const k = pair.key;
+        if (isCollection(k)) {
+          bad = { at: k.range?.[0] ?? 0, reason: 'a mapping key must be a plain name, not a list or mapping' };
+          return visit.BREAK;
+        }
+        const value = isScalar(k) ? k.value : k;
+        if (value === '<<' || (typeof value === 'symbol' && value.description === '<<')) continue; // merge keys (`<<: *base`) may repeat
+        const id = isScalar(k) ? `${typeof value}:${String(value)}` : k;
+        if (seen.has(id)) {
+          const name = isScalar(k) ? String(value) : undefined;
+          const at = (k as Node | null)?.range?.[0] ?? map.range?.[0] ?? 0;
+          bad = { at, reason: `invalid YAML: ${name !== undefined ? `'${name}' appears twice in the same mapping` : 'the same key appears twice in one mapping'}` };
+          return visit.BREAK;
+        }
+        seen.add(id);
+      }
+      return undefined;
+    },
+  });
+  return bad;
+}
+
+function yamlReason(code: string, message: string): string {
   const first = message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
-  if (code === 'DUPLICATE_KEY') {
-    const key = /^\s*["']?([^"':\n]+)/.exec(here)?.[1]?.trim();
-    return key ? `'${key}' appears twice in the same mapping` : 'the same key appears twice in one mapping';
-  }
   if (code === 'TAB_AS_INDENT') return 'tabs cannot indent YAML; use spaces';
   return first.charAt(0).toLowerCase() + first.slice(1);
 }

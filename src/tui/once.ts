@@ -14,7 +14,7 @@ export function onceText(s: StateSnapshot, opts: { home: string; version?: strin
   let hourly = 0;
   for (const c of clusters) {
     counts.set(c.status, (counts.get(c.status) ?? 0) + 1);
-    if (c.status === 'UP') hourly += c.hourlyPrice || 0;
+    if (c.status !== 'STOPPED') hourly += c.hourlyPrice || 0; // cloud VMs bill while INIT (provisioning, agent lost) too
   }
   const byState = [...counts].map(([k, n]) => `${k} ${n}`).join(', ');
   const head = `aloft${opts.version ? ` ${opts.version}` : ''} · ${opts.home} · clusters ${clusters.length}${byState ? ` (${byState})` : ''} · UP ${formatDollars(hourly) === '-' ? '$0.00' : formatDollars(hourly)}/hr`;

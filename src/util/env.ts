@@ -32,7 +32,7 @@ const NETWORK = new Set([
 ]);
 
 /** Where the provider SDKs find credentials and endpoints; the daemon's alone. */
-const CREDENTIALS = new Set(['KUBECONFIG', 'GOOGLE_APPLICATION_CREDENTIALS', 'GOOGLE_CLOUD_PROJECT', 'GCLOUD_PROJECT']);
+const CREDENTIALS = new Set(['KUBECONFIG', 'GOOGLE_APPLICATION_CREDENTIALS', 'GOOGLE_CLOUD_PROJECT', 'GCLOUD_PROJECT', 'STORAGE_EMULATOR_HOST']);
 const CREDENTIAL_PREFIXES = ['AWS_', 'CLOUDSDK_'];
 
 /**
@@ -49,8 +49,38 @@ export const AGENT_KNOBS = [
   'ALOFT_AUTOSTOP_SECONDS_PER_MINUTE',
   'ALOFT_AGENT_KILL_GRACE_MS',
   'ALOFT_AGENT_REATTACH_MS',
+  'ALOFT_AGENT_AUTH_DEADLINE_MS',
   'ALOFT_VERSION_OVERRIDE',
 ] as const;
+
+/**
+ * aloft settings the daemon reads from its environment once, when it starts. A CLI call made
+ * with a different value cannot change them; it says so (cli/context.ts) instead of ignoring it.
+ */
+export const DAEMON_SETTINGS = [
+  ...AGENT_KNOBS.filter((k) => k !== 'ALOFT_VERSION_OVERRIDE'),
+  'ALOFT_SPOT_MTBP_SECONDS',
+  'ALOFT_MANAGED_RETRY_BASE_MS',
+  'ALOFT_MANAGED_MAX_LAUNCH_FAILURES',
+  'ALOFT_DEBUG_PAUSE_STAGE',
+  'ALOFT_LOG_LEVEL',
+] as const;
+
+/** The daemon settings set in `src` (unset ones are absent). */
+export function daemonSettings(src: Env): Record<string, string> {
+  return pick(src, (k) => (DAEMON_SETTINGS as readonly string[]).includes(k) && src[k] !== '');
+}
+
+/** One line per setting `cli` sets differently from the running daemon. */
+export function settingMismatches(cli: Env, daemon: Record<string, string>): string[] {
+  const mine = daemonSettings(cli);
+  const out: string[] = [];
+  for (const k of DAEMON_SETTINGS) {
+    if (mine[k] === daemon[k] || mine[k] === undefined) continue;
+    out.push(`${k}=${mine[k]} is not applied: the running daemon started with ${daemon[k] === undefined ? 'it unset' : `${k}=${daemon[k]}`}; restart it (\`aloft daemon stop\`, the next command starts it) to apply`);
+  }
+  return out;
+}
 
 function pick(src: Env, keep: (name: string) => boolean): Record<string, string> {
   const out: Record<string, string> = {};

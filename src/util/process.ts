@@ -1,4 +1,5 @@
 // Small process helpers shared by the CLI's daemon starter and the daemon itself.
+import { readFileSync } from 'node:fs';
 
 /** True while `pid` exists (EPERM: it exists but belongs to someone else). */
 export function pidAlive(pid: number): boolean {
@@ -23,4 +24,20 @@ export async function waitForExit(pid: number, timeoutMs: number): Promise<boole
     await new Promise((r) => setTimeout(r, 20));
   }
   return true;
+}
+
+/** The pid in a daemon's pid file when that process is alive and is an aloft daemon (not a reused pid). */
+export function liveDaemonPid(pidFile: string): number | undefined {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(pidFile, 'utf8').trim());
+  } catch {
+    return undefined;
+  }
+  if (!(pid > 0) || !pidAlive(pid)) return undefined;
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes('daemon/main.js') ? pid : undefined;
+  } catch {
+    return pid; // no /proc: trust the pid file
+  }
 }

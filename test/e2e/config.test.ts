@@ -43,7 +43,7 @@ describe('config.yaml errors', () => {
     expect(line).toBe(`aloft: ${cfg}:1:16: allowed_infra: expected a list of infra names, got "local"`);
     const { DaemonClient } = await import('../../src/client/client.js');
     const client = new DaemonClient({ home: a.home });
-    await expect(client.call('plan', { tasks: [{ name: 'x', numNodes: 1, resources: { mode: 'single', candidates: [] }, envs: {}, secrets: {}, fileMounts: [], run: 'echo hi' } as never] })).rejects.toThrow(
+    await expect(client.call('plan', { tasks: [{ name: 'x', numNodes: 1, resources: { mode: 'single', candidates: [{ infra: {}, useSpot: false, ports: [], labels: {} }] }, envs: {}, secrets: {}, fileMounts: [], run: 'echo hi' } as never] })).rejects.toThrow(
       line.replace(/^aloft: /, ''),
     );
   });

@@ -46,7 +46,10 @@ describe('foundation: launch → logs → exec → status → down', () => {
     expect(ok.code).toBe(0);
     expect(ok.stdout).toContain('exec-output-0');
     const bad = await a.run(['exec', 'hello', '--', 'exit 3']);
-    expect(bad.code).toBe(3);
+    // Issue 14.9: like `sky exec`, a failed job is exit 100; the job's own code is in the closing line.
+    expect(bad.code).toBe(100);
+    expect(bad.stderr).toMatch(/^Job submitted, ID: \d+$/m);
+    expect(bad.stderr).toMatch(/^Job \d+ FAILED \(exit code 3\)\.$/m);
   });
 
   it('lists the jobs in the queue and replays logs', async () => {

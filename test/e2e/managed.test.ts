@@ -117,7 +117,7 @@ run: |
     const starting = await a.run(['jobs', 'launch', '-y', '-d', '-n', 'c1', '--infra', 'local', '--', 'sleep', '600']);
     expect(starting.code).toBe(0);
     const c1 = (await queue()).find((x) => x.name === 'c1')!;
-    expect((await a.run(['jobs', 'cancel', String(c1.id)])).code).toBe(0);
+    expect((await a.run(['jobs', 'cancel', '-y', String(c1.id)])).code).toBe(0);
     await a.run(['jobs', 'launch', '-y', '-d', '-n', 'c2', '--infra', 'local', '--', 'sleep', '600']);
     const c2 = (await queue()).find((x) => x.name === 'c2')!;
     await waitFor(async () => (await job(c2.id)).status === 'RUNNING', 30_000, 'c2 RUNNING');
@@ -128,7 +128,7 @@ run: |
     expect(stop.stderr.trim()).toBe(`aloft: cluster '${cl}' runs managed job ${c2.id}; its controller owns it (cancel the job with \`aloft jobs cancel ${c2.id}\`)`);
     expect((await a.run(['stop', '-y', '-a'])).stderr.trim()).toBe('aloft: no cluster to stop');
     expect((await job(c2.id)).status).toBe('RUNNING');
-    expect((await a.run(['jobs', 'cancel', '-n', 'c2'])).code).toBe(0);
+    expect((await a.run(['jobs', 'cancel', '-y', '-n', 'c2'])).code).toBe(0);
     await waitFor(async () => (await job(c1.id)).status === 'CANCELLED' && (await job(c2.id)).status === 'CANCELLED', 30_000, 'both CANCELLED');
     await waitFor(async () => (await clusters()).length === 0, 15_000, 'no cluster left');
   });
@@ -137,7 +137,7 @@ run: |
     await a.run(['jobs', 'launch', '-y', '-d', '-n', 'live', '--infra', 'local', '--', 'echo line-one; sleep 600']);
     const j = (await queue()).find((x) => x.name === 'live')!;
     await waitFor(async () => (await a.run(['jobs', 'logs', String(j.id), '--no-follow'])).stdout.includes('line-one'), 30_000, 'live output');
-    expect((await a.run(['jobs', 'cancel', String(j.id)])).code).toBe(0);
+    expect((await a.run(['jobs', 'cancel', '-y', String(j.id)])).code).toBe(0);
     await waitFor(async () => (await job(j.id)).status === 'CANCELLED', 30_000, 'CANCELLED');
   });
 

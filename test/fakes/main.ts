@@ -16,7 +16,13 @@ export interface ForegroundFake {
 }
 type Module = { serveForeground(opts: { fixture?: string; configDir: string }): Promise<ForegroundFake> };
 
-const FAKES: Record<string, () => Promise<Module>> = {};
+const FAKES: Record<string, () => Promise<Module>> = {
+  aws: () => import('./aws/index.js'),
+  gcp: () => import('./gcp/index.js'),
+  kubernetes: () => import('./kubernetes/index.js'),
+  s3: () => import('./s3/server.js'),
+  gcs: () => import('./gcs/server.js'),
+};
 
 function usage(msg?: string): never {
   if (msg) process.stderr.write(`fake: ${msg}\n`);

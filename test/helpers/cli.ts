@@ -3,9 +3,9 @@
 // With ALOFT_TEST_REMOTE=1 (the `team-server` vitest project) the home is served by a team API
 // server with PostgreSQL state and every CLI call is a remote client of it (remote.ts).
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { REMOTE, startRemoteServer, type RemoteServer } from './remote.js';
 
@@ -13,6 +13,15 @@ export { REMOTE };
 
 export const ROOT = resolve(__dirname, '..', '..');
 export const BIN = join(ROOT, 'bin', 'aloft');
+
+/**
+ * SkyPilot's example YAMLs (../shared/skypilot-yaml-corpus next to the checkout; from a git
+ * worktree under work/wt/NAME, two levels up), or undefined when not checked out.
+ */
+export function corpusDir(): string | undefined {
+  if (process.env.ALOFT_CORPUS_DIR) return existsSync(process.env.ALOFT_CORPUS_DIR) ? process.env.ALOFT_CORPUS_DIR : undefined;
+  return [resolve(ROOT, '..', 'shared', 'skypilot-yaml-corpus'), resolve(ROOT, '..', '..', 'shared', 'skypilot-yaml-corpus')].find((d) => existsSync(d));
+}
 
 export interface RunResult {
   code: number;
@@ -36,8 +45,14 @@ export interface AloftEnv {
 export function makeHome(prefix = 'aloft-t-'): AloftEnv {
   // Short paths: unix sockets live under the home and have a 108-byte limit.
   const home = mkdtempSync(join(tmpdir(), prefix));
+  const userHome = testUserHome();
   const env: Record<string, string> = {
     ALOFT_HOME: home,
+    // The "user" of the tests: a home of its own (local nodes' homes are seeded from it), with
+    // this machine's pip configuration but none of its shell start-up files — a test must not
+    // depend on the developer's ~/.bashrc (here it runs `pyenv init`, slow, and a job killed in
+    // the middle of it leaves pyenv's rehash lock behind for every shell of the machine).
+    HOME: userHome,
     NO_COLOR: '1',
     ALOFT_AUTOSTOP_SECONDS_PER_MINUTE: process.env.ALOFT_AUTOSTOP_SECONDS_PER_MINUTE ?? '',
   };
@@ -142,12 +157,28 @@ export function makeHome(prefix = 'aloft-t-'): AloftEnv {
         }
       }
       rmSync(home, { recursive: true, force: true });
+      rmSync(userHome, { recursive: true, force: true });
     },
   };
   return self;
 }
 
-export async function waitFor<T>(fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000, what = 'condition'): Promise<T> {
+/** A fresh user home for a test, with the real user's pip configuration (offline package index). */
+export function testUserHome(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'aloft-user-'));
+  const real = homedir();
+  for (const rel of ['.config/pip', '.pip', '.gitconfig']) {
+    if (existsSync(join(real, rel))) cpSync(join(real, rel), join(dir, rel), { recursive: true });
+  }
+  return dir;
+}
+
+export async function waitFor<T>(
+  fn: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 20_000,
+  what = 'condition',
+  intervalMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -157,7 +188,7 @@ export async function waitFor<T>(fn: () => Promise<T | undefined | false> | T | 
     } catch (err) {
       last = err;
     }
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, intervalMs));
   }
   throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
 }

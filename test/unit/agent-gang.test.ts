@@ -65,13 +65,31 @@ describe('agent: gang jobs on 2 nodes', () => {
     expect(alive(Number(readFileSync(pidFile, 'utf8')))).toBe(false);
     const { text } = await readLogs(c, jobId);
     expect(text).toMatch(/\(worker1, rank=1, pid=\d+\) bye/);
+    // Issue 14.9: the rank stopped for another's failure says so; the summary lists every code.
+    expect(text).toContain('(head, rank=0) [aloft] stopped: rank 1 failed (exit code 5)');
+    expect(text).toContain(`[aloft] job ${jobId} run failed on rank 1 (exit code 5); return code list: [143, 5]`);
+  });
+
+  test("setup and run use an interactive bash: setup's ~/.bashrc edits reach run on every rank (issue 14.1)", async () => {
+    const { jobId } = await c.call(
+      'submit',
+      gang('case $- in *i*) echo "interactive TEST_VAR=$TEST_VAR script=$(basename $0)";; *) echo not-interactive;; esac', {
+        setup: 'echo "export TEST_VAR=from-setup-$SKYPILOT_SETUP_NODE_RANK" >> ~/.bashrc',
+      }),
+    );
+    const { text, status } = await readLogs(c, jobId);
+    expect(status, text).toBe('SUCCEEDED');
+    expect(text, text).toMatch(/\(head, rank=0, pid=\d+\) interactive TEST_VAR=from-setup-0 script=run\.sh/);
+    expect(text).toMatch(/\(worker1, rank=1, pid=\d+\) interactive TEST_VAR=from-setup-1 script=run-1\.sh/);
+    // bash's complaints about the missing terminal are not the job's output
+    expect(text).not.toMatch(/job control|terminal process group/);
   });
 
   test('a failing setup on a worker → FAILED_SETUP, run never starts', async () => {
     const { jobId } = await c.call('submit', gang('echo ran', { setup: '[ "$SKYPILOT_SETUP_NODE_RANK" = 1 ] && exit 4; true' }));
     const job = await waitJob(c, jobId, ['FAILED_SETUP', 'SUCCEEDED', 'FAILED'], 20_000);
     expect(job).toMatchObject({ status: 'FAILED_SETUP', failedRank: 1, exitCode: 4 });
-    expect((await readLogs(c, jobId)).text).not.toContain('ran');
+    expect((await readLogs(c, jobId)).text).not.toMatch(/\) ran$/m);
   });
 
   test('cancel reaches the worker rank', async () => {

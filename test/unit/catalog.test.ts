@@ -245,7 +245,7 @@ describe('detectInfra', () => {
     mkdirSync(join(dir, '.aws'));
     writeFileSync(join(dir, '.aws', 'credentials'), '[default]\naws_access_key_id = AKIAEXAMPLE\naws_secret_access_key = abc\n');
     mkdirSync(join(dir, '.config', 'gcloud'), { recursive: true });
-    writeFileSync(join(dir, '.config', 'gcloud', 'application_default_credentials.json'), '{}');
+    writeFileSync(join(dir, '.config', 'gcloud', 'application_default_credentials.json'), '{"type": "authorized_user", "quota_project_id": "proj-1"}');
     mkdirSync(join(dir, '.kube'));
     writeFileSync(
       join(dir, '.kube', 'config'),

@@ -21,7 +21,10 @@ const err = (text: string): string => {
 describe('config.yaml', () => {
   it('reads what aloft uses, and accepts SkyPilot sections it ignores', () => {
     expect(parseConfig('allowed_infra: [aws, local]\nlocal: {spot_mtbp_seconds: 30}\n', F)).toEqual({ allowedInfra: ['aws', 'local'], spotMtbpSeconds: 30 });
-    expect(parseConfig('allowed_clouds: [gcp]\njobs: {controller: {resources: {cpus: 4+}}}\nkubernetes: {ports: loadbalancer}\n', F)).toEqual({ allowedInfra: ['gcp'] });
+    expect(parseConfig('allowed_clouds: [gcp]\njobs: {controller: {resources: {cpus: 4+}}}\nkubernetes: {ports: loadbalancer, remote_identity: sa}\n', F)).toEqual({
+      allowedInfra: ['gcp'],
+      kubernetes: { ports: 'loadbalancer' },
+    });
     expect(parseConfig('', F)).toEqual({});
     expect(parseConfig('# only a comment\n', F)).toEqual({});
     expect(parseConfig('local:\n', F)).toEqual({});
@@ -44,6 +47,49 @@ describe('config.yaml', () => {
     expect(err('allowed_infra: aws\n')).toBe(`${F}:1:16: allowed_infra: expected a list of infra names, got "aws"`);
     expect(err('local: 5\n')).toMatch(/^.*:1:8: local: expected a mapping, got 5$/);
     expect(err('- a\n')).toMatch(/:1:1: config: expected a mapping, got a list$/);
+  });
+
+  describe('kubernetes section', () => {
+    it('reads contexts, namespace, timeout, pod_config, ports, metadata, images and per-context overrides', () => {
+      const text = [
+        'kubernetes:',
+        '  allowed_contexts: [gpu-east, gpu-west]',
+        '  namespace: ml',
+        '  provision_timeout: 30',
+        '  ports: podip',
+        '  image: python:3.11-slim',
+        '  runtime_image: registry.local/node:20-slim',
+        '  custom_metadata: {labels: {team: infra}, annotations: {owner: "me@x"}}',
+        '  pod_config:',
+        '    spec:',
+        '      imagePullSecrets: [{name: regcred}]',
+        '  context_configs:',
+        '    gpu-west: {namespace: west, provision_timeout: 5}',
+        '  autoscaler: gke',
+      ].join('\n');
+      expect(parseConfig(text, F).kubernetes).toEqual({
+        allowedContexts: ['gpu-east', 'gpu-west'],
+        namespace: 'ml',
+        provisionTimeoutSeconds: 30,
+        ports: 'podip',
+        image: 'python:3.11-slim',
+        runtimeImage: 'registry.local/node:20-slim',
+        customMetadata: { labels: { team: 'infra' }, annotations: { owner: 'me@x' } },
+        podConfig: { spec: { imagePullSecrets: [{ name: 'regcred' }] } },
+        contextConfigs: { 'gpu-west': { namespace: 'west', provisionTimeoutSeconds: 5 } },
+      });
+    });
+
+    it('mistakes are one positioned line', () => {
+      expect(err('kubernetes:\n  alowed_contexts: [a]\n')).toBe(`${F}:2:3: unknown field 'alowed_contexts' in kubernetes; did you mean 'allowed_contexts'?`);
+      expect(err('kubernetes:\n  ports: ingress\n')).toMatch(/:2:10: kubernetes\.ports: expected 'nodeport', 'loadbalancer' or 'podip' \(ingress is not supported\), got "ingress"$/);
+      expect(err('kubernetes:\n  provision_timeout: soon\n')).toMatch(/:2:22: kubernetes\.provision_timeout: expected a number of seconds, got "soon"$/);
+      expect(err('kubernetes:\n  namespace: My_NS\n')).toMatch(/:2:14: kubernetes\.namespace: expected a namespace name/);
+      expect(err('kubernetes:\n  pod_config:\n    spec: []\n')).toMatch(/:3:11: kubernetes\.pod_config\.spec: expected a mapping, got a list$/);
+      expect(err('kubernetes:\n  pod_config:\n    specs: {}\n')).toMatch(/:3:5: unknown field 'specs' in kubernetes\.pod_config; did you mean 'spec'\?$/);
+      expect(err('kubernetes:\n  custom_metadata: {labels: {gpu: 1}}\n')).toMatch(/kubernetes\.custom_metadata\.labels\.gpu: expected a label value \(a string; quote numbers and booleans\), got 1$/);
+      expect(err('kubernetes:\n  context_configs:\n    a: {namespce: x}\n')).toMatch(/:3:9: unknown field 'namespce' in kubernetes\.context_configs\.a; did you mean 'namespace'\?$/);
+    });
   });
 
   describe('loadConfig', () => {

@@ -7,6 +7,12 @@ import { loadDocuments } from '../../src/spec/yaml.js';
 
 const CORPUS = '/work/shared/skypilot-yaml-corpus';
 
+/**
+ * The few corpus files that leave a bucket name for the user to fill in (`name: # Fill in your
+ * bucket name`): SkyPilot refuses them as written too, and so must aloft — with this line.
+ */
+const UNFILLED_BUCKET = /^file_mounts: \S+: needs `name:` \(a bucket to use or create\) or `source:`/;
+
 /** Dummy values for every env/secret the YAML leaves empty (what a user passes with --env). */
 function nullVars(file: string, section: 'envs' | 'secrets'): Record<string, string> {
   const out: Record<string, string> = {};
@@ -56,7 +62,9 @@ describe.skipIf(!existsSync(CORPUS))('SkyPilot example corpus', () => {
     const rejected = files.length - parsed;
     console.log(`corpus (allowUnsupported): ${parsed} parsed (${warned} warnings), ${rejected} rejected of ${files.length}`);
     for (const [r, fs] of reasons) console.log(`  ${fs.length} × ${r}`);
-    expect(rejected).toBe(0);
+    // Only YAMLs that leave a bucket's name blank are refused, and each for exactly that.
+    for (const r of reasons.keys()) expect(r).toMatch(UNFILLED_BUCKET);
+    expect(rejected).toBeLessThanOrEqual(5);
   });
 
   it('without allowUnsupported, rejects only for features aloft cannot honour yet', () => {
@@ -72,7 +80,10 @@ describe.skipIf(!existsSync(CORPUS))('SkyPilot example corpus', () => {
         if (!(err instanceof SpecError)) throw new Error(`${f}: threw ${String(err)}`);
         expect(err.message.split('\n')).toHaveLength(1);
         expect(err.line).toBeGreaterThan(0);
+        if (UNFILLED_BUCKET.test(err.reason)) continue;
         expect(err.reason).toMatch(/not supported yet/);
+        // buckets (s3://, gs://, r2://, oci://, name/store/mode mappings) and git workdirs are supported now
+        expect(err.reason, f).not.toMatch(/^file_mounts: .*(bucket|storage)|^workdir/);
         const reason = err.reason.replace(/^file_mounts: .*?: /, 'file_mounts: DEST: ').replace(/\(\w+:\/\/\)/, '(URL)');
         reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
       }

@@ -23,23 +23,20 @@ const y = (lines: string[]) => lines.join('\n') + '\n';
 describe('features aloft cannot honour yet', () => {
   const cases: Array<[string, string]> = [
     [y(['run: x', 'service:', '  readiness_probe: /']), 'task.yaml:2:1: service: serving (SkyServe services) is not supported yet'],
-    [y(['file_mounts:', '  /data: s3://bucket/path']), 'task.yaml:2:10: file_mounts: /data: bucket/URL sources (s3://) are not supported yet; aloft copies local files only'],
-    [y(['file_mounts:', '  /data: gs://bucket']), 'task.yaml:2:10: file_mounts: /data: bucket/URL sources (gs://) are not supported yet; aloft copies local files only'],
-    [y(['file_mounts:', '  /data: https://example.com/x.tgz']), 'task.yaml:2:10: file_mounts: /data: bucket/URL sources (https://) are not supported yet; aloft copies local files only'],
+    [y(['file_mounts:', '  /data: https://example.com/x.tgz']), 'task.yaml:2:10: file_mounts: /data: Azure Blob (https://) sources are not supported yet'],
     [
-      y(['file_mounts:', '  /ckpt:', '    name: my-bucket', '    store: s3', '    mode: MOUNT']),
-      'task.yaml:3:5: file_mounts: /ckpt: bucket/storage mounts are not supported yet; aloft copies local files only',
+      y(['file_mounts:', '  /ckpt:', '    name: my-bucket', '    store: azure', '    mode: MOUNT']),
+      "task.yaml:3:5: file_mounts: /ckpt: store 'azure' (Azure Blob Storage) is not supported yet",
     ],
-    [y(['resources:', '  image_id: docker:ubuntu:22.04']), 'task.yaml:2:13: resources.image_id: docker images (docker:...) are not supported yet'],
+    [y(['resources:', '  infra: aws', '  image_id: docker:ubuntu:22.04']), 'task.yaml:3:13: resources.image_id: docker images (docker:...) are not supported yet outside kubernetes (infra: k8s)'],
     [
-      y(['resources:', '  any_of:', '    - image_id: docker:ubuntu']),
-      'task.yaml:3:17: resources.any_of[0].image_id: docker images (docker:...) are not supported yet',
+      y(['resources:', '  any_of:', '    - image_id: docker:ubuntu', '      infra: local']),
+      'task.yaml:3:17: resources.any_of[0].image_id: docker images (docker:...) are not supported yet outside kubernetes (infra: k8s)',
     ],
     [y(['volumes:', '  /mnt/data: my-pvc']), 'task.yaml:1:1: volumes: volumes are not supported yet'],
     [y(['pool:', '  workers: 2']), 'task.yaml:1:1: pool: worker pools are not supported yet'],
     [y(['event_callback: echo done']), 'task.yaml:1:1: event_callback: event callbacks are not supported yet'],
     [y(['experimental:', '  config_overrides: {}']), "task.yaml:1:1: experimental: the 'experimental' section is (use 'config:') not supported yet"],
-    [y(['workdir:', '  url: https://github.com/x/y']), 'task.yaml:2:3: workdir: git workdirs ({url, ref}) are not supported yet'],
     [y(['resources:', '  autostop:', '    hook: echo bye']), 'task.yaml:3:5: resources.autostop.hook: autostop hooks are not supported yet'],
   ];
   it.each(cases)('fails with one positioned line: %s', (text, message) => {
@@ -47,7 +44,7 @@ describe('features aloft cannot honour yet', () => {
   });
 
   it('reports the first in file order, and only after field names are checked', () => {
-    expect(failText(y(['resources:', '  image_id: docker:x', 'service: {}']))).toMatch(/^task\.yaml:2:13: resources\.image_id/);
+    expect(failText(y(['resources:', '  image_id: docker:x', '  cloud: gcp', 'service: {}']))).toMatch(/^task\.yaml:2:13: resources\.image_id/);
     expect(failText(y(['service: {}', 'resorces: {}']))).toBe("task.yaml:2:1: unknown field 'resorces' in task; did you mean 'resources'?");
   });
 
@@ -58,26 +55,36 @@ describe('features aloft cannot honour yet', () => {
       '  replicas: 2',
       'resources:',
       '  image_id: docker:ubuntu',
+      '  infra: ssh/pool',
       '  cpus: 2',
       'file_mounts:',
       '  /local: .',
-      '  /bucket: s3://b',
+      '  /bucket: s3://bucket-a',
       '  /store:',
       '    name: b',
+      '    store: ibm',
       'run: echo hi',
     ]);
     const chain = parseTaskText(text, 'task.yaml', { allowUnsupported: true, baseDir: dir });
     expect(chain.warnings).toEqual([
       'task.yaml:1:1: service: serving (SkyServe services) is not supported yet',
-      'task.yaml:4:13: resources.image_id: docker images (docker:...) are not supported yet',
-      'task.yaml:8:12: file_mounts: /bucket: bucket/URL sources (s3://) are not supported yet; aloft copies local files only',
-      'task.yaml:10:5: file_mounts: /store: bucket/storage mounts are not supported yet; aloft copies local files only',
+      'task.yaml:4:13: resources.image_id: docker images (docker:...) are not supported yet outside kubernetes (infra: k8s)',
+      "task.yaml:11:5: file_mounts: /store: store 'ibm' (IBM Cloud Object Storage) is not supported yet",
     ]);
     const t = chain.tasks[0]!;
     expect(t.fileMounts).toEqual([{ kind: 'local', dest: '/local', source: dir }]);
+    // the s3 bucket is supported: it stays in the task, the IBM one is left out
+    expect(t.storageMounts?.map((m) => `${m.dest} ${m.store}://${m.bucket}`)).toEqual(['/bucket s3://bucket-a']);
     expect(t.resources.candidates[0]!.imageId).toBeUndefined();
     expect(t.resources.candidates[0]!.cpus).toEqual({ value: 2, atLeast: false });
     expect(parseTaskText('run: x\n', 't.yaml', { allowUnsupported: true }).warnings).toBeUndefined();
+  });
+
+  it('keeps docker images for tasks that may run on kubernetes (named, or no infra named)', () => {
+    for (const infra of [[], ['  infra: k8s/ctx'], ['  cloud: kubernetes'], ['  infra: kubernetes']]) {
+      const chain = parseTaskText(y(['resources:', '  image_id: docker:vllm/vllm-openai:latest', ...infra, 'run: x']), 'task.yaml');
+      expect(chain.tasks[0]!.resources.candidates[0]!.imageId).toBe('docker:vllm/vllm-openai:latest');
+    }
   });
 
   it('lists every feature in one place, each with a distinct id', () => {

@@ -291,17 +291,17 @@ describe('paths and substitution', () => {
   writeFileSync(join(dir, 'cfg.json'), '{}');
   const file = join(dir, 'task.yaml');
 
-  it('resolves relative paths against the YAML directory and substitutes envs', () => {
+  it('resolves relative paths from the current directory and substitutes envs', () => {
     writeFileSync(
       file,
       y(['workdir: ./code', 'envs:', '  SIZE: 7b', '  DEST: /remote', 'file_mounts:', '  ${DEST}/data: ./data-$SIZE', '  /etc/cfg.json: cfg.json', '  rel/x: ${SIZE}/../cfg.json', '  /keep/$HOME_UNSET: ./code']),
     );
-    const t = parseTaskFile(file).tasks[0]!;
+    const t = parseTaskFile(file, { baseDir: dir }).tasks[0]!;
     expect(t.workdir).toBe(join(dir, 'code'));
     expect(t.fileMounts).toEqual([
       { kind: 'local', dest: '/remote/data', source: join(dir, 'data-7b') },
       { kind: 'local', dest: '/etc/cfg.json', source: join(dir, 'cfg.json') },
-      { kind: 'local', dest: '~/rel/x', source: join(dir, 'cfg.json') },
+      { kind: 'local', dest: '~/sky_workdir/rel/x', source: join(dir, 'cfg.json') },
       { kind: 'local', dest: '/keep/$HOME_UNSET', source: join(dir, 'code') },
     ]);
     expect(t.source).toBe(file);
@@ -316,11 +316,11 @@ describe('paths and substitution', () => {
 
   it('rejects missing paths with the position of the value', () => {
     writeFileSync(file, y(['run: echo', 'workdir: ./nope']));
-    expect(specError(() => parseTaskFile(file)).message).toBe(`${file}:2:10: workdir: ${join(dir, 'nope')} does not exist`);
+    expect(specError(() => parseTaskFile(file, { baseDir: dir })).message).toBe(`${file}:2:10: workdir: ${join(dir, 'nope')} does not exist`);
     writeFileSync(file, y(['workdir: cfg.json']));
-    expect(specError(() => parseTaskFile(file)).message).toBe(`${file}:1:10: workdir: ${join(dir, 'cfg.json')} is not a directory`);
+    expect(specError(() => parseTaskFile(file, { baseDir: dir })).message).toBe(`${file}:1:10: workdir: ${join(dir, 'cfg.json')} is not a directory`);
     writeFileSync(file, y(['file_mounts:', '  /a: ./missing']));
-    expect(specError(() => parseTaskFile(file)).message).toBe(`${file}:2:7: file_mounts: /a: ${join(dir, 'missing')} does not exist`);
+    expect(specError(() => parseTaskFile(file, { baseDir: dir })).message).toBe(`${file}:2:7: file_mounts: /a: ${join(dir, 'missing')} does not exist`);
     expect(parseTaskFile(file, { checkPaths: false }).tasks[0]!.fileMounts).toHaveLength(1);
   });
 

@@ -12,7 +12,8 @@ import { loadDocuments } from '../../src/spec/yaml.js';
 
 const CORPUS = '/work/shared/skypilot-yaml-corpus';
 
-const strip = (t: Task) => ({ ...t, source: undefined });
+// where a task and its bucket mounts came from (file:line:col) is not part of what they mean
+const strip = (t: Task) => ({ ...t, source: undefined, ...(t.storageMounts ? { storageMounts: t.storageMounts.map((m) => ({ ...m, where: undefined })) } : {}) });
 
 function roundTrip(tasks: Task[]): void {
   const text = taskToYaml(tasks.length === 1 ? tasks[0]! : tasks);
@@ -43,6 +44,27 @@ run: |
     );
     roundTrip(chain.tasks);
     expect(taskToYaml(chain.tasks[0]!)).toContain('name: t');
+  });
+
+  it('keeps bucket mounts (every form) and git workdirs', () => {
+    const chain = parseTaskText(
+      `workdir: {url: https://github.com/org/repo.git, ref: v1.2}
+file_mounts:
+  /local: /tmp
+  /one: s3://bucket-a/key/file.bin
+  /ckpt: {name: ckpt-bucket, store: gcs, mode: MOUNT_CACHED, type: MODEL_CHECKPOINT_RO, persistent: false}
+  /ro: {source: gs://data-bucket/sub, mode: MOUNT, config: {mount: {read_only: true}}}
+  /up: {name: up-bucket, source: [/tmp, /etc/hostname], store: r2, mode: COPY, _bucket_sub_path: run1}
+run: ls
+`,
+      't.yaml',
+      { checkPaths: false },
+    );
+    expect(chain.tasks[0]!.storageMounts).toHaveLength(4);
+    roundTrip(chain.tasks);
+    const y = taskToYaml(chain.tasks[0]!);
+    expect(y).toContain('/one: s3://bucket-a/key/file.bin');
+    expect(y).toContain('ref: v1.2');
   });
 
   it('a redacted task shows secret names, never values', () => {

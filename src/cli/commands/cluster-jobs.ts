@@ -67,11 +67,12 @@ export function register(program: Command): void {
       let tail = opts.tail !== undefined ? Number(opts.tail) : undefined;
       if (tail !== undefined && (!Number.isInteger(tail) || tail < 0)) throw new Error(`--tail takes a whole number ≥ 0, not '${opts.tail}'`);
       if (tail === 0) tail = undefined; // SkyPilot: 0 means the whole log
-      const { followLogs, logsExitCode, LOGS_NOT_FINISHED } = await import('../follow.js');
+      const { followLogs, logsExitCode, describeEnd, LOGS_NOT_FINISHED } = await import('../follow.js');
       const { job: last, detached } = await followLogs(client, { cluster, job: jobId, follow: opts.follow, tail, rank }, false);
       if (detached) throw new ExitCode(130);
       const code = logsExitCode(last);
-      if (last && code !== 0 && code !== LOGS_NOT_FINISHED) note(`Job ${last.id} finished: ${last.status}${last.exitCode ? ` (exit code ${last.exitCode})` : ''}.`);
+      // How it ended, and why when the job could not say (its spot nodes were preempted, …).
+      if (last && code !== 0 && code !== LOGS_NOT_FINISHED) note(describeEnd(last));
       if (code !== 0) throw new ExitCode(code);
     });
 
@@ -81,11 +82,18 @@ export function register(program: Command): void {
     .argument('<cluster>')
     .argument('[jobs...]')
     .option('-a, --all', 'all jobs of the cluster')
-    .option('-y, --yes', 'do not ask for confirmation')
-    .action(async (cluster: string, jobs: string[], opts: { all?: boolean }) => {
-      const client = await daemon();
+    .option('-y, --yes', 'do not ask for confirmation (cancel --all asks)')
+    .action(async (cluster: string, jobs: string[], opts: { all?: boolean; yes?: boolean }) => {
       const ids = parseJobIds(jobs);
       if (!opts.all && ids.length === 0) throw new Error('say which jobs to cancel, or --all');
+      if (opts.all && !opts.yes) {
+        const { confirm } = await import('../confirm.js');
+        if (!(await confirm(`Cancel all jobs on cluster ${cluster}?`))) {
+          note('Aborted.');
+          throw new ExitCode(1);
+        }
+      }
+      const client = await daemon();
       const res = await client.call('cancel', opts.all ? { cluster, all: true } : { cluster, jobIds: ids });
       note(res.cancelled.length ? `Cancelled job(s) ${res.cancelled.join(', ')} on ${cluster}.` : 'No job to cancel.');
       const left = ids.filter((id) => !res.cancelled.includes(id));

@@ -8,15 +8,21 @@ interface OutOpt {
 const out = () => new Option('-o, --output <format>', 'table or json').default('table').argParser(outputOption);
 
 async function confirmOrYes(yes: boolean | undefined, question: string): Promise<void> {
-  if (yes || !process.stdin.isTTY) return;
-  const { createInterface } = await import('node:readline/promises');
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  const a = (await rl.question(`${question} [y/N] `)).trim().toLowerCase();
-  rl.close();
-  if (a !== 'y' && a !== 'yes') throw new ExitCode(1);
+  if (yes) return;
+  const { confirm } = await import('../confirm.js');
+  if (!(await confirm(question))) {
+    note('Aborted.');
+    throw new ExitCode(1);
+  }
 }
 
-async function runRequests(requestIds: string[], names: string[], verb: string): Promise<void> {
+/** Names the daemon did not know: one line each, and the command fails once the rest is done. */
+function reportMissing(missing: string[] | undefined): number {
+  for (const m of missing ?? []) note(`aloft: cluster '${m}' does not exist (see \`aloft status\`)`);
+  return missing?.length ?? 0;
+}
+
+async function runRequests(requestIds: string[], names: string[], verb: string, missing = 0): Promise<void> {
   const client = await daemon();
   const { followRequest } = await import('../follow.js');
   let failed = 0;
@@ -30,7 +36,7 @@ async function runRequests(requestIds: string[], names: string[], verb: string):
       }
     }),
   );
-  if (failed) throw new ExitCode(1);
+  if (failed || missing) throw new ExitCode(1);
 }
 
 /** What `-a` covers: the caller's own clusters (a record from before team mode counts as theirs). */
@@ -48,9 +54,23 @@ export function register(program: Command): void {
     .option('-r, --refresh', 'ask the agents/providers for the latest state')
     .option('--ip', "print one cluster's head node IP")
     .option('--all-ips', "print one cluster's node IPs, one per line, in rank order")
+    .option('--endpoints', "print where one cluster's ports answer, PORT: HOST:PORT per line")
+    .option('--endpoint <port>', "print where one port of one cluster answers (HOST:PORT)")
+    .option('-v, --verbose', 'more columns: region and zone, the cluster id, and the whole status reason')
     .addOption(out())
-    .action(async (clusters: string[], opts: OutOpt & { refresh?: boolean; ip?: boolean; allIps?: boolean }) => {
+    .action(async (clusters: string[], opts: OutOpt & { refresh?: boolean; ip?: boolean; allIps?: boolean; endpoints?: boolean; endpoint?: string; verbose?: boolean }) => {
       const client = await daemon();
+      if (opts.endpoints || opts.endpoint !== undefined) {
+        const flag = opts.endpoints ? '--endpoints' : '--endpoint';
+        if (clusters.length !== 1) throw new Error(`${flag} needs exactly one cluster name`);
+        const port = opts.endpoint === undefined ? undefined : Number(opts.endpoint);
+        if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) throw new Error(`--endpoint takes a port number, not '${opts.endpoint}'`);
+        const { endpoints } = await client.call('endpoints', { cluster: clusters[0]!, ...(port !== undefined ? { port } : {}) });
+        if (opts.output === 'json') return printJson(endpoints);
+        const lines = Object.entries(endpoints).map(([p, where]) => (port !== undefined ? where : `${p}: ${where}`));
+        process.stdout.write(lines.join('\n') + '\n');
+        return;
+      }
       if (opts.ip || opts.allIps) {
         if (clusters.length !== 1) throw new Error(`${opts.ip ? '--ip' : '--all-ips'} needs exactly one cluster name`);
         const { ips } = await client.call('nodeIps', { cluster: clusters[0]! });
@@ -64,16 +84,41 @@ export function register(program: Command): void {
         return;
       }
       const { table } = await import('../table.js');
-      const { CLUSTER_HEADERS, clusterRow } = await import('../render.js');
-      process.stdout.write(table(CLUSTER_HEADERS, res.clusters.map((c) => clusterRow(c))) + '\n');
+      const { CLUSTER_HEADERS, CLUSTER_HEADERS_VERBOSE, clusterRow } = await import('../render.js');
+      const headers = opts.verbose ? CLUSTER_HEADERS_VERBOSE : CLUSTER_HEADERS;
+      process.stdout.write(table(headers, res.clusters.map((c) => clusterRow(c, Date.now(), opts.verbose))) + '\n');
     });
 
   program
     .command('requests')
-    .description('Show launches and other long operations (in flight and recent), with their stage')
+    .description('Show launches and other long operations (in flight and recent), with their stage; `follow ID` re-attaches to one, `cancel ID` stops a launch and removes what it created')
+    .argument('[action]', 'follow | cancel')
+    .argument('[id]', 'request id (see the list)')
     .option('-a, --all', 'all kept requests, not only the recent ones')
     .addOption(out())
-    .action(async (opts: OutOpt & { all?: boolean }) => {
+    .action(async (action: string | undefined, id: string | undefined, opts: OutOpt & { all?: boolean }) => {
+      if (action !== undefined) {
+        if (action !== 'follow' && action !== 'cancel') throw new Error(`requests takes follow ID or cancel ID, not '${action}'`);
+        if (!id) throw new Error(`requests ${action} needs a request id (see \`aloft requests\`)`);
+        const client = await daemon();
+        const { followRequest } = await import('../follow.js');
+        if (action === 'cancel') {
+          await client.call('requestCancel', { id });
+          note(`Cancelling ${id}…`);
+        }
+        const r = await followRequest(client, id, { quiet: action === 'cancel', interruptible: true });
+        if (r.status === 'CANCELLED') return note(`${id}: cancelled at ${r.stage ?? 'start'}; what it had created is removed.`);
+        if (r.status === 'FAILED') {
+          note(`aloft: ${id} failed at ${r.stage ?? 'start'}: ${r.error ?? 'unknown error'}`);
+          throw new ExitCode(1);
+        }
+        if (action === 'cancel') {
+          note(`aloft: ${id} finished before it could be cancelled${r.jobId !== undefined ? `; its job runs on its own: aloft cancel ${r.cluster} ${r.jobId}` : ''}`);
+          throw new ExitCode(1);
+        }
+        note(r.jobId !== undefined ? `Job submitted, ID: ${r.jobId}. Follow it with: aloft logs ${r.cluster} ${r.jobId}` : `${id}: ${r.status}`);
+        return;
+      }
       const client = await daemon();
       const { requests } = await client.call('requests', { all: opts.all });
       if (opts.output === 'json') return printJson(requests);
@@ -84,13 +129,17 @@ export function register(program: Command): void {
         r.kind,
         r.cluster,
         r.user ?? '-',
-        color(r.status, r.status === 'SUCCEEDED' ? 'green' : r.status === 'RUNNING' ? 'cyan' : 'red'),
+        color(r.status, r.status === 'SUCCEEDED' ? 'green' : r.status === 'RUNNING' ? 'cyan' : r.status === 'CANCELLED' ? 'gray' : 'red'),
         r.stage ?? '-',
         ago(r.createdAt, now),
         duration((r.finishedAt ?? now) - r.createdAt),
         r.error ?? '',
       ]);
       process.stdout.write(table(['ID', 'KIND', 'CLUSTER', 'USER', 'STATUS', 'STAGE', 'CREATED', 'ELAPSED', 'ERROR'], rows) + '\n');
+      // Each place a launch failed over from, with the cloud's reason.
+      for (const r of requests.filter((q) => q.attempts?.length)) {
+        process.stdout.write(`\n${r.id} (${r.cluster}) failed over ${r.attempts!.length} time(s):\n${r.attempts!.map((l) => `  ${l}`).join('\n')}\n`);
+      }
     });
 
   program
@@ -107,27 +156,39 @@ export function register(program: Command): void {
         // Managed jobs' clusters belong to their controllers (the daemon refuses to stop them).
         const owned = new Set((await client.call('jobsQueue', { skipFinished: true })).jobs.flatMap((j) => (j.cluster ? [j.cluster] : [])));
         const mine = await ownedBy(client, opts.allUsers);
-        names = (await client.call('status', {})).clusters.filter((c) => (c.status === 'UP' || c.status === 'INIT') && !owned.has(c.name) && mine(c)).map((c) => c.name);
+        const all = (await client.call('status', {})).clusters.filter((c) => (c.status === 'UP' || c.status === 'INIT') && !owned.has(c.name) && mine(c));
+        // Kubernetes pods have no stopped state: `stop -a` leaves those clusters as they are.
+        const k8s = all.filter((c) => c.cloud === 'kubernetes').map((c) => c.name);
+        if (k8s.length) note(`skipping ${k8s.join(', ')}: kubernetes clusters cannot be stopped (use \`aloft down\`)`);
+        names = all.filter((c) => c.cloud !== 'kubernetes').map((c) => c.name);
       }
       if (names.length === 0) throw new Error(opts.all ? 'no cluster to stop' : 'say which clusters to stop, or --all');
       await confirmOrYes(opts.yes, `Stop ${names.join(', ')}?`);
-      const { requestIds } = await client.call('stop', { clusters: names });
-      await runRequests(requestIds, names, 'STOPPED');
+      const res = await client.call('stop', { clusters: names });
+      const missing = reportMissing(res.missing);
+      await runRequests(res.requestIds, res.clusters ?? names, 'STOPPED', missing);
     });
 
   program
     .command('start')
     .description('Start stopped clusters (or repair unhealthy ones)')
-    .argument('<clusters...>')
+    .argument('[clusters...]')
+    .option('-a, --all', 'every stopped cluster')
     .option('-i, --idle-minutes-to-autostop <minutes>', 'set autostop')
     .option('--down', 'autodown instead of autostop')
     .option('-y, --yes', 'do not ask for confirmation')
-    .action(async (clusters: string[], opts: { idleMinutesToAutostop?: string; down?: boolean }) => {
+    .action(async (clusters: string[], opts: { all?: boolean; idleMinutesToAutostop?: string; down?: boolean }) => {
       const client = await daemon();
       const { parseMinutes } = await import('./launch.js');
       const idle = opts.idleMinutesToAutostop !== undefined ? parseMinutes(opts.idleMinutesToAutostop) : undefined;
-      const { requestIds } = await client.call('start', { clusters, idleMinutes: idle, down: opts.down });
-      await runRequests(requestIds, clusters, 'UP');
+      const names = opts.all ? (await client.call('status', {})).clusters.filter((c) => c.status === 'STOPPED').map((c) => c.name) : clusters;
+      if (names.length === 0) {
+        if (opts.all) return note('No stopped clusters.');
+        throw new Error('say which clusters to start, or --all');
+      }
+      const res = await client.call('start', { clusters: names, idleMinutes: idle, down: opts.down });
+      const missing = reportMissing(res.missing);
+      await runRequests(res.requestIds, res.clusters ?? names, 'UP', missing);
     });
 
   program
@@ -143,8 +204,10 @@ export function register(program: Command): void {
       await confirmOrYes(opts.yes, `Tear down ${opts.all ? (opts.allUsers ? "ALL users' clusters" : 'ALL your clusters') : clusters.join(', ')}?`);
       const client = await daemon();
       const res = await client.call('down', opts.all ? { all: true, purge: opts.purge, ...(opts.allUsers ? { allUsers: true } : {}) } : { clusters, purge: opts.purge });
-      if (res.clusters.length === 0) note('No clusters to tear down.');
-      await runRequests(res.requestIds, res.clusters, 'terminated');
+      // Unknown names do not stop the others from going down; they are reported, and the exit is 1.
+      const missing = reportMissing(res.missing);
+      if (res.clusters.length === 0 && !missing) note('No clusters to tear down.');
+      await runRequests(res.requestIds, res.clusters, 'terminated', missing);
     });
 
   program

@@ -25,8 +25,19 @@ export function register(program: Command): void {
     .addOption(new Option('-o, --output <format>', 'table or json').default('table').argParser(outputOption))
     .action(async (opts: { output: string }) => {
       const { probe } = await import('../../client/spawn.js');
+      const { DaemonBusy } = await import('../../client/http.js');
       const paths = homePaths();
-      const info = await probe(paths.socket);
+      let info;
+      try {
+        info = await probe(paths.socket);
+      } catch (err) {
+        if (!(err instanceof DaemonBusy)) throw err;
+        const { liveDaemonPid } = await import('../../util/process.js');
+        const pid = liveDaemonPid(paths.pidFile);
+        if (opts.output === 'json') printJson({ running: true, busy: true, pid: pid ?? null, socket: paths.socket, home: paths.home });
+        else process.stdout.write(`daemon: running but busy (${err.message})\npid: ${pid ?? 'unknown'}\nsocket: ${paths.socket}\n`);
+        return;
+      }
       if (opts.output === 'json') {
         printJson(info ? { running: true, ...info } : { running: false, socket: paths.socket, home: paths.home });
       } else if (!info) {
@@ -48,25 +59,29 @@ export function register(program: Command): void {
     });
 }
 
-/** Asks this home's daemon to stop and waits until it has; its pid, or undefined if none ran. */
+/**
+ * Asks this home's daemon to stop and waits until it has; its pid, or undefined if none ran. A
+ * daemon too busy to answer gets the same signal as `kill`, since it was asked by hand to stop.
+ */
 export async function stopDaemon(paths: ReturnType<typeof homePaths>): Promise<number | undefined> {
   const { probe } = await import('../../client/spawn.js');
-  const { postJson } = await import('../../client/http.js');
-  const info = await probe(paths.socket);
-  if (!info) return undefined;
-  const { DaemonUnreachable } = await import('../../client/http.js');
-  // A daemon that leaves before its answer is out has done what was asked.
-  await postJson(paths.socket, '/v1/rpc/shutdown', {}).catch((err) => {
-    if (!(err instanceof DaemonUnreachable)) throw err;
-  });
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
-    try {
-      process.kill(info.pid, 0);
-    } catch {
-      return info.pid;
-    }
-    await new Promise((r) => setTimeout(r, 20));
+  const { DaemonBusy, DaemonUnreachable, postJson } = await import('../../client/http.js');
+  const { liveDaemonPid, waitForExit } = await import('../../util/process.js');
+  let pid: number | undefined;
+  try {
+    const info = await probe(paths.socket);
+    if (!info) return undefined;
+    pid = info.pid;
+    // A daemon that leaves before its answer is out has done what was asked.
+    await postJson(paths.socket, '/v1/rpc/shutdown', {}).catch((err) => {
+      if (!(err instanceof DaemonUnreachable)) throw err;
+    });
+  } catch (err) {
+    pid = err instanceof DaemonBusy ? liveDaemonPid(paths.pidFile) : undefined;
+    if (pid === undefined) throw err;
+    note(`daemon (pid ${pid}) does not answer; sending it SIGTERM`);
+    process.kill(pid, 'SIGTERM');
   }
-  throw new Error(`daemon (pid ${info.pid}) did not stop within 10s`);
+  if (await waitForExit(pid, 10_000)) return pid;
+  throw new Error(`daemon (pid ${pid}) did not stop within 10s`);
 }

@@ -10,6 +10,41 @@ interface GpusOptions {
 
 const money = (p: number | undefined) => (p === undefined ? '-' : `$${p < 10 ? p.toFixed(3) : p.toFixed(2)}`);
 
+async function kubernetesGpus(context: string | undefined, name: string | undefined, output: OutputFormat): Promise<void> {
+  const [{ inspectContexts }, { table }, { aloftHome }, { canonicalAccelerator }] = await Promise.all([
+    import('../../providers/kubernetes/inspect.js'),
+    import('../table.js'),
+    import('../../util/paths.js'),
+    import('../../catalog/accelerators.js'),
+  ]);
+  const { files, reports } = await inspectContexts({ home: aloftHome(), ...(context ? { only: context } : {}) });
+  if (context && !reports.length) throw new Error(`kubernetes context '${context}' is not in ${files.join(':') || 'any kubeconfig'}`);
+  const want = name ? (canonicalAccelerator(name) ?? name) : undefined;
+  const shown = reports.filter((r) => r.used || context);
+  const summary = shown.flatMap((r) => r.summary).filter((s) => !want || s.gpu === want);
+  const nodes = shown.flatMap((r) => r.rows).filter((n) => !want || n.gpu === want);
+  if (output === 'json') return printJson({ contexts: shown.map(({ rows: _r, summary: _s, ...c }) => c), gpus: summary, nodes });
+  const problems = shown.filter((r) => !r.reachable);
+  for (const p of problems) process.stdout.write(`context ${p.context}: ${p.reason ?? 'unreachable'}\n`);
+  if (!shown.some((r) => r.reachable)) {
+    if (!problems.length) process.stdout.write('no kubernetes context is in use (see `aloft check`)\n');
+    return;
+  }
+  process.stdout.write(
+    'Kubernetes GPUs\n' +
+      table(
+        ['CONTEXT', 'GPU', 'VENDOR', 'REQUESTABLE_QTY_PER_NODE', 'UTILIZATION'],
+        summary.map((s) => [s.context, s.gpu, s.vendor, s.requestable.join(', '), `${s.free} of ${s.total} free`]),
+      ) +
+      '\n\nKubernetes per-node GPU availability\n' +
+      table(
+        ['CONTEXT', 'NODE', 'GPU', 'VENDOR', 'TOTAL', 'FREE', 'LABEL'],
+        nodes.map((n) => [n.context, n.node + (n.ready ? '' : ' (not ready)'), n.gpu, n.vendor, String(n.total), String(n.free), n.source]),
+      ) +
+      '\n',
+  );
+}
+
 export function register(program: Command): void {
   const gpus = program.command('gpus').description('accelerators available in the catalogs');
   gpus
@@ -29,6 +64,10 @@ export function register(program: Command): void {
         if (opts.output === 'json') return printJson(hosts);
         process.stdout.write(table(['POOL', 'HOST', 'STATUS', 'RESOURCES', 'CLUSTERS'], poolReportRows(hosts)) + '\n');
         return;
+      }
+      if (opts.infra && /^(kubernetes|k8s)(\/|$)/.test(opts.infra)) {
+        // Kubernetes contexts have no catalog: their nodes are read live (GPU labels, capacity, pods).
+        return kubernetesGpus(opts.infra.split('/').slice(1).join('/') || undefined, name, opts.output);
       }
       if (!name) {
         const rows = summarizeGpus({ infra: opts.infra });

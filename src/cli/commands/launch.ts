@@ -1,5 +1,6 @@
 import { type Command, Option } from 'commander';
-import { daemon, ExitCode, note, outputOption, printJson } from '../context.js';
+import { daemon, ExitCode, note, OPTIONAL_JSON_FIELDS, outputOption, printJson, withNulls } from '../context.js';
+import { UserError } from '../../util/errors.js';
 import type { TaskFlags } from '../task-input.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -30,6 +31,8 @@ interface LaunchOpts extends TaskFlags {
   cluster?: string;
   yes?: boolean;
   detach?: boolean;
+  detachRun?: boolean;
+  fast?: boolean;
   dryrun?: boolean;
   explain?: boolean;
   idleMinutesToAutostop?: string;
@@ -48,6 +51,8 @@ export function register(program: Command): void {
       .option('-c, --cluster <name>', 'cluster name (generated when omitted)')
       .option('-y, --yes', 'do not ask for confirmation')
       .option('-d, --detach', 'do not stream the job output')
+      .option('--detach-run', "same as -d (SkyPilot's name)")
+      .option('--fast', 'reuse the cluster if it is UP: no plan shown, no confirmation, no setup')
       .option('--dryrun', 'show the plan without launching')
       .option('--explain', 'with --dryrun: say why each offering was excluded')
       .option('-i, --idle-minutes-to-autostop <minutes>', 'stop the cluster after this many idle minutes')
@@ -58,6 +63,7 @@ export function register(program: Command): void {
       .addOption(new Option('-o, --output <format>', 'table or json').default('table').argParser(outputOption)),
   ).action(async (args: string[], opts: LaunchOpts) => {
     const { buildChain, singleTask } = await import('../task-input.js');
+    if (opts.cluster !== undefined) (await import('../../util/names.js')).validateClusterName(opts.cluster);
     const chain = await buildChain(args, opts, { dryrun: opts.dryrun });
     const client = await daemon();
     if (opts.dryrun) {
@@ -67,25 +73,40 @@ export function register(program: Command): void {
       return;
     }
     const task = singleTask(chain, 'launch');
+    const detach = opts.detach || opts.detachRun;
     const idle = opts.idleMinutesToAutostop !== undefined ? parseMinutes(opts.idleMinutesToAutostop) : undefined;
-    if (!opts.yes && process.stdin.isTTY && process.stdout.isTTY) {
+    // --fast (SkyPilot's): an UP cluster is reused as it is — no plan, no question, no setup.
+    const reuse = opts.fast && opts.cluster ? (await client.call('status', { clusters: [opts.cluster] })).clusters[0] : undefined;
+    const fastReuse = reuse?.status === 'UP';
+    if (!opts.yes && !opts.fast && process.stdin.isTTY && process.stdout.isTTY) {
       const plan = await client.call('plan', { tasks: [task] });
       process.stderr.write(plan.text + '\n');
-      if (!(await confirm(`Launch ${opts.cluster ? `cluster ${opts.cluster}` : 'a new cluster'}?`))) throw new ExitCode(1);
+      const { confirm } = await import('../confirm.js');
+      if (!(await confirm(`Launch ${opts.cluster ? `cluster ${opts.cluster}` : 'a new cluster'}?`, true))) throw new ExitCode(1);
     }
-    const { requestId, cluster } = await client.call('launch', {
-      task,
-      cluster: opts.cluster,
-      noSetup: opts.setup === false,
-      idleMinutes: idle,
-      down: opts.down,
-      retryUntilUp: opts.retryUntilUp,
-    });
+    const { followRequest, followLogs, jobExitCode, describeEnd, newRequestId, retrying } = await import('../follow.js');
+    // The key makes the call safe to repeat if the daemon dies before it answers.
+    const key = newRequestId('launch');
+    const { requestId, cluster } = await retrying(() =>
+      client.call('launch', {
+        task,
+        cluster: opts.cluster,
+        noSetup: opts.setup === false || fastReuse,
+        idleMinutes: idle,
+        down: opts.down,
+        retryUntilUp: opts.retryUntilUp,
+        requestId: key,
+      }),
+    );
     if (opts.output !== 'json') note(`Launching on cluster ${cluster} (request ${requestId})`);
-    const { followRequest, followLogs, jobExitCode } = await import('../follow.js');
-    const req = await followRequest(client, requestId, opts.output === 'json');
-    if (req.status !== 'SUCCEEDED') throw new Error(`launch failed at ${req.stage ?? 'start'}: ${req.error ?? 'unknown error'}`);
-    if (opts.output === 'json' && opts.detach) {
+    const req = await followRequest(client, requestId, { quiet: opts.output === 'json', interruptible: true });
+    if (req.status === 'CANCELLED') throw new UserError(`launch cancelled at ${req.stage ?? 'start'} (\`aloft requests cancel\`); what it had created is removed`);
+    if (req.status !== 'SUCCEEDED') {
+      // a problem with the YAML (file:line:col: …, e.g. a bucket mount) reads best as it is
+      if (req.error && /^\S+:\d+:\d+: /.test(req.error)) throw new Error(req.error);
+      throw new Error(`launch failed at ${req.stage ?? 'start'}: ${req.error ?? 'unknown error'}`);
+    }
+    if (opts.output === 'json' && detach) {
       printJson({ cluster, request_id: requestId, job_id: req.jobId ?? null });
       return;
     }
@@ -93,16 +114,17 @@ export function register(program: Command): void {
       note(`Cluster ${cluster} is UP (no run command).`);
       return;
     }
-    if (opts.detach) {
-      note(`Job ${req.jobId} submitted. Follow it with: aloft logs ${cluster} ${req.jobId}`);
+    if (detach) {
+      note(`Job submitted, ID: ${req.jobId}. Follow it with: aloft logs ${cluster} ${req.jobId}`);
       return;
     }
+    if (opts.output !== 'json') note(`Job submitted, ID: ${req.jobId}`);
     // With -o json, stdout carries only the JSON; the job's output goes to stderr.
     const sink = opts.output === 'json' ? process.stderr : process.stdout;
     const { job, detached } = await followLogs(client, { cluster, job: req.jobId, follow: true }, true, sink);
     if (detached) throw new ExitCode(130);
-    if (opts.output === 'json') printJson({ cluster, request_id: requestId, job });
-    else note(`Job ${req.jobId} ${job?.status ?? 'ended'}.  (aloft logs ${cluster} ${req.jobId} / aloft down ${cluster})`);
+    if (opts.output === 'json') printJson({ cluster, request_id: requestId, job: job ? withNulls([job], OPTIONAL_JSON_FIELDS.job)[0] : null });
+    else note(`${job ? describeEnd(job) : `Job ${req.jobId} ended.`}  (aloft logs ${cluster} ${req.jobId} / aloft down ${cluster})`);
     const code = jobExitCode(job);
     if (code !== 0) throw new ExitCode(code);
   });
@@ -114,22 +136,29 @@ export function register(program: Command): void {
       .argument('<cluster>', 'cluster name')
       .argument('[yaml_or_command...]', 'task YAML, or a command after --')
       .option('-d, --detach', 'do not stream the job output')
+      .option('--detach-run', "same as -d (SkyPilot's name)")
       .addOption(new Option('-o, --output <format>', 'table or json').default('table').argParser(outputOption)),
-  ).action(async (cluster: string, args: string[], opts: TaskFlags & { detach?: boolean; output: string }) => {
+  ).action(async (cluster: string, args: string[], opts: TaskFlags & { detach?: boolean; detachRun?: boolean; output: string }) => {
     const { buildChain, singleTask } = await import('../task-input.js');
     const task = singleTask(await buildChain(args, opts), 'exec');
     const client = await daemon();
-    const { jobId } = await client.call('exec', { cluster, task });
-    if (opts.detach) {
+    const { followLogs, jobExitCode, describeEnd, newRequestId, retrying } = await import('../follow.js');
+    // The key makes the call safe to repeat if the daemon dies before it answers: the agent
+    // answers the job it already took instead of starting a second one.
+    const key = newRequestId('exec');
+    const { jobId, warnings } = await retrying(() => client.call('exec', { cluster, task, requestId: key }));
+    for (const w of warnings ?? []) note(`aloft: warning: ${w}`);
+    if (opts.detach || opts.detachRun) {
       if (opts.output === 'json') printJson({ cluster, job_id: jobId });
-      else note(`Job ${jobId} submitted to ${cluster}. Follow it with: aloft logs ${cluster} ${jobId}`);
+      else note(`Job submitted, ID: ${jobId}. Follow it with: aloft logs ${cluster} ${jobId}`);
       return;
     }
-    const { followLogs, jobExitCode } = await import('../follow.js');
+    if (opts.output !== 'json') note(`Job submitted, ID: ${jobId}`);
     const sink = opts.output === 'json' ? process.stderr : process.stdout;
     const { job, detached } = await followLogs(client, { cluster, job: jobId, follow: true }, true, sink);
     if (detached) throw new ExitCode(130);
-    if (opts.output === 'json') printJson({ cluster, job });
+    if (opts.output === 'json') printJson({ cluster, job: job ? withNulls([job], OPTIONAL_JSON_FIELDS.job)[0] : null });
+    else if (job) note(describeEnd(job));
     const code = jobExitCode(job);
     if (code !== 0) throw new ExitCode(code);
   });
@@ -141,13 +170,3 @@ export function parseMinutes(v: string): number {
   return n;
 }
 
-async function confirm(question: string): Promise<boolean> {
-  const { createInterface } = await import('node:readline/promises');
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    const answer = (await rl.question(`${question} [Y/n] `)).trim().toLowerCase();
-    return answer === '' || answer === 'y' || answer === 'yes';
-  } finally {
-    rl.close();
-  }
-}

@@ -4,6 +4,7 @@ import type { TaskFlags } from '../task-input.js';
 import { taskOptions } from './launch.js';
 
 const STRATEGIES = ['EAGER_NEXT_REGION', 'FAILOVER'] as const;
+const TERMINAL = new Set(['SUCCEEDED', 'CANCELLED', 'FAILED', 'FAILED_SETUP', 'FAILED_NO_RESOURCE', 'FAILED_CONTROLLER']);
 
 export function register(program: Command): void {
   const jobs = program.command('jobs').description('Managed jobs: survive preemptions and failures by moving between clusters');
@@ -56,27 +57,45 @@ export function register(program: Command): void {
       if (list.length === 0) return void process.stdout.write('No managed jobs.\n');
       const { table, ago, duration, color } = await import('../table.js');
       const now = Date.now();
-      const headers = ['ID', 'NAME', 'USER', 'RESOURCES', 'SUBMITTED', 'TOT. DURATION', 'JOB DURATION', '#RECOVERIES', 'STATUS', 'CLUSTER'];
+      const headers = ['ID', 'TASK', 'NAME', 'USER', 'RESOURCES', 'SUBMITTED', 'TOT. DURATION', 'JOB DURATION', '#RECOVERIES', 'STATUS', 'CLUSTER'];
       if (opts.all) headers.push('RESTARTS', 'STRATEGY', 'REASON');
-      const rows = list.map((j) => {
+      const paint = (st: string) => {
+        const c = st === 'SUCCEEDED' ? 'green' : st === 'RUNNING' ? 'cyan' : st === 'RECOVERING' || st === 'STARTING' || st === 'PENDING' || st === 'CANCELLING' ? 'yellow' : st === 'CANCELLED' ? 'gray' : 'red';
+        return color(st, c);
+      };
+      const rows: string[][] = [];
+      for (const j of list) {
         const jobMs = j.jobDurationMs + (j.runningSince ? now - j.runningSince : 0);
-        const st = j.status;
-        const c = st === 'SUCCEEDED' ? 'green' : st === 'RUNNING' ? 'cyan' : st === 'RECOVERING' || st === 'STARTING' || st === 'PENDING' ? 'yellow' : st === 'CANCELLED' ? 'gray' : st === 'CANCELLING' ? 'yellow' : 'red';
         const row = [
           String(j.id),
-          (j.name ?? '-') + (j.numTasks ? ` [task ${(j.taskIndex ?? 0) + 1}/${j.numTasks}]` : ''),
+          '-',
+          j.name ?? '-',
           j.user ?? '-',
           j.resources,
           ago(j.submittedAt, now),
           duration((j.endedAt ?? now) - j.submittedAt),
           duration(jobMs),
           String(j.recoveries),
-          color(st, c),
+          paint(j.status),
           j.endedAt ? '-' : (j.cluster ?? '-'),
         ];
         if (opts.all) row.push(String(j.restartsOnErrors), j.strategy, j.failureReason ?? '-');
-        return row;
-      });
+        rows.push(row);
+        // A pipeline (SkyPilot's `jobs queue`): one row per task under the job's own.
+        if (j.numTasks && j.numTasks > 1) {
+          row[1] = '';
+          row[4] = '-';
+          for (let t = 0; t < j.numTasks; t++) {
+            const current = t === (j.taskIndex ?? 0);
+            const attempts = j.attempts.filter((a) => (a.task ?? 0) === t);
+            const ran = attempts.reduce((ms, a) => ms + ((a.endedAt ?? (current && j.runningSince ? now : a.startedAt)) - a.startedAt), 0);
+            const st = t < (j.taskIndex ?? 0) ? 'SUCCEEDED' : current ? j.status : TERMINAL.has(j.status) ? 'CANCELLED' : 'PENDING';
+            const sub = [' ↳', String(t), j.taskNames?.[t] ?? '-', '', current ? j.resources : '-', '', '', attempts.length ? duration(ran) : '-', '', paint(st), current && !j.endedAt ? (j.cluster ?? '-') : '-'];
+            if (opts.all) sub.push('', '', '');
+            rows.push(sub);
+          }
+        }
+      }
       process.stdout.write(table(headers, rows) + '\n');
     });
 
@@ -88,12 +107,21 @@ export function register(program: Command): void {
     .option('-a, --all', 'every active managed job of yours')
     .option('-u, --all-users', "with -a: every user's (admins)")
     .option('-y, --yes', 'do not ask for confirmation')
-    .action(async (ids: string[], opts: { name?: string; all?: boolean; allUsers?: boolean }) => {
+    .action(async (ids: string[], opts: { name?: string; all?: boolean; allUsers?: boolean; yes?: boolean }) => {
       const nums = ids.map((s) => {
         const n = Number(s);
         if (!Number.isInteger(n) || n < 1) throw new Error(`managed job ids are positive whole numbers, not '${s}'`);
         return n;
       });
+      if (nums.length === 0 && !opts.name && !opts.all) throw new Error('say which managed jobs to cancel: IDs, -n NAME or --all');
+      if (!opts.yes) {
+        const what = opts.all ? 'all managed jobs' : [nums.length ? `managed job(s) ${nums.join(', ')}` : '', opts.name ? `managed jobs named ${opts.name}` : ''].filter(Boolean).join(' and ');
+        const { confirm } = await import('../confirm.js');
+        if (!(await confirm(`Cancel ${what}?`))) {
+          note('Aborted.');
+          throw new ExitCode(1);
+        }
+      }
       const client = await daemon();
       const { cancelled } = await client.call('jobsCancel', { ids: nums, name: opts.name, all: opts.all, ...(opts.allUsers ? { allUsers: true } : {}) });
       note(cancelled.length ? `Cancelling managed job(s) ${cancelled.join(', ')}.` : 'No active managed job to cancel.');

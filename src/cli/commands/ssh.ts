@@ -1,15 +1,18 @@
 // `aloft ssh CLUSTER [--rank N]`: an interactive shell on a node. For ssh-pool clusters this is
-// the system `ssh` into the node's runtime directory; for local clusters a shell in the node's
+// the system `ssh` into the node's runtime directory; for kubernetes a shell in the pod through
+// the exec API (a TTY, like `kubectl exec -it`); for local clusters a shell in the node's
 // directory with the job environment.
 import type { Command } from 'commander';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { aloftHome } from '../../util/paths.js';
 import { shellQuote } from '../../util/shell.js';
+import { nodeEnv } from '../../util/env.js';
 
 export type ShellTarget =
-  | { kind: 'ssh'; host: string; port: number; user: string; identityFile?: string; home: string; env?: Record<string, string> }
-  | { kind: 'local'; home: string; env: Record<string, string> };
+  | { kind: 'ssh'; host: string; port: number; user: string; identityFile?: string; knownHostsFile?: string; home: string; env?: Record<string, string> }
+  | { kind: 'local'; home: string; env: Record<string, string>; enter?: string[]; cwd?: string }
+  | { kind: 'kubernetes'; context: string; namespace: string; pod: string; container: string; kubeconfig: string[]; home: string; env: Record<string, string> };
 
 export interface ShellOptions {
   /** run this command instead of an interactive shell */
@@ -22,7 +25,7 @@ export interface ShellOptions {
 
 /** The `ssh` argument list for a target (exported for tests and for printing). */
 export function sshArgs(t: Extract<ShellTarget, { kind: 'ssh' }>, opts: ShellOptions = {}): string[] {
-  const knownHosts = join(opts.aloftHome ?? aloftHome(), 'ssh', 'known_hosts');
+  const knownHosts = t.knownHostsFile ?? join(opts.aloftHome ?? aloftHome(), 'ssh', 'known_hosts');
   const args = ['-p', String(t.port), '-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'StrictHostKeyChecking=yes'];
   if (t.identityFile) args.push('-i', t.identityFile, '-o', 'IdentitiesOnly=yes');
   if (!opts.command) args.push('-t');
@@ -35,15 +38,23 @@ export function sshArgs(t: Extract<ShellTarget, { kind: 'ssh' }>, opts: ShellOpt
 }
 
 /** Runs the shell with this terminal; resolves with its exit code. */
-export function openInteractiveShell(target: ShellTarget, opts: ShellOptions = {}): Promise<number> {
+export async function openInteractiveShell(target: ShellTarget, opts: ShellOptions = {}): Promise<number> {
   // Marks the session so the head agent's autostop counts it as activity.
   const t = { ...target, env: { ...target.env, ALOFT_SESSION: target.home } } as ShellTarget;
-  const child =
-    t.kind === 'ssh'
-      ? spawn(opts.sshBinary ?? 'ssh', sshArgs(t, opts), { stdio: 'inherit' })
-      : opts.command
-        ? spawn('bash', ['-c', opts.command], { cwd: t.home, env: { ...process.env, ...t.env }, stdio: 'inherit' })
-        : spawn(process.env.SHELL || 'bash', [], { cwd: t.home, env: { ...process.env, ...t.env }, stdio: 'inherit' });
+  if (t.kind === 'kubernetes') {
+    // A pod is reached through the exec API (the SDK loads only here).
+    const { podShell } = await import('../../providers/kubernetes/shell.js');
+    return podShell(t, { command: opts.command });
+  }
+  let child;
+  if (t.kind === 'ssh') child = spawn(opts.sshBinary ?? 'ssh', sshArgs(t, opts), { stdio: 'inherit' });
+  else {
+    // A local node: inside its namespaces, in its workdir, with the node's environment (as a
+    // login on a VM would have it), not this shell's.
+    const argv = [...(t.enter ?? []), ...(opts.command ? ['bash', '-c', opts.command] : [process.env.SHELL || 'bash'])];
+    const term = Object.fromEntries(['TERM', 'COLORTERM'].flatMap((k) => (process.env[k] ? [[k, process.env[k]!]] : [])));
+    child = spawn(argv[0]!, argv.slice(1), { cwd: t.cwd ?? t.home, env: { ...nodeEnv(process.env), ...term, ...t.env }, stdio: 'inherit' });
+  }
   return new Promise((resolve, reject) => {
     child.once('error', (err: NodeJS.ErrnoException) =>
       reject(err.code === 'ENOENT' && t.kind === 'ssh' ? new Error('the `ssh` client is not installed (e.g. apt-get install openssh-client)') : err),

@@ -20,15 +20,17 @@ export interface StartedNode {
 async function startOne(provider: Provider, cluster: string, node: NodeInfo, token: string, remote: boolean): Promise<StartedNode> {
   const t = provider.transport(cluster, node);
   const bundle = await provider.ensureAgent(t, node, agentBundlePath());
-  const nodeBin = provider.name === 'local' ? process.execPath : 'node';
+  const nodeBin = provider.name === 'local' ? process.execPath : (provider.nodeBinary ?? 'node');
   let cmd = `${shellQuote(nodeBin)} ${shellQuote(bundle)} start --dir ${shellQuote(node.home)}`;
   if (remote) {
     // Workers on other machines are driven by the head agent over TCP, with the cluster token.
     // Bind every interface (the pool address may be NATed or public) and advertise the node's IP.
-    cmd = `umask 077; printf %s ${shellQuote(token)} > ${shellQuote(node.home + '/agent-token')} && ${cmd} --listen-tcp 0.0.0.0:0 --token-file ${shellQuote(node.home + '/agent-token')}`;
+    // The token travels on stdin: a command line is visible in process lists (and, for a pod, in
+    // the API server's audit log of exec requests).
+    cmd = `umask 077; head -c ${Buffer.byteLength(token)} > ${shellQuote(node.home + '/agent-token')} && ${cmd} --listen-tcp 0.0.0.0:0 --token-file ${shellQuote(node.home + '/agent-token')}`;
   }
   const [r, resources] = await Promise.all([
-    t.exec(`mkdir -p ${shellQuote(node.home)} && ${cmd}`, { timeoutMs: 60_000 }),
+    t.exec(`mkdir -p ${shellQuote(node.home)} && ${cmd}`, { timeoutMs: 60_000, ...(remote ? { stdin: token } : {}) }),
     provider.detectResources(t, node),
   ]);
   if (r.code !== 0) {
@@ -76,8 +78,11 @@ export async function startAgents(
     nodes: started.map((s) => ({ rank: s.node.rank, ip: s.node.ip, endpoint: s.endpoint, resources: s.resources })),
     token,
     ...(opts.deferAutostop ? {} : { autostop: rec.autostop }),
+    ...(provider.capabilities.powerOffOnAutostop ? { powerOff: true } : {}),
   };
   const client = await ctx.links.get(rec.name);
   await client.call('configure', config);
+  // What an OS shutdown does on the nodes follows the autostop setting (a cloud: stop or terminate).
+  await provider.setAutostop?.(rec.name, rec.autostop);
   return started;
 }

@@ -14,6 +14,8 @@ export interface FailoverOptions {
   /** called before trying a place (to record it on the cluster) */
   onTry: (p: Placement) => void;
   progress: (m: string) => void;
+  /** called with one line per failed attempt (kept on the request: `aloft requests`) */
+  onFailure?: (line: string) => void;
   retryUntilUp: boolean;
   /** re-plans after a full round failed (retry-until-up) */
   replan: () => Promise<Placement>;
@@ -28,6 +30,7 @@ export async function provisionWithFailover(first: Placement, o: FailoverOptions
     const blocklist = new Blocklist();
     const failures: string[] = [];
     for (const p of [placement, ...placement.failover]) {
+      if (o.signal?.aborted) throw o.signal.reason instanceof Error ? o.signal.reason : new UserError('launch cancelled');
       const hit = blocklist.blocked(p.cloud, p.region ?? '', p.zone);
       if (hit) continue;
       o.onTry(p);
@@ -41,7 +44,9 @@ export async function provisionWithFailover(first: Placement, o: FailoverOptions
         const msg = errorMessage(err);
         const e = blocklist.addFailure({ cloud: p.cloud, region: p.region ?? '', zone: p.zone }, kind, msg);
         failures.push(`${p.infra}: ${msg}`);
-        o.progress(`${p.infra}: ${kind} error (${msg}); blocked ${[e.cloud, e.region, e.zone].filter(Boolean).join('/')}, trying the next place`);
+        const line = `${p.infra}: ${kind} error (${msg}); blocked ${[e.cloud, e.region, e.zone].filter(Boolean).join('/')}`;
+        o.onFailure?.(line);
+        o.progress(`${line}, trying the next place`);
       }
     }
     if (!o.retryUntilUp) {
@@ -50,7 +55,7 @@ export async function provisionWithFailover(first: Placement, o: FailoverOptions
     const wait = retryBackoffMs(round);
     o.progress(`no place could provision (round ${round}); retrying in ${Math.round(wait / 1000)}s`);
     await sleep(wait);
-    if (o.signal?.aborted) throw new UserError('launch cancelled');
+    if (o.signal?.aborted) throw o.signal.reason instanceof Error ? o.signal.reason : new UserError('launch cancelled');
     placement = await o.replan();
   }
 }

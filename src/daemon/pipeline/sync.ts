@@ -4,39 +4,60 @@ import { posix } from 'node:path';
 import type { NodeInfo, Provider } from '../../providers/types.js';
 import type { LocalFileMount } from '../../spec/types.js';
 import { UserError } from '../../util/errors.js';
-import { packPath } from './pack.js';
+import { errnoCode } from '../../util/process.js';
+import { packPath, type PackStats } from './pack.js';
 
 export const WORKDIR_ON_NODE = 'sky_workdir';
 
-export async function syncWorkdir(provider: Provider, cluster: string, nodes: NodeInfo[], workdir: string): Promise<string> {
-  let summary = '';
+/**
+ * Sends `source` (packed once per node) to every node. A packing failure fails the upload with
+ * its own one-line reason (the upload's error would only say that `tar` saw a broken stream).
+ */
+async function sendPacked(provider: Provider, cluster: string, nodes: NodeInfo[], source: string, dest: string, as?: string): Promise<PackStats> {
+  let last: PackStats | undefined;
   await Promise.all(
     nodes.map(async (n) => {
-      const { stream, stats } = packPath(workdir);
-      await provider.transport(cluster, n).upload(stream, WORKDIR_ON_NODE);
+      const { stream, stats } = packPath(source, as ? { as } : {});
+      let packError: unknown;
+      stats.catch((err) => (packError = err));
+      try {
+        await provider.transport(cluster, n).upload(stream, dest);
+      } catch (err) {
+        // A broken pack breaks the upload too; its own reason is the one worth a line.
+        stream.destroy();
+        throw packError ?? err;
+      }
       const s = await stats;
-      summary = `${s.files} files, ${formatBytes(s.bytes)}`;
+      last = s;
     }),
   );
-  return summary;
+  return last ?? { files: 0, bytes: 0, warnings: [] };
 }
 
-/** Where a mount's destination lands on a node; `~/x` and relative paths are under the node's home. */
-export function mountDestination(provider: Provider, dest: string): string {
-  if (dest.startsWith('/')) {
-    if (provider.name === 'local') {
-      throw new UserError(
-        `file_mounts: absolute destination '${dest}' is not supported on the local infra (nodes share this machine); use a path under ~/ instead`,
-      );
-    }
-    return dest;
+/** What a sync did, for progress lines: "12 files, 3.4 KiB" and a warning per skipped entry. */
+export interface SyncSummary {
+  text: string;
+  warnings: string[];
+}
+
+export async function syncWorkdir(provider: Provider, cluster: string, nodes: NodeInfo[], workdir: string): Promise<SyncSummary> {
+  try {
+    const s = await sendPacked(provider, cluster, nodes, workdir, WORKDIR_ON_NODE);
+    return { text: `${s.files} files, ${formatBytes(s.bytes)}`, warnings: s.warnings };
+  } catch (err) {
+    if (err instanceof UserError) throw new UserError(`workdir: ${err.message}`);
+    throw err;
   }
-  const rel = posix.normalize(dest === '~' ? '.' : dest.startsWith('~/') ? dest.slice(2) : dest);
-  // A local node's home is a directory of this machine: `~/../..` would write outside it.
-  if (provider.name === 'local' && (rel === '..' || rel.startsWith('../'))) {
-    throw new UserError(`file_mounts: destination '${dest}' leaves the node's home directory; on the local infra use a path under ~/`);
-  }
-  return rel;
+}
+
+/**
+ * Where a mount's destination lands on a node: `~/x` under the node's home (a relative path),
+ * an absolute path as it is — once the provider accepted it (checkMountDestination).
+ */
+export async function mountDestination(provider: Provider, dest: string, cluster?: string): Promise<string> {
+  await provider.checkMountDestination?.(dest, cluster);
+  if (dest.startsWith('/')) return dest;
+  return posix.normalize(dest === '~' ? '.' : dest.startsWith('~/') ? dest.slice(2) : dest);
 }
 
 export async function syncFileMounts(
@@ -47,16 +68,18 @@ export async function syncFileMounts(
   onProgress: (msg: string) => void,
 ): Promise<void> {
   for (const m of mounts) {
-    const dest = mountDestination(provider, m.dest);
-    const isDir = statSync(m.source).isDirectory();
-    await Promise.all(
-      nodes.map((n) => {
-        const t = provider.transport(cluster, n);
-        if (isDir) return t.upload(packPath(m.source).stream, dest);
-        const dir = posix.dirname(dest);
-        return t.upload(packPath(m.source, { as: posix.basename(dest) }).stream, dir);
-      }),
-    );
+    const dest = await mountDestination(provider, m.dest, cluster);
+    let s: PackStats;
+    try {
+      s = statSync(m.source).isDirectory()
+        ? await sendPacked(provider, cluster, nodes, m.source, dest)
+        : await sendPacked(provider, cluster, nodes, m.source, posix.dirname(dest), posix.basename(dest));
+    } catch (err) {
+      throw err instanceof UserError || errnoCode(err) === 'ENOENT'
+        ? new UserError(`file_mounts: ${m.dest}: ${errnoCode(err) === 'ENOENT' ? `${m.source}: no such file or directory` : (err as Error).message}`)
+        : err;
+    }
+    for (const w of s.warnings) onProgress(`warning: ${w}`);
     onProgress(`mounted ${m.source} → ${m.dest}`);
   }
 }

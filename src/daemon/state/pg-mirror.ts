@@ -214,11 +214,11 @@ export class PgMirror implements Durability {
       if (version > migrations.length) {
         throw new Error(`state schema v${version} in PostgreSQL is newer than this aloft understands (v${migrations.length}); upgrade aloft`);
       }
-      migrate(db, migrations.slice(0, version));
+      migrate(db, version, migrations);
       const before = tableShapes(db);
       await load(client, db, before, meta.get('sqlite_sequence'));
       if (version < migrations.length) {
-        migrate(db, migrations);
+        migrate(db, migrations.length, migrations);
         await rewrite(client, db, before, tableShapes(db), migrations.length);
         log.info({ from: version, to: migrations.length }, 'PostgreSQL state migrated');
       }

@@ -7,23 +7,35 @@ import type { ExecOptions, ExecResult, Transport } from '../types.js';
 import { shellQuote } from '../../util/shell.js';
 import { agentKnobs, nodeEnv } from '../../util/env.js';
 
+export interface LocalNodeOptions {
+  /** argv prefix that runs a command inside the node's namespaces (none for a plain node) */
+  enter?: (cwd: string) => string[];
+  /** for a node with its own filesystem: the host path behind an absolute node path */
+  ownPath?: (dest: string) => Promise<string>;
+}
+
 /**
- * A node on this machine: commands are child processes, files are a directory. Commands get the
- * node's own environment (util/env.ts), never the daemon's: no credentials, no aloft internals
- * but the agent's knobs.
+ * A node on this machine: commands are child processes (inside the node's namespaces when it has
+ * them), files are a directory. Commands get the node's own environment (util/env.ts), never the
+ * daemon's: no credentials, no aloft internals but the agent's knobs.
  */
 export class LocalTransport implements Transport {
   constructor(
     private readonly home: string,
     private readonly baseEnv: Record<string, string> = {},
+    private readonly node: LocalNodeOptions = {},
   ) {}
 
   exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
     return new Promise((resolve, reject) => {
       mkdirSync(this.home, { recursive: true });
-      const child = spawn('bash', ['-c', command], {
+      const argv = [...(this.node.enter?.(this.home) ?? []), 'bash', '-c', command];
+      const child = spawn(argv[0]!, argv.slice(1), {
         cwd: this.home,
-        env: { ...nodeEnv(process.env), ...agentKnobs(process.env), ...this.baseEnv, ...opts.env },
+        // SHLVL=1: bash reads ~/.bashrc even for `bash -c` when its stdin is a socket (it takes
+        // that for an ssh login), and Node's stdio pipes are sockets. A transport command is not a
+        // login; the job's own shell reads the node's ~/.bashrc on purpose (agent/proc.ts).
+        env: { ...nodeEnv(process.env), ...agentKnobs(process.env), SHLVL: '1', ...this.baseEnv, ...opts.env },
         stdio: ['pipe', 'pipe', 'pipe'],
         signal: opts.signal,
       });
@@ -51,15 +63,26 @@ export class LocalTransport implements Transport {
       const input = opts.stdin;
       if (input === undefined) child.stdin.end();
       else if (typeof input === 'string' || Buffer.isBuffer(input)) child.stdin.end(input);
-      else (input as Readable).pipe(child.stdin);
+      else {
+        // A source that breaks mid-stream (a tar of a directory that changed) must end the
+        // command, not leave it waiting for input forever.
+        (input as Readable).once('error', (e) => {
+          child.kill('SIGKILL');
+          reject(e);
+        });
+        (input as Readable).pipe(child.stdin);
+      }
     });
   }
 
   async upload(tar: Readable, destDir: string): Promise<void> {
-    const dest = isAbsolute(destDir) ? destDir : join(this.home, destDir);
+    let dest: string;
+    if (!isAbsolute(destDir)) dest = join(this.home, destDir);
+    else if (this.node.ownPath) dest = await this.node.ownPath(destDir);
+    else dest = destDir;
     mkdirSync(dest, { recursive: true });
     const r = await this.exec(`tar -xf - -C ${shellQuote(dest)}`, { stdin: tar });
-    if (r.code !== 0) throw new Error(`upload to ${dest} failed: ${r.stderr.trim()}`);
+    if (r.code !== 0) throw new Error(`upload to ${destDir} failed: ${r.stderr.trim()}`);
   }
 
   connect(socketPath: string): Promise<Duplex> {

@@ -74,6 +74,10 @@ export class SshConnection {
     private readonly opts: SshConnectionOptions,
   ) {}
 
+  get options(): Readonly<SshConnectionOptions> {
+    return this.opts;
+  }
+
   private authConfig(): Partial<ConnectConfig> {
     const e = this.endpoint;
     const cfg: Partial<ConnectConfig> = {};

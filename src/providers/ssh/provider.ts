@@ -18,10 +18,11 @@ import type {
   Transport,
 } from '../types.js';
 import { SshConnection, type SshEndpoint } from './connection.js';
+import { SshConnections } from './connections.js';
 import { KnownHosts } from './known-hosts.js';
 import { summarizePools, type PoolHostStatus, type PoolSummary } from './inspect.js';
 import { getPool, loadPools, poolsPath, type Pool, type PoolHost } from './pools.js';
-import { probeHost, RUNTIME_DIR, sweepDir, uploadAgent } from './remote.js';
+import { AgentInstaller, probeHost, runtimeNodeHome, sweepDir } from './remote.js';
 import { JsonReservationStore, Mutex, type ReservationStore, type ReservedNode, type SshReservation } from './reservations.js';
 import { writeSshConfig } from './ssh-config.js';
 import { SshTransport } from './transport.js';
@@ -48,35 +49,27 @@ export class SshProvider implements Provider {
   readonly home: string;
   readonly knownHosts: KnownHosts;
   readonly reservations: ReservationStore;
-  private readonly connections = new Map<string, SshConnection>();
+  private readonly connections: SshConnections;
   private readonly reserveLock = new Mutex();
-  private readonly agentUploads = new Map<string, Promise<string>>();
+  private readonly agents = new AgentInstaller();
   private readonly inspected = new Map<string, { at: number; row: Omit<PoolHostStatus, 'clusters'> }>();
 
-  constructor(private readonly opts: SshProviderOptions = {}) {
+  constructor(opts: SshProviderOptions = {}) {
     this.home = opts.home ?? aloftHome();
     this.knownHosts = new KnownHosts(join(this.home, 'ssh', 'known_hosts'));
     this.reservations = opts.reservations ?? new JsonReservationStore(join(this.home, 'ssh', 'reservations.json'));
+    this.connections = new SshConnections({
+      knownHosts: this.knownHosts,
+      connectTimeoutMs: opts.connectTimeoutMs,
+      keepaliveMs: opts.keepaliveMs,
+    });
   }
 
   // ---- connections ----
 
   private connection(e: SshEndpoint & { key: string }): SshConnection {
-    let c = this.connections.get(e.key);
-    // The pools file may have changed the key or password for this host since.
-    if (c && (c.endpoint.identityFile !== e.identityFile || c.endpoint.password !== e.password)) {
-      c.close();
-      c = undefined;
-    }
-    if (!c) {
-      c = new SshConnection(e, {
-        knownHosts: this.knownHosts,
-        connectTimeoutMs: this.opts.connectTimeoutMs,
-        keepaliveMs: this.opts.keepaliveMs,
-      });
-      this.connections.set(e.key, c);
-    }
-    return c;
+    // A new connection when the pools file changed the key or password for this host since.
+    return this.connections.get(e);
   }
 
   /** A transport to the host itself (login dir, no node environment). */
@@ -138,8 +131,7 @@ export class SshProvider implements Provider {
 
   /** Closes every connection (tests, daemon shutdown). */
   closeAll(): void {
-    for (const c of this.connections.values()) c.close();
-    this.connections.clear();
+    this.connections.closeAll();
   }
 
   /** Records a change of reservations and rewrites ALOFT_HOME/ssh/config to match. */
@@ -327,7 +319,7 @@ export class SshProvider implements Provider {
         user: host.user,
         identityFile: host.identityFile,
         remoteHome: home,
-        home: `${home}/${RUNTIME_DIR}/${req.cluster}-${req.clusterUid}/node-${rank}`,
+        home: runtimeNodeHome(home, req.cluster, req.clusterUid, rank),
       };
     });
     return { cluster: req.cluster, clusterUid: req.clusterUid, pool: pool.name, status: 'running', nodes, createdAt: Date.now() };
@@ -400,20 +392,8 @@ export class SshProvider implements Provider {
 
   async ensureAgent(t: Transport, node: NodeInfo, localBundle: string): Promise<string> {
     if (!(t instanceof SshTransport)) throw new Error('ssh provider: ensureAgent needs an ssh transport');
-    const cut = node.home.indexOf(`/${RUNTIME_DIR}/`);
-    if (cut < 0) throw new Error(`ssh node home ${node.home} is not under ~/${RUNTIME_DIR}`);
-    const remoteHome = node.home.slice(0, cut);
     const where = node.instanceId.replace(/^ssh:/, '');
-    // Ranks on the same host share one upload; later launches check the hash again (cheap),
-    // since a host may have been wiped in between.
-    const key = `${remoteHome}\0${where.replace(/:\d+$/, '')}\0${localBundle}`;
-    let p = this.agentUploads.get(key);
-    if (!p) {
-      const done = () => this.agentUploads.delete(key);
-      p = uploadAgent(t, remoteHome, localBundle, where);
-      p.then(done, done);
-      this.agentUploads.set(key, p);
-    }
-    return p;
+    // Two pool entries for one machine (other ports) share an upload.
+    return this.agents.ensure(t, node.home, localBundle, where.replace(/:\d+$/, ''), where);
   }
 }

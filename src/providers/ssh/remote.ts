@@ -68,6 +68,41 @@ export async function probeHost(t: SshTransport, where: string): Promise<ProbeRe
   return { home, nodePath, nodeVersion };
 }
 
+/** A node's runtime directory on a host: `~/.aloft-runtime/<cluster>-<uid>/node-<rank>`. */
+export function runtimeNodeHome(remoteHome: string, cluster: string, clusterUid: string, rank: number): string {
+  return `${remoteHome}/${RUNTIME_DIR}/${cluster}-${clusterUid}/node-${rank}`;
+}
+
+/** The login home a runtime node directory is under. */
+export function loginHomeOf(nodeHome: string): string {
+  const cut = nodeHome.indexOf(`/${RUNTIME_DIR}/`);
+  if (cut < 0) throw new Error(`node home ${nodeHome} is not under ~/${RUNTIME_DIR}`);
+  return nodeHome.slice(0, cut);
+}
+
+/**
+ * Puts the agent bundle on hosts, once per (host, login home, bundle) at a time: ranks on the
+ * same host share one upload. Later launches check the hash again (cheap): a host may have been
+ * wiped in between.
+ */
+export class AgentInstaller {
+  private readonly uploads = new Map<string, Promise<string>>();
+
+  /** `host` names the machine (ranks with the same name share an upload); `where` is for messages. */
+  ensure(t: SshTransport, nodeHome: string, localBundle: string, host: string, where = host, opts: { fresh?: boolean } = {}): Promise<string> {
+    const remoteHome = loginHomeOf(nodeHome);
+    const key = `${remoteHome}\0${host}\0${localBundle}`;
+    let p = this.uploads.get(key);
+    if (!p) {
+      const done = () => this.uploads.delete(key);
+      p = uploadAgent(t, remoteHome, localBundle, where, opts);
+      p.then(done, done);
+      this.uploads.set(key, p);
+    }
+    return p;
+  }
+}
+
 const hashes = new Map<string, { mtimeMs: number; size: number; sha: string }>();
 
 export function bundleHash(file: string): string {
@@ -79,14 +114,19 @@ export function bundleHash(file: string): string {
   return sha;
 }
 
-/** Puts the bundle at ~/.aloft-agent/agent-<sha>.cjs unless a copy with that hash is there. */
-export async function uploadAgent(t: SshTransport, remoteHome: string, localBundle: string, where: string): Promise<string> {
+/**
+ * Puts the bundle at ~/.aloft-agent/agent-<sha>.cjs unless a copy with that hash is there
+ * (`fresh`: a machine just created has none, so the look is skipped).
+ */
+export async function uploadAgent(t: SshTransport, remoteHome: string, localBundle: string, where: string, opts: { fresh?: boolean } = {}): Promise<string> {
   const sha = bundleHash(localBundle);
   const dir = `${remoteHome}/${AGENT_DIR}`;
   const dest = `${dir}/agent-${sha.slice(0, 16)}.cjs`;
   const q = shellQuote(dest);
-  const check = await t.exec(`sha256sum ${q} 2>/dev/null | cut -d' ' -f1`, { timeoutMs: 30_000 });
-  if (check.stdout.trim() === sha) return dest;
+  if (!opts.fresh) {
+    const check = await t.exec(`sha256sum ${q} 2>/dev/null | cut -d' ' -f1`, { timeoutMs: 30_000 });
+    if (check.stdout.trim() === sha) return dest;
+  }
   // Written under a temporary name and renamed: two ranks on one host may upload at once.
   const up = await t.exec(
     `mkdir -p ${shellQuote(dir)} && tmp=${q}.$$.tmp && cat > "$tmp" && [ "$(sha256sum "$tmp" | cut -d' ' -f1)" = ${sha} ] && mv -f "$tmp" ${q} || { rm -f "$tmp"; exit 1; }`,
@@ -143,7 +183,14 @@ process.exit(left.length ? 1 : 0);
 /** Kills every process of `dir` on the host; optionally removes the directory afterwards. */
 export async function sweepDir(t: SshTransport, dir: string, where: string, remove: boolean): Promise<void> {
   let cmd = `node -e ${shellQuote(SWEEP_JS)} ${shellQuote(dir)}`;
-  if (remove) cmd += ` && rm -rf ${shellQuote(dir)}`;
+  // Bucket mounts under the dir are detached first, and rm stays on the dir's filesystem: removing
+  // through a live mount would delete the bucket's objects.
+  const q = shellQuote(dir);
+  if (remove) {
+    cmd +=
+      ` && { awk -v d=${q} '$2==d || index($2, d "/")==1 {print $2}' /proc/mounts | sort -r | while read -r m; do fusermount3 -uz "$m" 2>/dev/null || fusermount -uz "$m" 2>/dev/null || umount -l "$m" 2>/dev/null; done; true; }` +
+      ` && rm -rf --one-file-system ${q}`;
+  }
   const r = await t.exec(cmd, { timeoutMs: 60_000 });
   if (r.code !== 0) {
     throw new Error(`cleaning up ${dir} on ${where} failed: ${(r.stderr || r.stdout).trim().split('\n').pop() || `exit code ${r.code}`}`);

@@ -33,35 +33,42 @@ export interface ReservationStore {
   remove(cluster: string): void;
 }
 
-export class JsonReservationStore implements ReservationStore {
-  constructor(readonly file: string) {}
+/**
+ * Records keyed by cluster in one JSON file (0600, written atomically): the ssh provider's
+ * reservations, the VM clouds' cluster records.
+ */
+export class JsonClusterStore<T extends { cluster: string }> {
+  constructor(
+    readonly file: string,
+    private readonly what = 'records',
+  ) {}
 
-  private read(): Record<string, SshReservation> {
+  private read(): Record<string, T> {
     if (!existsSync(this.file)) return {};
     try {
-      return JSON.parse(readFileSync(this.file, 'utf8')) as Record<string, SshReservation>;
+      return JSON.parse(readFileSync(this.file, 'utf8')) as Record<string, T>;
     } catch {
       // A torn file cannot happen with rename-writes; anything else unreadable is not ours to fix.
-      throw new Error(`cannot read ssh reservations in ${this.file}; fix or delete it`);
+      throw new Error(`cannot read ${this.what} in ${this.file}; fix or delete it`);
     }
   }
 
-  private write(all: Record<string, SshReservation>): void {
+  private write(all: Record<string, T>): void {
     mkdirSync(dirname(this.file), { recursive: true, mode: 0o700 });
     const tmp = `${this.file}.${process.pid}.tmp`;
     writeFileSync(tmp, JSON.stringify(all, null, 2) + '\n', { mode: 0o600 });
     renameSync(tmp, this.file);
   }
 
-  get(cluster: string): SshReservation | undefined {
+  get(cluster: string): T | undefined {
     return this.read()[cluster];
   }
 
-  list(): SshReservation[] {
+  list(): T[] {
     return Object.values(this.read());
   }
 
-  put(r: SshReservation): void {
+  put(r: T): void {
     const all = this.read();
     all[r.cluster] = r;
     this.write(all);
@@ -72,6 +79,12 @@ export class JsonReservationStore implements ReservationStore {
     if (!(cluster in all)) return;
     delete all[cluster];
     this.write(all);
+  }
+}
+
+export class JsonReservationStore extends JsonClusterStore<SshReservation> implements ReservationStore {
+  constructor(file: string) {
+    super(file, 'ssh reservations');
   }
 }
 

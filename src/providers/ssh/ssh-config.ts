@@ -32,6 +32,9 @@ export function renderSshConfig(clusters: SshConfigCluster[], home = aloftHome()
     '# Written by aloft; rewritten after every launch and down: do not edit.',
     `# Use it by putting this line at the top of ~/.ssh/config:  Include ${sshConfigPath(home)}`,
     '',
+    // Local clusters' entries (providers/local/ssh-access.ts); a missing file is fine for ssh.
+    `Include ${value(join(home, 'ssh', 'local.config'))}`,
+    '',
   ];
   for (const c of [...clusters].sort((a, b) => a.name.localeCompare(b.name))) {
     c.nodes.forEach((n, rank) => {

@@ -28,7 +28,7 @@ export function summarize(data: TuiData, usableInfra?: readonly string[]) {
   for (const c of data.clusters.values() as Iterable<ClusterRecord>) {
     clusters.set(c.status, (clusters.get(c.status) ?? 0) + 1);
     infra.add(c.cloud);
-    if (c.status === 'UP') hourly += c.hourlyPrice || 0;
+    if (c.status !== 'STOPPED') hourly += c.hourlyPrice || 0; // cloud VMs bill while INIT (provisioning, agent lost) too
   }
   for (const j of data.jobs.values()) {
     if (ACTIVE_JOB_STATUSES.has(j.status)) jobs.set(j.status, (jobs.get(j.status) ?? 0) + 1);
