@@ -15,7 +15,7 @@ import { ApiCallError, postStream } from '../../src/client/http.js';
 import { openDatabase } from '../../src/daemon/db.js';
 import { createLogger } from '../../src/daemon/log.js';
 import { packPath } from '../../src/daemon/pipeline/pack.js';
-import { ApiServer, type ServerDeps } from '../../src/daemon/server.js';
+import { ApiServer, type RpcHandler, type ServerDeps } from '../../src/daemon/server.js';
 import { Store } from '../../src/daemon/store.js';
 import { AuditLog, READ_ONLY_METHODS, auditTarget } from '../../src/daemon/team/audit.js';
 import type { Caller } from '../../src/daemon/team/caller.js';
@@ -48,12 +48,12 @@ async function harness(over: Partial<ServerDeps> = {}, tls?: { cert: string; key
   const server = new ApiServer({
     store,
     log: createLogger(join(home, 'daemon.log')),
-    rpc: {
-      whoami: (_p: unknown, c: Caller) => ({ user: c.user, role: c.role, remote: c.remote, address: c.address }),
-      down: (p: { clusters: string[] }) => ({ requestIds: p.clusters.map((c) => `down-${c}`) }),
-      echo: (p: unknown) => p,
-    },
-    streams: {},
+    rpc: new Map<string, RpcHandler>([
+      ['whoami', (_p: unknown, c: Caller) => ({ user: c.user, role: c.role, remote: c.remote, address: c.address })],
+      ['down', (p: { clusters: string[] }) => ({ requestIds: p.clusters.map((c) => `down-${c}`) })],
+      ['echo', (p: unknown) => p],
+    ]),
+    streams: new Map(),
     authenticate: (t) => users.verify(t),
     rateLimit: { perSecond: 1000, burst: 1000 },
     maxBodyBytes: 64 * 1024,

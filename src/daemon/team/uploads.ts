@@ -62,7 +62,7 @@ export async function receiveUpload(body: Readable, opts: { home: string; caller
   // The first bad entry fails the upload; the rest of the stream is read and dropped (bounded by
   // maxBytes), so the extractor never has to be torn down mid-entry.
   let failure: unknown;
-  const skip = (stream: NodeJS.ReadableStream, next: () => void) => {
+  const skip = (stream: { on(event: 'end', cb: () => void): unknown; resume(): unknown }, next: () => void) => {
     stream.on('end', () => next());
     stream.resume();
   };
@@ -84,7 +84,8 @@ export async function receiveUpload(body: Readable, opts: { home: string; caller
         mkdirSync(join(abs, '..'), { recursive: true, mode: 0o700 });
         files++;
         bytes += header.size ?? 0;
-        pipeline(stream, createWriteStream(abs, { mode: mode | 0o600 })).then(
+        // tar-stream's entries are streamx streams: Node's pipeline drives them, its types do not say so.
+        pipeline(stream as unknown as Readable, createWriteStream(abs, { mode: mode | 0o600 })).then(
           () => next(),
           (err) => {
             failure ??= err;
@@ -135,6 +136,15 @@ export function localizeTask(task: Task, caller: Caller, home: string): Task {
     if (!existsSync(dir)) throw new UserError(`${what}: upload ${id} is gone (uploads are kept ${UPLOAD_TTL_MS / 3600_000} h); run the command again`);
     return sub === '.' ? dir : join(dir, sub);
   };
+  // Local files a bucket mount uploads (`source: ./dir`) are on the client's disk; they do not go
+  // through the API server yet: one line saying what to do instead.
+  const toBucket = caller.remote ? task.storageMounts?.find((m) => m.upload?.paths.length) : undefined;
+  if (toBucket) {
+    throw new UserError(
+      `${toBucket.where ? `${toBucket.where}: ` : ''}file_mounts ${toBucket.dest}: uploading local files into a bucket is not supported through an API server yet; ` +
+        'upload them to the bucket yourself (aws s3 sync, gsutil rsync) and mount the bucket, or launch from the server',
+    );
+  }
   return {
     ...task,
     ...(task.workdir ? { workdir: resolve(task.workdir, 'workdir') } : {}),
