@@ -152,7 +152,8 @@ describe('team mode: one API server, several users', () => {
     const id = json<{ id: number; user: string }>(l);
     expect(id.user).toBe('bob');
     const q = (await clients.carol.run(['jobs', 'queue'])).stdout;
-    expect(q).toMatch(new RegExp(`^${id.id}\\s+-\\s+bob\\s`, 'm'));
+    // ID, TASK (a pipeline's), NAME, USER
+    expect(q).toMatch(new RegExp(`^${id.id}\\s+-\\s+-\\s+bob\\s`, 'm'));
     expect(oneLine(await clients.carol.run(['jobs', 'cancel', String(id.id), '-y']))).toBe(`aloft: managed job ${id.id} belongs to bob: only bob or an admin may cancel it`);
     const mine = await clients.carol.run(['jobs', 'cancel', '-a', '-y']);
     expect(mine.stderr).toContain('No active managed job to cancel.');

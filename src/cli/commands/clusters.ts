@@ -173,7 +173,7 @@ export function register(program: Command): void {
     .command('start')
     .description('Start stopped clusters (or repair unhealthy ones)')
     .argument('[clusters...]')
-    .option('-a, --all', 'every stopped cluster')
+    .option('-a, --all', 'every stopped cluster of yours')
     .option('-i, --idle-minutes-to-autostop <minutes>', 'set autostop')
     .option('--down', 'autodown instead of autostop')
     .option('-y, --yes', 'do not ask for confirmation')
@@ -181,7 +181,8 @@ export function register(program: Command): void {
       const client = await daemon();
       const { parseMinutes } = await import('./launch.js');
       const idle = opts.idleMinutesToAutostop !== undefined ? parseMinutes(opts.idleMinutesToAutostop) : undefined;
-      const names = opts.all ? (await client.call('status', {})).clusters.filter((c) => c.status === 'STOPPED').map((c) => c.name) : clusters;
+      const mine = opts.all ? await ownedBy(client, false) : () => true;
+      const names = opts.all ? (await client.call('status', {})).clusters.filter((c) => c.status === 'STOPPED' && mine(c)).map((c) => c.name) : clusters;
       if (names.length === 0) {
         if (opts.all) return note('No stopped clusters.');
         throw new Error('say which clusters to start, or --all');
