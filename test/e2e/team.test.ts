@@ -120,6 +120,12 @@ describe('team mode: one API server, several users', () => {
     expect(oneLine(await carol.run(['launch', '-y', '-c', 'bo-1', '--', 'true']))).toBe(`aloft: ${refused} launch on it`);
     expect(oneLine(await carol.run(['cancel', 'bo-1', '1']))).toBe("aloft: job 1 on 'bo-1' belongs to bob: only bob, the cluster's owner or an admin may cancel it");
     expect(oneLine(await carol.run(['autostop', 'bo-1', '-i', '5']))).toBe(`aloft: ${refused} change its autostop`);
+    expect(oneLine(await carol.run(['start', 'bo-1']))).toBe(`aloft: ${refused} start it`);
+    // main's newer verbs keep the rule: a launch request is its owner's to cancel, and buckets
+    // (not recorded per user) an admin's to delete
+    const boLaunch = json<Array<{ id: string; cluster: string; kind: string }>>(await carol.run(['requests', '-o', 'json'])).find((r) => r.cluster === 'bo-1' && r.kind === 'launch')!;
+    expect(oneLine(await carol.run(['requests', 'cancel', boLaunch.id]))).toBe(`aloft: request ${boLaunch.id} belongs to bob: only bob or an admin may cancel it`);
+    expect(oneLine(await carol.run(['storage', 'delete', 'some-bucket', '-y']))).toBe('aloft: only an admin can delete buckets');
     // -a is one's own clusters; everyone's (-u) is for admins
     const mine = await carol.run(['down', '-a', '-y']);
     expect(mine.code, mine.stderr).toBe(0);
