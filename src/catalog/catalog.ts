@@ -32,8 +32,8 @@ export interface Offering {
   live?: boolean;
   /** live offering: nodes of this shape available now */
   available?: number;
-  /** live offering: how many nodes of a demand fit now (kubernetes pods packed onto cluster nodes) */
-  fit?: (demand: import('../providers/types.js').PodDemand) => number;
+  /** live offering: the machines nodes are packed onto (kubernetes), to count how many of a demand fit now */
+  fitNodes?: import('../optimizer/pod-fit.js').FitNode[];
   /** grouping keys, computed once by the optimizer and kept for the next plan */
   shapeKey?: string;
   zoneKey?: string;

@@ -13,6 +13,7 @@ import {
 import { isDockerImage } from '../spec/unsupported.js';
 import { formatInfra, isLiveInfra, normalizeCloud, parseInfraPattern, selectorMatches } from './infra.js';
 import type { OptimizeContext } from './types.js';
+import { podsThatFit } from './pod-fit.js';
 
 /** Size used when a task names no cpus, memory, instance type or fixed-shape GPU (SkyPilot's default VM). */
 export const DEFAULT_CPUS = 8;
@@ -127,7 +128,7 @@ export function liveToOffering(l: LiveOffering): Offering {
     spotPrice: 0,
     live: true,
     available: l.available,
-    ...(l.fit ? { fit: l.fit } : {}),
+    ...(l.fitNodes ? { fitNodes: l.fitNodes } : {}),
   };
 }
 
@@ -257,8 +258,8 @@ export function check(req: Request, o: Offering): Verdict {
   }
   const price = rs.useSpot ? o.spotPrice : o.price;
   if (price === undefined) return { reason: rs.useSpot ? 'no spot offering' : 'no on-demand offering (spot only)' };
-  if (live && o.fit) {
-    const n = o.fit(podDemand(rs, matcher, o));
+  if (live && o.fitNodes) {
+    const n = podsThatFit(o.fitNodes, podDemand(rs, matcher, o));
     if (n < req.numNodes) return { reason: n === 0 ? 'no node has room for it now' : `room for ${n} of ${req.numNodes} node(s) now` };
   } else if (live && (o.available ?? 1) < req.numNodes) return { reason: `only ${o.available} node(s) available, need ${req.numNodes}` };
   const blocked = ctx.blocklist?.blocked(o.cloud, o.region, o.zone);

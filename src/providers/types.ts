@@ -104,10 +104,11 @@ export interface LiveOffering {
   /** how many nodes of this shape are available right now */
   available: number;
   /**
-   * How many nodes of exactly this demand fit now, where nodes are shares of bigger machines
-   * (kubernetes pods packed onto cluster nodes); replaces `available` in the planner's check.
+   * Where nodes are shares of bigger machines (kubernetes pods packed onto cluster nodes): those
+   * machines' free room, from which the planner counts how many nodes of exactly a demand fit
+   * now (optimizer/pod-fit.ts); replaces `available` in the planner's check.
    */
-  fit?(demand: PodDemand): number;
+  fitNodes?: import('../optimizer/pod-fit.js').FitNode[];
 }
 
 export interface Provider {

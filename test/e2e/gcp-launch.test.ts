@@ -77,7 +77,7 @@ describe.skipIf(!sshdInstalled())('GCP through the real SDK against the GCE fake
     const logs = await a.run(['logs', 'g1', '1', '--no-follow']);
     expect(logs.stdout).toContain('hello-0');
 
-    const stop = await a.run(['stop', 'g1'], { timeoutMs: 60_000 });
+    const stop = await a.run(['stop', '-y', 'g1'], { timeoutMs: 60_000 });
     expect(stop.code, stop.stderr).toBe(0);
     expect(ours(gce, 'g1').map((i) => i.status)).toEqual(['TERMINATED']);
     expect((await statusOf('g1'))!.status).toBe('STOPPED');
@@ -103,6 +103,17 @@ describe.skipIf(!sshdInstalled())('GCP through the real SDK against the GCE fake
     expect(row.hours as number).toBeGreaterThan(0);
     expect(row.cost).toBeCloseTo((row.hours as number) * price, 6);
     expect(cost.total).toBeGreaterThanOrEqual(row.cost as number);
+  }, 300_000);
+
+  it('a T4 on an N1 VM is attached as a guest accelerator (GCE sells N1 GPUs apart from the host)', async () => {
+    // no command: provision only (the fake's VMs have no GPU for a job to claim)
+    const r = await a.run(['launch', '-y', '-c', 'gt4', '--infra', 'gcp/us-central1', '--gpus', 'T4:1'], { timeoutMs: 120_000 });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const [inst] = ours(gce, 'gt4');
+    expect(String(inst!.machineType)).toMatch(/\/n1-/);
+    expect(inst!.guestAccelerators).toEqual([{ acceleratorType: expect.stringMatching(/\/acceleratorTypes\/nvidia-tesla-t4$/), acceleratorCount: 1 }]);
+    expect((await a.run(['down', '-y', 'gt4'], { timeoutMs: 120_000 })).code).toBe(0);
+    expect(ours(gce, 'gt4')).toEqual([]);
   }, 300_000);
 
   it('two nodes in one zone; the task ports open through the firewall, closed after down', async () => {

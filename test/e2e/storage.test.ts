@@ -31,7 +31,10 @@ async function keys(bucket: string): Promise<string[]> {
   return out.trim() ? (JSON.parse(out).Contents ?? []).map((c: { Key: string }) => c.Key).sort() : [];
 }
 
-const run = (args: string[], timeoutMs = 240_000) => a.run(args, { env, timeoutMs, cwd: work });
+// The fakes' AWS keys in the daemon's environment enable AWS, and with a cloud enabled the local
+// infra is used only when named: these launches name it.
+const onLocal = (args: string[]) => (args[0] === 'launch' && !args.includes('--infra') ? ['launch', '--infra', 'local', ...args.slice(1)] : args);
+const run = (args: string[], timeoutMs = 240_000) => a.run(onLocal(args), { env, timeoutMs, cwd: work });
 const json = async (args: string[]) => JSON.parse((await run(args)).stdout);
 
 beforeAll(async () => {

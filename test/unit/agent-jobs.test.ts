@@ -1,6 +1,7 @@
 // Single-node jobs through a real agent process: lifecycle, logs, queue, cancel, secrets, throughput.
 import { createHash } from 'node:crypto';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { AgentClient } from '../../src/agent/rpc.js';
@@ -95,17 +96,25 @@ describe('agent: single-node jobs', () => {
     await expect(readLogs(c, 99999)).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 
-  test('exec latency: submit → first output line', async () => {
+  test('output streams while the job runs: the first line arrives before the job can end', async () => {
+    // The job ends only once the test saw its first line: output held back until exit would hang
+    // it (bench/core.bench.mjs measures how fast it comes).
+    const gate = join(mkdtempSync(join(tmpdir(), 'aloft-gate-')), 'seen');
     const t0 = performance.now();
-    const { jobId } = await c.call('submit', sub('echo first; sleep 0.2'));
+    const { jobId } = await c.call('submit', sub(`echo first; while [ ! -e ${gate} ]; do sleep 0.02; done; echo second`));
     let first = 0;
+    const lines: string[] = [];
     const h = await c.stream('logs', { jobId, follow: true }, (item: { text?: string }) => {
-      if (item.text && !first) first = performance.now() - t0;
+      if (!item.text) return;
+      lines.push(item.text);
+      if (!first) {
+        first = performance.now() - t0;
+        writeFileSync(gate, '');
+      }
     });
     await h.done;
     console.log(`submit → first line: ${first.toFixed(1)} ms`);
-    expect(first).toBeGreaterThan(0);
-    expect(first).toBeLessThan(100);
+    expect(lines.join('')).toBe('first\nsecond\n');
   });
 
   test('resource queue: strict FIFO, PENDING until resources free, fitting jobs run together', async () => {
@@ -198,7 +207,7 @@ describe('agent: single-node jobs', () => {
     const secs = (performance.now() - t0) / 1000;
     console.log(`throughput: ${n} jobs in ${secs.toFixed(2)} s = ${(n / secs).toFixed(0)} jobs/s`);
     h.cancel();
-    // The bench measures the real figure; this only catches an order-of-magnitude regression on a busy CI box.
-    expect(n / secs).toBeGreaterThan(30);
+    // every job ran to SUCCEEDED (bench/core.bench.mjs measures the rate; a test asserts no timing)
+    expect(done).toBe(n);
   });
 });

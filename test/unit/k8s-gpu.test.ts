@@ -147,9 +147,11 @@ describe('capacity', () => {
   it('one live offering per context: largest free node, free GPUs per type, and an exact fit', () => {
     const o = contextOffering('mixed', nodeUsage(mixedCluster(), []))!;
     expect(o).toMatchObject({ cloud: 'kubernetes', region: 'mixed', resources: { cpus: 128, memoryGiB: 1024, accelerators: { MI300X: 8, A100: 8, L4: 1 } } });
-    expect(o.fit!({ accelerator: 'L4', gpus: 1 })).toBe(1);
-    expect(o.fit!({ accelerator: 'L4', gpus: 1, cpus: 16 })).toBe(1);
-    expect(o.fit!({ accelerator: 'L4', gpus: 1, cpus: 17 })).toBe(0);
+    expect(podsThatFit(o.fitNodes!, { accelerator: 'L4', gpus: 1 })).toBe(1);
+    expect(podsThatFit(o.fitNodes!, { accelerator: 'L4', gpus: 1, cpus: 16 })).toBe(1);
+    expect(podsThatFit(o.fitNodes!, { accelerator: 'L4', gpus: 1, cpus: 17 })).toBe(0);
+    // offerings go to the planning worker by structured clone: plain data only (a closure threw there)
+    expect(podsThatFit(structuredClone(o).fitNodes!, { accelerator: 'MI300X', gpus: 8 })).toBe(1);
     expect(gpuSummary('mixed', nodeUsage(mixedCluster(), []))).toEqual([
       { context: 'mixed', gpu: 'A100', vendor: 'nvidia', requestable: [1, 2, 4, 8], total: 8, free: 8 },
       { context: 'mixed', gpu: 'L4', vendor: 'nvidia', requestable: [1], total: 1, free: 1 },

@@ -45,6 +45,8 @@ export interface LaunchSpec {
   zone?: string;
   ranks: number[];
   instanceType: string;
+  /** the accelerator chosen with the instance type (GCP attaches N1 GPUs to the VM; AWS types include theirs) */
+  accelerator?: { name: string; count: number };
   useSpot: boolean;
   /** GB of the boot disk */
   diskSizeGb: number;

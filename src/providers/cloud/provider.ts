@@ -65,6 +65,8 @@ export interface CloudClusterRecord {
   regions: string[];
   useSpot: boolean;
   instanceType: string;
+  /** the accelerator the plan chose with the instance type, kept for re-creating nodes on start */
+  accelerator?: { name: string; count: number };
   sshUser: string;
   numNodes: number;
   /** what an OS shutdown of the nodes does now (set at create, changed by setAutostop) */
@@ -290,6 +292,9 @@ export class VmProvider implements Provider {
     const key = await this.cloudKey();
     const r = req.resources;
     const image = typeof r.imageId === 'string' ? r.imageId : r.imageId?.[rec.region];
+    // the plan narrowed the request to one accelerator; a restart's request names none: keep the first one
+    const acc = r.accelerators?.[0];
+    if (acc && acc.count > 0) rec.accelerator = { name: acc.name, count: acc.count };
     const spec: LaunchSpec = {
       cluster: rec.cluster,
       uid: rec.uid,
@@ -297,6 +302,7 @@ export class VmProvider implements Provider {
       zone: rec.zone,
       ranks,
       instanceType: rec.instanceType,
+      ...(rec.accelerator ? { accelerator: rec.accelerator } : {}),
       useSpot: rec.useSpot,
       diskSizeGb: r.diskSize ?? DEFAULT_DISK_GB,
       diskTier: r.diskTier,

@@ -43,6 +43,14 @@ export const LABEL_SHUTDOWN = 'aloft-shutdown';
 const DEFAULT_IMAGE = 'projects/ubuntu-os-cloud/global/images/family/ubuntu-2204-lts';
 /** GPU machine families (the GPUs come with the type): NVIDIA's driver preinstalled, no live migration. */
 const GPU_TYPE = /^(a2|a3|a4|g2)-/;
+/** GPUs GCE attaches to an N1 VM (guestAccelerators), by the catalog's names. */
+const ATTACHED_GPU: Record<string, string> = {
+  T4: 'nvidia-tesla-t4',
+  V100: 'nvidia-tesla-v100',
+  P100: 'nvidia-tesla-p100',
+  P4: 'nvidia-tesla-p4',
+  K80: 'nvidia-tesla-k80',
+};
 const GPU_IMAGE = 'projects/ubuntu-os-accelerator-images/global/images/family/ubuntu-accelerator-2204-amd64-with-nvidia-550';
 /** SkyPilot's disk_tier → GCE persistent disk types. */
 const DISK_TYPES: Record<string, string> = { low: 'pd-standard', medium: 'pd-balanced', high: 'pd-ssd', ultra: 'pd-extreme', best: 'pd-ssd' };
@@ -166,13 +174,18 @@ export class GcpDriver implements CloudDriver {
     const tag = clusterResourceName(spec.cluster, spec.uid);
     const taskLabels = Object.fromEntries(Object.entries(spec.labels).map(([k, v]) => [labelSafe(k), labelSafe(v)]));
     const diskType = DISK_TYPES[spec.diskTier ?? 'medium'] ?? 'pd-balanced';
-    const gpu = GPU_TYPE.test(spec.instanceType);
+    const attached = !GPU_TYPE.test(spec.instanceType) && spec.accelerator ? ATTACHED_GPU[spec.accelerator.name] : undefined;
+    if (spec.accelerator && !GPU_TYPE.test(spec.instanceType) && !attached) {
+      throw new Error(`gcp: ${spec.accelerator.name} cannot be attached to ${spec.instanceType} (GCE attaches ${Object.keys(ATTACHED_GPU).join(', ')} to N1 VMs)`);
+    }
+    const gpu = GPU_TYPE.test(spec.instanceType) || !!attached;
     const image = !spec.imageId ? (gpu ? GPU_IMAGE : DEFAULT_IMAGE) : spec.imageId.includes('/') ? spec.imageId : `projects/${c.project}/global/images/${spec.imageId}`;
     const resource = (rank: number): Instance => ({
       name: instanceName(spec.cluster, spec.uid, rank),
       machineType: `zones/${zone}/machineTypes/${spec.instanceType}`,
       labels: { ...taskLabels, ...nodeTags(spec.cluster, spec.uid, rank), [LABEL_SHUTDOWN]: spec.shutdownBehavior === 'terminate' ? 'delete' : 'stop' },
       tags: { items: [tag] },
+      ...(attached ? { guestAccelerators: [{ acceleratorType: `zones/${zone}/acceleratorTypes/${attached}`, acceleratorCount: spec.accelerator!.count }] } : {}),
       disks: [{ boot: true, autoDelete: true, type: 'PERSISTENT', initializeParams: { sourceImage: image, diskSizeGb: String(spec.diskSizeGb), diskType: `zones/${zone}/diskTypes/${diskType}` } }],
       networkInterfaces: [{ network: 'global/networks/default', accessConfigs: [{ name: 'External NAT', type: 'ONE_TO_ONE_NAT' }] }],
       metadata: { items: [{ key: 'ssh-keys', value: `${spec.sshUser}:${spec.publicKey}` }, { key: 'startup-script', value: spec.userData }] },

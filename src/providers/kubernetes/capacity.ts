@@ -3,7 +3,7 @@
 // optimizer sees for the context, a precise "how many pods of this size fit now" for gang jobs,
 // and the rows of `aloft gpus list --infra kubernetes`. Pure functions over API objects.
 import type { V1Node, V1Pod, V1Taint } from '@kubernetes/client-node';
-import type { LiveOffering, PodDemand } from '../types.js';
+import type { LiveOffering } from '../types.js';
 import { nodeGpu, podGpus, type GpuVendor, type NodeGpu } from './gpu-labels.js';
 
 /** CPU cores from a Kubernetes quantity ("2", "500m", "1.5"). */
@@ -130,48 +130,12 @@ export function nodeUsage(nodes: V1Node[], pods: V1Pod[]): NodeUsage[] {
   });
 }
 
-/**
- * What one pod of a task asks for on Kubernetes, with SkyPilot's defaults when the task says
- * nothing: 2 CPUs and 2 GiB for CPU pods, 4 CPUs and 16 GiB with GPUs.
- */
-export function effectiveDemand(d: PodDemand): { cpus: number; memoryGiB: number; accelerator?: string; gpus: number } {
-  const gpus = d.gpus ?? 0;
-  const cpus = d.cpus ?? (gpus > 0 ? 4 : 2);
-  const memoryGiB = d.memoryGiB ?? (gpus > 0 ? 16 : cpus);
-  return { cpus, memoryGiB, gpus, ...(d.accelerator ? { accelerator: d.accelerator } : {}) };
-}
-
-/** Whether a pod of this demand could ever go to this node (GPU type, no untolerated taint we add no toleration for). */
-function eligible(n: NodeUsage, d: ReturnType<typeof effectiveDemand>): boolean {
-  if (!n.schedulable) return false;
-  if (d.gpus > 0) {
-    if (!n.gpu || (d.accelerator && n.gpu.name !== d.accelerator)) return false;
-  }
-  return true;
-}
-
-/**
- * How many pods of this demand fit on these nodes now (each node packed on its own). Taints other
- * than the GPU ones, quotas and affinities from pod_config are the scheduler's to judge: a pod this
- * counts may still stay Pending, which the provision timeout turns into a failover.
- */
-export function podsThatFit(nodes: NodeUsage[], demand: PodDemand): number {
-  const d = effectiveDemand(demand);
-  let total = 0;
-  for (const n of nodes) {
-    if (!eligible(n, d)) continue;
-    let k = n.freePods;
-    if (d.cpus > 0) k = Math.min(k, Math.floor((n.freeCpus + 1e-9) / d.cpus));
-    if (d.memoryGiB > 0) k = Math.min(k, Math.floor((n.freeMemoryGiB + 1e-9) / d.memoryGiB));
-    if (d.gpus > 0) k = Math.min(k, Math.floor(n.freeGpus / d.gpus));
-    total += Math.max(0, k);
-  }
-  return total;
-}
+export { effectiveDemand, podsThatFit } from '../../optimizer/pod-fit.js';
 
 /**
  * The context as one live offering: the largest free node shape (cpus, memory, and per GPU type
- * the most free GPUs on one node), and `fit` for the exact count of pods that fit now.
+ * the most free GPUs on one node), and its nodes' free room, from which the
+ * planner counts the pods that fit now.
  */
 export function contextOffering(context: string, nodes: NodeUsage[]): LiveOffering | undefined {
   const usable = nodes.filter((n) => n.schedulable);
@@ -189,7 +153,15 @@ export function contextOffering(context: string, nodes: NodeUsage[]): LiveOfferi
     region: context,
     resources: { cpus, memoryGiB: mem, accelerators },
     available: usable.length,
-    fit: (d: PodDemand) => podsThatFit(usable, d),
+    // plain data (not a closure): offerings cross the planning worker's structured clone
+    fitNodes: usable.map((n) => ({
+      schedulable: n.schedulable,
+      freeCpus: n.freeCpus,
+      freeMemoryGiB: n.freeMemoryGiB,
+      freeGpus: n.freeGpus,
+      freePods: n.freePods,
+      ...(n.gpu ? { gpu: n.gpu.name !== undefined ? { name: n.gpu.name } : {} } : {}),
+    })),
   };
 }
 

@@ -7,7 +7,7 @@
 //   - your tool installs and download caches are linked (shared, nothing downloaded twice).
 // Credentials of clouds and ssh keys (~/.aws, ~/.config/gcloud, ~/.kube, ~/.ssh) are never
 // brought along: jobs get secrets only through `secrets:`.
-import { cpSync, existsSync, lstatSync, mkdirSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, lstatSync, mkdirSync, readdirSync, symlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 /** Copied once, when the node is created. */
@@ -38,7 +38,6 @@ export const LINKED_INSTALLS = [
   '.cache/pip',
   '.cache/uv',
   '.cache/torch',
-  '.pyenv',
   '.cargo',
   '.rustup',
   '.nvm',
@@ -48,6 +47,17 @@ export const LINKED_INSTALLS = [
   'miniforge3',
   'mambaforge',
 ] as const;
+
+/**
+ * Linked entry by entry, but for what the tool rewrites with the node's own paths. pyenv's init
+ * (`eval "$(pyenv init -)"` in a .bashrc) rehashes on every shell: it deletes and rewrites every
+ * shim with PYENV_ROOT=$HOME/.pyenv written into it. Through a link to your ~/.pyenv, a job would
+ * rewrite your shims to point into the node, and your python would break once the node is gone.
+ * So the node has its own shims (and its own `pyenv global`), with your versions and plugins.
+ */
+export const LINKED_BY_ENTRY: Record<string, { own: readonly string[]; copied: readonly string[] }> = {
+  '.pyenv': { own: ['shims'], copied: ['version'] },
+};
 
 function present(p: string): boolean {
   try {
@@ -81,6 +91,23 @@ export function seedNodeHome(nodeDir: string, userHome: string | undefined): voi
       symlinkSync(src, dst);
     } catch {
       /* raced with the node itself */
+    }
+  }
+  for (const [rel, { own, copied }] of Object.entries(LINKED_BY_ENTRY)) {
+    const src = join(userHome, rel);
+    const dst = join(nodeDir, rel);
+    if (!existsSync(src) || present(dst)) continue;
+    try {
+      mkdirSync(dst, { recursive: true });
+      for (const entry of readdirSync(src)) {
+        const from = join(src, entry);
+        const to = join(dst, entry);
+        if (own.includes(entry)) mkdirSync(to);
+        else if (copied.includes(entry)) cpSync(from, to, { recursive: true, preserveTimestamps: true });
+        else symlinkSync(from, to);
+      }
+    } catch {
+      /* unreadable or raced: the node does with what it got */
     }
   }
 }
