@@ -30,7 +30,7 @@ export interface TaskFlags {
   ports?: string[];
 }
 
-export async function buildChain(yamlOrCommand: string[], flags: TaskFlags, opts: { dryrun?: boolean } = {}): Promise<TaskChain> {
+export async function buildChain(yamlOrCommand: string[], flags: TaskFlags, opts: { dryrun?: boolean; requireService?: boolean } = {}): Promise<TaskChain> {
   const first = yamlOrCommand[0];
   const isYaml = first !== undefined && yamlOrCommand.length === 1 && /\.ya?ml$/i.test(first);
   const spec = isYaml ? await import('../spec/index.js') : await import('../spec/command.js');
@@ -55,9 +55,17 @@ export async function buildChain(yamlOrCommand: string[], flags: TaskFlags, opts
   if (isYaml) {
     const { parseTaskFile } = spec as typeof import('../spec/index.js');
     // A dry run plans what it can and lists what aloft could not honour yet, instead of stopping.
-    chain = parseTaskFile(first!, { envOverrides: envs, secretOverrides: secrets, allowUnsupported: opts.dryrun === true, checkPaths: opts.dryrun !== true });
+    chain = parseTaskFile(first!, {
+      envOverrides: envs,
+      secretOverrides: secrets,
+      allowUnsupported: opts.dryrun === true,
+      checkPaths: opts.dryrun !== true,
+      requireService: opts.requireService === true,
+    });
     for (const w of chain.warnings ?? []) process.stderr.write(`aloft: warning: ${w}\n`);
     chain.tasks = chain.tasks.map((t: Task) => spec.applyOverrides(t, overrides));
+  } else if (opts.requireService) {
+    throw new UserError('SERVICE_YAML must be a task YAML with a `service:` section');
   } else if (yamlOrCommand.length > 0) {
     chain = { tasks: [spec.taskFromCommand(yamlOrCommand.join(' '), overrides)] };
   } else {

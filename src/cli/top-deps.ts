@@ -54,5 +54,6 @@ export async function topOptions(client: DaemonClient, home: string): Promise<Om
     prepareLaunch,
     loadGpus: tui.loadGpuCatalog,
     streamManagedLogs: tui.managedLogStreamer(client.endpoint),
+    streamServeLogs: tui.serveLogStreamer(client.endpoint),
   };
 }

@@ -90,6 +90,8 @@ export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Map<stri
         return { requestId: known.id, cluster: known.cluster };
       }
       const cluster = given.cluster ? validateClusterName(given.cluster) : generateClusterName(caller.user);
+      const owner = replicaOwner(cluster);
+      if (owner) throw new UserError(`cluster name '${cluster}' belongs to service '${owner.service}' (its replica ${owner.id}); pick another name`);
       const existing = store.getCluster(cluster);
       if (existing) requireOwner(caller, existing.user, `cluster '${cluster}'`, 'launch on it');
       const p: LaunchParams = { ...given, task: localizeTask(given.task, caller, ctx.home) };
@@ -198,6 +200,8 @@ export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Map<stri
       for (const n of names) {
         const id = owners.get(n);
         if (id !== undefined) throw new UserError(`cluster '${n}' runs managed job ${id}; its controller owns it (cancel the job with \`aloft jobs cancel ${id}\`)`);
+        const owner = replicaOwner(n);
+        if (owner) throw new UserError(`cluster '${n}' is replica ${owner.id} of service '${owner.service}'; its controller owns it (\`aloft serve down ${owner.service}\`)`);
       }
       // Refused up front, in one line, where the infra has nothing to stop (kubernetes pods).
       for (const n of names) {
@@ -275,6 +279,35 @@ export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Map<stri
     async describe(p) {
       const { describe } = await import('./describe.js');
       return describe(ctx, p);
+    },
+    async serveUp(p, caller) {
+      if (!p?.task) throw new UserError('serve up needs a task');
+      return { service: services().up({ ...p, task: localizeTask(p.task, caller, ctx.home) }, caller.user) };
+    },
+    async serveUpdate(p, caller) {
+      if (!p?.task || !p.name) throw new UserError('serve update needs a service name and a task');
+      const svc = store.getService(p.name);
+      if (svc) requireOwner(caller, svc.user, `service '${p.name}'`, 'update it');
+      return services().update({ ...p, task: localizeTask(p.task, caller, ctx.home) });
+    },
+    async serveStatus(p) {
+      let list = store.listServices();
+      if (p?.names?.length) {
+        const missing = p.names.filter((n) => !list.some((s) => s.name === n));
+        if (missing.length) throw new UserError(`no service named ${missing.map((m) => `'${m}'`).join(', ')} (see \`aloft serve status\`)`, 'NO_SERVICE');
+        list = list.filter((s) => p.names!.includes(s.name));
+      }
+      return { services: list };
+    },
+    async serveDown(p, caller) {
+      // like `down -a`: everyone's services only for an admin; naming another's is refused
+      const mine = store.listServices().filter((s) => mayChange(caller, s.user)).map((s) => s.name);
+      if (p?.all) return services().down({ names: mine, purge: p.purge });
+      for (const n of p?.names ?? []) {
+        const svc = store.getService(n);
+        if (svc) requireOwner(caller, svc.user, `service '${n}'`, 'tear it down');
+      }
+      return services().down(p ?? {});
     },
     async storageLs() {
       return { storage: store.listStorage() };
@@ -421,6 +454,18 @@ export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Map<stri
     return out;
   }
 
+  function services() {
+    if (!ctx.services) throw new UserError('services are not available in this daemon');
+    return ctx.services;
+  }
+
+  /** The service whose replica cluster this name is (SERVICE-N), if any. */
+  function replicaOwner(cluster: string): { service: string; id: number } | undefined {
+    const m = /^(.+)-(\d+)$/.exec(cluster);
+    if (!m || !store.getService(m[1]!)) return undefined;
+    return { service: m[1]!, id: Number(m[2]) };
+  }
+
   function managed() {
     if (!ctx.managed) throw new UserError('managed jobs are not available in this daemon');
     return ctx.managed;
@@ -450,6 +495,18 @@ export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Map<stri
     managedLogs: (q, send, signal) =>
       managed().streamLogs(
         { id: q.id, name: q.name, follow: q.follow ?? false, controller: q.controller ?? false },
+        send as (i: LogStreamItem) => void,
+        signal,
+      ),
+    serveLogs: (q, send, signal) =>
+      services().streamLogs(
+        {
+          name: q.name,
+          ...(q.replica !== undefined ? { replica: q.replica } : {}),
+          ...(q.target ? { target: q.target } : {}),
+          follow: q.follow ?? false,
+          ...(q.tail !== undefined ? { tail: q.tail } : {}),
+        },
         send as (i: LogStreamItem) => void,
         signal,
       ),

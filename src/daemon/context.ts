@@ -4,6 +4,7 @@ import type { AgentLinks } from './agents.js';
 import type { RequestTracker } from './requests.js';
 import type { LogArchive } from './logs.js';
 import type { ManagedJobs } from './managed/service.js';
+import type { Services } from './serve/service.js';
 import type { PlanRunner } from './plan-runner.js';
 
 /** Everything a daemon component needs, passed explicitly (no module-level singletons). */
@@ -18,6 +19,7 @@ export interface DaemonContext {
   /** the optimizer's thread: every plan runs there, never on the event loop */
   planner: PlanRunner;
   managed?: ManagedJobs;
+  services?: Services;
 }
 
 /** Serializes operations on one cluster (launch vs down vs stop), never across clusters. */

@@ -111,6 +111,25 @@ export const MIGRATIONS: Migration[] = [
     `);
   },
   (db) => {
+    // Services (SkyServe): one row each (replicas inside the record), and each version's task as
+    // submitted (secret values redacted; they live in a 0600 file while the service does).
+    db.exec(`
+      CREATE TABLE services (
+        name TEXT PRIMARY KEY,
+        status TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        record TEXT NOT NULL
+      );
+      CREATE TABLE service_versions (
+        service TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        task TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (service, version)
+      );
+    `);
+  },
+  (db) => {
     // Team mode (src/daemon/team): users, their bearer tokens (SHA-256 of the token, never the
     // token), and who launched / stopped / downed what.
     db.exec(`

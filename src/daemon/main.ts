@@ -21,6 +21,7 @@ import { recoverAfterRestart } from './recover.js';
 import { wireNodeLoss } from './node-loss.js';
 import { onProviderCreated } from './providers.js';
 import { ManagedJobs } from './managed/service.js';
+import { Services } from './serve/service.js';
 import { startChaos } from './chaos.js';
 import { PlanRunner } from './plan-runner.js';
 import { RequestTracker } from './requests.js';
@@ -167,6 +168,7 @@ async function main(): Promise<void> {
   links.bind(ctx);
   onProviderCreated((p) => wireNodeLoss(ctx, p));
   ctx.managed = new ManagedJobs(ctx);
+  ctx.services = new Services(ctx);
   links.onAutostop = (cluster, marker) => void onAutostop(ctx, cluster, marker);
 
   let server: ApiServer | undefined;
@@ -177,6 +179,7 @@ async function main(): Promise<void> {
     stopping = true;
     log.info({ why }, 'daemon stopping');
     ctx.managed?.controller.stop();
+    ctx.services?.controller.stop();
     links.closeAll();
     ctx.planner.close();
     await server?.close().catch(() => undefined);
@@ -269,6 +272,8 @@ async function main(): Promise<void> {
     .then(() => {
       const n = ctx.managed!.controller.resumeAll();
       if (n > 0) log.info({ jobs: n }, 'resumed managed jobs');
+      const s = ctx.services!.controller.resumeAll();
+      if (s > 0) log.info({ services: s }, 'resumed services');
       return startChaos(ctx);
     })
     // The planner parses the catalogs now, so the first launch or dry run does not pay for it.

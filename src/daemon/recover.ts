@@ -60,6 +60,8 @@ async function settleInterrupted(ctx: DaemonContext, req: RequestRecord): Promis
       if (!store.getInternal(req.cluster).teardown) {
         store.setInternal(req.cluster, { teardown: { reason: `launch ${error}`, archive: false, purge: false, at: Date.now() } });
       }
+      // what `status` shows until the teardown (step 2) removes the row
+      store.updateCluster(req.cluster, { statusReason: `removing its nodes: launch ${error}` });
     });
     store.notice(`launch of ${req.cluster} ${error}; removing its nodes`, 'warn', req.cluster);
     return;

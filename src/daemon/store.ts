@@ -8,6 +8,7 @@ import type {
   JobRecord,
   ManagedJobRecord,
   RequestRecord,
+  ServiceRecord,
   StateEvent,
   StateSnapshot,
   StorageRecord,
@@ -99,6 +100,16 @@ export class Store extends EventEmitter {
       getManaged: db.prepare('SELECT record FROM managed_jobs WHERE id = ?'),
       getManagedTask: db.prepare('SELECT task FROM managed_jobs WHERE id = ?'),
       listManaged: db.prepare('SELECT record FROM managed_jobs ORDER BY id DESC LIMIT ?'),
+      upsertService: db.prepare(
+        `INSERT INTO services (name, status, created_at, record) VALUES (@name, @status, @created_at, @record)
+         ON CONFLICT(name) DO UPDATE SET status=@status, record=@record`,
+      ),
+      getService: db.prepare('SELECT record FROM services WHERE name = ?'),
+      allServices: db.prepare('SELECT record FROM services ORDER BY name'),
+      deleteService: db.prepare('DELETE FROM services WHERE name = ?'),
+      putServiceVersion: db.prepare('INSERT OR REPLACE INTO service_versions (service, version, task, created_at) VALUES (?, ?, ?, ?)'),
+      getServiceVersion: db.prepare('SELECT task FROM service_versions WHERE service = ? AND version = ?'),
+      deleteServiceVersions: db.prepare('DELETE FROM service_versions WHERE service = ?'),
       getHistory: db.prepare('SELECT intervals FROM cluster_history WHERE uid = ?'),
       upsertHistory: db.prepare(
         `INSERT INTO cluster_history (uid, name, launched_at, intervals, record) VALUES (@uid, @name, @launched_at, @intervals, @record)
@@ -370,6 +381,44 @@ export class Store extends EventEmitter {
     return (this.stmts.activeManaged.all() as Array<{ record: string }>).map((r) => JSON.parse(r.record));
   }
 
+  // ---- services ----
+
+  putService(record: ServiceRecord): ServiceRecord {
+    return this.tx(() => {
+      this.stmts.upsertService.run({ name: record.name, status: record.status, created_at: record.createdAt, record: JSON.stringify(record) });
+      this.emitEvent({ kind: 'service', service: record });
+      return record;
+    });
+  }
+
+  getService(name: string): ServiceRecord | undefined {
+    const row = this.stmts.getService.get(name) as { record: string } | undefined;
+    return row ? (JSON.parse(row.record) as ServiceRecord) : undefined;
+  }
+
+  listServices(): ServiceRecord[] {
+    return (this.stmts.allServices.all() as Array<{ record: string }>).map((r) => JSON.parse(r.record));
+  }
+
+  /** The record and its versions go; `message` is the timeline's line. */
+  removeService(name: string, message?: string): void {
+    this.tx(() => {
+      this.stmts.deleteService.run(name);
+      this.stmts.deleteServiceVersions.run(name);
+      this.emitEvent({ kind: 'service-removed', name, message });
+    });
+  }
+
+  /** A version's task; `task` must already be stripped of secret values. */
+  putServiceVersion(service: string, version: number, task: unknown): void {
+    this.stmts.putServiceVersion.run(service, version, JSON.stringify(task), Date.now());
+  }
+
+  serviceVersionTask(service: string, version: number): unknown {
+    const row = this.stmts.getServiceVersion.get(service, version) as { task: string } | undefined;
+    return row ? JSON.parse(row.task) : undefined;
+  }
+
   // ---- storage (buckets aloft created) ----
 
   putStorage(rec: StorageRecord): StorageRecord {
@@ -412,8 +461,8 @@ export class Store extends EventEmitter {
     for (const c of clusters) jobs.push(...this.jobsOf(c.uid, 200));
     const events = (this.stmts.recentEvents.all(200) as Array<{ body: string }>)
       .map((r) => JSON.parse(r.body) as StateEvent)
-      .filter((e) => e.kind === 'notice' || e.kind === 'cluster-removed' || e.kind === 'request')
+      .filter((e) => e.kind === 'notice' || e.kind === 'cluster-removed' || e.kind === 'service-removed' || e.kind === 'request')
       .reverse();
-    return { seq: this.seq, clusters, jobs, requests: this.recentRequests(100), managed: this.listManaged(500), events };
+    return { seq: this.seq, clusters, jobs, requests: this.recentRequests(100), managed: this.listManaged(500), services: this.listServices(), events };
   }
 }

@@ -9,6 +9,7 @@ import type {
   JobRecord,
   ManagedJobRecord,
   RequestRecord,
+  ServiceRecord,
   StateEvent,
   StateSnapshot,
   StorageRecord,
@@ -148,6 +149,12 @@ export interface ApiMethods {
   /** where the cluster's `ports:` answer: port → "host:port" (one port with `port`) */
   endpoints: { params: Params<'endpoints'>; result: { endpoints: Record<string, string> } };
   snapshot: { params: Params<'snapshot'>; result: StateSnapshot };
+  /** `serve up`: the service's record; its controller starts the load balancer and replicas */
+  serveUp: { params: Params<'serveUp'>; result: { service: ServiceRecord } };
+  /** `serve update`: a new version; `reused`: only `service:` changed, the replicas stay */
+  serveUpdate: { params: Params<'serveUpdate'>; result: { service: ServiceRecord; reused: boolean } };
+  serveStatus: { params: Params<'serveStatus'>; result: { services: ServiceRecord[] } };
+  serveDown: { params: Params<'serveDown'>; result: { services: string[]; missing: string[] } };
   /** read-only: everything known about a cluster, job, managed job or request */
   describe: { params: DescribeTarget; result: Description };
   /** per cluster incarnation (live and torn down): billed hours × the catalog's $/hr (`sky cost-report`) */

@@ -169,6 +169,8 @@ export type EventKind =
   | 'job'
   | 'request'
   | 'managed'
+  | 'service'
+  | 'service-removed'
   | 'notice';
 
 export const MANAGED_JOB_STATUSES = [
@@ -254,6 +256,7 @@ export interface StateEvent {
   job?: JobRecord;
   request?: RequestRecord;
   managed?: ManagedJobRecord;
+  service?: ServiceRecord;
   /** for notice: a line for timelines (autostop fired, agent lost, ...) */
   message?: string;
   level?: 'info' | 'warn' | 'error';
@@ -267,6 +270,158 @@ export interface StateSnapshot {
   requests: RequestRecord[];
   /** managed jobs, newest first, bounded */
   managed?: ManagedJobRecord[];
+  /** services (SkyServe), by name */
+  services?: ServiceRecord[];
   /** recent timeline, oldest first */
   events: StateEvent[];
+}
+
+// ---- services (SkyServe): sky/serve/serve_state.py's statuses ----
+
+export const SERVICE_STATUSES = [
+  'CONTROLLER_INIT',
+  'REPLICA_INIT',
+  'CONTROLLER_FAILED',
+  'READY',
+  'SHUTTING_DOWN',
+  'FAILED',
+  'FAILED_CLEANUP',
+  'NO_REPLICA',
+] as const;
+export type ServiceStatus = (typeof SERVICE_STATUSES)[number];
+
+export const REPLICA_STATUSES = [
+  'PENDING',
+  'PROVISIONING',
+  'STARTING',
+  'READY',
+  'NOT_READY',
+  'SHUTTING_DOWN',
+  'FAILED',
+  'FAILED_INITIAL_DELAY',
+  'FAILED_PROBING',
+  'FAILED_PROVISION',
+  'FAILED_CLEANUP',
+  'PREEMPTED',
+  'UNKNOWN',
+] as const;
+export type ReplicaStatus = (typeof REPLICA_STATUSES)[number];
+
+/** A replica that ended badly; it stays listed (bounded) so `serve status` says what happened. */
+export const FAILED_REPLICA_STATUSES: ReadonlySet<ReplicaStatus> = new Set([
+  'FAILED',
+  'FAILED_INITIAL_DELAY',
+  'FAILED_PROBING',
+  'FAILED_PROVISION',
+  'FAILED_CLEANUP',
+  'UNKNOWN',
+]);
+/** Gone or going: not counted towards the autoscaler's target. */
+export const TERMINAL_REPLICA_STATUSES: ReadonlySet<ReplicaStatus> = new Set([...FAILED_REPLICA_STATUSES, 'SHUTTING_DOWN', 'PREEMPTED']);
+
+export type UpdateMode = 'rolling' | 'blue_green';
+
+/** One replica of a service: a cluster launched through the ordinary pipeline. */
+export interface ReplicaRecord {
+  id: number;
+  /** the service version whose task it runs */
+  version: number;
+  status: ReplicaStatus;
+  /** `SERVICE-ID`, as SkyServe names replica clusters */
+  cluster: string;
+  clusterUid?: string;
+  jobId?: number;
+  /** where the load balancer sends requests: http://NODE_IP:PORT */
+  url?: string;
+  useSpot: boolean;
+  infra?: string;
+  region?: string;
+  resources?: string;
+  /** the first accelerator of its nodes (per-accelerator targets, instance_aware_least_load) */
+  accelerator?: string;
+  /** when the replica was created (LAUNCHED) */
+  launchedAt: number;
+  /** provisioning done: the initial delay counts from here */
+  startingAt?: number;
+  /** first probe that passed */
+  readyAt?: number;
+  /** first failing probe of the current streak, once it had been ready */
+  notReadySince?: number;
+  /** why it failed, or what its last probe said */
+  statusReason?: string;
+  /** SHUTTING_DOWN: what it ends as (a failure stays listed; a scale-down or preemption is removed) */
+  endAs?: ReplicaStatus;
+  /** SHUTTING_DOWN: stop sending it requests, wait for those in flight until then (ms), then tear down */
+  drainUntil?: number;
+  endedAt?: number;
+}
+
+/** One version of a service (`serve up` is 1; each `serve update` adds one). */
+export interface ServiceVersionInfo {
+  version: number;
+  createdAt: number;
+  mode?: UpdateMode;
+  minReplicas: number;
+  /** its replicas are the same task as the previous version's (only `service:` changed): kept, not relaunched */
+  reusedReplicas?: boolean;
+}
+
+export interface AutoscalerState {
+  /** replicas the autoscaler wants now (before overprovisioning) */
+  target: number;
+  /** since when the measured load asks for more (upscale delay) / fewer (downscale delay) */
+  upSince?: number;
+  downSince?: number;
+  /** the newest version that ever had a READY replica (a version that never did and fails stops scaling) */
+  latestEverReady: number;
+  /** launches that failed in a row: the next waits (backoff) */
+  launchFailures: number;
+  nextLaunchAt?: number;
+}
+
+export interface ServiceMetrics {
+  /** requests per second over the autoscaler's window */
+  qps: number;
+  /** time to response headers through the load balancer, over the last minute */
+  p50Ms?: number;
+  p99Ms?: number;
+  inflight: number;
+  at: number;
+}
+
+export interface ServiceRecord {
+  name: string;
+  /** who ran `serve up` (team mode: only they or an admin may update or tear it down) */
+  user?: string;
+  status: ServiceStatus;
+  statusReason?: string;
+  createdAt: number;
+  /** since the first replica became READY (UPTIME) */
+  uptimeSince?: number;
+  /** the latest version */
+  version: number;
+  versions: ServiceVersionInfo[];
+  /** versions the load balancer sends traffic to */
+  activeVersions: number[];
+  updateMode: UpdateMode;
+  /** the load balancer's port on this machine */
+  port?: number;
+  endpoint?: string;
+  /** the port replicas serve on */
+  replicaPort: number;
+  /** as configured (the default spelled out) */
+  loadBalancingPolicy: string;
+  /** SkyServe's AUTOSCALING_POLICY column */
+  policy: string;
+  /** REQUESTED_RESOURCES: one replica's resources */
+  requestedResources: string;
+  tls: boolean;
+  replicas: ReplicaRecord[];
+  nextReplicaId: number;
+  autoscaler: AutoscalerState;
+  metrics?: ServiceMetrics;
+  /** the load balancer process */
+  lbPid?: number;
+  /** SHUTTING_DOWN: forget replicas whose teardown fails (`serve down --purge`) */
+  purge?: boolean;
 }

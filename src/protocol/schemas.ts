@@ -157,6 +157,63 @@ export const GitWorkdirSchema = z.strictObject({
   ref: str('a git ref').max(1024).optional(),
 });
 
+export const LoadBalancingPolicySchema = z.enum(['round_robin', 'least_load', 'instance_aware_least_load'], {
+  error: 'expected round_robin, least_load or instance_aware_least_load',
+});
+
+const seconds = (what: string) => finite(what).refine((v) => v >= 0, { error: `expected ${what} ≥ 0` });
+
+/** How the controller tells a replica is ready (SkyServe's readiness_probe). */
+export const ReadinessProbeSchema = z.strictObject({
+  /** HTTP path, starting with / */
+  path: str('a path').startsWith('/', { error: 'expected a path starting with /' }).max(4096),
+  /** a new replica may take this long to pass its first probe */
+  initialDelaySeconds: seconds('a number of seconds'),
+  timeoutSeconds: seconds('a number of seconds'),
+  /** seconds between probes */
+  intervalSeconds: seconds('a number of seconds'),
+  /** a READY replica failing its probe this long is replaced */
+  failureThresholdSeconds: seconds('a number of seconds'),
+  /** probe with POST and this JSON body */
+  postData: z.unknown().optional(),
+  headers: z.record(z.string(), str('a header value'), { error: 'expected a mapping of headers' }).optional(),
+});
+
+/** SkyServe's `service:` section, defaults applied (src/spec/service.ts). */
+export const ServiceSpecSchema = z.strictObject({
+  readiness: ReadinessProbeSchema,
+  minReplicas: count('a number of replicas', 0),
+  /** autoscaling ceiling; equals minReplicas when the count is fixed */
+  maxReplicas: count('a number of replicas', 0),
+  /** requests per second one replica takes; a map is per accelerator (instance_aware_least_load) */
+  targetQpsPerReplica: z
+    .union([finite('a number of requests per second'), z.record(z.string(), finite('a number of requests per second'))], {
+      error: 'expected a number or {ACCELERATOR: NUMBER}',
+    })
+    .optional(),
+  numOverprovision: count('a number of replicas', 0).optional(),
+  upscaleDelaySeconds: seconds('a number of seconds'),
+  downscaleDelaySeconds: seconds('a number of seconds'),
+  baseOndemandFallbackReplicas: count('a number of replicas', 0).optional(),
+  dynamicOndemandFallback: bool().optional(),
+  spotPlacer: str().optional(),
+  /** as written; undefined means the default (least_load) */
+  loadBalancingPolicy: LoadBalancingPolicySchema.optional(),
+  /** service.ports as written; without it replicas serve on the one port in resources.ports (servicePort) */
+  port: count('a port', 1, 65535).optional(),
+  /** absolute paths on this machine */
+  tls: z
+    .strictObject({
+      keyfile: str('a key file').startsWith('/', { error: 'expected an absolute path' }),
+      certfile: str('a certificate file').startsWith('/', { error: 'expected an absolute path' }),
+    })
+    .optional(),
+  /** longest a proxied response may take */
+  streamTimeoutSeconds: seconds('a number of seconds'),
+  /** the section as written (what `y` and `serve status -v` show) */
+  raw: z.record(z.string(), z.unknown(), { error: 'expected a mapping' }),
+});
+
 export const TaskModelSchema = z.strictObject({
   name: str().optional(),
   /** absolute path on this machine, or undefined */
@@ -175,6 +232,8 @@ export const TaskModelSchema = z.strictObject({
   run: str().optional(),
   /** per-task config overrides (SkyPilot's `config:`), kept as given */
   config: z.record(z.string(), z.unknown()).optional(),
+  /** SkyServe's `service:` section (run with `aloft serve up`; `aloft launch` ignores it) */
+  service: ServiceSpecSchema.optional(),
   /** where the task came from, for messages */
   source: str().optional(),
 });
@@ -185,6 +244,9 @@ const empty = z.strictObject({});
 const clusters = list(ClusterRef, 'cluster names', 10_000);
 const userName = str('a user name').min(1, { error: 'expected a user name' }).max(64, { error: 'expected a user name of at most 64 characters' });
 const role = z.enum(['admin', 'user'], { error: 'expected admin or user' });
+/** A service to look up or name (the daemon checks the naming rule: validateServiceName). */
+const ServiceRef = str('a service name').min(1, { error: 'expected a service name' }).max(100, { error: 'expected a service name' });
+const UpdateModeSchema = z.enum(['rolling', 'blue_green'], { error: 'expected rolling or blue_green' });
 const idleMinutes = finite('a number of minutes').refine((v) => v >= 0, { error: 'expected minutes ≥ 0' });
 
 export const LaunchParamsSchema = z.strictObject({
@@ -287,6 +349,13 @@ export const API_PARAMS = {
   tokensList: empty,
   tokensRevoke: z.strictObject({ id: str('a token id').min(1, { error: 'expected a token id' }).max(100, { error: 'expected a token id' }) }),
   audit: z.strictObject({ limit: count('a number of entries', 1, 10_000).optional() }),
+  /** `serve up`: the service's record; its controller starts the load balancer and replicas */
+  serveUp: z.strictObject({ task: TaskModelSchema, name: ServiceRef.optional() }),
+  /** `serve update`: a new version of the task (rolling or blue_green) */
+  serveUpdate: z.strictObject({ name: ServiceRef, task: TaskModelSchema, mode: UpdateModeSchema.optional() }),
+  serveStatus: z.strictObject({ names: list(ServiceRef, 'service names').optional() }),
+  /** `purge`: forget replicas whose teardown fails */
+  serveDown: z.strictObject({ names: list(ServiceRef, 'service names').optional(), all: bool().optional(), purge: bool().optional() }),
 } as const;
 
 export type ApiParamSchemas = typeof API_PARAMS;
@@ -315,6 +384,14 @@ export const STREAM_QUERIES = {
     name: str().max(200).optional(),
     follow: flag.optional(),
     controller: flag.optional(),
+  }),
+  /** `serve logs`: a replica's output, or the controller's or the load balancer's log */
+  serveLogs: z.strictObject({
+    name: ServiceRef,
+    replica: intParam('a replica id', 1).optional(),
+    target: z.enum(['controller', 'lb'], { error: 'expected controller or lb' }).optional(),
+    follow: flag.optional(),
+    tail: intParam('a number of lines', 0).optional(),
   }),
 } as const;
 

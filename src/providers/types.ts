@@ -29,6 +29,12 @@ export interface Transport {
   exec(command: string, opts?: ExecOptions): Promise<ExecResult>;
   /** Extracts a tar stream into `destDir` (relative to the node's home, or absolute) on the node. */
   upload(tar: Readable, destDir: string): Promise<void>;
+  /**
+   * Makes an absolute directory the node's own where nodes have a filesystem of their own (an
+   * isolated local node: on disk in the node's directory, not in its in-memory root). Without it
+   * the directory is simply created on the node (the bucket-mount scripts do that).
+   */
+  ownDir?(dir: string): Promise<void>;
   /** Opens a byte stream to a unix socket on the node. */
   connect(socketPath: string): Promise<Duplex>;
   /** Frees connections; the node itself is untouched. */
@@ -167,6 +173,13 @@ export interface Provider {
   sessionTarget?(cluster: string, node: NodeInfo): NodeTarget;
   /** The `node` the agent runs with on this provider's nodes (default: `node` on PATH). */
   readonly nodeBinary?: string;
+  /**
+   * The address a node of this cluster uses for a URL this machine uses (a store's endpoint, a
+   * git remote the daemon hands a node): a local node with its own network reaches this machine's
+   * 127.0.0.1 elsewhere. Without it the URL is unchanged (ssh hosts, pods and VMs are other
+   * machines: this machine's loopback is not theirs to reach at any address).
+   */
+  nodeUrl?(cluster: string, url: string): string;
   /** port → "host:port" where the cluster's `ports:` answer; default: the head node's IP. */
   endpoints?(cluster: string): Promise<Record<number, string>>;
   /** Reports nodes the provider saw go away (a deleted or evicted pod) with a one-line reason. */

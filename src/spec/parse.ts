@@ -29,6 +29,11 @@ export interface ParseOptions {
   allowUnsupported?: boolean;
   /** check that workdir and file-mount sources exist (default true) */
   checkPaths?: boolean;
+  /**
+   * `aloft serve up/update`: the YAML must have a `service:` section and the task must be one a
+   * service can run (replica port known, spot all or nothing, ...); refusals point at the field.
+   */
+  requireService?: boolean;
 }
 
 export function parseTaskFile(path: string, opts: ParseOptions = {}): TaskChain {
@@ -93,6 +98,7 @@ export function parseTaskText(text: string, sourceName: string, opts: ParseOptio
     notes: warnings,
     allowUnsupported: opts.allowUnsupported ?? false,
     checkPaths: opts.checkPaths ?? true,
+    requireService: opts.requireService ?? false,
   };
   docs.forEach(({ doc, raw }, i) => {
     if (!isMapping(raw)) {

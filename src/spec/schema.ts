@@ -3,8 +3,9 @@
 // produce the JSON Schema editors use (jsonschema.ts), so keep them free of transforms.
 import { z } from 'zod';
 import { MAX_NUM_NODES } from '../protocol/limits.js';
+import { ServiceSchema } from './service-schema.js';
+import { bool, ciEnum, int, msg, str } from './zod-helpers.js';
 
-const msg = (error: string) => ({ error });
 /** A SkyPilot field aloft accepts in the schema but refuses (or warns about) in unsupported.ts. */
 const notYet = () => z.unknown().describe('SkyPilot field aloft does not support yet').optional();
 
@@ -13,15 +14,6 @@ const notYet = () => z.unknown().describe('SkyPilot field aloft does not support
 export { QUANTITY_RE, SIZE_RE, ENV_NAME_RE } from './patterns.js';
 import { QUANTITY_RE, SIZE_RE } from './patterns.js';
 
-const str = (what = 'a string') => z.string(msg(`expected ${what}`));
-const bool = () => z.boolean(msg('expected true or false'));
-const int = (what = 'a whole number') => z.number(msg(`expected ${what}`)).int(msg(`expected ${what}`));
-
-/** One of `values`, in any letter case (SkyPilot compares these case-insensitively). */
-const ciEnum = (values: string[], error: string) => {
-  const ci = values.map((v) => v.replace(/[a-z]/gi, (c) => `[${c.toLowerCase()}${c.toUpperCase()}]`)).join('|');
-  return z.union([z.enum(values as [string, ...string[]]), z.string().regex(new RegExp(`^(?:${ci})$`), msg(error))], msg(error));
-};
 
 const quantity = (unit: string) =>
   z
@@ -243,8 +235,8 @@ export const taskShape = {
   config: z.record(z.string(), z.unknown(), msg('expected a mapping')).describe('per-task config overrides').optional(),
   inputs: z.record(z.string(), z.number(), msg('expected {PATH: GB}')).describe('ignored (SkyPilot optimizer hint)').optional(),
   outputs: z.record(z.string(), z.number(), msg('expected {PATH: GB}')).describe('ignored (SkyPilot optimizer hint)').optional(),
+  service: ServiceSchema.optional(),
   // SkyPilot fields aloft accepts but cannot honour yet (see unsupported.ts)
-  service: notYet(),
   pool: notYet(),
   volumes: notYet(),
   volume_mounts: notYet(),

@@ -9,6 +9,7 @@ import { MAX_ENVS } from '../protocol/limits.js';
 import { SpecError } from './errors.js';
 import { ENV_NAME_RE } from './patterns.js';
 import { normalizeResources } from './resources.js';
+import { normalizeService, serviceTaskProblems } from './service.js';
 import { isStoreUrl, shorthandMount, storageMount, type StorageContext } from './storage.js';
 import { isUnsupportedMount } from './unsupported.js';
 import type { GitWorkdir, LocalFileMount, StorageFileMount, Task } from './types.js';
@@ -25,6 +26,8 @@ export interface NormalizeOptions {
   notes?: string[];
   allowUnsupported: boolean;
   checkPaths: boolean;
+  /** see ParseOptions.requireService */
+  requireService?: boolean;
 }
 
 const VAR_RE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g;
@@ -175,6 +178,12 @@ export function normalizeTask(doc: SourceDoc, raw: RawTask, opts: NormalizeOptio
   if (typeof raw.setup === 'string') task.setup = raw.setup;
   if (typeof raw.run === 'string') task.run = raw.run;
   if (raw.config) task.config = raw.config;
+  if (raw.service) task.service = normalizeService(doc, raw.service, { envs, baseDir: opts.baseDir, checkPaths: opts.checkPaths });
+  if (opts.requireService) {
+    const itemPath = (i: number): (string | number)[] => (task.resources.mode === 'single' ? ['resources'] : ['resources', task.resources.mode, i]);
+    const p = serviceTaskProblems(task, itemPath)[0];
+    if (p) doc.fail(p.path, p.reason, p.at);
+  }
   return task;
 }
 

@@ -85,6 +85,7 @@ export function taskToYaml(task: Task | readonly Task[]): string {
   if (t.workdir !== undefined) doc.workdir = t.workdir;
   else if (t.gitWorkdir) doc.workdir = { url: t.gitWorkdir.url, ...(t.gitWorkdir.ref !== undefined ? { ref: t.gitWorkdir.ref } : {}) };
   if (t.numNodes !== 1) doc.num_nodes = t.numNodes;
+  if (t.service) doc.service = t.service.raw;
   const cands = t.resources.candidates.map(candidate);
   if (t.resources.mode === 'single') {
     if (cands[0] && Object.keys(cands[0]).length) doc.resources = cands[0];

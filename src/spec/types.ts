@@ -9,11 +9,14 @@ import type {
   InfraSelectorSchema,
   JobRecoverySchema,
   JobRecoveryStrategySchema,
+  LoadBalancingPolicySchema,
   GitWorkdirSchema,
   LocalFileMountSchema,
   QuantitySchema,
+  ReadinessProbeSchema,
   ResourcesChoiceSchema,
   ResourcesSpecSchema,
+  ServiceSpecSchema,
   StorageFileMountSchema,
   StorageModeSchema,
   TaskModelSchema,
@@ -43,6 +46,12 @@ export type StorageMode = z.infer<typeof StorageModeSchema>;
 export type StorageFileMount = z.infer<typeof StorageFileMountSchema>;
 export type GitWorkdir = z.infer<typeof GitWorkdirSchema>;
 export type Task = z.infer<typeof TaskModelSchema>;
+/** SkyServe's load_balancing_policy values. */
+export type LoadBalancingPolicy = z.infer<typeof LoadBalancingPolicySchema>;
+/** How the controller tells a replica is ready (SkyServe's readiness_probe). */
+export type ReadinessProbe = z.infer<typeof ReadinessProbeSchema>;
+/** SkyServe's `service:` section, defaults applied (src/spec/service.ts). */
+export type ServiceSpec = z.infer<typeof ServiceSpecSchema>;
 
 /** A pipeline: multi-document YAML, each task depending on the previous. */
 export interface TaskChain {

@@ -84,7 +84,13 @@ const resourceField = (key: keyof RawCandidate, what: string): UnsupportedFeatur
 });
 
 export const UNSUPPORTED_FEATURES: UnsupportedFeature[] = [
-  field('service', 'serving (SkyServe services) is'),
+  {
+    id: 'service.pool',
+    find: (t) =>
+      (['pool', 'workers'] as const)
+        .filter((k) => t.service?.[k] !== undefined)
+        .map((k) => ({ path: ['service', k], at: 'key' as const, reason: `service.${k}: worker pools (sky jobs pool) are not supported yet` })),
+  },
   field('pool', 'worker pools are'),
   field('volumes', 'volumes are'),
   field('volume_mounts', 'volume mounts are'),

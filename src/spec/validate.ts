@@ -18,6 +18,7 @@ import {
   type RawTask,
 } from './schema.js';
 import type { Path, SourceDoc } from './yaml.js';
+import { LOAD_BALANCER_KEYS, READINESS_KEYS, REPLICA_POLICY_KEYS, SERVICE_KEYS, SERVICE_POOL_KEYS, TLS_KEYS } from './service-schema.js';
 
 import { pathString } from './patterns.js';
 export { pathString };
@@ -43,12 +44,28 @@ function knownKeys(path: Path): readonly string[] {
   if (path[0] === 'file_mounts' && path.length === 2) return STORAGE_KEYS;
   if (path[0] === 'file_mounts' && path.length === 3 && last === 'config') return STORAGE_CONFIG_KEYS;
   if (path[0] === 'file_mounts' && path.length === 4 && last === 'mount_cached') return MOUNT_CACHED_KEYS;
+  if (path[0] === 'service') {
+    if (path.length === 1) return SERVICE_KEYS;
+    if (path.length === 2) {
+      const section: Record<string, readonly string[]> = {
+        readiness_probe: READINESS_KEYS,
+        replica_policy: REPLICA_POLICY_KEYS,
+        tls: TLS_KEYS,
+        load_balancer: LOAD_BALANCER_KEYS,
+        pool: SERVICE_POOL_KEYS,
+      };
+      return section[String(last)] ?? [];
+    }
+  }
   return [];
 }
 
 function unknownFieldReason(path: Path, key: string): string {
   const where = path.length === 0 ? 'task' : pathString(path);
   const known = knownKeys(path);
+  if (path.length === 1 && path[0] === 'service' && REPLICA_POLICY_KEYS.includes(key)) {
+    return `unknown field '${key}' in service; it belongs under 'replica_policy:'`;
+  }
   const near = nearest(key, known);
   if (near) return `unknown field '${key}' in ${where}; did you mean '${near}'?`;
   // a resource field written at the top level, or a task field inside resources

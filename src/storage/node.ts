@@ -8,6 +8,7 @@
 //   logs/<id>.log, cache/<id>/             rclone's log and MOUNT_CACHED's local cache
 //   flush.sh                               run by the agent after a job's run (MOUNT_CACHED only)
 import { createHash, randomBytes } from 'node:crypto';
+import { posix } from 'node:path';
 import type { Transport } from '../providers/types.js';
 import { shellQuote } from '../util/shell.js';
 import type { StorageMode } from '../spec/types.js';
@@ -122,8 +123,18 @@ export interface NodeMount {
 
 const mountId = (path: string) => createHash('sha256').update(path).digest('hex').slice(0, 12);
 
+/**
+ * An absolute mount point (or a copied object's directory) as the node's own, where the node has
+ * a filesystem of its own: a COPY to /data on an isolated local node lands on disk, not in the
+ * node's in-memory root. (`/` itself is never claimed: destinations are checked before.)
+ */
+async function ownMountDir(t: Transport, dir: string): Promise<void> {
+  if (dir.startsWith('/') && posix.normalize(dir) !== '/') await t.ownDir?.(dir);
+}
+
 /** COPY: the objects under the source into `path` (or one object to the file `path`), node ← bucket directly. */
 export async function copyIn(t: Transport, m: NodeMount): Promise<void> {
+  await ownMountDir(t, m.object ? posix.dirname(m.path) : m.path);
   const p = shellQuote(m.path);
   const src = shellQuote(m.source);
   await run(
@@ -154,6 +165,7 @@ function cachedFlags(id: string, extra: string[]): string {
  * same source is a no-op; another source at the same point replaces the mount.
  */
 export async function mount(t: Transport, m: NodeMount): Promise<string[]> {
+  await ownMountDir(t, m.path);
   const id = mountId(m.path);
   const cached = m.mode === 'MOUNT_CACHED';
   const flags = [
@@ -165,7 +177,9 @@ export async function mount(t: Transport, m: NodeMount): Promise<string[]> {
 d=${shellQuote(m.path)}; src=${shellQuote(m.source)}; id=${id}
 prep_dir "$(dirname "$d")" || { echo "cannot create $(dirname "$d")" >&2; exit 1; }
 # not \`cd "$d"\`: a mount whose rclone was killed (a preempted node) answers ENOTCONN until unmounted
-abs="$(cd "$(dirname "$d")" && pwd -P)/$(basename "$d")"
+abs="$(cd "$(dirname "$d")" && pwd -P)"; abs="\${abs%/}/$(basename "$d")"
+# a mount point that is a symlink (an isolated local node's own /data) is mounted, and listed, at its target
+if [ -L "$abs" ]; then t=$(readlink "$abs"); case "$t" in /*) abs="$t";; *) abs="$(dirname "$abs")/$t";; esac; fi
 if is_mounted "$abs"; then
   if [ "$(cat "$S/mounts/$id.src" 2>/dev/null)" = "$src" ] && kill -0 "$(cat "$S/mounts/$id.pid" 2>/dev/null)" 2>/dev/null; then echo already; exit 0; fi
   unmount "$abs"

@@ -8,7 +8,7 @@ import type { TuiData } from './state/reducer.js';
 import type { TuiStore } from './state/store.js';
 import type { NavAction, NavState } from './state/nav.js';
 import type { GpuCatalog } from './data/gpus.js';
-import type { StreamManagedLogs } from './data/managed-logs.js';
+import type { StreamManagedLogs, StreamServeLogs } from './data/managed-logs.js';
 import type { LaunchForm, TaskVariables } from './data/launch.js';
 
 export interface TopDeps {
@@ -32,6 +32,8 @@ export interface TopDeps {
   loadGpus?(): Promise<GpuCatalog>;
   /** a managed job's logs across its recoveries */
   streamManagedLogs?: StreamManagedLogs;
+  /** a service's controller or load balancer log */
+  streamServeLogs?: StreamServeLogs;
 }
 
 export const DepsContext = createContext<TopDeps | null>(null);

@@ -4,4 +4,4 @@ export { onceText } from './once.js';
 export { loadKeymap, KeymapError } from './keys/keymap-file.js';
 export { loadGpuCatalog } from './data/gpus.js';
 export { completePath, listTaskFiles } from './data/tasks.js';
-export { managedLogStreamer } from './data/managed-logs.js';
+export { managedLogStreamer, serveLogStreamer } from './data/managed-logs.js';

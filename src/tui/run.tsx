@@ -88,6 +88,7 @@ export async function runTop(opts: RunTopOptions): Promise<void> {
     reviveDaemon: opts.reviveDaemon,
     loadGpus: opts.loadGpus,
     streamManagedLogs: opts.streamManagedLogs,
+    streamServeLogs: opts.streamServeLogs,
     quit: () => finish(),
     shell: opts.shellCommand ? (cluster) => setImmediate(() => shell(cluster)) : undefined,
   };

@@ -31,6 +31,9 @@ const NETWORK = new Set([
   'SSH_AUTH_SOCK',
 ]);
 
+/** The proxy settings among NETWORK: URLs of a proxy, which a node may reach at another address (Provider.nodeUrl). */
+export const PROXY_URLS = ['HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY', 'http_proxy', 'https_proxy', 'all_proxy'] as const;
+
 /** Where the provider SDKs find credentials and endpoints; the daemon's alone. */
 const CREDENTIALS = new Set(['KUBECONFIG', 'GOOGLE_APPLICATION_CREDENTIALS', 'GOOGLE_CLOUD_PROJECT', 'GCLOUD_PROJECT', 'STORAGE_EMULATOR_HOST']);
 const CREDENTIAL_PREFIXES = ['AWS_', 'CLOUDSDK_'];
@@ -64,6 +67,11 @@ export const DAEMON_SETTINGS = [
   'ALOFT_MANAGED_MAX_LAUNCH_FAILURES',
   'ALOFT_DEBUG_PAUSE_STAGE',
   'ALOFT_LOG_LEVEL',
+  // services: the autoscaler's QPS window, how often it reads the balancer, where balancers listen
+  'ALOFT_SERVE_QPS_WINDOW_SECONDS',
+  'ALOFT_SERVE_STATS_INTERVAL_MS',
+  'ALOFT_SERVE_HOST',
+  'ALOFT_SERVE_PORT_START',
 ] as const;
 
 /** The daemon settings set in `src` (unset ones are absent). */

@@ -96,6 +96,11 @@ async function check(a: AloftEnv, t: Tally, name: string, token: string, r: { co
   } else {
     if (jobs.length > 0) t.add('lostJobs', 1, `${name}: launch ${req.status} (${req.error}) but job ${jobs[0]!.id} exists (${jobs[0]!.status})`);
     if (r && r.code === 0) t.add('lostJobs', 1, `${name}: the CLI exited 0 for a launch that ${req.status}`);
-    if (cluster?.status === 'INIT') t.add('clustersInit', 1, `${name}: INIT after a failed launch (${cluster.statusReason})`);
+    if (cluster?.status === 'INIT') {
+      // the restarted daemon removes a failed launch's nodes after settling its request: give it time
+      const gone = await waitFor(async () => (await clusters(a, t)).find((c) => c.name === name)?.status !== 'INIT', 60_000, 'the teardown').catch(() => false);
+      const now = (await clusters(a, t)).find((c) => c.name === name);
+      if (!gone && now?.status === 'INIT') t.add('clustersInit', 1, `${name}: INIT after a failed launch (${now.statusReason})`);
+    }
   }
 }

@@ -87,6 +87,14 @@ describe.skipIf(files.length === 0)('SkyPilot YAML corpus through `aloft launch 
       }
     }
     console.log(`corpus: ${planned}/${results.length} planned; failures:`, Object.fromEntries(reasons));
+    // Services (a third of the LLM examples): `launch` plans their replica task and says the
+    // section is for `aloft serve up`, as `sky launch` does — never "not supported".
+    const served = results.filter((r) => /^service:/m.test(readFileSync(join(CORPUS, r.file), 'utf8')));
+    expect(served.length).toBeGreaterThanOrEqual(15);
+    for (const r of served) {
+      expect(r.stderr, r.file).toContain('the service section is ignored by `aloft launch`');
+      expect(r.stderr, r.file).not.toMatch(/serv(ice|ing)[^\n]*not supported/);
+    }
     expect(results).toHaveLength(files.length);
     expect(planned).toBeGreaterThan(files.length / 2);
   }, 300_000);

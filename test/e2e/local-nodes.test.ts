@@ -141,6 +141,36 @@ describe.skipIf(!support.fs || !support.net)('local nodes with their own namespa
     }
   });
 
+  it("reaches this machine's loopback services at its gateway (the host's address on the cluster's bridge)", async () => {
+    // A service only this machine's loopback can reach (MinIO, a git server, a model server as a
+    // user runs them), noting who connects.
+    const seen: string[] = [];
+    const server = http.createServer((req, res) => {
+      seen.push(`${req.socket.remoteAddress} ${req.url}`);
+      res.end('from the host loopback\n');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    try {
+      const rec = JSON.parse(readFileSync(join(a.home, 'local', 'web', 'isolation.json'), 'utf8')) as { subnet: number; ips: Record<string, string> };
+      const gateway = rec.ips['0']!.replace(/\.\d+$/, '.1');
+      const fetchVia = (host: string, path: string) => `exec 3<>/dev/tcp/${host}/${port} && printf 'GET ${path} HTTP/1.0\\r\\n\\r\\n' >&3 && tail -1 <&3`;
+      // the node's default route is the gateway; what answers there is this machine's 127.0.0.1
+      const r = await a.run(['exec', 'web', '--', `gw=$(ip route show default | awk '{print $3}'); echo "gw=$gw"; ${fetchVia('"$gw"', '/via-gateway')}`]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain(`gw=${gateway}`);
+      expect(r.stdout).toContain('from the host loopback');
+      // the service sees the node's own address (DNAT, no masquerade), and nothing else came in
+      expect(seen).toEqual([`${rec.ips['0']} /via-gateway`]);
+      // the node's 127.0.0.1 stays its own: nothing of this machine's answers there
+      const own = await a.run(['exec', 'web', '--', fetchVia('127.0.0.1', '/via-own-loopback')]);
+      expect(own.code).not.toBe(0);
+      expect(seen).toHaveLength(1);
+    } finally {
+      server.close();
+    }
+  });
+
   it('mounts to absolute paths (/data, /model, /workdir) inside the nodes only; homes start from yours', async () => {
     const hostHad = ['/data', '/model', '/workdir'].filter((p) => existsSync(p));
     const r = await a.run(['launch', '-y', '-c', 'fm', task]);

@@ -146,6 +146,8 @@ export function makeHome(prefix = 'aloft-t-'): AloftEnv {
         .join('\n');
     },
     async cleanup() {
+      // services first: their controllers would replace replica clusters torn down under them
+      if (existsSync(join(home, 'serve')) && readdirSync(join(home, 'serve')).length > 0) await self.run(['serve', 'down', '-a', '-y', '--purge'], { timeoutMs: 90_000 }).catch(() => undefined);
       await self.run(['down', '-a', '-y'], { timeoutMs: 60_000 }).catch(() => undefined);
       await self.run(['daemon', 'stop'], { timeoutMs: 30_000 }).catch(() => undefined);
       server?.cleanup();

@@ -3,7 +3,7 @@
 import { render } from 'ink-testing-library';
 import type { ApiClient, ConnectionState, EventSubscription, StreamHandle, SubscribeOptions } from '../../src/client/types.js';
 import type { ApiMethod, ApiMethods, EventStreamMessage, LogStreamItem, RequestStreamItem } from '../../src/protocol/api.js';
-import type { ClusterRecord, JobRecord, ManagedJobRecord, RequestRecord, StateEvent, StateSnapshot } from '../../src/protocol/model.js';
+import type { ClusterRecord, JobRecord, ManagedJobRecord, ReplicaRecord, RequestRecord, ServiceRecord, StateEvent, StateSnapshot } from '../../src/protocol/model.js';
 import type { Task } from '../../src/spec/types.js';
 import { App } from '../../src/tui/App.js';
 import type { TopDeps } from '../../src/tui/context.js';
@@ -93,6 +93,47 @@ export function managed(o: Partial<ManagedJobRecord> = {}): ManagedJobRecord {
   };
 }
 
+/** A READY service with `replicas` READY replicas (ids 1…n) serving version 1. */
+export function service(name: string, o: Partial<ServiceRecord> = {}, replicas = 2): ServiceRecord {
+  const now = Date.now();
+  const reps: ReplicaRecord[] = Array.from({ length: replicas }, (_, i) => ({
+    id: i + 1,
+    version: 1,
+    status: 'READY',
+    cluster: `${name}-${i + 1}`,
+    clusterUid: `u-${name}-${i + 1}`,
+    jobId: 1,
+    url: `http://10.212.${i}.2:8080`,
+    useSpot: false,
+    infra: 'local',
+    resources: '1x(cpus=2, mem=4GiB)',
+    launchedAt: now - 60_000,
+    readyAt: now - 50_000,
+  }));
+  return {
+    name,
+    status: 'READY',
+    createdAt: now - 120_000,
+    uptimeSince: now - 50_000,
+    version: 1,
+    versions: [{ version: 1, createdAt: now - 120_000, minReplicas: replicas }],
+    activeVersions: [1],
+    updateMode: 'rolling',
+    port: 30001,
+    endpoint: 'http://127.0.0.1:30001',
+    replicaPort: 8080,
+    loadBalancingPolicy: 'least_load',
+    policy: `Fixed ${replicas} replicas`,
+    requestedResources: '1x[CPU:0.5]',
+    tls: false,
+    replicas: reps,
+    nextReplicaId: replicas + 1,
+    autoscaler: { target: replicas, latestEverReady: 1, launchFailures: 0 },
+    metrics: { qps: 12.5, p50Ms: 1.3, p99Ms: 9, inflight: 0, at: now },
+    ...o,
+  };
+}
+
 export function snapshot(o: Partial<StateSnapshot> = {}): StateSnapshot {
   return { seq: 1, clusters: [], jobs: [], requests: [], events: [], ...o };
 }
@@ -151,6 +192,7 @@ export class FakeClient implements ApiClient {
   calls: Array<{ method: ApiMethod; params: unknown }> = [];
   logs: LogStream[] = [];
   managedLogs: ManagedLogStream[] = [];
+  serveLogs: Array<{ q: { service: string; target: 'controller' | 'lb'; follow: boolean }; push(text: string): void }> = [];
   constructor(public handlers: Handlers = {}) {}
 
   async call<M extends ApiMethod>(method: M, params: ApiMethods[M]['params']): Promise<ApiMethods[M]['result']> {
@@ -196,6 +238,14 @@ export class FakeClient implements ApiClient {
     };
     this.managedLogs.push(s);
     return { done, abort: () => ((s.aborted = true), resolve()) };
+  };
+
+  /** what the CLI hands the TUI as `streamServeLogs` (GET /v1/stream/serveLogs) */
+  streamServeLogs = (q: { service: string; target: 'controller' | 'lb'; follow: boolean }, onItem: (item: LogStreamItem) => void): StreamHandle => {
+    let resolve!: () => void;
+    const done = new Promise<void>((res) => (resolve = res));
+    this.serveLogs.push({ q, push: (text) => onItem({ type: 'text', text }) });
+    return { done, abort: () => resolve() };
   };
 
   streamRequest(_id: string, _onItem: (item: RequestStreamItem) => void): StreamHandle {
@@ -246,6 +296,7 @@ export function renderTop(
     quit: () => void h.quits++,
     shell: (c) => void shells.push(c),
     streamManagedLogs: client.streamManagedLogs,
+    streamServeLogs: client.streamServeLogs,
     ...opts.deps,
   };
   feed.connection('connected');

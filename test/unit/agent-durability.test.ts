@@ -1,6 +1,6 @@
 // Crash durability and autostop with real agent processes: SIGKILL the agent mid-job, restart it,
 // and check what it recovers; idle agents stop themselves on a shortened clock.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import type { JobSubmission } from '../../src/agent/protocol.js';
@@ -47,12 +47,15 @@ function sigkill(pid: number): Promise<void> {
 describe('agent: crash durability', () => {
   test('SIGKILL mid-job: a job still running is re-attached and its real exit code recorded', async () => {
     const { dir, a, c } = await fresh();
-    const { jobId } = await c.call('submit', sub('echo before; sleep 1.2; echo after; exit 3'));
+    // the job goes on only once the new agent has it (a sleep would race a slow restart under load)
+    const gate = join(dir, 'gate');
+    const { jobId } = await c.call('submit', sub(`echo before; while [ ! -e ${gate} ]; do sleep 0.02; done; echo after; exit 3`));
     await waitJob(c, jobId, ['RUNNING']);
     await sigkill(a.pid);
     const r = await restart(dir);
     expect(r.a.pid).not.toBe(a.pid);
     expect((await r.c.call('jobs', { jobIds: [jobId] })).jobs[0]!.status).toBe('RUNNING');
+    writeFileSync(gate, '');
     const { text, status } = await readLogs(r.c, jobId);
     expect(status).toBe('FAILED');
     expect(text).toBe('before\nafter\n');
@@ -66,7 +69,7 @@ describe('agent: crash durability', () => {
     await sigkill(a.pid);
     await new Promise((r) => setTimeout(r, 800));
     const r = await restart(dir);
-    expect((await waitJob(r.c, jobId, ['SUCCEEDED'], 2000)).exitCode).toBe(0);
+    expect((await waitJob(r.c, jobId, ['SUCCEEDED'], 20_000)).exitCode).toBe(0);
   });
 
   test('a job whose process died with no exit code → FAILED_DRIVER at the restart', async () => {

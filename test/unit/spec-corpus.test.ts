@@ -2,6 +2,7 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { API_PARAMS, describeIssue } from '../../src/protocol/schemas.js';
 import { parseTaskFile, SpecError } from '../../src/spec/index.js';
 import { loadDocuments } from '../../src/spec/yaml.js';
 
@@ -91,5 +92,30 @@ describe.skipIf(!existsSync(CORPUS))('SkyPilot example corpus', () => {
     console.log(`corpus (strict): ${parsed} parsed, ${files.length - parsed} rejected of ${files.length}`);
     for (const [r, n] of [...reasons].sort((a, b) => b[1] - a[1])) console.log(`  ${n} × ${r}`);
     expect(parsed).toBeGreaterThan(files.length / 2);
+  });
+
+  it("every service YAML (a third of the LLM examples) parses as `aloft serve up` reads it", () => {
+    const files = readdirSync(CORPUS).filter((f) => /\.ya?ml$/.test(f) && /^service:/m.test(readFileSync(join(CORPUS, f), 'utf8')));
+    expect(files.length).toBeGreaterThanOrEqual(15);
+    const served: string[] = [];
+    for (const f of files) {
+      const path = join(CORPUS, f);
+      const opts = { checkPaths: false, envOverrides: nullVars(path, 'envs'), secretOverrides: nullVars(path, 'secrets'), requireService: true };
+      try {
+        const t = parseTaskFile(path, opts).tasks[0]!;
+        expect(t.service, f).toBeDefined();
+        // and the daemon's API takes it as it is (serveUp's parameters are checked by schema)
+        const checked = API_PARAMS.serveUp.safeParse({ task: t });
+        expect(checked.success, `${f}: ${checked.success ? '' : describeIssue(checked.error, { task: t })}`).toBe(true);
+        served.push(f);
+      } catch (err) {
+        // only a feature outside the service section may stop one (a bucket mount, say)
+        expect(err, f).toBeInstanceOf(SpecError);
+        expect((err as SpecError).reason, f).toMatch(/not supported yet/);
+        expect((err as SpecError).reason, f).not.toMatch(/^service/);
+      }
+    }
+    console.log(`corpus services: ${served.length} of ${files.length} parse for serve up`);
+    expect(served.length).toBeGreaterThanOrEqual(files.length - 2);
   });
 });

@@ -22,7 +22,7 @@ const y = (lines: string[]) => lines.join('\n') + '\n';
 
 describe('features aloft cannot honour yet', () => {
   const cases: Array<[string, string]> = [
-    [y(['run: x', 'service:', '  readiness_probe: /']), 'task.yaml:2:1: service: serving (SkyServe services) is not supported yet'],
+    [y(['run: x', 'service:', '  pool:', '    workers: 2']), 'task.yaml:3:3: service.pool: worker pools (sky jobs pool) are not supported yet'],
     [y(['file_mounts:', '  /data: https://example.com/x.tgz']), 'task.yaml:2:10: file_mounts: /data: Azure Blob (https://) sources are not supported yet'],
     [
       y(['file_mounts:', '  /ckpt:', '    name: my-bucket', '    store: azure', '    mode: MOUNT']),
@@ -67,7 +67,6 @@ describe('features aloft cannot honour yet', () => {
     ]);
     const chain = parseTaskText(text, 'task.yaml', { allowUnsupported: true, baseDir: dir });
     expect(chain.warnings).toEqual([
-      'task.yaml:1:1: service: serving (SkyServe services) is not supported yet',
       'task.yaml:4:13: resources.image_id: docker images (docker:...) are not supported yet outside kubernetes (infra: k8s)',
       "task.yaml:11:5: file_mounts: /store: store 'ibm' (IBM Cloud Object Storage) is not supported yet",
     ]);
@@ -90,7 +89,7 @@ describe('features aloft cannot honour yet', () => {
   it('lists every feature in one place, each with a distinct id', () => {
     const ids = UNSUPPORTED_FEATURES.map((f) => f.id);
     expect(new Set(ids).size).toBe(ids.length);
-    expect(ids).toEqual(expect.arrayContaining(['service', 'volumes', 'file_mounts.storage', 'resources.image_id.docker']));
+    expect(ids).toEqual(expect.arrayContaining(['service.pool', 'volumes', 'file_mounts.storage', 'resources.image_id.docker']));
   });
 });
 

@@ -6,9 +6,9 @@ import type { TaskFlags } from '../task-input.js';
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 /** Flags that shape the task, shared by launch, exec and jobs launch. */
-export function taskOptions(cmd: Command): Command {
+export function taskOptions(cmd: Command, o: { name?: boolean } = {}): Command {
+  if (o.name !== false) cmd.option('-n, --name <name>', 'task name');
   return cmd
-    .option('-n, --name <name>', 'task name')
     .option('--env <KEY[=VALUE]>', 'set an env var (KEY alone takes it from this shell); repeatable', collect)
     .option('--env-file <path>', 'a dotenv file of env vars (--env wins over it)')
     .option('--secret <KEY[=VALUE]>', 'set a secret env var, never stored or printed; repeatable', collect)
@@ -65,6 +65,11 @@ export function register(program: Command): void {
     const { buildChain, singleTask } = await import('../task-input.js');
     if (opts.cluster !== undefined) (await import('../../util/names.js')).validateClusterName(opts.cluster);
     const chain = await buildChain(args, opts, { dryrun: opts.dryrun });
+    if (chain.tasks.some((t) => t.service)) {
+      // SkyPilot's `sky launch` of a service YAML: the task runs once, the section is ignored.
+      note('aloft: warning: the service section is ignored by `aloft launch` (it runs the task once); to spin up a service, use `aloft serve up`');
+      chain.tasks = chain.tasks.map(({ service: _s, ...t }) => t);
+    }
     const client = await daemon();
     if (opts.dryrun) {
       const plan = await client.call('plan', { tasks: chain.tasks, explain: opts.explain });

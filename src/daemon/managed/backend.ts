@@ -8,22 +8,38 @@ import type { DaemonContext } from '../context.js';
 import { runLaunch } from '../pipeline/launch.js';
 import { teardown } from '../pipeline/lifecycle.js';
 import { getProvider } from '../providers.js';
+import type { NodeInfo } from '../../providers/types.js';
 
 export interface AttemptLaunch {
   cluster: string;
   task: Task;
-  taskId: string;
-  managedJobId: number;
+  /** SKYPILOT_TASK_ID to keep across attempts (a new one when absent) */
+  taskId?: string;
+  /** set for a managed job's attempts (SKYPILOT_MANAGED_JOB_ID) */
+  managedJobId?: number;
   /** regions to avoid if any other region can run the task */
   avoidRegions: string[];
   /** region to try first (FAILOVER strategy) */
   preferRegion?: string;
+  /** who the cluster belongs to (team mode) when no managed job says: a service's replicas are its owner's */
+  user?: string;
 }
 
 export interface Observation {
   /** healthy: agent answering; unhealthy: agent lost, nodes still there; preempted: nodes gone/reclaimed */
   cluster: 'healthy' | 'unhealthy' | 'preempted' | 'gone';
   job?: { status: JobStatus; exitCode?: number };
+}
+
+export interface PlacedCluster {
+  head?: NodeInfo;
+  infra: string;
+  region?: string;
+  resources: string;
+  useSpot: boolean;
+  cloud: string;
+  /** first accelerator of its nodes, "A100:1" */
+  accelerator?: string;
 }
 
 export interface ClusterBackend {
@@ -36,7 +52,8 @@ export interface ClusterBackend {
   observe(cluster: string, clusterUid: string, jobId: number, opts?: { deep?: boolean }): Promise<Observation>;
   cancelJob(cluster: string, jobId: number): Promise<void>;
   exists(cluster: string): boolean;
-  teardown(cluster: string): Promise<void>;
+  /** `purge`: forget the cluster even when its teardown fails (unreachable hosts) */
+  teardown(cluster: string, opts?: { purge?: boolean }): Promise<void>;
   /** Calls `listener(cluster)` whenever something about that cluster changes. Returns unsubscribe. */
   onChange(listener: (cluster: string) => void): () => void;
 }
@@ -46,7 +63,7 @@ export class DaemonBackend implements ClusterBackend {
 
   async launch(a: AttemptLaunch): Promise<{ clusterUid: string; jobId: number; region?: string }> {
     const { ctx } = this;
-    const owner = ctx.store.getManaged(a.managedJobId)?.user;
+    const owner = a.managedJobId !== undefined ? ctx.store.getManaged(a.managedJobId)?.user : a.user;
     const req = ctx.requests.create('launch', a.cluster, owner ? { user: owner } : {});
     try {
       const r = await runLaunch(
@@ -101,10 +118,35 @@ export class DaemonBackend implements ClusterBackend {
     return this.ctx.store.getCluster(cluster) !== undefined;
   }
 
-  async teardown(cluster: string): Promise<void> {
+  async teardown(cluster: string, opts: { purge?: boolean } = {}): Promise<void> {
     if (!this.exists(cluster)) return;
     await this.ctx.store.durable();
-    await this.ctx.locks.with(cluster, () => teardown(this.ctx, cluster));
+    await this.ctx.locks.with(cluster, () => (this.exists(cluster) ? teardown(this.ctx, cluster, { purge: opts.purge }) : Promise.resolve()));
+  }
+
+  /** What a launched cluster turned out to be: its head node, where it runs, what it has. */
+  placed(cluster: string): PlacedCluster | undefined {
+    const rec = this.ctx.store.getCluster(cluster);
+    if (!rec) return undefined;
+    const head = this.ctx.store.getInternal(cluster).nodes?.[0];
+    const accelerator = Object.entries(rec.nodeResources?.accelerators ?? {})[0];
+    return {
+      head,
+      infra: rec.infra,
+      region: rec.region,
+      resources: rec.resources,
+      useSpot: rec.useSpot,
+      cloud: rec.cloud,
+      ...(accelerator ? { accelerator: `${accelerator[0]}:${accelerator[1]}` } : {}),
+    };
+  }
+
+  /** Why nodes of this infra share one network address (two cannot serve on the same port), if they do. */
+  async sharedAddressWhy(cloud: string): Promise<string | undefined> {
+    if (cloud !== 'local') return undefined;
+    const provider = (await getProvider('local', this.ctx.home)) as unknown as { isolation?: () => Promise<{ net: boolean; netWhy?: string }> };
+    const s = await provider.isolation?.();
+    return s && !s.net ? `local nodes share this machine's network (${s.netWhy ?? 'no node namespaces'})` : undefined;
   }
 
   onChange(listener: (cluster: string) => void): () => void {

@@ -44,7 +44,7 @@ elif c=$(git rev-parse -q --verify "refs/remotes/origin/$ref^{commit}"); then ki
 elif c=$(git rev-parse -q --verify "refs/tags/$ref^{commit}"); then kind=tag
 elif c=$(git rev-parse -q --verify "$ref^{commit}"); then kind=commit
 elif git fetch --quiet origin "$ref" 2>/dev/null && c=$(git rev-parse -q --verify 'FETCH_HEAD^{commit}'); then kind=commit
-else echo "'$ref' is not a branch, tag or commit of $url" >&2; exit 3; fi
+else echo "'$ref' is not a branch, tag or commit of $shown" >&2; exit 3; fi
 if [ "$kind" = branch ]; then git checkout --quiet --force -B "$ref" "$c"; else git checkout --quiet --force --detach "$c"; fi
 echo "checked-out $kind $c"
 `;
@@ -73,8 +73,13 @@ export async function syncGitWorkdir(
   progress: (m: string) => void,
 ): Promise<string> {
   const cred = gitCredentials(secrets);
-  const vars = `url=${shellQuote(git.url)}; ref=${shellQuote(git.ref ?? '')}; dir=${shellQuote(WORKDIR_ON_NODE)}`;
-  const results = await Promise.all(
+  // the remote as the nodes reach it (a git server on this machine's 127.0.0.1, seen from a local
+  // node with its own network, is at the node's gateway); messages name the user's URL
+  const url = provider.nodeUrl?.(cluster, git.url) ?? git.url;
+  const vars = `url=${shellQuote(url)}; shown=${shellQuote(git.url)}; ref=${shellQuote(git.ref ?? '')}; dir=${shellQuote(WORKDIR_ON_NODE)}`;
+  // every node's clone settles before a failure is reported, and the lowest rank's failure is the
+  // one named: the same failure on every node is one line, whichever node finished first
+  const settled = await Promise.allSettled(
     nodes.map(async (n) => {
       const t = provider.transport(cluster, n);
       await ensureNodeTools(provider, t, n.rank, { rclone: false, fuse: false, git: true }, progress);
@@ -86,6 +91,8 @@ export async function syncGitWorkdir(
       return /checked-out (\w+) (\w+)/.exec(r.stdout);
     }),
   );
-  const m = results[0];
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) throw failed.reason;
+  const m = (settled[0] as PromiseFulfilledResult<RegExpExecArray | null> | undefined)?.value;
   return `cloned ${git.url} at ${m ? `${m[1]} ${git.ref ?? '(default branch)'} (${m[2]!.slice(0, 12)})` : git.ref ?? 'its default branch'} into ~/${WORKDIR_ON_NODE} on ${nodes.length} node(s)`;
 }

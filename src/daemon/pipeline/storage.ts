@@ -224,13 +224,18 @@ function formatMiB(n: number): string {
   return n < 1 << 20 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / (1 << 20)).toFixed(1)} MiB`;
 }
 
-/** rclone.conf for these mounts: one section per store and region. */
-function rcloneConf(mounts: MountPlan[], accesses: Map<string, StoreAccess>): string {
+/**
+ * rclone.conf for these mounts on `cluster`'s nodes: one section per store and region, each
+ * endpoint as the nodes reach it (a local node with its own network reaches an S3 server on this
+ * machine's 127.0.0.1 at its gateway: Provider.nodeUrl). The daemon's own clients keep the endpoint.
+ */
+function rcloneConf(mounts: MountPlan[], accesses: Map<string, StoreAccess>, provider: Provider, cluster: string): string {
   const sections = new Map<string, string>();
   for (const m of mounts) {
     const a = accesses.get(m.store);
     if (!a) continue;
-    sections.set(remoteName(a, m.region ?? a.region), rcloneSection(a, m.region ?? a.region));
+    const onNode = a.endpoint && provider.nodeUrl ? { ...a, endpoint: provider.nodeUrl(cluster, a.endpoint) } : a;
+    sections.set(remoteName(a, m.region ?? a.region), rcloneSection(onNode, m.region ?? a.region));
   }
   return [...sections.values()].join('\n');
 }
@@ -270,7 +275,7 @@ export async function applyStorage(
   // the conf keeps working for mounts of an earlier launch still in place
   const config = await storageConfig(ctx.home);
   for (const e of earlier) if (!prepared.accesses.has(e.store)) prepared.accesses.set(e.store, await resolveAccess(e.store, config).catch(() => undefined as never));
-  const conf = rcloneConf([...prepared.mounts, ...earlier], prepared.accesses);
+  const conf = rcloneConf([...prepared.mounts, ...earlier], prepared.accesses, provider, cluster);
   const needs = toolNeeds(prepared.mounts, false);
   await Promise.all(
     nodes.map(async (n) => {
@@ -300,7 +305,7 @@ export async function remountStorage(ctx: DaemonContext, provider: Provider, clu
   const config = await storageConfig(ctx.home);
   const accesses = new Map<string, StoreAccess>();
   for (const m of mounts) if (!accesses.has(m.store)) accesses.set(m.store, await resolveAccess(m.store, config));
-  const conf = rcloneConf(mounts, accesses);
+  const conf = rcloneConf(mounts, accesses, provider, cluster);
   await Promise.all(
     nodes.map(async (n) => {
       const t = provider.transport(cluster, n);

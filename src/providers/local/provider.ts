@@ -8,7 +8,9 @@ import os, { tmpdir } from 'node:os';
 import { dirname, join, posix } from 'node:path';
 import type { NodeResources } from '../../protocol/model.js';
 import type { NodeTarget } from '../../protocol/api.js';
+import { PROXY_URLS } from '../../util/env.js';
 import { UserError } from '../../util/errors.js';
+import { loopbackUrlVia } from '../../util/loopback-url.js';
 import { agentBundlePath } from '../../util/paths.js';
 import { detectResources } from '../detect.js';
 import type {
@@ -31,6 +33,7 @@ import {
   nodeHostPath,
   readRecord,
   setupCluster,
+  subnetOf,
   sweepLeftovers,
   teardownCluster,
   type IsolationRecord,
@@ -206,10 +209,42 @@ export class LocalProvider implements Provider {
 
   transport(cluster: string, node: NodeInfo): Transport {
     const rec = this.record(cluster);
-    return new LocalTransport(node.home, { ALOFT_NODE_DIR: node.home }, {
+    return new LocalTransport(node.home, { ...this.proxyEnv(cluster), ALOFT_NODE_DIR: node.home }, {
       enter: (cwd) => enterArgs(rec, node.home, node.rank, cwd),
       ...(rec?.fs ? { ownPath: (dest: string) => this.ownPath(node.home, dest) } : {}),
     });
+  }
+
+  /**
+   * A node with its own network reaches this machine's loopback services at its gateway
+   * (isolation/network.ts); a plain node shares this machine's loopback, so URLs stay as they are.
+   */
+  nodeUrl(cluster: string, url: string): string {
+    const rec = this.record(cluster);
+    return rec?.net && rec.subnet !== undefined ? loopbackUrlVia(url, subnetOf(rec.subnet).gateway) : url;
+  }
+
+  /**
+   * A node inherits the proxy settings of this machine (util/env.ts); for a node with its own
+   * network, a proxy on this machine's loopback (cntlm, a local squid) is at the gateway, and the
+   * gateway joins NO_PROXY: it is this machine's loopback seen from the node (rclone's endpoint
+   * and a git remote are rewritten to it), which a proxy elsewhere could not reach. Only what
+   * changes: the rest comes from the node environment as it is.
+   */
+  private proxyEnv(cluster: string): Record<string, string> {
+    const rec = this.record(cluster);
+    const set = PROXY_URLS.filter((k) => process.env[k]);
+    if (!rec?.net || rec.subnet === undefined || set.length === 0) return {};
+    const gateway = subnetOf(rec.subnet).gateway;
+    const out: Record<string, string> = {};
+    for (const k of set) {
+      const url = loopbackUrlVia(process.env[k]!, gateway);
+      if (url !== process.env[k]) out[k] = url;
+    }
+    const { NO_PROXY: upper, no_proxy: lower } = process.env;
+    out.NO_PROXY = [upper ?? lower, gateway].filter(Boolean).join(',');
+    out.no_proxy = [lower ?? upper, gateway].filter(Boolean).join(',');
+    return out;
   }
 
   /** Host path of an absolute node path that is the node's own, made visible in the node. */
@@ -252,7 +287,7 @@ export class LocalProvider implements Provider {
       home: node.home,
       cwd,
       enter: enterArgs(this.record(cluster), node.home, node.rank, cwd),
-      env: { HOME: node.home, ALOFT_NODE_DIR: node.home, SKYPILOT_NODE_RANK: String(node.rank) },
+      env: { ...this.proxyEnv(cluster), HOME: node.home, ALOFT_NODE_DIR: node.home, SKYPILOT_NODE_RANK: String(node.rank) },
     };
   }
 
@@ -279,7 +314,7 @@ export class LocalProvider implements Provider {
       const rec = this.record(cluster);
       for (const rank of this.ranksOnDisk(cluster)) {
         const nodeDir = this.nodeDir(cluster, rank);
-        nodes.push({ cluster, rank, nodeDir, enter: enterArgs(rec, nodeDir, rank, nodeDir) });
+        nodes.push({ cluster, rank, nodeDir, enter: enterArgs(rec, nodeDir, rank, nodeDir), env: this.proxyEnv(cluster) });
       }
     }
     await writeLocalSshConfig(dirname(this.root), nodes).catch(() => {

@@ -20,6 +20,8 @@ export interface LocalSshNode {
   nodeDir: string;
   /** argv prefix entering the node's namespaces (isolation/index.ts enterArgs) */
   enter: string[];
+  /** the node's own values of environment variables (a proxy as the node reaches it) */
+  env?: Record<string, string>;
 }
 
 const files = (home: string) => {
@@ -78,7 +80,7 @@ function writeNodeScripts(home: string, n: LocalSshNode): string {
   const agentDir = join(n.nodeDir, 'agent');
   mkdirSync(agentDir, { recursive: true, mode: 0o700 });
   const session = join(agentDir, 'ssh-session');
-  const env = { ...nodeEnv(process.env), HOME: n.nodeDir, ALOFT_NODE_DIR: n.nodeDir, ALOFT_SESSION: n.nodeDir, SKYPILOT_NODE_RANK: String(n.rank) };
+  const env = { ...nodeEnv(process.env), ...n.env, HOME: n.nodeDir, ALOFT_NODE_DIR: n.nodeDir, ALOFT_SESSION: n.nodeDir, SKYPILOT_NODE_RANK: String(n.rank) };
   writeAtomic(
     session,
     [

@@ -85,6 +85,10 @@ export class LocalTransport implements Transport {
     if (r.code !== 0) throw new Error(`upload to ${destDir} failed: ${r.stderr.trim()}`);
   }
 
+  async ownDir(dir: string): Promise<void> {
+    if (isAbsolute(dir) && this.node.ownPath) mkdirSync(await this.node.ownPath(dir), { recursive: true });
+  }
+
   connect(socketPath: string): Promise<Duplex> {
     const path = isAbsolute(socketPath) ? socketPath : join(this.home, socketPath);
     return new Promise((resolve, reject) => {

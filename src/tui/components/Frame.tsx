@@ -82,6 +82,10 @@ export function headerSegs(data: TuiData, home: string, info: TopDeps['info']): 
     if (s.managed.length === 0) second.push({ text: ' idle' });
     s.managed.forEach(([st, n], i) => second.push({ text: `${i > 0 ? ',' : ''} ${n} ` }, { text: st.toLowerCase(), color: statusColour(st) }));
   }
+  if (data.services.size > 0) {
+    const ready = [...data.services.values()].filter((x) => x.status === 'READY').length;
+    second.push({ text: ` · services ${data.services.size}` }, ...(ready ? [{ text: ' ' }, { text: 'READY', color: statusColour('READY') }, { text: ` ${ready}` }] : []));
+  }
   return [first, second];
 }
 

@@ -11,6 +11,23 @@ export interface ManagedLogQuery {
 
 export type StreamManagedLogs = (q: ManagedLogQuery, onItem: (item: LogStreamItem) => void) => StreamHandle;
 
+export interface ServeLogQuery {
+  service: string;
+  target: 'controller' | 'lb';
+  follow: boolean;
+}
+
+export type StreamServeLogs = (q: ServeLogQuery, onItem: (item: LogStreamItem) => void) => StreamHandle;
+
+/** A service's controller or load balancer log: `GET /v1/stream/serveLogs`. */
+export function serveLogStreamer(socket: Target): StreamServeLogs {
+  return (q, onItem) => {
+    const ac = new AbortController();
+    const sp = new URLSearchParams({ name: q.service, target: q.target, follow: q.follow ? '1' : '0' });
+    return { done: getNdjson(socket, `/v1/stream/serveLogs?${sp}`, onItem, ac.signal), abort: () => ac.abort() };
+  };
+}
+
 export function managedLogStreamer(socket: Target): StreamManagedLogs {
   return (q, onItem) => {
     const ac = new AbortController();

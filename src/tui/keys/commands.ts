@@ -29,6 +29,8 @@ export const COMMANDS = {
   'cluster.autostop': { keys: ['a'], help: 'Autostop' },
   'cluster.launch': { keys: ['n'], help: 'Launch' },
   'job.cancel': { keys: ['ctrl+k'], help: 'Cancel job' },
+  'service.down': { keys: ['ctrl+d'], help: 'Tear the service down' },
+  'service.balancer': { keys: ['b'], help: "Load balancer's log" },
   // k9s's 0 in a namespaced view: every namespace
   'jobs.all': { keys: ['0'], help: 'Jobs of all clusters' },
   // Text views (logs, describe, YAML). k9s keys: s autoscroll, f fullscreen, w wrap, t timestamps.
@@ -120,7 +122,7 @@ export interface Keymap extends ReadonlyMap<CommandId, readonly string[]> {
   readonly warnings?: readonly string[];
 }
 
-const LISTS = ['clusters', 'jobs', 'requests', 'events', 'gpus', 'managed'] as const;
+const LISTS = ['clusters', 'jobs', 'requests', 'events', 'gpus', 'managed', 'services'] as const;
 /** views that show text: a job's log, a describe page, a task's YAML */
 const TEXT = ['logs', 'describe'] as const;
 const EVERYWHERE = [...LISTS, ...TEXT] as const;
@@ -133,14 +135,15 @@ export function commandViews(id: CommandId): readonly string[] {
   if (id === 'logs.wrap') return TEXT;
   if (id.startsWith('logs.')) return ['logs'];
   if (id.startsWith('text.')) return TEXT;
-  if (id.startsWith('sort.')) return ['clusters', 'jobs', 'requests', 'managed'];
+  if (id.startsWith('sort.')) return ['clusters', 'jobs', 'requests', 'managed', 'services'];
+  if (id.startsWith('service.')) return ['services'];
   switch (id) {
     case 'job.cancel':
       return ['jobs', 'managed'];
     case 'jobs.all':
       return ['jobs'];
     case 'view.logs':
-      return ['clusters', 'jobs', 'requests', 'managed'];
+      return ['clusters', 'jobs', 'requests', 'managed', 'services'];
     case 'view.jobs':
       return ['clusters', 'requests'];
     case 'view.describe':

@@ -249,6 +249,13 @@ export function eventRow(e: StateEvent): Row {
         colourCol: 3,
       };
     }
+    case 'service': {
+      const x = e.service!;
+      const what = `${x.status}${x.statusReason ? `: ${x.statusReason}` : ''} · version ${x.version}`;
+      return { key: String(e.seq), cells: [time, 'service', x.name, what], colour: statusColour(x.status), colourCol: 3 };
+    }
+    case 'service-removed':
+      return { key: String(e.seq), cells: [time, 'service', e.name ?? '?', e.message ?? 'removed'], colour: 'gray', colourCol: 3 };
     case 'notice':
     default:
       return {

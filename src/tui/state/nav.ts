@@ -15,6 +15,10 @@ export type ViewSpec =
   | { kind: 'managed' }
   /** a managed job's output across all its attempts (recoveries) */
   | { kind: 'managed-logs'; id: number }
+  /** services (SkyServe) with their replicas beneath */
+  | { kind: 'services' }
+  /** a service's controller or load balancer log */
+  | { kind: 'serve-logs'; service: string; target: 'controller' | 'lb' }
   /** `d`: everything the daemon knows about an object; `y`: its task as YAML */
   | { kind: 'describe'; target: DescribeTarget; yaml?: boolean };
 
@@ -85,6 +89,8 @@ const TITLES: { [K in ViewKind]: (v: Extract<ViewSpec, { kind: K }>) => string }
   gpus: (v) => (v.accelerator ? `gpus(${v.accelerator})` : 'gpus'),
   managed: () => 'managed',
   'managed-logs': (v) => `logs(managed/${v.id})`,
+  services: () => 'services',
+  'serve-logs': (v) => `logs(${v.service}/${v.target === 'lb' ? 'load-balancer' : 'controller'})`,
   describe: (v) => `${v.yaml ? 'yaml' : 'describe'}(${targetTitle(v.target)})`,
 };
 
@@ -126,6 +132,7 @@ const PALETTE: readonly PaletteCommand[] = [
       return [{ kind: 'managed' }, { kind: 'managed-logs', id }];
     },
   },
+  { names: ['services', 'svc', 'serve'], usage: 'services', open: () => [{ kind: 'services' }] },
   { names: ['requests', 'req', 'r'], usage: 'requests', open: () => [{ kind: 'requests' }] },
   { names: ['events', 'ev', 'e'], usage: 'events', open: () => [{ kind: 'events' }] },
   {

@@ -1,7 +1,7 @@
 // The data the dashboard shows, rebuilt from the daemon's event stream: a snapshot, then events
 // in seq order. Pure: (state, messages) → state, so reconnects and replays can be tested exactly.
 import type { EventStreamMessage } from '../../protocol/api.js';
-import { ACTIVE_JOB_STATUSES, type ClusterRecord, type JobRecord, type ManagedJobRecord, type RequestRecord, type StateEvent } from '../../protocol/model.js';
+import { ACTIVE_JOB_STATUSES, type ClusterRecord, type JobRecord, type ManagedJobRecord, type RequestRecord, type ServiceRecord, type StateEvent } from '../../protocol/model.js';
 import type { ConnectionState } from '../../client/types.js';
 
 export const TIMELINE_LIMIT = 1000;
@@ -17,6 +17,8 @@ export interface TuiData {
   requests: ReadonlyMap<string, RequestRecord>;
   /** managed jobs by id */
   managed: ReadonlyMap<number, ManagedJobRecord>;
+  /** services (SkyServe) by name */
+  services: ReadonlyMap<string, ServiceRecord>;
   /** state changes worth a line, oldest first, bounded */
   timeline: readonly StateEvent[];
   connection: ConnectionState;
@@ -30,6 +32,7 @@ export const emptyData = (): TuiData => ({
   jobs: new Map(),
   requests: new Map(),
   managed: new Map(),
+  services: new Map(),
   timeline: [],
   connection: 'connecting',
 });
@@ -62,6 +65,7 @@ class Draft {
   private jobs?: Map<string, JobRecord>;
   private requests?: Map<string, RequestRecord>;
   private managed?: Map<number, ManagedJobRecord>;
+  private services?: Map<string, ServiceRecord>;
   private timeline?: StateEvent[];
   private changed = false;
 
@@ -82,6 +86,9 @@ class Draft {
   private m() {
     return (this.managed ??= new Map(this.base.managed));
   }
+  private s() {
+    return (this.services ??= new Map(this.base.services));
+  }
   private t() {
     return (this.timeline ??= [...this.base.timeline]);
   }
@@ -95,6 +102,7 @@ class Draft {
     this.requests = new Map(s.requests.map((r) => [r.id, r]));
     // A daemon from before managed jobs sends none: that is "no managed jobs", not "keep the old ones".
     this.managed = new Map((s.managed ?? []).map((m) => [m.id, m]));
+    this.services = new Map((s.services ?? []).map((x) => [x.name, x]));
     // Keep what we already showed; add the snapshot's lines we have not seen (by seq), minus
     // request updates that repeat the previous line of the same request (progress messages).
     const seen = new Set(this.t().map((e) => e.seq));
@@ -159,6 +167,19 @@ class Draft {
         this.managed!.set(m.id, m);
         break;
       }
+      case 'service': {
+        const x = e.service;
+        if (!x) break;
+        const prev = this.s().get(x.name);
+        // metrics tick every few seconds: only status changes are worth a line
+        noteworthy = !prev || prev.status !== x.status || prev.version !== x.version;
+        this.services!.set(x.name, x);
+        break;
+      }
+      case 'service-removed':
+        if (e.name) this.s().delete(e.name);
+        noteworthy = true;
+        break;
       case 'notice':
         noteworthy = true;
         break;
@@ -183,6 +204,7 @@ class Draft {
       jobs: this.jobs ?? this.base.jobs,
       requests: this.requests ?? this.base.requests,
       managed: this.managed ?? this.base.managed,
+      services: this.services ?? this.base.services,
       timeline,
     };
   }

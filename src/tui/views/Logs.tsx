@@ -25,16 +25,24 @@ const REFRESH_MS = 50;
 const THOUSANDS = new Intl.NumberFormat('en-US');
 export const LOG_CAPACITY = 10_000;
 
-export type LogSource = { kind: 'job'; cluster: string; job?: number } | { kind: 'managed'; id: number };
+export type LogSource =
+  | { kind: 'job'; cluster: string; job?: number }
+  | { kind: 'managed'; id: number }
+  /** a service's controller or load balancer log */
+  | { kind: 'serve'; service: string; target: 'controller' | 'lb' };
+
+const serveTarget = (t: 'controller' | 'lb') => (t === 'lb' ? 'load balancer' : 'controller');
 
 function sourceLabel(src: LogSource): string {
   if (src.kind === 'managed') return `managed job ${src.id}`;
+  if (src.kind === 'serve') return `service ${src.service} (${serveTarget(src.target)})`;
   return src.job !== undefined ? `${src.cluster}/${src.job}` : src.cluster;
 }
 
 /** The CLI command that prints the whole log (named when the view keeps only the last lines). */
 function fullLogCommand(src: LogSource): string {
   if (src.kind === 'managed') return `aloft jobs logs ${src.id}`;
+  if (src.kind === 'serve') return `aloft serve logs --${src.target === 'lb' ? 'load-balancer' : 'controller'} ${src.service}`;
   return `aloft logs ${src.cluster}${src.job !== undefined ? ` ${src.job}` : ''}`;
 }
 
@@ -42,6 +50,11 @@ function fullLogCommand(src: LogSource): string {
 // the view says how many earlier ones it let go.
 function opener(deps: TopDeps, src: LogSource): (onItem: (item: LogStreamItem) => void) => StreamHandle {
   if (src.kind === 'job') return (onItem) => deps.client.streamLogs({ cluster: src.cluster, job: src.job, follow: true }, onItem);
+  if (src.kind === 'serve') {
+    const serve = deps.streamServeLogs;
+    if (!serve) return () => ({ done: Promise.reject(new Error('service logs are not available here')), abort: () => undefined });
+    return (onItem) => serve({ service: src.service, target: src.target, follow: true }, onItem);
+  }
   const stream = deps.streamManagedLogs;
   if (!stream) return () => ({ done: Promise.reject(new Error('managed job logs are not available here')), abort: () => undefined });
   return (onItem) => stream({ id: src.id, follow: true }, onItem);
@@ -49,6 +62,7 @@ function opener(deps: TopDeps, src: LogSource): (onItem: (item: LogStreamItem) =
 
 /** What the end of the stream means, in words ("job 2 SUCCEEDED", "managed job 3 FAILED"). */
 function endOf(src: LogSource, item: Extract<LogStreamItem, { type: 'end' }>, data: TuiData): string {
+  if (src.kind === 'serve') return `service ${src.service} (${data.services.has(src.service) ? serveTarget(src.target) : 'gone'})`;
   if (src.kind === 'managed') {
     // The managed stream's end carries no record, and the event saying how the job ended may
     // still be on its way: name the status only when it is final (the header follows it live).
@@ -194,6 +208,10 @@ function liveState(src: LogSource, data: TuiData): string {
   if (src.kind === 'job') {
     const c = data.clusters.get(src.cluster);
     return c ? ` · ${c.status}` : '';
+  }
+  if (src.kind === 'serve') {
+    const svc = data.services.get(src.service);
+    return svc ? ` · ${svc.status}` : '';
   }
   const m = data.managed.get(src.id);
   if (!m) return '';

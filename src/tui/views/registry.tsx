@@ -11,6 +11,7 @@ import { JobsView } from './Jobs.js';
 import { LogsView } from './Logs.js';
 import { ManagedView } from './Managed.js';
 import { RequestsView } from './Requests.js';
+import { ServicesView } from './Services.js';
 
 export interface ViewProps<S extends ViewSpec = ViewSpec> {
   view: S;
@@ -35,6 +36,10 @@ export const VIEWS: { [K in ViewKind]: ViewDef<K> } = {
   gpus: { Component: ({ view, height, width }) => <GpusView accelerator={view.accelerator} height={height} width={width} /> },
   managed: { Component: ({ height, width }) => <ManagedView height={height} width={width} />, sortable: true },
   'managed-logs': { Component: ({ view, height, width }) => <LogsView source={{ kind: 'managed', id: view.id }} height={height} width={width} /> },
+  services: { Component: ({ height, width }) => <ServicesView height={height} width={width} />, sortable: true },
+  'serve-logs': {
+    Component: ({ view, height, width }) => <LogsView source={{ kind: 'serve', service: view.service, target: view.target }} height={height} width={width} />,
+  },
   describe: { Component: ({ view, height, width }) => <DescribeView target={view.target} yaml={view.yaml ?? false} height={height} width={width} /> },
 };
 

@@ -3,11 +3,15 @@
 // this machine reaches every node (a replica's IP:port is reachable from the daemon's load
 // balancer), and fixed ports never collide between nodes. Traffic leaving the cluster is
 // masqueraded behind the host (nft or iptables), which is how a job keeps the internet access the
-// host has. Every name derives from the subnet index, so teardown — or the cleanup of a stale
-// claim — finds everything without any other record.
+// host has. The host's loopback services answer on the gateway address: a connection from the
+// bridge to the gateway is DNATed to 127.0.0.1, which the kernel routes only with route_localnet on
+// for the bridge (conntrack maps the replies back to the gateway), so MinIO, a git server or a
+// model server bound to 127.0.0.1 here is at http://GATEWAY:PORT from a node (the daemon rewrites
+// the URLs it hands nodes: Provider.nodeUrl). Every name derives from the subnet index, so
+// teardown — or the cleanup of a stale claim — finds everything without any other record.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { must, run } from './commands.js';
-import type { Subnet } from './subnets.js';
+import { subnetOf, type Subnet } from './subnets.js';
 
 export const bridgeName = (index: number) => `aloft-b${index}`;
 /** Both the namespace (/run/netns/NAME, so `ip netns exec` works for debugging) and the host end of its veth. */
@@ -27,6 +31,21 @@ export async function createLinks(s: Subnet, ranks: number[]): Promise<void> {
     if (!linkExists(ns)) lines.push(`link add ${ns} type veth peer name eth0 netns ${ns}`, `link set ${ns} master ${br} up`);
   }
   if (lines.length) await must('setting up node network', 'ip', ['-batch', '-'], { input: lines.join('\n') + '\n' });
+  allowLocalnet(br);
+}
+
+/**
+ * Lets packets from the bridge be routed to 127.0.0.0/8 (the DNAT to this machine's loopback);
+ * off by default, as such packets are martians. Set every time: an older cluster's bridge gets it
+ * on its next start.
+ */
+function allowLocalnet(bridge: string): void {
+  const path = `/proc/sys/net/ipv4/conf/${bridge}/route_localnet`;
+  try {
+    if (readFileSync(path, 'utf8').trim() !== '1') writeFileSync(path, '1\n');
+  } catch (err) {
+    throw new Error(`cannot let local nodes reach this machine's loopback (${path}): ${(err as Error).message}`);
+  }
 }
 
 /** `ip -batch` lines run inside a node's namespace: its address and the host as its gateway. */
@@ -34,12 +53,16 @@ export function nodeAddressing(s: Subnet, address: string): string {
   return ['link set lo up', `addr replace ${address}/24 dev eth0`, 'link set eth0 up', `route replace default via ${s.gateway}`].join('\n') + '\n';
 }
 
-/** Masquerading for the cluster's traffic that leaves this machine, and forwarding allowed for it. */
+/**
+ * Masquerading for the cluster's traffic that leaves this machine, forwarding allowed for it, and
+ * the gateway address forwarded to this machine's loopback.
+ */
 export async function addNat(s: Subnet, backend: 'iptables' | 'nft'): Promise<void> {
   enableForwarding();
   const br = bridgeName(s.index);
   if (backend === 'nft') {
     const table = `table ip aloft-${s.index} {
+  chain prerouting { type nat hook prerouting priority dstnat; iifname "${br}" ip daddr ${s.gateway} dnat to 127.0.0.1; }
   chain postrouting { type nat hook postrouting priority srcnat; ip saddr ${s.cidr} oifname != "${br}" masquerade; }
   chain forward { type filter hook forward priority filter; iifname "${br}" accept; oifname "${br}" accept; }
 }
@@ -62,6 +85,7 @@ function iptablesRules(s: Subnet): Array<{ table: string; chain: string; spec: s
   const tag = ['-m', 'comment', '--comment', `aloft-${s.index}`];
   return [
     { table: 'nat', chain: 'POSTROUTING', spec: ['-s', s.cidr, '!', '-o', br, '-j', 'MASQUERADE', ...tag] },
+    { table: 'nat', chain: 'PREROUTING', spec: ['-i', br, '-d', s.gateway, '-j', 'DNAT', '--to-destination', '127.0.0.1', ...tag] },
     { table: 'filter', chain: 'FORWARD', spec: ['-i', br, '-j', 'ACCEPT', ...tag] },
     { table: 'filter', chain: 'FORWARD', spec: ['-o', br, '-j', 'ACCEPT', ...tag] },
   ];
@@ -93,8 +117,7 @@ export async function removeNetwork(index: number, ranks: number[]): Promise<voi
   // -force: one line failing (a link gone meanwhile) does not stop the others.
   if (lines.length) await run('ip', ['-force', '-batch', '-'], { input: lines.join('\n') + '\n' });
   await run('nft', ['delete', 'table', 'ip', `aloft-${index}`]);
-  const s = { index, cidr: `10.${212 + (index >> 8)}.${index & 255}.0/24` } as Subnet;
-  for (const rule of iptablesRules(s)) {
+  for (const rule of iptablesRules(subnetOf(index))) {
     // An iptables that is not installed answers ENOENT; one without these rules, code 1.
     while ((await run('iptables', ['-t', rule.table, '-D', rule.chain, ...rule.spec])).code === 0) {
       /* a rule added twice is deleted twice */
