@@ -235,6 +235,7 @@ export class Agent extends EventEmitter {
       submittedAt: now,
       taskId: sub.taskId ?? makeTaskId(now, this.clusterView().name, id),
       ...(secretNames.length > 0 ? { secretNames } : {}),
+      ...(typeof sub.user === 'string' && sub.user ? { user: sub.user.slice(0, 64) } : {}),
       ...(sub.requestId !== undefined ? { requestId: sub.requestId } : {}),
     };
     this.specCache.set(id, { spec, secrets });

@@ -49,6 +49,8 @@ export interface JobSubmission {
   taskId?: string;
   /** extra env only for this job (e.g. SKYPILOT_MANAGED_JOB_ID) */
   extraEnv?: Record<string, string>;
+  /** who submitted it (shown as USER; never used for access on the node) */
+  user?: string;
   /**
    * the daemon's request (or the CLI's exec key) this submission belongs to: a second submit with
    * the same one answers the job the first created, so a retry after a lost answer never runs a

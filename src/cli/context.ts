@@ -1,6 +1,8 @@
-// What every command needs: a daemon client (starting the daemon on first use) and output helpers.
+// What every command needs: a daemon client (starting the daemon on first use, or reaching the
+// API server the user logged in to) and output helpers.
 import type { DaemonClient } from '../client/client.js';
 import { existsSync } from 'node:fs';
+import type { AloftConfig } from '../spec/config.js';
 import { aloftHome, homePaths } from '../util/paths.js';
 
 let client: DaemonClient | undefined;
@@ -8,14 +10,37 @@ let client: DaemonClient | undefined;
 export async function daemon(): Promise<DaemonClient> {
   if (client) return client;
   const home = aloftHome();
-  await checkConfig(home);
-  const [{ ensureDaemon }, { DaemonClient }] = await Promise.all([import('../client/spawn.js'), import('../client/client.js')]);
-  const info = await ensureDaemon(home);
-  // A setting the daemon reads only when it starts is not silently dropped (issue 14.12).
-  const { settingMismatches } = await import('../util/env.js');
-  for (const line of settingMismatches(process.env, info.settings ?? {})) note(`aloft: warning: ${line}`);
-  client = new DaemonClient({ home });
+  const config = await checkConfig(home);
+  const [{ ensureDaemon, ensureRemote }, { DaemonClient }, { remoteEndpoint }] = await Promise.all([
+    import('../client/spawn.js'),
+    import('../client/client.js'),
+    import('../client/endpoint.js'),
+  ]);
+  const endpoint = remoteEndpoint(config?.apiServer);
+  if (endpoint) {
+    // A remote server's settings are its own: nothing of this shell's environment reaches it.
+    await ensureRemote(endpoint);
+    client = new DaemonClient({ home, endpoint });
+    client.onUpload = (what) => note(`aloft: ${what} to ${endpoint.url}`);
+  } else {
+    const info = await ensureDaemon(home);
+    // A setting the daemon reads only when it starts is not silently dropped (issue 14.12).
+    const { settingMismatches } = await import('../util/env.js');
+    for (const line of settingMismatches(process.env, info.settings ?? {})) note(`aloft: warning: ${line}`);
+    client = new DaemonClient({ home });
+  }
   return client;
+}
+
+/**
+ * What brings a lost daemon back for a client that follows a stream: the local one is started
+ * again; a remote API server is waited for (its supervisor restarts it).
+ */
+export function reviveFor(c: DaemonClient): () => Promise<unknown> {
+  return async () => {
+    const spawn = await import('../client/spawn.js');
+    return c.remote ? spawn.waitForServer(c.endpoint, 10 * 60_000) : spawn.ensureDaemon(c.home);
+  };
 }
 
 /**
@@ -23,10 +48,10 @@ export async function daemon(): Promise<DaemonClient> {
  * line `PATH:line:col: ...` and a non-zero exit here, before the daemon is asked anything. The
  * parser (yaml + zod) loads only when the file exists.
  */
-export async function checkConfig(home: string): Promise<void> {
+export async function checkConfig(home: string): Promise<AloftConfig | undefined> {
   const path = homePaths(home).config;
-  if (!existsSync(path)) return;
-  (await import('../spec/config.js')).loadConfig(path);
+  if (!existsSync(path)) return undefined;
+  return (await import('../spec/config.js')).loadConfig(path);
 }
 
 export function printJson(value: unknown): void {

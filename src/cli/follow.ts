@@ -4,8 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { JobRecord, RequestRecord } from '../protocol/model.js';
 import { DaemonUnreachable } from '../client/http.js';
 import { UserError } from '../util/errors.js';
-import { aloftHome } from '../util/paths.js';
-import { ExitCode, note } from './context.js';
+import { daemon, ExitCode, note, reviveFor } from './context.js';
 
 /** A fresh idempotency key for a launch or exec: a retry with it is the same call (protocol/schemas.ts). */
 export function newRequestId(kind: 'launch' | 'exec'): string {
@@ -22,9 +21,10 @@ export async function retrying<T>(call: () => Promise<T>): Promise<T> {
       return await call();
     } catch (err) {
       if (!(err instanceof DaemonUnreachable) || attempt >= 3) throw err;
-      note('aloft: lost the daemon; starting it again…');
-      const { ensureDaemon } = await import('../client/spawn.js');
-      await ensureDaemon(aloftHome());
+      // The client this command made: a local daemon is started again, a remote server waited for.
+      const c = await daemon();
+      note(c.remote ? 'aloft: lost the API server; waiting for it…' : 'aloft: lost the daemon; starting it again…');
+      await reviveFor(c)();
     }
   }
 }
@@ -92,7 +92,7 @@ export async function followRequest(client: DaemonClient, id: string, opts: bool
  */
 export async function reattaching(
   open: (write: (text: string) => void) => { done: Promise<void> },
-  opts: { follow: boolean; stopped: () => boolean; out?: NodeJS.WritableStream },
+  opts: { follow: boolean; stopped: () => boolean; revive: () => Promise<unknown>; out?: NodeJS.WritableStream },
 ): Promise<void> {
   const out = opts.out ?? process.stdout;
   let printed = 0; // characters written so far
@@ -116,8 +116,7 @@ export async function reattaching(
     } catch (err) {
       if (!(err instanceof DaemonUnreachable) || opts.stopped() || !opts.follow || attempt >= 3) throw err;
       note('aloft: lost the daemon; the job keeps running. Re-attaching…');
-      const { ensureDaemon } = await import('../client/spawn.js');
-      await ensureDaemon(aloftHome());
+      await opts.revive();
     }
   }
 }
@@ -148,7 +147,7 @@ export async function followLogs(
           if (item.type === 'text') write(item.text);
           else job = item.job;
         })),
-      { follow: q.follow, stopped: () => detached, out },
+      { follow: q.follow, stopped: () => detached, revive: reviveFor(client), out },
     );
   } finally {
     process.off('SIGINT', onSig);

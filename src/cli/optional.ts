@@ -12,7 +12,8 @@ import { register as local } from './commands/local.js';
 import { register as serve } from './commands/serve.js';
 import { register as costReport } from './commands/cost-report.js';
 import { register as storage } from './commands/storage.js';
+import { register as api } from './commands/api.js';
 
 export function registerOptional(program: Command): void {
-  for (const register of [managedJobs, serve, gpus, check, catalog, ssh, top, local, costReport, storage, schema]) register(program);
+  for (const register of [managedJobs, serve, gpus, check, catalog, ssh, top, local, costReport, storage, schema, api]) register(program);
 }

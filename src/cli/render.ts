@@ -28,7 +28,8 @@ export function autostopText(c: ClusterRecord): string {
   return `${c.autostop.idleMinutes}m${c.autostop.down ? ' (down)' : ''}`;
 }
 
-export const CLUSTER_HEADERS = ['NAME', 'INFRA', 'RESOURCES', 'STATUS', 'AUTOSTOP', '$/HR', 'LAUNCHED', 'LAST JOB'];
+// USER (who launched / submitted), where SkyPilot puts it: after NAME.
+export const CLUSTER_HEADERS = ['NAME', 'USER', 'INFRA', 'RESOURCES', 'STATUS', 'AUTOSTOP', '$/HR', 'LAUNCHED', 'LAST JOB'];
 
 export const CLUSTER_HEADERS_VERBOSE = [...CLUSTER_HEADERS, 'REGION', 'ZONE', 'UID', 'REASON'];
 
@@ -38,6 +39,7 @@ export function clusterRow(c: ClusterRecord, now = Date.now(), verbose = false):
   const why = c.statusReason && (c.status === 'INIT' || c.status === 'STOPPED') ? c.statusReason : undefined;
   const row = [
     c.name,
+    c.user ?? '-',
     c.infra,
     c.resources,
     color(c.status, clusterStatusColor(c.status)) + (why && !verbose ? ` (${why.split(/: |;/)[0]})` : ''),
@@ -50,13 +52,14 @@ export function clusterRow(c: ClusterRecord, now = Date.now(), verbose = false):
   return row;
 }
 
-export const JOB_HEADERS = ['ID', 'NAME', 'SUBMITTED', 'STARTED', 'DURATION', 'RESOURCES', 'STATUS'];
+export const JOB_HEADERS = ['ID', 'NAME', 'USER', 'SUBMITTED', 'STARTED', 'DURATION', 'RESOURCES', 'STATUS'];
 
 export function jobRow(j: JobRecord, now = Date.now()): string[] {
   const end = j.endedAt ?? (j.startedAt ? now : undefined);
   return [
     String(j.id),
     j.name ?? '-',
+    j.user ?? '-',
     ago(j.submittedAt, now),
     ago(j.startedAt, now),
     j.startedAt && end ? duration(end - j.startedAt) : '-',

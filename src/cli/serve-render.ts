@@ -33,11 +33,12 @@ export function replicasText(s: ServiceRecord): string {
 
 export function statusTables(services: ServiceRecord[], verbose = false, now = Date.now()): string {
   if (services.length === 0) return `${paint('Services', 'cyan')}\nNo existing services.`;
-  const headers = ['NAME', 'VERSION', 'UPTIME', 'STATUS', 'REPLICAS', 'ENDPOINT'];
+  const headers = ['NAME', 'USER', 'VERSION', 'UPTIME', 'STATUS', 'REPLICAS', 'ENDPOINT'];
   if (verbose) headers.push('QPS', 'P50', 'AUTOSCALING_POLICY', 'LOAD_BALANCING_POLICY', 'REQUESTED_RESOURCES');
   const rows = services.map((s) => {
     const row = [
       s.name,
+      s.user ?? '-',
       s.activeVersions.length ? s.activeVersions.join(',') : '-',
       s.uptimeSince ? duration(now - s.uptimeSince) : '-',
       paint(s.status, SERVICE_COLOURS[s.status]),

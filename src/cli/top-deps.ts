@@ -34,17 +34,18 @@ export async function taskVariables(path: string, env: NodeJS.ProcessEnv = proce
 }
 
 export async function topOptions(client: DaemonClient, home: string): Promise<Omit<RunTopOptions, 'info' | 'keymap'>> {
-  const [tui, { subscribeEvents }, { ensureDaemon }] = await Promise.all([
+  const [tui, { subscribeEvents }, { reviveFor }] = await Promise.all([
     import('../tui/index.js'),
     import('../client/events.js'),
-    import('../client/spawn.js'),
+    import('./context.js'),
   ]);
   const bin = join(packageRoot(), 'bin', 'aloft');
-  const revive = () => ensureDaemon(home).then(() => undefined);
+  const revive = () => reviveFor(client)().then(() => undefined);
   return {
     client,
     home,
-    subscribe: (o) => subscribeEvents({ ...o, home, revive }),
+    // A remote server's stream reconnects and resumes by itself; only a local daemon is started.
+    subscribe: (o) => subscribeEvents({ ...o, home, endpoint: client.endpoint, ...(client.remote ? {} : { revive }) }),
     reviveDaemon: revive,
     shellCommand: (cluster) => ({ command: process.execPath, args: [bin, 'ssh', cluster] }),
     listTaskFiles: () => tui.listTaskFiles(process.cwd(), [join(packageRoot(), 'examples')]),
@@ -52,7 +53,7 @@ export async function topOptions(client: DaemonClient, home: string): Promise<Om
     taskVariables: (p) => taskVariables(p),
     prepareLaunch,
     loadGpus: tui.loadGpuCatalog,
-    streamManagedLogs: tui.managedLogStreamer(client.socket),
-    streamServeLogs: tui.serveLogStreamer(client.socket),
+    streamManagedLogs: tui.managedLogStreamer(client.endpoint),
+    streamServeLogs: tui.serveLogStreamer(client.endpoint),
   };
 }

@@ -1,25 +1,49 @@
+import type { Readable } from 'node:stream';
 import type { ApiMethod, ApiMethods, LogStreamItem, RequestStreamItem } from '../protocol/api.js';
 import { aloftHome, homePaths } from '../util/paths.js';
-import { getNdjson, postJson } from './http.js';
+import { getNdjson, postJson, postStream, type Endpoint } from './http.js';
 import type { ApiClient, StreamHandle } from './types.js';
 
-/** Typed access to a running daemon (see spawn.ts for starting one). */
+/** Methods whose tasks name files on the client's disk: uploaded first when the server is remote. */
+const WITH_FILES: ReadonlySet<ApiMethod> = new Set(['launch', 'exec', 'jobsLaunch']);
+
+/** Typed access to a running daemon (see spawn.ts for starting one) or a remote API server. */
 export class DaemonClient implements ApiClient {
   readonly home: string;
-  readonly socket: string;
+  readonly endpoint: Endpoint;
+  /** told before a workdir or file mount goes up to a remote server */
+  onUpload?: (what: string) => void;
 
-  constructor(opts: { home?: string } = {}) {
+  constructor(opts: { home?: string; endpoint?: Endpoint } = {}) {
     this.home = opts.home ?? aloftHome();
-    this.socket = homePaths(this.home).socket;
+    this.endpoint = opts.endpoint ?? { kind: 'unix', socket: homePaths(this.home).socket };
   }
 
-  call<M extends ApiMethod>(method: M, params: ApiMethods[M]['params']): Promise<ApiMethods[M]['result']> {
-    return postJson(this.socket, `/v1/rpc/${method}`, params) as Promise<ApiMethods[M]['result']>;
+  /** The local daemon's socket ('' for a remote server). */
+  get socket(): string {
+    return this.endpoint.kind === 'unix' ? this.endpoint.socket : '';
   }
 
-  private stream(path: string, onItem: (item: any) => void): StreamHandle {
+  get remote(): boolean {
+    return this.endpoint.kind === 'tcp';
+  }
+
+  async call<M extends ApiMethod>(method: M, params: ApiMethods[M]['params']): Promise<ApiMethods[M]['result']> {
+    if (this.remote && WITH_FILES.has(method)) {
+      const { uploadTaskFiles } = await import('./upload.js');
+      params = await uploadTaskFiles(params as never, (s) => this.upload(s), this.onUpload);
+    }
+    return postJson(this.endpoint, `/v1/rpc/${method}`, params) as Promise<ApiMethods[M]['result']>;
+  }
+
+  /** Sends a tar stream to the server; answers the upload's id. */
+  upload(stream: Readable): Promise<{ id: string; files: number; bytes: number }> {
+    return postStream(this.endpoint, '/v1/upload', stream, 'application/x-tar') as Promise<{ id: string; files: number; bytes: number }>;
+  }
+
+  stream(path: string, onItem: (item: any) => void): StreamHandle {
     const ac = new AbortController();
-    return { done: getNdjson(this.socket, path, onItem, ac.signal), abort: () => ac.abort() };
+    return { done: getNdjson(this.endpoint, path, onItem, ac.signal), abort: () => ac.abort() };
   }
 
   streamLogs(

@@ -1,8 +1,10 @@
 // The event stream: snapshot, then changes by sequence; reconnects by itself and resumes from
 // the last sequence it saw, so a daemon restart loses and duplicates nothing. With `revive`, a
 // daemon that is gone (connection refused, no socket) is started again, as every CLI command
-// would, instead of waiting for someone else to start it.
+// would, instead of waiting for someone else to start it. A remote API server (team mode) is
+// never started from here: the stream waits for it to come back and resumes the same way.
 import WebSocket from 'ws';
+import type { Endpoint } from './http.js';
 import type { EventStreamMessage } from '../protocol/api.js';
 import { errorMessage } from '../util/errors.js';
 import { aloftHome, homePaths } from '../util/paths.js';
@@ -14,8 +16,10 @@ function refused(err: Error): boolean {
   return code === 'ECONNREFUSED' || code === 'ENOENT';
 }
 
-export function subscribeEvents(opts: SubscribeOptions & { home?: string; revive?: () => Promise<unknown> }): EventSubscription {
-  const socket = homePaths(opts.home ?? aloftHome()).socket;
+export function subscribeEvents(
+  opts: SubscribeOptions & { home?: string; endpoint?: Endpoint; revive?: () => Promise<unknown> },
+): EventSubscription {
+  const endpoint: Endpoint = opts.endpoint ?? { kind: 'unix', socket: homePaths(opts.home ?? aloftHome()).socket };
   let last = opts.since ?? 0;
   let closed = false;
   let ws: WebSocket | undefined;
@@ -26,7 +30,17 @@ export function subscribeEvents(opts: SubscribeOptions & { home?: string; revive
   const connect = () => {
     if (closed) return;
     opts.onConnection?.(attempt === 0 ? 'connecting' : 'reconnecting');
-    ws = new WebSocket(`ws+unix://${socket}:/v1/events?since=${last}`);
+    if (endpoint.kind === 'unix') ws = new WebSocket(`ws+unix://${endpoint.socket}:/v1/events?since=${last}`);
+    else {
+      const base = endpoint.url.replace(/^http/, 'ws').replace(/\/$/, '');
+      ws = new WebSocket(`${base}/v1/events?since=${last}`, endpoint.token ? { headers: { authorization: `Bearer ${endpoint.token}` } } : {});
+      // A refusal (401, 429) is a failed attempt like any other: said once, retried later.
+      ws.on('unexpected-response', (_req, res) => {
+        ws?.removeAllListeners('close');
+        again(new Error(res.statusCode === 401 ? 'the API server refused the token (unauthorized)' : `the API server answered ${res.statusCode}`));
+        res.resume();
+      });
+    }
     ws.on('open', () => {
       attempt = 0;
       opts.onConnection?.('connected');
@@ -48,7 +62,7 @@ export function subscribeEvents(opts: SubscribeOptions & { home?: string; revive
     const again = (err?: Error) => {
       if (closed || retry || reviving) return;
       attempt++;
-      if (!err || !refused(err) || !opts.revive) return later(err?.message);
+      if (!err || !refused(err) || !opts.revive || endpoint.kind === 'tcp') return later(err?.message);
       // Nobody serves the socket: start the daemon, then resume from `last` (the new daemon
       // reads the same event log, so the changes in between arrive, or a fresh snapshot).
       reviving = true;

@@ -11,7 +11,7 @@ import { UserError } from '../util/errors.js';
 import { errnoCode, liveDaemonPid, pidAlive, waitForExit } from '../util/process.js';
 import { ensureHome, homePaths, packageRoot } from '../util/paths.js';
 import { aloftVersion } from '../util/version.js';
-import { DaemonBusy, DaemonUnreachable, postJson } from './http.js';
+import { DaemonBusy, DaemonUnreachable, postJson, type Endpoint } from './http.js';
 
 const START_TIMEOUT_MS = 30_000;
 
@@ -206,4 +206,31 @@ export async function ensureDaemon(home: string): Promise<DaemonInfo> {
     }
   }
   throw new UserError(`could not reach or start the daemon for ${home} within ${(START_TIMEOUT_MS * 2) / 1000}s; see ${paths.log}`);
+}
+
+/**
+ * A remote API server (team mode) is never started by a client: it must answer. With
+ * ALOFT_API_WAIT_SECONDS=N a client rides out a server restart (N seconds of refused connections).
+ */
+export async function ensureRemote(endpoint: Extract<Endpoint, { kind: 'tcp' }>): Promise<DaemonInfo> {
+  const waitMs = Number(process.env.ALOFT_API_WAIT_SECONDS ?? '0') * 1000;
+  try {
+    return await waitForServer(endpoint, waitMs);
+  } catch (err) {
+    if (!(err instanceof DaemonUnreachable)) throw err;
+    throw new UserError(`${err.message}; is it running? (\`aloft api logout\` goes back to the local daemon)`);
+  }
+}
+
+/** Polls the server's `info` until it answers (or `timeoutMs` passes: the last error). */
+export async function waitForServer(endpoint: Endpoint, timeoutMs: number): Promise<DaemonInfo> {
+  const deadline = Date.now() + timeoutMs;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return (await postJson(endpoint, '/v1/rpc/info', {}, 10_000)) as DaemonInfo;
+    } catch (err) {
+      if (!(err instanceof DaemonUnreachable) || Date.now() >= deadline) throw err;
+      await new Promise((r) => setTimeout(r, Math.min(1000, 50 * 2 ** attempt)));
+    }
+  }
 }

@@ -20,22 +20,35 @@ import { getProvider } from './providers.js';
 import { jobTaskKey, recordTask, requestTaskKey } from './submitted.js';
 import { RequestCancelled } from './requests.js';
 import type { RpcHandler, StreamHandler } from './server.js';
+import { Forbidden, localUserName, mayChange, requireAdmin, requireOwner, type Caller } from './team/caller.js';
+import type { AuditLog } from './team/audit.js';
+import type { Users } from './team/users.js';
+import { localizeTask } from './team/uploads.js';
 
-type Handlers = { [M in keyof ApiMethods]: (p: ApiMethods[M]['params']) => Promise<ApiMethods[M]['result']> };
+/** Every method gets the caller the server authenticated (methods that do not care ignore it). */
+type Handlers = { [M in keyof ApiMethods]: (p: ApiMethods[M]['params'], caller: Caller) => Promise<ApiMethods[M]['result']> };
 type TypedStream<S extends keyof typeof STREAM_QUERIES> = (q: StreamQuery<S>, send: (item: unknown) => void, signal: AbortSignal) => Promise<void>;
 
 export interface ApiOptions {
   socket: string;
   startedAt: number;
   shutdown: () => void;
+  users: Users;
+  audit: AuditLog;
+  /** TCP addresses served (team mode) */
+  listen: () => string[];
+  state: { kind: 'sqlite' | 'postgresql'; location: string };
 }
+
+/** The user a record belongs to (a record from before team mode: the local user's). */
+const ownerOf = (r: { user?: string }): string => r.user ?? localUserName();
 
 export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Map<string, RpcHandler>; streams: Map<string, StreamHandler> } {
   const { store, requests } = ctx;
 
   /** Runs `work` as a background request; answers with its id at once. */
-  const background = (kind: RequestKind, cluster: string, work: (reqId: string) => Promise<{ jobId?: number } | void>, id?: string) => {
-    const req = requests.create(kind, cluster, id ? { id } : {});
+  const background = (kind: RequestKind, cluster: string, caller: Caller, work: (reqId: string) => Promise<{ jobId?: number } | void>, id?: string) => {
+    const req = requests.create(kind, cluster, { user: caller.user, ...(id ? { id } : {}) });
     void (async () => {
       try {
         const r = await work(req.id);
@@ -59,26 +72,33 @@ export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Map<stri
         startedAt: opts.startedAt,
         uptimeSeconds: Math.round((Date.now() - opts.startedAt) / 1000),
         infra: await usableInfraCached(),
+        ...(opts.listen().length ? { listen: opts.listen() } : {}),
+        state: opts.state,
         settings: daemonSettings(process.env),
       };
     },
-    async shutdown() {
+    async shutdown(_p, caller) {
+      requireAdmin(caller, 'stop the API server');
       setImmediate(opts.shutdown);
       return { ok: true };
     },
-    async launch(p: LaunchParams) {
+    async launch(given: LaunchParams, caller) {
       // A retry of a launch whose answer was lost (the daemon died): the request it made.
-      const known = p.requestId ? store.getRequest(p.requestId) : undefined;
+      const known = given.requestId ? store.getRequest(given.requestId) : undefined;
       if (known) {
-        if (known.kind !== 'launch') throw new UserError(`request ${known.id} is a ${known.kind}, not a launch`);
+        if (known.kind !== 'launch' || ownerOf(known) !== caller.user) throw new UserError(`request id ${known.id} is taken; retry with a new one`);
         return { requestId: known.id, cluster: known.cluster };
       }
-      const cluster = p.cluster ? validateClusterName(p.cluster) : generateClusterName();
+      const cluster = given.cluster ? validateClusterName(given.cluster) : generateClusterName(caller.user);
       const owner = replicaOwner(cluster);
       if (owner) throw new UserError(`cluster name '${cluster}' belongs to service '${owner.service}' (its replica ${owner.id}); pick another name`);
+      const existing = store.getCluster(cluster);
+      if (existing) requireOwner(caller, existing.user, `cluster '${cluster}'`, 'launch on it');
+      const p: LaunchParams = { ...given, task: localizeTask(given.task, caller, ctx.home) };
       const requestId = background(
         'launch',
         cluster,
+        caller,
         async (id) => {
           const r = await runLaunch(ctx, p, requestRecord(id));
           const uid = store.getCluster(cluster)?.uid;
@@ -91,8 +111,10 @@ export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Map<stri
       recordTask(store.db, requestTaskKey(requestId), p.task);
       return { requestId, cluster };
     },
-    async exec(p) {
-      const rec = requireCluster(ctx, validateClusterName(p.cluster));
+    async exec(given, caller) {
+      const rec = requireCluster(ctx, validateClusterName(given.cluster));
+      requireOwner(caller, rec.user, `cluster '${rec.name}'`, 'run work on it');
+      const p = { ...given, task: localizeTask(given.task, caller, ctx.home) };
       if (rec.status !== 'UP') {
         throw new UserError(
           rec.status === 'STOPPED'
@@ -112,7 +134,7 @@ export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Map<stri
         ({ warnings } = await syncWorkdir(provider, rec.name, store.getInternal(rec.name).nodes ?? [], p.task.workdir));
       }
       // The caller's key makes a retry (after the daemon died mid-call) find the same job.
-      const sub = submissionOf(p.task, { withSetup: false, ...(p.requestId ? { requestId: p.requestId } : {}) });
+      const sub = submissionOf(p.task, { withSetup: false, user: caller.user, ...(p.requestId ? { requestId: p.requestId } : {}) });
       if (!sub) throw new UserError('nothing to run: give a YAML with `run:` or a command after --');
       const client = await headAgent(ctx, rec.name);
       const { jobId } = await client.call('submit', sub);
@@ -146,15 +168,33 @@ export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Map<stri
       if (p?.skipFinished) jobs = jobs.filter((j) => !isTerminalJob(j.status));
       return { jobs };
     },
-    async cancel(p) {
+    async cancel(p, caller) {
       const rec = requireCluster(ctx, p.cluster);
       if (rec.status !== 'UP') throw new UserError(`cluster '${rec.name}' is ${rec.status}; nothing runs on it`);
       if (!p.all && !(p.jobIds && p.jobIds.length > 0)) throw new UserError('say which jobs to cancel, or --all');
+      let target: { all: true } | { jobIds: number[] } = p.all ? { all: true } : { jobIds: p.jobIds! };
+      if (!mayChange(caller, rec.user)) {
+        // Not the cluster's owner: only jobs of one's own on it.
+        ctx.links.flushNow();
+        const jobs = store.jobsOf(rec.uid);
+        if (p.all) target = { jobIds: jobs.filter((j) => !isTerminalJob(j.status) && j.user === caller.user).map((j) => j.id) };
+        else {
+          for (const id of p.jobIds!) {
+            const j = jobs.find((x) => x.id === id);
+            if (j && j.user !== caller.user) {
+              const who = j.user ?? ownerOf(rec);
+              throw new Forbidden(`job ${id} on '${rec.name}' belongs to ${who}: only ${who}, the cluster's owner or an admin may cancel it`);
+            }
+          }
+        }
+        if ('jobIds' in target && target.jobIds.length === 0) return { cancelled: [] };
+      }
       const client = await headAgent(ctx, rec.name);
-      return client.call('cancel', p.all ? { all: true } : { jobIds: p.jobIds });
+      return client.call('cancel', target);
     },
-    async stop(p) {
+    async stop(p, caller) {
       const { names, missing } = known(p.clusters);
+      for (const n of names) owned(caller, n, 'stop it');
       // A managed job's cluster belongs to its controller: a stop would end the job for good.
       const owners = new Map(ctx.store.activeManaged().filter((m) => m.cluster).map((m) => [m.cluster!, m.id]));
       for (const n of names) {
@@ -170,15 +210,16 @@ export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Map<stri
           throw new UserError(`cluster '${n}' runs on ${rec.infra}: ${rec.cloud} clusters cannot be stopped; use \`aloft down ${n}\` (autostop there tears down)`, 'CANNOT_STOP');
         }
       }
-      return { requestIds: names.map((n) => background('stop', n, () => ctx.locks.with(n, () => stopCluster(ctx, n)))), clusters: names, missing };
+      return { requestIds: names.map((n) => background('stop', n, caller, () => ctx.locks.with(n, () => stopCluster(ctx, n)))), clusters: names, missing };
     },
-    async start(p) {
+    async start(p, caller) {
       const { names, missing } = known(p.clusters);
+      for (const n of names) owned(caller, n, 'start it');
       return {
         clusters: names,
         missing,
         requestIds: names.map((n) =>
-          background('start', n, (id) =>
+          background('start', n, caller, (id) =>
             ctx.locks.with(n, async () => {
               await startCluster(ctx, n, (m) => requests.progress(id, m));
               if (p.idleMinutes !== undefined) await setAutostop(ctx, n, { idleMinutes: p.idleMinutes, down: p.down });
@@ -187,16 +228,20 @@ export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Map<stri
         ),
       };
     },
-    async down(p) {
-      const { names, missing } = p.all ? { names: store.listClusters().map((c) => c.name), missing: [] } : known(p.clusters ?? []);
+    async down(p, caller) {
+      if (p.allUsers) requireAdmin(caller, "tear down every user's clusters");
+      const { names, missing } = p.all
+        ? { names: store.listClusters().filter((c) => p.allUsers || ownerOf(c) === caller.user).map((c) => c.name), missing: [] }
+        : known(p.clusters ?? []);
+      for (const n of p.all ? [] : names) owned(caller, n, 'tear it down');
       return {
         clusters: names,
         missing,
-        requestIds: names.map((n) => background('down', n, (id) => ctx.locks.with(n, () => teardown(ctx, n, { purge: p.purge, requestId: id })))),
+        requestIds: names.map((n) => background('down', n, caller, (id) => ctx.locks.with(n, () => teardown(ctx, n, { purge: p.purge, requestId: id })))),
       };
     },
-    async autostop(p) {
-      for (const n of p.clusters) requireCluster(ctx, n); // all or nothing: check every name first
+    async autostop(p, caller) {
+      for (const n of p.clusters) owned(caller, n, 'change its autostop'); // all or nothing: check every name first
       const clusters: ClusterRecord[] = [];
       for (const n of p.clusters) clusters.push(await setAutostop(ctx, n, p));
       return { clusters };
@@ -217,10 +262,11 @@ export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Map<stri
       const total = Math.round(rows.reduce((a, r) => a + r.cost, 0) * 1e6) / 1e6;
       return { rows, total };
     },
-    async requestCancel(p) {
+    async requestCancel(p, caller) {
       if (!p?.id) throw new UserError('say which request to cancel (see `aloft requests`)');
       const req = store.getRequest(p.id);
       if (!req) throw new UserError(`no request '${p.id}' (see \`aloft requests\`)`, 'NOT_FOUND');
+      requireOwner(caller, req.user, `request ${req.id}`, 'cancel it');
       if (req.status !== 'RUNNING') {
         throw new UserError(`request ${req.id} is already ${req.status}${req.kind === 'launch' && req.jobId !== undefined ? `; its job runs on its own: \`aloft cancel ${req.cluster} ${req.jobId}\`` : ''}`);
       }
@@ -234,13 +280,15 @@ export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Map<stri
       const { describe } = await import('./describe.js');
       return describe(ctx, p);
     },
-    async serveUp(p) {
+    async serveUp(p, caller) {
       if (!p?.task) throw new UserError('serve up needs a task');
-      return { service: services().up(p) };
+      return { service: services().up({ ...p, task: localizeTask(p.task, caller, ctx.home) }, caller.user) };
     },
-    async serveUpdate(p) {
+    async serveUpdate(p, caller) {
       if (!p?.task || !p.name) throw new UserError('serve update needs a service name and a task');
-      return services().update(p);
+      const svc = store.getService(p.name);
+      if (svc) requireOwner(caller, svc.user, `service '${p.name}'`, 'update it');
+      return services().update({ ...p, task: localizeTask(p.task, caller, ctx.home) });
     },
     async serveStatus(p) {
       let list = store.listServices();
@@ -251,13 +299,22 @@ export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Map<stri
       }
       return { services: list };
     },
-    async serveDown(p) {
+    async serveDown(p, caller) {
+      // like `down -a`: everyone's services only for an admin; naming another's is refused
+      const mine = store.listServices().filter((s) => mayChange(caller, s.user)).map((s) => s.name);
+      if (p?.all) return services().down({ names: mine, purge: p.purge });
+      for (const n of p?.names ?? []) {
+        const svc = store.getService(n);
+        if (svc) requireOwner(caller, svc.user, `service '${n}'`, 'tear it down');
+      }
       return services().down(p ?? {});
     },
     async storageLs() {
       return { storage: store.listStorage() };
     },
-    async storageDelete(p) {
+    async storageDelete(p, caller) {
+      // Buckets are not recorded per user: deleting one (objects and all) is an admin's call.
+      requireAdmin(caller, 'delete buckets');
       const { deleteBucket } = await import('./pipeline/storage.js');
       const all = store.listStorage();
       const names = p?.all ? [...new Set(all.map((r) => r.name))] : (p?.names ?? []);
@@ -282,21 +339,31 @@ export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Map<stri
       }
       return { deleted, failed };
     },
-    async jobsLaunch(p) {
-      if (!p?.task) throw new UserError('jobs launch needs a task');
-      return { job: managed().submit(p) };
+    async jobsLaunch(given, caller) {
+      if (!given?.task) throw new UserError('jobs launch needs a task');
+      const p = {
+        ...given,
+        task: localizeTask(given.task, caller, ctx.home),
+        ...(given.tasks ? { tasks: given.tasks.map((t) => localizeTask(t, caller, ctx.home)) } : {}),
+      };
+      return { job: managed().submit(p, caller.user) };
     },
     async jobsQueue(p) {
       let jobs = store.listManaged();
       if (p?.skipFinished) jobs = jobs.filter((j) => !TERMINAL_MANAGED_STATUSES.has(j.status));
       return { jobs };
     },
-    async jobsCancel(p) {
+    async jobsCancel(p, caller) {
+      if (p.allUsers) requireAdmin(caller, "cancel every user's managed jobs");
       const m = managed();
-      return { cancelled: m.cancel(m.resolve(p.ids, p.name, p.all ?? false)) };
+      let jobs = m.resolve(p.ids, p.name, p.all ?? false);
+      // -a / -n: the caller's own jobs (everyone's with --all-users); by id: refused if not theirs.
+      if (p.all || p.name !== undefined) jobs = jobs.filter((j) => p.allUsers || ownerOf(j) === caller.user);
+      else for (const j of jobs) requireOwner(caller, j.user, `managed job ${j.id}`, 'cancel it');
+      return { cancelled: m.cancel(jobs) };
     },
-    async preempt(p) {
-      const rec = requireCluster(ctx, p.cluster);
+    async preempt(p, caller) {
+      const rec = owned(caller, p.cluster, 'preempt it');
       if (rec.cloud !== 'local') throw new UserError(`only local clusters can be preempted by hand; ${rec.name} runs on ${rec.infra}`);
       if (!rec.useSpot) throw new UserError(`cluster '${rec.name}' is not a spot cluster (launch it with --use-spot)`);
       const { preemptLocal } = await import('./chaos.js');
@@ -325,7 +392,8 @@ export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Map<stri
       if (!hit) throw new UserError(`port ${p.port} is not exposed by cluster '${rec.name}' (ports: ${ports.join(', ')})`);
       return { endpoints: { [String(p.port)]: hit } };
     },
-    async nodeTarget(p) {
+    async nodeTarget(p, caller) {
+      if (caller.remote) throw new UserError('`aloft ssh` reaches nodes from the machine that runs the server; through an API server use `aloft exec CLUSTER -- CMD`');
       const rec = requireCluster(ctx, p.cluster);
       if (rec.status !== 'UP') throw new UserError(`cluster '${rec.name}' is ${rec.status}; start it first`);
       const nodes = store.getInternal(rec.name).nodes ?? [];
@@ -336,7 +404,48 @@ export function createApi(ctx: DaemonContext, opts: ApiOptions): { rpc: Map<stri
       if (target) return target;
       return { kind: 'local', home: node.home, env: { HOME: node.home, ALOFT_NODE_DIR: node.home, SKYPILOT_NODE_RANK: String(node.rank) } };
     },
+    async whoami(_p, caller) {
+      return { user: caller.user, role: caller.role, remote: caller.remote };
+    },
+    async usersAdd(p, caller) {
+      requireAdmin(caller, 'add users');
+      return { user: opts.users.add(p.name, p.role ?? 'user') };
+    },
+    async usersList(_p, caller) {
+      requireAdmin(caller, 'list users');
+      return { users: opts.users.list() };
+    },
+    async usersRemove(p, caller) {
+      requireAdmin(caller, 'remove users');
+      if (p.name === caller.user) throw new UserError('you cannot remove yourself');
+      opts.users.remove(p.name);
+      return { ok: true };
+    },
+    async tokensCreate(p, caller) {
+      requireAdmin(caller, 'create tokens');
+      return opts.users.createToken(p.user, p.label);
+    },
+    async tokensList(_p, caller) {
+      requireAdmin(caller, 'list tokens');
+      return { tokens: opts.users.listTokens() };
+    },
+    async tokensRevoke(p, caller) {
+      requireAdmin(caller, 'revoke tokens');
+      opts.users.revoke(p.id);
+      return { ok: true };
+    },
+    async audit(p, caller) {
+      requireAdmin(caller, 'read the audit log');
+      return { entries: opts.audit.list(Math.min(10_000, Math.max(1, p?.limit ?? 100))) };
+    },
   };
+
+  /** A cluster the caller may change (its owner, or an admin). */
+  function owned(caller: Caller, name: string, verb: string): ClusterRecord {
+    const rec = requireCluster(ctx, name);
+    requireOwner(caller, rec.user, `cluster '${rec.name}'`, verb);
+    return rec;
+  }
 
   /** Splits names into clusters that exist and names that do not (reported, not fatal to the rest). */
   function known(names: string[]): { names: string[]; missing: string[] } {
@@ -415,12 +524,12 @@ function checkedHandlers(handlers: Handlers): Map<string, RpcHandler> {
   const out = new Map<string, RpcHandler>();
   for (const method of Object.keys(API_PARAMS) as (keyof ApiMethods)[]) {
     const schema = API_PARAMS[method];
-    const handler = handlers[method] as (p: unknown) => Promise<unknown>;
-    out.set(method, (body: unknown) => {
+    const handler = handlers[method] as (p: unknown, caller: Caller) => Promise<unknown>;
+    out.set(method, (body: unknown, caller: Caller) => {
       const raw = body === undefined ? {} : body;
       const res = schema.safeParse(raw);
       if (!res.success) throw new UserError(`${method}: ${describeIssue(res.error, raw)}`, 'BAD_PARAMS');
-      return handler(res.data);
+      return handler(res.data, caller);
     });
   }
   return out;

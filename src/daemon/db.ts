@@ -6,8 +6,14 @@ import { chmodSync, closeSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 
 type Db = Database.Database;
+export type Migration = (db: Db) => void;
 
-const MIGRATIONS: Array<(db: Db) => void> = [
+/**
+ * The one schema history, for both state backends: SQLite runs it on the state file; with
+ * `db: postgresql://…` it runs on the in-memory working copy and PostgreSQL mirrors the resulting
+ * tables (src/daemon/state/pg-mirror.ts), so a migration added here needs nothing else.
+ */
+export const MIGRATIONS: Migration[] = [
   (db) => {
     db.exec(`
       CREATE TABLE clusters (
@@ -123,6 +129,34 @@ const MIGRATIONS: Array<(db: Db) => void> = [
       );
     `);
   },
+  (db) => {
+    // Team mode (src/daemon/team): users, their bearer tokens (SHA-256 of the token, never the
+    // token), and who launched / stopped / downed what.
+    db.exec(`
+      CREATE TABLE users (
+        name TEXT PRIMARY KEY,
+        role TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      CREATE TABLE api_tokens (
+        id TEXT PRIMARY KEY,
+        hash TEXT NOT NULL UNIQUE,
+        user_name TEXT NOT NULL,
+        label TEXT,
+        created_at INTEGER NOT NULL,
+        last_used_at INTEGER,
+        revoked_at INTEGER
+      );
+      CREATE TABLE audit_log (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        ts INTEGER NOT NULL,
+        user_name TEXT NOT NULL,
+        action TEXT NOT NULL,
+        target TEXT NOT NULL,
+        detail TEXT
+      );
+    `);
+  },
 ];
 
 export function openDatabase(path: string): Db {
@@ -149,17 +183,20 @@ export function openDatabase(path: string): Db {
   return db;
 }
 
-/** Brings the schema up to `target` (default: the newest); tests stop earlier to build old databases. */
-export function migrate(db: Db, target = MIGRATIONS.length): void {
+/**
+ * Brings the schema up to `target` (default: the newest) of `migrations` (default: aloft's); tests
+ * stop earlier to build old databases, and the PostgreSQL tests pass a history of their own.
+ */
+export function migrate(db: Db, target?: number, migrations: readonly Migration[] = MIGRATIONS): void {
   const current = db.pragma('user_version', { simple: true }) as number;
-  if (current > MIGRATIONS.length) {
+  if (current > migrations.length) {
     throw new Error(
-      `state database schema v${current} is newer than this aloft understands (v${MIGRATIONS.length}); upgrade aloft`,
+      `state database schema v${current} is newer than this aloft understands (v${migrations.length}); upgrade aloft`,
     );
   }
-  for (let v = current; v < Math.min(target, MIGRATIONS.length); v++) {
+  for (let v = current; v < Math.min(target ?? migrations.length, migrations.length); v++) {
     db.transaction(() => {
-      MIGRATIONS[v]!(db);
+      migrations[v]!(db);
       db.pragma(`user_version = ${v + 1}`);
     })();
   }

@@ -2,11 +2,17 @@
 // one per ALOFT_HOME. It tells its parent it is ready by writing "ready" on fd 3.
 
 import { writeFileSync, rmSync, writeSync, closeSync, mkdirSync, existsSync, readFileSync, statSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { DaemonBusy, DaemonUnreachable, postJson } from '../client/http.js';
 import { AgentLinks } from './agents.js';
 import { createApi } from './api.js';
 import { ClusterLocks, type DaemonContext } from './context.js';
-import { openDatabase } from './db.js';
+import { openState } from './state/open.js';
+import { AuditLog, READ_ONLY_METHODS, auditTarget } from './team/audit.js';
+import { Users } from './team/users.js';
+import { readStartSettings, serverOptions } from './team/options.js';
+import { collectUploads, receiveUpload, uploadsDir } from './team/uploads.js';
+import { loadConfig } from '../spec/config.js';
 import { createLogger } from './log.js';
 import { LogArchive, type LogFetcher } from './logs.js';
 import { makeLogFetcher } from './log-fetch.js';
@@ -85,6 +91,30 @@ async function retireUnreachableDaemon(pidFile: string, log: ReturnType<typeof c
   if (!(await waitForExit(pid, 15_000))) process.kill(pid, 'SIGKILL');
 }
 
+/**
+ * Switching a home from its SQLite file to a fresh PostgreSQL state would leave the clusters the
+ * file knows running with nobody managing them: refuse, saying what to do.
+ */
+function refuseToOrphan(file: string, store: Store): void {
+  if (!existsSync(file) || store.listClusters().length > 0) return;
+  let names: string[] = [];
+  try {
+    const old = new Database(file, { readonly: true, fileMustExist: true });
+    try {
+      names = (old.prepare('SELECT name FROM clusters ORDER BY name').all() as Array<{ name: string }>).map((r) => r.name);
+    } finally {
+      old.close();
+    }
+  } catch {
+    return; // no clusters table, or not a database: nothing to orphan
+  }
+  if (names.length === 0) return;
+  throw new Error(
+    `${file} has ${names.length} cluster(s) (${names.slice(0, 5).join(', ')}${names.length > 5 ? ', …' : ''}) that the new PostgreSQL state does not; ` +
+      'tear them down first (`aloft api stop`, then `aloft down -a`) or serve from another ALOFT_HOME',
+  );
+}
+
 async function main(): Promise<void> {
   const home = ensureHome(aloftHome());
   const paths = homePaths(home);
@@ -102,8 +132,25 @@ async function main(): Promise<void> {
   await retireUnreachableDaemon(paths.pidFile, log);
   log.info({ version: aloftVersion(), home }, 'daemon starting');
 
-  const db = openDatabase(paths.db);
-  const store = new Store(db);
+  // Team mode and the state backend: config.yaml (`api_server:`, `db:`) and what `aloft api start` set.
+  const serving = serverOptions(loadConfig(paths.config), readStartSettings(home));
+  const state = await openState({
+    file: paths.db,
+    url: serving.db,
+    log,
+    onFatal: (err) => {
+      // PostgreSQL refused the state or another server took the database: stop as a crash would;
+      // what PostgreSQL holds is consistent, and the next start resumes from it.
+      log.fatal({ err: errorMessage(err) }, 'state store failed; exiting');
+      log.flush();
+      process.exit(1);
+    },
+  });
+  const { db, durability } = state;
+  const store = new Store(db, durability.kind === 'postgresql' ? durability : undefined);
+  if (durability.kind === 'postgresql') refuseToOrphan(paths.db, store);
+  const users = new Users(db);
+  const audit = new AuditLog(db);
   const links = new AgentLinks();
   const requests = new RequestTracker(store);
   // The archive's fetcher needs the context it is part of; it is only called after start-up.
@@ -139,29 +186,72 @@ async function main(): Promise<void> {
     // Only our own files: a daemon that replaced us (see retireUnreachableDaemon) keeps its own.
     if (socketIno !== undefined && inodeOf(paths.socket) === socketIno) rmSync(paths.socket, { force: true });
     if (readPid(paths.pidFile) === process.pid) rmSync(paths.pidFile, { force: true });
-    try {
-      db.close();
-    } catch {
-      /* closing twice is harmless */
-    }
+    await durability.close();
     log.flush();
     setTimeout(() => process.exit(0), 50);
   };
 
-  const { rpc, streams } = createApi(ctx, { socket: paths.socket, startedAt, shutdown: () => void shutdown('api') });
-  server = new ApiServer({ store, log, rpc, streams });
+  const listen: string[] = [];
+  const { rpc, streams } = createApi(ctx, {
+    socket: paths.socket,
+    startedAt,
+    shutdown: () => void shutdown('api'),
+    users,
+    audit,
+    listen: () => listen,
+    state: { kind: durability.kind, location: durability.location },
+  });
+  server = new ApiServer({
+    store,
+    log,
+    rpc,
+    streams,
+    authenticate: (token) => users.verify(token),
+    rateLimit: serving.rateLimit,
+    maxBodyBytes: serving.maxBodyBytes,
+    maxUploadBytes: serving.maxUploadBytes,
+    trustForwarded: serving.trustForwarded,
+    upload: (body, caller, maxBytes) => receiveUpload(body, { home, caller, maxBytes }),
+    onCalled: (caller, method, params, outcome) => {
+      if (READ_ONLY_METHODS.has(method)) return;
+      const err = outcome.error as { code?: string; message?: string } | undefined;
+      const result = err ? 'failed' : 'ok';
+      audit.record(caller, method, auditTarget(params, outcome.result), err?.code === 'FORBIDDEN' ? 'refused' : result, err?.message);
+    },
+  });
   try {
     await server.listen(paths.socket);
     socketIno = inodeOf(paths.socket);
   } catch (err) {
     if (errnoCode(err) !== 'EADDRINUSE') throw err;
     log.warn('another daemon bound the socket first; leaving');
-    db.close();
+    await durability.close();
     log.flush();
     signalReady();
     process.exit(0);
   }
   writeFileSync(paths.pidFile, String(process.pid), { mode: 0o600 });
+  if (serving.tcp) {
+    const { host, port } = serving.tcp;
+    try {
+      listen.push(await server.listenTcp(serving.tcp));
+    } catch (err) {
+      throw new Error(`cannot listen on ${host}:${port}: ${errnoCode(err) === 'EADDRINUSE' ? 'the address is in use' : errorMessage(err)}`);
+    }
+    log.info({ listen, state: durability.location }, 'API server listening');
+  }
+  // Uploads no live managed job needs are removed after a day (and checked hourly).
+  const gcUploads = () => {
+    try {
+      const live = ctx.store.activeManaged().map((m) => JSON.stringify(ctx.store.managedTask(m.id)));
+      const removed = collectUploads(home, (dir) => live.some((t) => t.includes(dir)));
+      if (removed) log.info({ removed, dir: uploadsDir(home) }, 'removed old uploads');
+    } catch (err) {
+      log.warn({ err: errorMessage(err) }, 'upload cleanup failed');
+    }
+  };
+  setInterval(gcUploads, 3600_000).unref();
+  setTimeout(gcUploads, 60_000).unref();
 
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));

@@ -15,6 +15,7 @@ import type {
 } from '../protocol/model.js';
 import type { NodeInfo } from '../providers/types.js';
 import type { Db } from './db.js';
+import type { Durability } from './state/pg-mirror.js';
 import { nextIntervals, type Interval } from './cost.js';
 import type { MountPlan } from '../storage/plan.js';
 
@@ -54,7 +55,10 @@ export class Store extends EventEmitter {
   private seq: number;
   private readonly stmts;
 
-  constructor(readonly db: Db) {
+  constructor(
+    readonly db: Db,
+    private readonly durability?: Pick<Durability, 'barrier'>,
+  ) {
     super();
     this.setMaxListeners(0);
     this.seq = (db.prepare('SELECT COALESCE(MAX(seq), 0) AS s FROM events').get() as { s: number }).s;
@@ -128,6 +132,20 @@ export class Store extends EventEmitter {
 
   get currentSeq(): number {
     return this.seq;
+  }
+
+  /**
+   * Resolves once every change made so far is durable: at once with SQLite (a commit is), after
+   * PostgreSQL has it otherwise. Awaited before the daemon acts on the outside world or lets a
+   * change leave the process, so a crash never takes back what someone has seen.
+   */
+  durable(): Promise<void> {
+    return this.durability ? this.durability.barrier() : Promise.resolve();
+  }
+
+  /** True when a commit is not durable by itself (PostgreSQL state): callers then await durable(). */
+  get defersDurability(): boolean {
+    return this.durability !== undefined;
   }
 
   private emitEvent(partial: Omit<StateEvent, 'seq' | 'ts'>): StateEvent {

@@ -30,8 +30,46 @@ export interface DaemonInfo {
   uptimeSeconds: number;
   /** infra usable here (credentials / pools present), e.g. ["local", "ssh"] */
   infra?: string[];
+  /** team mode: the TCP addresses it serves, e.g. ["https://0.0.0.0:46580"] */
+  listen?: string[];
+  /** where its state lives: sqlite (a file in home) or postgresql (URL without password) */
+  state?: { kind: 'sqlite' | 'postgresql'; location: string };
   /** the aloft settings it read from its environment at start (util/env.ts DAEMON_SETTINGS) */
   settings?: Record<string, string>;
+}
+
+/** Who the caller is to the daemon (team mode: the token's user). */
+export interface WhoAmI {
+  user: string;
+  role: 'admin' | 'user';
+  /** came in over TCP with a token */
+  remote: boolean;
+}
+
+export interface UserInfo {
+  name: string;
+  role: 'admin' | 'user';
+  createdAt: number;
+}
+
+export interface TokenInfo {
+  id: string;
+  user: string;
+  label?: string;
+  createdAt: number;
+  lastUsedAt?: number;
+  revokedAt?: number;
+}
+
+export interface AuditRecord {
+  seq: number;
+  ts: number;
+  user: string;
+  action: string;
+  target: string;
+  outcome: 'ok' | 'refused' | 'failed';
+  address?: string;
+  error?: string;
 }
 
 /** The parameters of `method`, as its schema in schemas.ts defines them (the daemon checks them). */
@@ -96,6 +134,7 @@ export interface ApiMethods {
   /** `clusters`: the ones acted on (a request each, in order); `missing`: names that do not exist */
   stop: { params: Params<'stop'>; result: { requestIds: string[]; clusters?: string[]; missing?: string[] } };
   start: { params: Params<'start'>; result: { requestIds: string[]; clusters?: string[]; missing?: string[] } };
+  /** `all`: the caller's clusters; with `allUsers` (admins) everyone's */
   down: { params: Params<'down'>; result: { requestIds: string[]; clusters: string[]; missing?: string[] } };
   autostop: { params: Params<'autostop'>; result: { clusters: ClusterRecord[] } };
   requests: { params: Params<'requests'>; result: { requests: RequestRecord[] } };
@@ -124,6 +163,16 @@ export interface ApiMethods {
   storageLs: { params: Params<'storageLs'>; result: { storage: StorageRecord[] } };
   /** deletes buckets aloft created, objects and all; one outcome per bucket */
   storageDelete: { params: Params<'storageDelete'>; result: { deleted: string[]; failed: Array<{ name: string; error: string }> } };
+  // team mode (users, tokens and the audit log are admin-only, except whoami)
+  whoami: { params: Params<'whoami'>; result: WhoAmI };
+  usersAdd: { params: Params<'usersAdd'>; result: { user: UserInfo } };
+  usersList: { params: Params<'usersList'>; result: { users: UserInfo[] } };
+  usersRemove: { params: Params<'usersRemove'>; result: { ok: true } };
+  /** the token itself is in this answer only, never stored */
+  tokensCreate: { params: Params<'tokensCreate'>; result: { id: string; token: string } };
+  tokensList: { params: Params<'tokensList'>; result: { tokens: TokenInfo[] } };
+  tokensRevoke: { params: Params<'tokensRevoke'>; result: { ok: true } };
+  audit: { params: Params<'audit'>; result: { entries: AuditRecord[] } };
 }
 
 export interface CostReportRow {

@@ -74,6 +74,8 @@ export interface ClusterRecord {
   statusReason?: string;
   /** unique id of this incarnation of the cluster (a name can be reused after down) */
   uid: string;
+  /** who launched it (team mode: the token's user; else the daemon's OS user) */
+  user?: string;
 }
 
 export interface JobRecord {
@@ -99,6 +101,8 @@ export interface JobRecord {
   taskId: string;
   /** names of the secrets given (values never leave the node) */
   secretNames?: string[];
+  /** who submitted it */
+  user?: string;
   /** the launch request (or exec call) that submitted it; a retry of that call finds this job */
   requestId?: string;
 }
@@ -153,6 +157,8 @@ export interface RequestRecord {
   jobId?: number;
   /** the launch created the cluster (so an interrupted launch tears it down) */
   createdCluster?: boolean;
+  /** who asked for it */
+  user?: string;
   /** provisioning attempts that failed over, one line each: "gcp/us-central1/us-central1-a: capacity error (…)" */
   attempts?: string[];
 }
@@ -235,6 +241,8 @@ export interface ManagedJobRecord {
   taskIndex?: number;
   /** names of the pipeline's tasks, in order */
   taskNames?: string[];
+  /** who launched it */
+  user?: string;
 }
 
 /** A change in the daemon's state, numbered by `seq` (strictly increasing, no gaps). */
@@ -383,6 +391,8 @@ export interface ServiceMetrics {
 
 export interface ServiceRecord {
   name: string;
+  /** who ran `serve up` (team mode: only they or an admin may update or tear it down) */
+  user?: string;
   status: ServiceStatus;
   statusReason?: string;
   createdAt: number;

@@ -101,12 +101,19 @@ export const ResourcesChoiceSchema = z.strictObject({
   candidates: list(ResourcesSpecSchema, 'resource candidates', MAX_CANDIDATES).min(1, { error: 'expected at least one resource candidate' }),
 });
 
+/**
+ * A path on the machine that runs the daemon, or (team mode) `upload://ID[/FILE]`: files a remote
+ * client sent first as a tar stream (daemon/team/uploads.ts resolves it for the caller).
+ */
+const localPath = (what: string) =>
+  str(what).refine((v) => v.startsWith('/') || v.startsWith('upload://'), { error: `expected ${what.replace(/^an? /, 'an absolute ')}` });
+
 export const LocalFileMountSchema = z.strictObject({
   kind: z.literal('local', { error: 'expected local' }),
   /** absolute destination path on the node (a leading ~/ is relative to the node's home) */
   dest: str('a destination path').min(1, { error: 'expected a destination path' }),
   /** absolute source path on this machine */
-  source: str('a source path').startsWith('/', { error: 'expected an absolute source path' }),
+  source: localPath('a source path'),
 });
 
 export const StorageModeSchema = z.enum(['MOUNT', 'COPY', 'MOUNT_CACHED'], { error: 'expected MOUNT, COPY or MOUNT_CACHED' });
@@ -210,7 +217,7 @@ export const ServiceSpecSchema = z.strictObject({
 export const TaskModelSchema = z.strictObject({
   name: str().optional(),
   /** absolute path on this machine, or undefined */
-  workdir: str('a directory').startsWith('/', { error: 'expected an absolute directory path' }).optional(),
+  workdir: localPath('a directory path').optional(),
   gitWorkdir: GitWorkdirSchema.optional(),
   numNodes: count('a number of nodes', 1, MAX_NUM_NODES),
   resources: ResourcesChoiceSchema,
@@ -235,6 +242,8 @@ export const TaskModelSchema = z.strictObject({
 
 const empty = z.strictObject({});
 const clusters = list(ClusterRef, 'cluster names', 10_000);
+const userName = str('a user name').min(1, { error: 'expected a user name' }).max(64, { error: 'expected a user name of at most 64 characters' });
+const role = z.enum(['admin', 'user'], { error: 'expected admin or user' });
 /** A service to look up or name (the daemon checks the naming rule: validateServiceName). */
 const ServiceRef = str('a service name').min(1, { error: 'expected a service name' }).max(100, { error: 'expected a service name' });
 const UpdateModeSchema = z.enum(['rolling', 'blue_green'], { error: 'expected rolling or blue_green' });
@@ -286,7 +295,8 @@ export const API_PARAMS = {
   stop: z.strictObject({ clusters }),
   start: z.strictObject({ clusters, idleMinutes: idleMinutes.optional(), down: bool().optional() }),
   /** purge: forget a cluster whose teardown fails (SkyPilot's `down --purge`) */
-  down: z.strictObject({ clusters: clusters.optional(), all: bool().optional(), purge: bool().optional() }),
+  /** `all`: the caller's clusters; with `allUsers` (admins, team mode) everyone's */
+  down: z.strictObject({ clusters: clusters.optional(), all: bool().optional(), allUsers: bool().optional(), purge: bool().optional() }),
   autostop: z.strictObject({ clusters, idleMinutes: idleMinutes.optional(), down: bool().optional(), cancel: bool().optional() }),
   requests: z.strictObject({ all: bool().optional() }),
   /** asks a running request (a launch) to stop and undo what it created */
@@ -298,7 +308,13 @@ export const API_PARAMS = {
     strategy: JobRecoveryStrategySchema.optional(),
   }),
   jobsQueue: z.strictObject({ skipFinished: bool().optional(), all: bool().optional() }),
-  jobsCancel: z.strictObject({ ids: list(count('a managed job id', 1), 'job ids').optional(), name: str().optional(), all: bool().optional() }),
+  jobsCancel: z.strictObject({
+    ids: list(count('a managed job id', 1), 'job ids').optional(),
+    name: str().optional(),
+    all: bool().optional(),
+    /** with `all`/`name`: everyone's jobs, not only the caller's (admins, team mode) */
+    allUsers: bool().optional(),
+  }),
   /** kills a local spot cluster's nodes abruptly, the way a cloud reclaims a spot instance */
   preempt: z.strictObject({ cluster: ClusterRef }),
   /** where `aloft ssh` should go: a node's address and home */
@@ -322,6 +338,17 @@ export const API_PARAMS = {
   storageLs: empty,
   storageDelete: z.strictObject({ names: list(str('a bucket name').min(1).max(255), 'bucket names').optional(), all: bool().optional() }),
   costReport: z.strictObject({ all: bool().optional(), days: count('a number of days', 1, 36_500).optional() }),
+  // team mode: users, tokens and the audit log (admin-only, except whoami). Names are checked in
+  // full by daemon/team/users.ts (one line naming the rule); here only their shape and size.
+  whoami: empty,
+  usersAdd: z.strictObject({ name: userName, role: role.optional() }),
+  usersList: empty,
+  usersRemove: z.strictObject({ name: userName }),
+  /** the token itself is in the answer only, never stored */
+  tokensCreate: z.strictObject({ user: userName, label: str('a label').max(200, { error: 'expected a label of at most 200 characters' }).optional() }),
+  tokensList: empty,
+  tokensRevoke: z.strictObject({ id: str('a token id').min(1, { error: 'expected a token id' }).max(100, { error: 'expected a token id' }) }),
+  audit: z.strictObject({ limit: count('a number of entries', 1, 10_000).optional() }),
   /** `serve up`: the service's record; its controller starts the load balancer and replicas */
   serveUp: z.strictObject({ task: TaskModelSchema, name: ServiceRef.optional() }),
   /** `serve update`: a new version of the task (rolling or blue_green) */

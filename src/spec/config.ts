@@ -17,12 +17,35 @@ export interface AloftConfig {
   allowedInfra?: string[];
   /** `local.spot_mtbp_seconds`: mean time between random preemptions of local spot clusters */
   spotMtbpSeconds?: number;
+  /** `db: postgresql://…` (SkyPilot's key): the API server keeps all its state in PostgreSQL */
+  db?: string;
+  /** `api_server:` — a client's endpoint and token, and a server's listen address, TLS and limits */
+  apiServer?: ApiServerConfig;
   /** `gcp.endpoint` (Compute Engine API override) and `gcp.project_id` */
   gcp?: { endpoint?: string; projectId?: string };
   /** `local.namespaces`: false keeps new local nodes on this machine's filesystem and network */
   localNamespaces?: boolean;
   /** `storage:` where buckets are (endpoints, regions, credential profiles) and the default store */
   storage?: StorageConfig;
+}
+
+/** `api_server:` in config.yaml; SkyPilot's own keys there (e.g. requests_retention_hours) pass. */
+export interface ApiServerConfig {
+  /** client: the remote server (`aloft api login` writes it) */
+  endpoint?: string;
+  /** client: its bearer token (SkyPilot's service_account_token) */
+  token?: string;
+  /** server: listen on this TCP address */
+  host?: string;
+  port?: number;
+  tlsCert?: string;
+  tlsKey?: string;
+  /** server: behind a reverse proxy, take the client address and scheme from X-Forwarded-* */
+  trustForwardedHeaders?: boolean;
+  requestsPerSecond?: number;
+  burst?: number;
+  maxBodyMb?: number;
+  maxUploadMb?: number;
 }
 
 /** One store's settings in `storage.<store>` (all optional; environment variables fill the rest). */
@@ -50,8 +73,8 @@ const msg = (error: string) => ({ error });
 
 /** SkyPilot config sections aloft accepts (so a copied ~/.sky/config.yaml loads) but does not use. */
 export const SKYPILOT_ONLY_KEYS = [
-  'api_server', 'jobs', 'docker', 'nvidia_gpus', 'admin_policy', 'provision', 'serve', 'workspaces',
-  'active_workspace', 'bucket', 'daemons', 'db', 'logs', 'ssh', 'aws', 'azure',
+  'jobs', 'docker', 'nvidia_gpus', 'admin_policy', 'provision', 'serve', 'workspaces',
+  'active_workspace', 'bucket', 'daemons', 'logs', 'ssh', 'aws', 'azure',
   'oci', 'nebius', 'lambda', 'runpod', 'vast', 'slurm', 'seeweb', 'primeintellect', 'rcc',
 ] as const;
 
@@ -79,6 +102,30 @@ const storeSettings = z
   )
   .nullable()
   .optional();
+const positive = (what: string) => z.number(msg(`expected ${what}`)).positive(msg(`expected ${what} > 0`)).nullable().optional();
+const text = (what: string) => z.string(msg(`expected ${what}`)).nullable().optional();
+const ApiServerSchema = z
+  .looseObject(
+    {
+      endpoint: z.string(msg('expected a URL such as https://aloft.example.com')).regex(/^https?:\/\/[^\s/]+/, msg('expected an http:// or https:// URL')).nullable().optional(),
+      service_account_token: text('a token (aloft api tokens create prints one)'),
+      host: text('an address to listen on, such as 0.0.0.0'),
+      port: z.number(msg('expected a TCP port')).int(msg('expected a TCP port')).min(0, msg('expected a TCP port')).max(65535, msg('expected a TCP port')).nullable().optional(),
+      tls: z
+        .strictObject({ cert: z.string(msg('expected a file path')), key: z.string(msg('expected a file path')) }, msg('expected a mapping with cert and key'))
+        .nullable()
+        .optional(),
+      trust_forwarded_headers: z.boolean(msg('expected true or false')).nullable().optional(),
+      requests_per_second: positive('requests per second per token'),
+      burst: positive('a number of requests'),
+      max_body_mb: positive('a size in MiB'),
+      max_upload_mb: positive('a size in MiB'),
+    },
+    msg('expected a mapping'),
+  )
+  .nullable()
+  .optional();
+
 const infraList = z.array(z.string(msg('expected an infra name such as "aws" or "ssh/POOL"')), msg('expected a list of infra names'));
 
 export const ConfigSchema = z.strictObject(
@@ -130,11 +177,13 @@ export const ConfigSchema = z.strictObject(
       .nullable()
       .optional(),
     ...Object.fromEntries(SKYPILOT_ONLY_KEYS.map((k) => [k, z.unknown().optional()])),
+    db: z.string(msg('expected a postgresql:// URL')).regex(/^postgres(ql)?:\/\//, msg('expected a postgresql:// URL')).nullable().optional(),
+    api_server: ApiServerSchema,
   },
   msg('expected a mapping'),
 );
 
-export const CONFIG_KEYS: readonly string[] = ['allowed_infra', 'allowed_clouds', 'local', 'gcp', 'kubernetes', 'storage', ...SKYPILOT_ONLY_KEYS];
+export const CONFIG_KEYS: readonly string[] = ['allowed_infra', 'allowed_clouds', 'local', 'gcp', 'kubernetes', 'storage', 'db', 'api_server', ...SKYPILOT_ONLY_KEYS];
 
 function knownKeys(path: Path): readonly string[] {
   if (path.length === 0) return CONFIG_KEYS;
@@ -166,6 +215,23 @@ export function parseConfig(text: string, file: string): AloftConfig {
   const allowed = d.allowed_infra ?? d.allowed_clouds;
   if (allowed) out.allowedInfra = allowed;
   if (d.local?.spot_mtbp_seconds) out.spotMtbpSeconds = d.local.spot_mtbp_seconds;
+  if (d.db) out.db = d.db;
+  const a = d.api_server;
+  if (a) {
+    const api: ApiServerConfig = {
+      ...(a.endpoint ? { endpoint: a.endpoint } : {}),
+      ...(a.service_account_token ? { token: a.service_account_token } : {}),
+      ...(a.host ? { host: a.host } : {}),
+      ...(a.port !== null && a.port !== undefined ? { port: a.port } : {}),
+      ...(a.tls ? { tlsCert: a.tls.cert, tlsKey: a.tls.key } : {}),
+      ...(a.trust_forwarded_headers ? { trustForwardedHeaders: true } : {}),
+      ...(a.requests_per_second ? { requestsPerSecond: a.requests_per_second } : {}),
+      ...(a.burst ? { burst: a.burst } : {}),
+      ...(a.max_body_mb ? { maxBodyMb: a.max_body_mb } : {}),
+      ...(a.max_upload_mb ? { maxUploadMb: a.max_upload_mb } : {}),
+    };
+    if (Object.keys(api).length) out.apiServer = api;
+  }
   if (d.gcp?.endpoint || d.gcp?.project_id) {
     out.gcp = { ...(d.gcp.endpoint ? { endpoint: d.gcp.endpoint } : {}), ...(d.gcp.project_id ? { projectId: d.gcp.project_id } : {}) };
   }

@@ -38,8 +38,11 @@ export const PROXY_URLS = ['HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY', 'http_proxy
 const CREDENTIALS = new Set(['KUBECONFIG', 'GOOGLE_APPLICATION_CREDENTIALS', 'GOOGLE_CLOUD_PROJECT', 'GCLOUD_PROJECT', 'STORAGE_EMULATOR_HOST']);
 const CREDENTIAL_PREFIXES = ['AWS_', 'CLOUDSDK_'];
 
-/** Set by a starter for one process only; never inherited further. */
-const PER_PROCESS = new Set(['ALOFT_READY_FD', 'ALOFT_SESSION']);
+/**
+ * Set by a starter for one process only; never inherited further. A client's API token and
+ * endpoint (team mode) are the client's: a daemon has no use for them.
+ */
+const PER_PROCESS = new Set(['ALOFT_READY_FD', 'ALOFT_SESSION', 'ALOFT_API_TOKEN', 'ALOFT_API_SERVER_ENDPOINT']);
 
 /**
  * aloft settings an agent reads (test clocks and grace periods). They go to the agent process

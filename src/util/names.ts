@@ -15,8 +15,8 @@ export function validateClusterName(name: string): string {
   return name;
 }
 
-export function generateClusterName(): string {
-  return `aloft-${randomBytes(2).toString('hex')}-${process.env.USER ?? 'user'}`
+export function generateClusterName(user = process.env.USER ?? 'user'): string {
+  return `aloft-${randomBytes(2).toString('hex')}-${user}`
     .toLowerCase()
     .replace(/[^-a-z0-9]/g, '')
     .slice(0, 40)

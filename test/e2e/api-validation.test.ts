@@ -72,6 +72,19 @@ describe('API input checking (issue 17.8)', () => {
     expect(await clusters()).toEqual(['keep']);
   });
 
+  it("team mode's methods check theirs too (a role, a user name's size, a workdir neither a path nor an upload), and make nothing when refused", async () => {
+    let r = await rpc(a.home, 'usersAdd', { name: 'dana', role: 'root' });
+    expect(r.status).toBe(400);
+    expect(r.body.error.message).toBe('usersAdd: role: expected admin or user, got "root"');
+    r = await rpc(a.home, 'tokensCreate', { user: 'x'.repeat(65) });
+    expect(r.status).toBe(400);
+    expect(r.body.error.message).toMatch(/^tokensCreate: user: expected a user name of at most 64 characters, got "x+\.\.\."$/);
+    r = await rpc(a.home, 'exec', { cluster: 'keep', task: apiTask({ workdir: 'relative/dir' }) });
+    expect(r.status).toBe(400);
+    expect(r.body.error.message).toBe('exec: task.workdir: expected an absolute directory path, got "relative/dir"');
+    expect((await rpc(a.home, 'usersList', {})).body.users).toEqual([]);
+  });
+
   it('method names are never looked up on a prototype', async () => {
     for (const name of ['constructor', 'toString', '__proto__', 'hasOwnProperty', 'valueOf']) {
       const r = await rpc(a.home, name, {});

@@ -5,7 +5,7 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeHome, ROOT, waitFor, type AloftEnv } from '../helpers/cli.js';
+import { makeHome, REMOTE, ROOT, waitFor, type AloftEnv } from '../helpers/cli.js';
 
 describe('foundation: launch → logs → exec → status → down', () => {
   let a: AloftEnv;
@@ -262,7 +262,9 @@ describe('foundation: the daemon', () => {
     expect(a.leftoverProcesses()).toEqual([before]);
   });
 
-  it('a deleted socket: the next CLI replaces the unreachable daemon, never runs two', async () => {
+  // Skipped in the team-server run: a remote client never starts or replaces the server (it still
+  // answers over TCP when its socket file is gone, and its state problems are not the client's).
+  it.skipIf(REMOTE)('a deleted socket: the next CLI replaces the unreachable daemon, never runs two', async () => {
     expect((await a.run(['status'])).code).toBe(0);
     const before = a.daemonPid()!;
     rmSync(join(a.home, 'daemon.sock'));
@@ -276,7 +278,7 @@ describe('foundation: the daemon', () => {
     expect(JSON.parse((await a.run(['daemon', 'status', '-o', 'json'])).stdout).pid).toBe(after);
   });
 
-  it('a daemon that cannot start: the CLI shows the tail of its log', async () => {
+  it.skipIf(REMOTE)('a daemon that cannot start: the CLI shows the tail of its log', async () => {
     const broken = makeHome();
     try {
       mkdirSync(join(broken.home, 'state.db')); // a directory where the database file should be
@@ -290,7 +292,7 @@ describe('foundation: the daemon', () => {
     }
   });
 
-  it('a CLI of another version replaces the daemon cleanly', async () => {
+  it.skipIf(REMOTE)('a CLI of another version replaces the daemon cleanly', async () => {
     const before = a.daemonPid();
     const r = await a.run(['daemon', 'status', '-o', 'json'], { env: { ALOFT_VERSION_OVERRIDE: '9.9.9' } });
     // `daemon status` only probes; any command that needs the daemon replaces it.

@@ -149,8 +149,8 @@ describe('issue 14: how the CLI and daemon behave', () => {
     expect(l.code, l.stderr).toBe(0);
     await waitFor(async () => JSON.parse((await a.run(['jobs', 'queue', '-o', 'json'])).stdout)[0]?.status === 'SUCCEEDED', 60_000, 'pipeline done');
     const q = (await a.run(['jobs', 'queue'])).stdout.split('\n');
-    expect(q[0]).toMatch(/^ID\s+TASK\s+NAME\s+/);
-    expect(q[1]).toMatch(/^1\s+pipe\s+-\s+/);
+    expect(q[0]).toMatch(/^ID\s+TASK\s+NAME\s+USER\s+RESOURCES\s+/);
+    expect(q[1]).toMatch(/^1\s+pipe\s+\S+\s+-\s+/); // USER (team mode) after NAME, as in status
     expect(q[2]).toMatch(/^ ↳\s+0\s+prep\s+.*SUCCEEDED/);
     expect(q[3]).toMatch(/^ ↳\s+1\s+train\s+.*SUCCEEDED/);
   }, 90_000);

@@ -1,10 +1,15 @@
 // Runs the real CLI (bin/aloft, compiled) against an isolated ALOFT_HOME, and cleans up after:
 // every cluster torn down, the daemon stopped, and no process of that home left behind.
+// With ALOFT_TEST_REMOTE=1 (the `team-server` vitest project) the home is served by a team API
+// server with PostgreSQL state and every CLI call is a remote client of it (remote.ts).
 import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { REMOTE, startRemoteServer, type RemoteServer } from './remote.js';
+
+export { REMOTE };
 
 export const ROOT = resolve(__dirname, '..', '..');
 export const BIN = join(ROOT, 'bin', 'aloft');
@@ -32,6 +37,8 @@ export interface AloftEnv {
   /** Processes whose environment ties them to this home (agents, jobs, the daemon). */
   leftoverProcesses(): number[];
   daemonPid(): number | undefined;
+  /** All the state the daemon has persisted, as text: its SQLite files, or its PostgreSQL database (remote run). */
+  stateText(): string;
   cleanup(): Promise<void>;
 }
 
@@ -54,13 +61,35 @@ export function makeHome(prefix = 'aloft-t-'): AloftEnv {
     for (const k of Object.keys(e)) if (e[k] === '') delete e[k];
     return e;
   };
+  // `aloft daemon …` manages the home's own daemon: in the remote run, the server itself.
+  let server: RemoteServer | undefined;
+  const CLIENT_KEYS = ['ALOFT_API_SERVER_ENDPOINT', 'ALOFT_API_TOKEN', 'ALOFT_API_WAIT_SECONDS'];
+  const serverEnv = (extra?: Record<string, string>) => {
+    const e = fullEnv(extra);
+    for (const k of CLIENT_KEYS) delete e[k];
+    return e;
+  };
+  if (REMOTE) server = startRemoteServer(home, BIN, () => serverEnv());
+  const envFor = (args: string[], extra?: Record<string, string>) => {
+    if (!server) return fullEnv(extra);
+    if (args[0] === 'daemon') return serverEnv(extra);
+    Object.assign(env, server.clientEnv());
+    return fullEnv(extra);
+  };
   const self: AloftEnv = {
     home,
     env,
-    run(args, opts = {}) {
-      return new Promise((res, rej) => {
+    async run(args, opts = {}) {
+      if (server) {
+        if (args[0] === 'daemon' && args[1] === 'stop') server.stopped();
+        else if (args[0] !== 'daemon') {
+          Object.assign(env, server.clientEnv());
+          await server.beforeClient();
+        }
+      }
+      const result = await new Promise<RunResult>((res, rej) => {
         const child = spawn(process.execPath, [BIN, ...args], {
-          env: fullEnv(opts.env),
+          env: envFor(args, opts.env),
           cwd: opts.cwd ?? ROOT,
           stdio: ['pipe', 'pipe', 'pipe'],
         });
@@ -78,9 +107,11 @@ export function makeHome(prefix = 'aloft-t-'): AloftEnv {
         });
         child.stdin.end(opts.input ?? '');
       });
+      if (server && args[0] === 'daemon' && args[1] === 'start') server.started();
+      return result;
     },
     runSync(args, opts = {}) {
-      const r = spawnSync(process.execPath, [BIN, ...args], { env: fullEnv(opts.env), cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+      const r = spawnSync(process.execPath, [BIN, ...args], { env: envFor(args, opts.env), cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
       return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
     },
     leftoverProcesses() {
@@ -107,11 +138,19 @@ export function makeHome(prefix = 'aloft-t-'): AloftEnv {
         return undefined;
       }
     },
+    stateText() {
+      if (server) return server.dumpState();
+      return readdirSync(home)
+        .filter((f) => /^state\.db/.test(f))
+        .map((f) => readFileSync(join(home, f), 'latin1'))
+        .join('\n');
+    },
     async cleanup() {
       // services first: their controllers would replace replica clusters torn down under them
       if (existsSync(join(home, 'serve')) && readdirSync(join(home, 'serve')).length > 0) await self.run(['serve', 'down', '-a', '-y', '--purge'], { timeoutMs: 90_000 }).catch(() => undefined);
       await self.run(['down', '-a', '-y'], { timeoutMs: 60_000 }).catch(() => undefined);
       await self.run(['daemon', 'stop'], { timeoutMs: 30_000 }).catch(() => undefined);
+      server?.cleanup();
       for (const pid of self.leftoverProcesses()) {
         try {
           process.kill(pid, 'SIGKILL');

@@ -39,6 +39,13 @@ async function runRequests(requestIds: string[], names: string[], verb: string, 
   if (failed || missing) throw new ExitCode(1);
 }
 
+/** What `-a` covers: the caller's own clusters (a record from before team mode counts as theirs). */
+async function ownedBy(client: Awaited<ReturnType<typeof daemon>>, allUsers?: boolean): Promise<(c: { user?: string }) => boolean> {
+  if (allUsers) return () => true;
+  const me = (await client.call('whoami', {})).user;
+  return (c) => c.user === undefined || c.user === me;
+}
+
 export function register(program: Command): void {
   program
     .command('status')
@@ -121,13 +128,14 @@ export function register(program: Command): void {
         r.id,
         r.kind,
         r.cluster,
+        r.user ?? '-',
         color(r.status, r.status === 'SUCCEEDED' ? 'green' : r.status === 'RUNNING' ? 'cyan' : r.status === 'CANCELLED' ? 'gray' : 'red'),
         r.stage ?? '-',
         ago(r.createdAt, now),
         duration((r.finishedAt ?? now) - r.createdAt),
         r.error ?? '',
       ]);
-      process.stdout.write(table(['ID', 'KIND', 'CLUSTER', 'STATUS', 'STAGE', 'CREATED', 'ELAPSED', 'ERROR'], rows) + '\n');
+      process.stdout.write(table(['ID', 'KIND', 'CLUSTER', 'USER', 'STATUS', 'STAGE', 'CREATED', 'ELAPSED', 'ERROR'], rows) + '\n');
       // Each place a launch failed over from, with the cloud's reason.
       for (const r of requests.filter((q) => q.attempts?.length)) {
         process.stdout.write(`\n${r.id} (${r.cluster}) failed over ${r.attempts!.length} time(s):\n${r.attempts!.map((l) => `  ${l}`).join('\n')}\n`);
@@ -138,15 +146,17 @@ export function register(program: Command): void {
     .command('stop')
     .description('Stop clusters (jobs are killed; nodes and their disks are kept)')
     .argument('[clusters...]')
-    .option('-a, --all', 'all clusters')
+    .option('-a, --all', 'all your clusters')
+    .option('-u, --all-users', "with -a: every user's clusters (admins)")
     .option('-y, --yes', 'do not ask for confirmation')
-    .action(async (clusters: string[], opts: { all?: boolean; yes?: boolean }) => {
+    .action(async (clusters: string[], opts: { all?: boolean; allUsers?: boolean; yes?: boolean }) => {
       const client = await daemon();
       let names = clusters;
       if (opts.all) {
         // Managed jobs' clusters belong to their controllers (the daemon refuses to stop them).
         const owned = new Set((await client.call('jobsQueue', { skipFinished: true })).jobs.flatMap((j) => (j.cluster ? [j.cluster] : [])));
-        const all = (await client.call('status', {})).clusters.filter((c) => (c.status === 'UP' || c.status === 'INIT') && !owned.has(c.name));
+        const mine = await ownedBy(client, opts.allUsers);
+        const all = (await client.call('status', {})).clusters.filter((c) => (c.status === 'UP' || c.status === 'INIT') && !owned.has(c.name) && mine(c));
         // Kubernetes pods have no stopped state: `stop -a` leaves those clusters as they are.
         const k8s = all.filter((c) => c.cloud === 'kubernetes').map((c) => c.name);
         if (k8s.length) note(`skipping ${k8s.join(', ')}: kubernetes clusters cannot be stopped (use \`aloft down\`)`);
@@ -163,7 +173,7 @@ export function register(program: Command): void {
     .command('start')
     .description('Start stopped clusters (or repair unhealthy ones)')
     .argument('[clusters...]')
-    .option('-a, --all', 'every stopped cluster')
+    .option('-a, --all', 'every stopped cluster of yours')
     .option('-i, --idle-minutes-to-autostop <minutes>', 'set autostop')
     .option('--down', 'autodown instead of autostop')
     .option('-y, --yes', 'do not ask for confirmation')
@@ -171,7 +181,8 @@ export function register(program: Command): void {
       const client = await daemon();
       const { parseMinutes } = await import('./launch.js');
       const idle = opts.idleMinutesToAutostop !== undefined ? parseMinutes(opts.idleMinutesToAutostop) : undefined;
-      const names = opts.all ? (await client.call('status', {})).clusters.filter((c) => c.status === 'STOPPED').map((c) => c.name) : clusters;
+      const mine = opts.all ? await ownedBy(client, false) : () => true;
+      const names = opts.all ? (await client.call('status', {})).clusters.filter((c) => c.status === 'STOPPED' && mine(c)).map((c) => c.name) : clusters;
       if (names.length === 0) {
         if (opts.all) return note('No stopped clusters.');
         throw new Error('say which clusters to start, or --all');
@@ -185,14 +196,15 @@ export function register(program: Command): void {
     .command('down')
     .description('Tear clusters down: every process killed, nodes removed (job logs are kept)')
     .argument('[clusters...]')
-    .option('-a, --all', 'all clusters')
+    .option('-a, --all', 'all your clusters')
+    .option('-u, --all-users', "with -a: every user's clusters (admins)")
     .option('-y, --yes', 'do not ask for confirmation')
     .option('-p, --purge', 'forget the cluster even if its teardown fails (nodes may be left behind)')
-    .action(async (clusters: string[], opts: { all?: boolean; yes?: boolean; purge?: boolean }) => {
+    .action(async (clusters: string[], opts: { all?: boolean; allUsers?: boolean; yes?: boolean; purge?: boolean }) => {
       if (!opts.all && clusters.length === 0) throw new Error('say which clusters to tear down, or --all');
-      await confirmOrYes(opts.yes, `Tear down ${opts.all ? 'ALL clusters' : clusters.join(', ')}?`);
+      await confirmOrYes(opts.yes, `Tear down ${opts.all ? (opts.allUsers ? "ALL users' clusters" : 'ALL your clusters') : clusters.join(', ')}?`);
       const client = await daemon();
-      const res = await client.call('down', opts.all ? { all: true, purge: opts.purge } : { clusters, purge: opts.purge });
+      const res = await client.call('down', opts.all ? { all: true, purge: opts.purge, ...(opts.allUsers ? { allUsers: true } : {}) } : { clusters, purge: opts.purge });
       // Unknown names do not stop the others from going down; they are reported, and the exit is 1.
       const missing = reportMissing(res.missing);
       if (res.clusters.length === 0 && !missing) note('No clusters to tear down.');
@@ -203,7 +215,7 @@ export function register(program: Command): void {
     .command('autostop')
     .description('Stop (or tear down) clusters after they have been idle')
     .argument('[clusters...]')
-    .option('-a, --all', 'every UP cluster')
+    .option('-a, --all', 'every UP cluster of yours')
     .option('-i, --idle-minutes <minutes>', 'idle minutes before autostop', '5')
     .option('--down', 'tear down instead of stop')
     .option('--cancel', 'cancel autostop')
@@ -211,7 +223,8 @@ export function register(program: Command): void {
     .action(async (clusters: string[], opts: { all?: boolean; idleMinutes: string; down?: boolean; cancel?: boolean }) => {
       const client = await daemon();
       const { parseMinutes } = await import('./launch.js');
-      const names = opts.all ? (await client.call('status', {})).clusters.filter((c) => c.status === 'UP').map((c) => c.name) : clusters;
+      const mine = opts.all ? await ownedBy(client, false) : () => true;
+      const names = opts.all ? (await client.call('status', {})).clusters.filter((c) => c.status === 'UP' && mine(c)).map((c) => c.name) : clusters;
       if (names.length === 0) throw new Error(opts.all ? 'no UP cluster' : 'say which clusters, or --all');
       const res = await client.call('autostop', {
         clusters: names,

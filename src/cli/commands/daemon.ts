@@ -16,25 +16,8 @@ export function register(program: Command): void {
   d.command('stop')
     .description('stop the daemon (clusters and jobs keep running)')
     .action(async () => {
-      const { probe } = await import('../../client/spawn.js');
-      const { DaemonBusy, postJson } = await import('../../client/http.js');
-      const { liveDaemonPid, waitForExit } = await import('../../util/process.js');
-      const paths = homePaths();
-      let pid: number | undefined;
-      try {
-        const info = await probe(paths.socket);
-        if (!info) return note('daemon not running');
-        pid = info.pid;
-        await postJson(paths.socket, '/v1/rpc/shutdown', {});
-      } catch (err) {
-        // Busy and not answering: asked by hand to stop, it gets the same signal as `kill`.
-        pid = err instanceof DaemonBusy ? liveDaemonPid(paths.pidFile) : undefined;
-        if (pid === undefined) throw err;
-        note(`daemon (pid ${pid}) does not answer; sending it SIGTERM`);
-        process.kill(pid, 'SIGTERM');
-      }
-      if (await waitForExit(pid, 10_000)) return note(`daemon stopped (pid ${pid})`);
-      throw new Error(`daemon (pid ${pid}) did not stop within 10s`);
+      const pid = await stopDaemon(homePaths());
+      note(pid === undefined ? 'daemon not running' : `daemon stopped (pid ${pid})`);
     });
 
   d.command('status')
@@ -74,4 +57,31 @@ export function register(program: Command): void {
       const { tailFile } = await import('../../client/spawn.js');
       process.stdout.write(tailFile(homePaths().log, Number(opts.tail)) + '\n');
     });
+}
+
+/**
+ * Asks this home's daemon to stop and waits until it has; its pid, or undefined if none ran. A
+ * daemon too busy to answer gets the same signal as `kill`, since it was asked by hand to stop.
+ */
+export async function stopDaemon(paths: ReturnType<typeof homePaths>): Promise<number | undefined> {
+  const { probe } = await import('../../client/spawn.js');
+  const { DaemonBusy, DaemonUnreachable, postJson } = await import('../../client/http.js');
+  const { liveDaemonPid, waitForExit } = await import('../../util/process.js');
+  let pid: number | undefined;
+  try {
+    const info = await probe(paths.socket);
+    if (!info) return undefined;
+    pid = info.pid;
+    // A daemon that leaves before its answer is out has done what was asked.
+    await postJson(paths.socket, '/v1/rpc/shutdown', {}).catch((err) => {
+      if (!(err instanceof DaemonUnreachable)) throw err;
+    });
+  } catch (err) {
+    pid = err instanceof DaemonBusy ? liveDaemonPid(paths.pidFile) : undefined;
+    if (pid === undefined) throw err;
+    note(`daemon (pid ${pid}) does not answer; sending it SIGTERM`);
+    process.kill(pid, 'SIGTERM');
+  }
+  if (await waitForExit(pid, 10_000)) return pid;
+  throw new Error(`daemon (pid ${pid}) did not stop within 10s`);
 }

@@ -57,7 +57,7 @@ export function register(program: Command): void {
       if (list.length === 0) return void process.stdout.write('No managed jobs.\n');
       const { table, ago, duration, color } = await import('../table.js');
       const now = Date.now();
-      const headers = ['ID', 'TASK', 'NAME', 'RESOURCES', 'SUBMITTED', 'TOT. DURATION', 'JOB DURATION', '#RECOVERIES', 'STATUS', 'CLUSTER'];
+      const headers = ['ID', 'TASK', 'NAME', 'USER', 'RESOURCES', 'SUBMITTED', 'TOT. DURATION', 'JOB DURATION', '#RECOVERIES', 'STATUS', 'CLUSTER'];
       if (opts.all) headers.push('RESTARTS', 'STRATEGY', 'REASON');
       const paint = (st: string) => {
         const c = st === 'SUCCEEDED' ? 'green' : st === 'RUNNING' ? 'cyan' : st === 'RECOVERING' || st === 'STARTING' || st === 'PENDING' || st === 'CANCELLING' ? 'yellow' : st === 'CANCELLED' ? 'gray' : 'red';
@@ -70,6 +70,7 @@ export function register(program: Command): void {
           String(j.id),
           '-',
           j.name ?? '-',
+          j.user ?? '-',
           j.resources,
           ago(j.submittedAt, now),
           duration((j.endedAt ?? now) - j.submittedAt),
@@ -83,13 +84,13 @@ export function register(program: Command): void {
         // A pipeline (SkyPilot's `jobs queue`): one row per task under the job's own.
         if (j.numTasks && j.numTasks > 1) {
           row[1] = '';
-          row[3] = '-';
+          row[4] = '-';
           for (let t = 0; t < j.numTasks; t++) {
             const current = t === (j.taskIndex ?? 0);
             const attempts = j.attempts.filter((a) => (a.task ?? 0) === t);
             const ran = attempts.reduce((ms, a) => ms + ((a.endedAt ?? (current && j.runningSince ? now : a.startedAt)) - a.startedAt), 0);
             const st = t < (j.taskIndex ?? 0) ? 'SUCCEEDED' : current ? j.status : TERMINAL.has(j.status) ? 'CANCELLED' : 'PENDING';
-            const sub = [' ↳', String(t), j.taskNames?.[t] ?? '-', current ? j.resources : '-', '', '', attempts.length ? duration(ran) : '-', '', paint(st), current && !j.endedAt ? (j.cluster ?? '-') : '-'];
+            const sub = [' ↳', String(t), j.taskNames?.[t] ?? '-', '', current ? j.resources : '-', '', '', attempts.length ? duration(ran) : '-', '', paint(st), current && !j.endedAt ? (j.cluster ?? '-') : '-'];
             if (opts.all) sub.push('', '', '');
             rows.push(sub);
           }
@@ -103,9 +104,10 @@ export function register(program: Command): void {
     .description('Cancel managed jobs')
     .argument('[ids...]')
     .option('-n, --name <name>', 'by name')
-    .option('-a, --all', 'every active managed job')
+    .option('-a, --all', 'every active managed job of yours')
+    .option('-u, --all-users', "with -a: every user's (admins)")
     .option('-y, --yes', 'do not ask for confirmation')
-    .action(async (ids: string[], opts: { name?: string; all?: boolean; yes?: boolean }) => {
+    .action(async (ids: string[], opts: { name?: string; all?: boolean; allUsers?: boolean; yes?: boolean }) => {
       const nums = ids.map((s) => {
         const n = Number(s);
         if (!Number.isInteger(n) || n < 1) throw new Error(`managed job ids are positive whole numbers, not '${s}'`);
@@ -121,7 +123,7 @@ export function register(program: Command): void {
         }
       }
       const client = await daemon();
-      const { cancelled } = await client.call('jobsCancel', { ids: nums, name: opts.name, all: opts.all });
+      const { cancelled } = await client.call('jobsCancel', { ids: nums, name: opts.name, all: opts.all, ...(opts.allUsers ? { allUsers: true } : {}) });
       note(cancelled.length ? `Cancelling managed job(s) ${cancelled.join(', ')}.` : 'No active managed job to cancel.');
     });
 
@@ -146,22 +148,23 @@ async function followManaged(id: number | undefined, o: { name?: string; follow?
   if (id !== undefined) sp.set('id', String(id));
   if (o.name) sp.set('name', o.name);
   if (o.controller) sp.set('controller', '1');
-  const { getNdjson } = await import('../../client/http.js');
   const ac = new AbortController();
   const onSig = () => {
     ac.abort();
     note(`\naloft: detached; the managed job keeps running. Re-attach with: aloft jobs logs${id !== undefined ? ` ${id}` : ''}`);
   };
   process.once('SIGINT', onSig);
-  const { reattaching } = await import('../follow.js');
+  const [{ reattaching }, { reviveFor }] = await Promise.all([import('../follow.js'), import('../context.js')]);
   try {
     await reattaching(
-      (write) => ({
-        done: getNdjson(client.socket, `/v1/stream/managedLogs?${sp}`, (item) => {
+      (write) => {
+        const h = client.stream(`/v1/stream/managedLogs?${sp}`, (item) => {
           if (item.type === 'text') write(item.text);
-        }, ac.signal),
-      }),
-      { follow: o.follow !== false && !o.controller, stopped: () => ac.signal.aborted },
+        });
+        ac.signal.addEventListener('abort', () => h.abort(), { once: true });
+        return h;
+      },
+      { follow: o.follow !== false && !o.controller, stopped: () => ac.signal.aborted, revive: reviveFor(client) },
     );
   } finally {
     process.off('SIGINT', onSig);

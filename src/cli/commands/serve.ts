@@ -105,15 +105,15 @@ export function register(program: Command): void {
       const ac = new AbortController();
       const onSig = () => ac.abort();
       process.once('SIGINT', onSig);
-      const { reattaching } = await import('../follow.js');
+      const [{ reattaching }, { reviveFor }] = await Promise.all([import('../follow.js'), import('../context.js')]);
       try {
         await reattaching(
           (write) => ({
-            done: getNdjson(client.socket, `/v1/stream/serveLogs?${sp}`, (item) => {
+            done: getNdjson(client.endpoint, `/v1/stream/serveLogs?${sp}`, (item) => {
               if (item.type === 'text') write(item.text);
             }, ac.signal),
           }),
-          { follow: opts.follow, stopped: () => ac.signal.aborted },
+          { follow: opts.follow, stopped: () => ac.signal.aborted, revive: reviveFor(client) },
         );
       } finally {
         process.off('SIGINT', onSig);

@@ -21,6 +21,8 @@ export interface AttemptLaunch {
   avoidRegions: string[];
   /** region to try first (FAILOVER strategy) */
   preferRegion?: string;
+  /** who the cluster belongs to (team mode) when no managed job says: a service's replicas are its owner's */
+  user?: string;
 }
 
 export interface Observation {
@@ -61,7 +63,8 @@ export class DaemonBackend implements ClusterBackend {
 
   async launch(a: AttemptLaunch): Promise<{ clusterUid: string; jobId: number; region?: string }> {
     const { ctx } = this;
-    const req = ctx.requests.create('launch', a.cluster);
+    const owner = a.managedJobId !== undefined ? ctx.store.getManaged(a.managedJobId)?.user : a.user;
+    const req = ctx.requests.create('launch', a.cluster, owner ? { user: owner } : {});
     try {
       const r = await runLaunch(
         ctx,
@@ -103,7 +106,10 @@ export class DaemonBackend implements ClusterBackend {
     return { cluster: (await this.ctx.links.check(cluster)) ? 'healthy' : 'unhealthy', job: jobView };
   }
 
+  // The controller writes each transition before it acts; with PostgreSQL state the write must
+  // also be durable before the action (launches wait at their first stage).
   async cancelJob(cluster: string, jobId: number): Promise<void> {
+    await this.ctx.store.durable();
     const client = await this.ctx.links.get(cluster);
     await client.call('cancel', { jobIds: [jobId] });
   }
@@ -114,6 +120,7 @@ export class DaemonBackend implements ClusterBackend {
 
   async teardown(cluster: string, opts: { purge?: boolean } = {}): Promise<void> {
     if (!this.exists(cluster)) return;
+    await this.ctx.store.durable();
     await this.ctx.locks.with(cluster, () => (this.exists(cluster) ? teardown(this.ctx, cluster, { purge: opts.purge }) : Promise.resolve()));
   }
 

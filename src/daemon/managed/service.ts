@@ -65,7 +65,7 @@ export class ManagedJobs {
     return { ...task, secrets };
   }
 
-  submit(p: ManagedSubmit): ManagedJobRecord {
+  submit(p: ManagedSubmit, user?: string): ManagedJobRecord {
     const tasks = p.tasks && p.tasks.length > 0 ? p.tasks : [p.task];
     const task = tasks[0]!;
     const spec = task.resources.candidates[0];
@@ -90,6 +90,7 @@ export class ManagedJobs {
         blockedRegions: [],
         useSpot: spec?.useSpot ?? false,
         ...(tasks.length > 1 ? { numTasks: tasks.length, taskIndex: 0, taskNames: tasks.map((t, i) => t.name ?? `task-${i + 1}`) } : {}),
+        ...(user ? { user } : {}),
       },
       stored,
     );

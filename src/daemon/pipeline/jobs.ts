@@ -25,7 +25,7 @@ export function describeDemand(numNodes: number, d: JobDemand): string {
 
 export function submissionOf(
   task: Task,
-  opts: { withSetup: boolean; extraEnv?: Record<string, string>; taskId?: string; requestId?: string },
+  opts: { withSetup: boolean; extraEnv?: Record<string, string>; taskId?: string; requestId?: string; user?: string },
 ): JobSubmission | undefined {
   const setup = opts.withSetup ? task.setup : undefined;
   if (!task.run && !setup) return undefined;
@@ -40,6 +40,7 @@ export function submissionOf(
     workdir: WORKDIR_ON_NODE,
     ...(opts.taskId ? { taskId: opts.taskId } : {}),
     ...(opts.extraEnv ? { extraEnv: opts.extraEnv } : {}),
+    ...(opts.user ? { user: opts.user } : {}),
     ...(opts.requestId ? { requestId: opts.requestId } : {}),
   };
 }

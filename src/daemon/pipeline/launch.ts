@@ -27,9 +27,12 @@ export async function runLaunch(ctx: DaemonContext, params: LaunchParams, req: R
   const checkCancelled = () => {
     if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new RequestCancelled();
   };
+  // A stage is durable before its work touches the outside world (PostgreSQL state): a crash
+  // then finds the request at that stage, and the cluster record before any node exists.
   const stage = async (s: string, m?: string) => {
     checkCancelled();
     requests.stage(req.id, s, m);
+    await store.durable();
     await debugPause(s, signal);
     checkCancelled();
   };
@@ -78,6 +81,7 @@ export async function runLaunch(ctx: DaemonContext, params: LaunchParams, req: R
           updatedAt: Date.now(),
           statusReason: 'launching',
           ...(autostop ? { autostop } : {}),
+          ...(req.user ? { user: req.user } : {}),
         });
         store.putRequest({ ...store.getRequest(req.id)!, createdCluster: true });
         if (p.spec.ports.length) store.setInternal(name, { ports: p.spec.ports });
@@ -195,6 +199,7 @@ export async function runLaunch(ctx: DaemonContext, params: LaunchParams, req: R
         ...(params.managedJobId !== undefined
           ? { extraEnv: { SKYPILOT_MANAGED_JOB_ID: String(params.managedJobId) } }
           : {}),
+        ...(req.user ? { user: req.user } : {}),
       });
       checkCancelled();
       const client = await ctx.links.get(name);

@@ -115,6 +115,7 @@ export async function startCluster(ctx: DaemonContext, name: string, onProgress:
   // again where they are gone (or hung), a new head agent takes over the journal and re-adopts
   // the jobs whose processes still run, and ranks no live job owns are stopped (reconcileRanks).
   rec = ctx.store.updateCluster(name, { status: 'INIT', statusReason: 'starting' })!;
+  await ctx.store.durable();
   const info = await provider.runInstances({
     cluster: name,
     clusterUid: rec.uid,
@@ -127,6 +128,7 @@ export async function startCluster(ctx: DaemonContext, name: string, onProgress:
   });
   await provider.waitInstances(name, 'running');
   ctx.store.setInternal(name, { nodes: info.nodes });
+  await ctx.store.durable();
   // A marker left by an earlier autostop would make the next restart think it fired again.
   await provider.transport(name, info.nodes[0]!).exec('rm -f autostopped.json');
   await startAgents(ctx, rec, provider, info, onProgress);

@@ -465,7 +465,7 @@ export class ServiceController {
       // A cluster of this name that we did not record (the daemon died mid-launch) goes first.
       if (this.backend.exists(r.cluster)) await this.backend.teardown(r.cluster).catch(() => undefined);
       try {
-        const res = await this.backend.launch({ cluster: r.cluster, task, avoidRegions: r.useSpot && spec.spotPlacer ? rt.preemptedRegions : [] });
+        const res = await this.backend.launch({ cluster: r.cluster, task, avoidRegions: r.useSpot && spec.spotPlacer ? rt.preemptedRegions : [], ...(svc.user ? { user: svc.user } : {}) });
         const placed = this.backend.placed(r.cluster);
         if (!placed?.head) throw new Error('the launch finished without a node');
         const url = replicaUrl(placed.head, servicePort(base));

@@ -99,7 +99,7 @@ export class Services {
   }
 
   /** `serve up`: the record, written before anything starts; the controller takes it from there. */
-  up(p: { task: Task; name?: string }): ServiceRecord {
+  up(p: { task: Task; name?: string }, user?: string): ServiceRecord {
     const { store } = this.ctx;
     checkServiceTask(p.task);
     const name = p.name ? validateServiceName(p.name) : `sky-service-${shortId(2)}`;
@@ -114,6 +114,7 @@ export class Services {
     const now = Date.now();
     const rec: ServiceRecord = {
       name,
+      ...(user ? { user } : {}),
       status: 'CONTROLLER_INIT',
       createdAt: now,
       version: 1,

@@ -1,6 +1,6 @@
-// A managed job's output across its attempts: `GET /v1/stream/managedLogs` on the daemon's socket
+// A managed job's output across its attempts: `GET /v1/stream/managedLogs` on the daemon
 // (the ApiClient interface has no method for it, so the CLI hands the TUI this function).
-import { getNdjson } from '../../client/http.js';
+import { getNdjson, type Target } from '../../client/http.js';
 import type { StreamHandle } from '../../client/types.js';
 import type { LogStreamItem } from '../../protocol/api.js';
 
@@ -20,7 +20,7 @@ export interface ServeLogQuery {
 export type StreamServeLogs = (q: ServeLogQuery, onItem: (item: LogStreamItem) => void) => StreamHandle;
 
 /** A service's controller or load balancer log: `GET /v1/stream/serveLogs`. */
-export function serveLogStreamer(socket: string): StreamServeLogs {
+export function serveLogStreamer(socket: Target): StreamServeLogs {
   return (q, onItem) => {
     const ac = new AbortController();
     const sp = new URLSearchParams({ name: q.service, target: q.target, follow: q.follow ? '1' : '0' });
@@ -28,7 +28,7 @@ export function serveLogStreamer(socket: string): StreamServeLogs {
   };
 }
 
-export function managedLogStreamer(socket: string): StreamManagedLogs {
+export function managedLogStreamer(socket: Target): StreamManagedLogs {
   return (q, onItem) => {
     const ac = new AbortController();
     const sp = new URLSearchParams({ id: String(q.id), follow: q.follow ? '1' : '0' });
