@@ -168,6 +168,21 @@ describe('team mode: one API server, several users', () => {
     await waitFor(async () => json<Array<{ id: number; status: string }>>(await clients.bob.run(['jobs', 'queue', '-o', 'json'])).find((j) => j.id === id.id)?.status === 'CANCELLED', 60_000, 'CANCELLED');
   });
 
+  it("services have an owner too: USER in `serve status`; another user cannot update or tear down bob's", async () => {
+    const wd = mkdtempSync(join(tmpdir(), 'aloft-team-svc-'));
+    writeFileSync(join(wd, 'service.yaml'), ['service:', '  readiness_probe: /', '  replicas: 1', 'resources:', '  ports: 8080', '  cpus: 0.1', 'run: sleep 600', ''].join('\n'));
+    const up = await clients.bob.run(['serve', 'up', '-y', '-n', 'bsvc', 'service.yaml'], { cwd: wd });
+    expect(up.code, up.stderr).toBe(0);
+    expect((await clients.carol.run(['serve', 'status', 'bsvc'])).stdout).toMatch(/^bsvc\s+bob\s/m);
+    expect(oneLine(await clients.carol.run(['serve', 'down', '-y', 'bsvc']))).toBe("aloft: service 'bsvc' belongs to bob: only bob or an admin may tear it down");
+    expect(oneLine(await clients.carol.run(['serve', 'update', '-y', 'bsvc', 'service.yaml'], { cwd: wd }))).toBe("aloft: service 'bsvc' belongs to bob: only bob or an admin may update it");
+    // `serve down -a` of a user is theirs only: bob's service stays
+    await clients.carol.run(['serve', 'down', '-y', '-a']);
+    expect((await clients.bob.run(['serve', 'status', 'bsvc'])).stdout).not.toMatch(/SHUTTING_DOWN/);
+    const down = await clients.bob.run(['serve', 'down', '-y', 'bsvc']);
+    expect(down.code, down.stderr).toBe(0);
+  });
+
   it('a revoked token is refused: one line, no detail; over HTTP and websocket alike', async () => {
     const t = await server.run(['api', 'tokens', 'create', '--user', 'carol', '--label', 'laptop']);
     expect(t.code, t.stderr).toBe(0);
