@@ -1,4 +1,4 @@
-// The reverse proxy of one service, on node:http: requests and responses are piped as they come
+// The reverse proxy of one service, node:http towards clients and undici towards replicas: requests and responses are piped as they come
 // (SSE and chunked bodies reach the client chunk by chunk; a websocket upgrade becomes two piped
 // sockets), one keep-alive pool per replica. What it adds to a plain proxy:
 //   - only the replicas the controller says are READY get requests, and a replica that refuses
@@ -10,12 +10,14 @@
 //     instead of failing, up to holdMs, and says so on the event stream (`demand`).
 import http from 'node:http';
 import net from 'node:net';
-import type { Duplex } from 'node:stream';
+import { Readable, type Duplex } from 'node:stream';
+import { Pool, type Dispatcher } from 'undici';
 import { Picker } from './policy.js';
 import type { LbConfig, LbEvent, LbReplica, LbReplicaState } from './protocol.js';
 import { RequestStats } from './stats.js';
 
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'proxy-connection']);
+// (and `expect`: Node's server has answered 100-continue already; undici refuses to send it)
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'proxy-connection', 'expect']);
 /** RFC 9110 idempotent methods: safe to send again after the replica died mid-request. */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 /** SkyServe's LB_MAX_RETRY: attempts per request. */
@@ -35,7 +37,9 @@ export interface BalancerHooks {
 interface Target {
   host: string;
   port: number;
-  agent: http.Agent;
+  origin: string;
+  /** keep-alive connections to the replica (undici: about half the CPU per request of http.Agent) */
+  pool: Pool;
 }
 
 export class Balancer {
@@ -109,8 +113,12 @@ export class Balancer {
     let kept: Buffer[] | undefined = hasBody ? [] : undefined;
     let keptBytes = 0;
     let bodyEnded = !hasBody;
+    // Each chunk once: after a failure the rest is read by a listener while the iterator undici
+    // was reading from may still hand over the chunk it had asked for (the same Buffer).
+    const seen = hasBody ? new WeakSet<Buffer>() : undefined;
     const keep = (c: Buffer) => {
-      if (!kept) return;
+      if (!kept || seen!.has(c)) return;
+      seen!.add(c);
       keptBytes += c.length;
       if (keptBytes > REPLAY_LIMIT) kept = undefined;
       else kept.push(c);
@@ -147,7 +155,7 @@ export class Balancer {
           }
           // the body is still coming: read the rest (kept, if small enough), then send it again
           if (!kept) return false;
-          req.unpipe();
+          req.on('data', keep);
           req.resume();
           req.once('end', () => {
             if (gone || !replayable()) return this.fail(res, 502, 'the replica failed while the request body was sent');
@@ -177,8 +185,6 @@ export class Balancer {
     o: { first: boolean; body?: Buffer[]; keep: (c: Buffer) => void; retry: (why: 'unsent' | 'lost') => boolean },
   ): void {
     const t = this.target(r.url);
-    const headers = forwardHeaders(req);
-    const up = http.request({ host: t.host, port: t.port, method: req.method, path: req.url, headers, agent: t.agent });
     this.track(r.url, +1);
     let settled = false;
     const done = () => {
@@ -186,69 +192,91 @@ export class Balancer {
       settled = true;
       this.track(r.url, -1);
     };
-    let connected = false;
-    up.on('socket', (s: net.Socket) => {
-      s.setNoDelay(true);
-      if (s.connecting) s.once('connect', () => (connected = true));
-      else connected = true;
-    });
-    up.setTimeout(this.cfg.streamTimeoutMs, () => up.destroy(Object.assign(new Error('stream timeout'), { code: 'ESTREAMTIMEOUT' })));
+    let body: Dispatcher.DispatchOptions['body'] = null;
+    if (o.body !== undefined) body = o.body.length === 1 ? o.body[0]! : Buffer.concat(o.body);
+    else if (!req.readableEnded && (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined)) {
+      // Read as undici writes it, each chunk kept for a retry; an iterator that leaves the request
+      // open when undici stops early, so a retry can still read the rest.
+      body = Readable.from(
+        (async function* () {
+          for await (const c of req.iterator({ destroyOnReturn: false })) {
+            o.keep(c as Buffer);
+            yield c as Buffer;
+          }
+        })(),
+        { objectMode: false },
+      );
+    }
+    // undici calls onRequestStart once the request is being written on a connected socket:
+    // an error before it means the app cannot have seen the request.
+    let controller: Dispatcher.DispatchController | undefined;
+    let gone = false;
     let responded = false;
-    up.on('response', (ur) => {
-      responded = true;
-      this.stats.latency(performance.now() - t0);
-      if (res.destroyed) {
-        ur.destroy();
-        return done();
-      }
-      res.writeHead(ur.statusCode ?? 502, ur.statusMessage, responseHeaders(ur.rawHeaders));
-      const length = Number(ur.headers['content-length'] ?? NaN);
-      if (length <= SMALL_BODY) {
-        // A small body of known length goes out with the headers in one write (a syscall per
-        // response, not three: what the balancer's throughput is made of).
-        const chunks: Buffer[] = [];
-        ur.on('data', (c: Buffer) => chunks.push(c));
-        ur.once('end', () => res.end(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
-      } else {
-        // A stream (SSE, chunked tokens, a large body): headers now, every chunk as it comes.
-        res.flushHeaders();
-        ur.pipe(res);
-      }
-      ur.once('error', () => res.destroy());
-      // The replica died mid-response: the client must see a broken response, not a short one.
-      ur.once('aborted', () => res.destroy());
-      ur.once('close', () => {
-        if (!ur.complete) res.destroy();
-        done();
-      });
-    });
-    up.on('error', (err: NodeJS.ErrnoException) => {
-      done();
-      if (responded || res.headersSent) {
-        res.destroy();
-        return;
-      }
-      const code = err.code ?? '';
-      const refused = !connected && REFUSED.has(code);
-      if (refused) this.eject(r.url, `${code} on connect`);
-      else if (code === 'ECONNRESET' || code === 'EPIPE') this.checkSoon(r.url);
-      if (code === 'ESTREAMTIMEOUT') return this.fail(res, 504, `replica ${r.id} sent nothing for ${this.cfg.streamTimeoutMs / 1000}s`);
-      // a kept-alive connection the replica had closed: the request never reached it
-      const unsent = !connected || (up.reusedSocket && code === 'ECONNRESET');
-      if (o.retry(unsent ? 'unsent' : 'lost')) return;
-      this.fail(res, 502, `replica ${r.id} failed: ${code || err.message}`);
-    });
+    let small: Buffer[] | undefined;
     res.once('close', () => {
-      if (!res.writableFinished) up.destroy();
+      if (res.writableFinished) return;
+      gone = true;
+      controller?.abort(new Error('client went away'));
     });
-    if (o.body !== undefined) {
-      for (const c of o.body) up.write(c);
-      up.end();
-    } else if (req.readableEnded || (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined)) {
-      up.end();
-    } else {
-      req.on('data', o.keep);
-      req.pipe(up);
+    const handler: Dispatcher.DispatchHandler = {
+      onRequestStart: (c) => {
+        controller = c;
+        if (gone) c.abort(new Error('client went away'));
+      },
+      onResponseStart: (c, status, headers, statusMessage) => {
+        responded = true;
+        this.stats.latency(performance.now() - t0);
+        if (res.destroyed) return c.abort(new Error('client went away'));
+        res.writeHead(status, statusMessage, Array.isArray(c.rawHeaders) ? responseHeaders(c.rawHeaders) : responseHeaders(flat(headers)));
+        const length = Number(headers['content-length'] ?? NaN);
+        // A small body of known length goes out with the headers in one write (a syscall per
+        // response, not three: what the balancer's throughput is made of); anything else (SSE,
+        // chunked tokens, a large body) streams: headers now, every chunk as it comes.
+        if (length <= SMALL_BODY) small = [];
+        else res.flushHeaders();
+      },
+      onResponseData: (c, chunk) => {
+        if (small) small.push(chunk);
+        else if (!res.write(chunk)) {
+          c.pause();
+          res.once('drain', () => c.resume());
+        }
+      },
+      onResponseEnd: () => {
+        done();
+        if (small) res.end(small.length === 1 ? small[0] : Buffer.concat(small));
+        else res.end();
+      },
+      onResponseError: (_c, err: NodeJS.ErrnoException) => {
+        done();
+        // The replica died mid-response: the client must see a broken response, not a short one.
+        if (responded || res.headersSent || gone) return void res.destroy();
+        const code = err.code ?? '';
+        const unsent = controller === undefined;
+        if (unsent && REFUSED.has(code)) this.eject(r.url, `${code} on connect`);
+        else if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'UND_ERR_SOCKET') this.checkSoon(r.url);
+        if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') return this.fail(res, 504, `replica ${r.id} sent nothing for ${this.cfg.streamTimeoutMs / 1000}s`);
+        if (o.retry(unsent ? 'unsent' : 'lost')) return;
+        this.fail(res, 502, `replica ${r.id} failed: ${code || err.message}`);
+      },
+    };
+    try {
+      t.pool.dispatch(
+        {
+          origin: t.origin,
+          path: req.url ?? '/',
+          method: (req.method ?? 'GET') as Dispatcher.HttpMethod,
+          headers: forwardHeaders(req),
+          body,
+          headersTimeout: this.cfg.streamTimeoutMs,
+          bodyTimeout: this.cfg.streamTimeoutMs,
+        },
+        handler,
+      );
+    } catch (err) {
+      // undici refuses what it cannot send (a header value with a newline, an unknown method)
+      done();
+      this.fail(res, 400, `cannot forward the request: ${(err as Error).message}`);
     }
   }
 
@@ -286,7 +314,7 @@ export class Balancer {
       }
       tried.add(r.url);
       const t = this.target(r.url);
-      const up = http.request({ host: t.host, port: t.port, method: req.method, path: req.url, headers: { ...forwardHeaders(req), connection: 'Upgrade', upgrade: req.headers.upgrade ?? '' }, agent: false });
+      const up = http.request({ host: t.host, port: t.port, method: req.method, path: req.url, headers: [...forwardHeaders(req), 'connection', 'Upgrade', 'upgrade', req.headers.upgrade ?? ''], agent: false });
       let connected = false;
       up.on('socket', (s: net.Socket) => s.once('connect', () => (connected = true)));
       up.on('upgrade', (ur, upSocket, upHead) => {
@@ -343,7 +371,8 @@ export class Balancer {
       t = {
         host: u.hostname,
         port: Number(u.port || 80),
-        agent: new http.Agent({ keepAlive: true, keepAliveMsecs: 15_000, maxSockets: Infinity, maxFreeSockets: 1024, scheduling: 'lifo' }),
+        origin: u.origin,
+        pool: new Pool(u.origin, { connections: null, pipelining: 1, keepAliveTimeout: 15_000 }),
       };
       this.targets.set(url, t);
     }
@@ -364,7 +393,7 @@ export class Balancer {
     const t = this.targets.get(url);
     if (!t) return;
     if ((this.inflight.get(url) ?? 0) > 0) return; // the last request to end calls this again
-    t.agent.destroy();
+    void t.pool.close().catch(() => undefined);
     this.targets.delete(url);
   }
 
@@ -450,31 +479,41 @@ export class Balancer {
 
   close(): void {
     for (const e of this.ejected.values()) clearInterval(e.timer);
-    for (const t of this.targets.values()) t.agent.destroy();
+    for (const t of this.targets.values()) void t.pool.destroy().catch(() => undefined);
   }
 }
 
-function forwardHeaders(req: http.IncomingMessage): http.OutgoingHttpHeaders {
-  const out: http.OutgoingHttpHeaders = {};
+/** The request's headers minus hop-by-hop ones, plus X-Forwarded-For, as a flat [name, value, ...] list. */
+function forwardHeaders(req: http.IncomingMessage): string[] {
+  const out: string[] = [];
   const raw = req.rawHeaders;
+  let xff: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
-    const k = raw[i]!;
-    const lk = k.toLowerCase();
+    const lk = raw[i]!.toLowerCase();
     if (HOP_BY_HOP.has(lk)) continue;
-    const v = raw[i + 1]!;
-    const prev = out[lk];
-    out[lk] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [String(prev), v];
+    if (lk === 'x-forwarded-for') xff = xff === undefined ? raw[i + 1]! : `${xff}, ${raw[i + 1]!}`;
+    else out.push(raw[i]!, raw[i + 1]!);
   }
   const ip = req.socket.remoteAddress;
-  if (ip) out['x-forwarded-for'] = out['x-forwarded-for'] ? `${String(out['x-forwarded-for'])}, ${ip}` : ip;
-  if (req.headers['transfer-encoding'] !== undefined) out['transfer-encoding'] = 'chunked';
+  if (ip) xff = xff === undefined ? ip : `${xff}, ${ip}`;
+  if (xff !== undefined) out.push('x-forwarded-for', xff);
   return out;
 }
 
 /** The replica's response headers minus hop-by-hop ones, as a flat [name, value, ...] list. */
-function responseHeaders(raw: string[]): string[] {
+function responseHeaders(raw: ReadonlyArray<Buffer | string> | null | undefined): string[] {
   const out: string[] = [];
-  for (let i = 0; i < raw.length; i += 2) if (!HOP_BY_HOP.has(raw[i]!.toLowerCase())) out.push(raw[i]!, raw[i + 1]!);
+  if (!raw) return out;
+  for (let i = 0; i < raw.length; i += 2) {
+    const k = raw[i]!.toString('latin1');
+    if (!HOP_BY_HOP.has(k.toLowerCase())) out.push(k, raw[i + 1]!.toString('latin1'));
+  }
+  return out;
+}
+
+function flat(headers: Record<string, string | string[] | undefined>): string[] {
+  const out: string[] = [];
+  for (const [k, v] of Object.entries(headers)) for (const x of Array.isArray(v) ? v : v === undefined ? [] : [v]) out.push(k, x);
   return out;
 }
 
