@@ -7,7 +7,7 @@
 //     connection) and without (the controller hears the job end from the agent);
 //   - `serve up` → READY, split into provisioning, the app's own start and aloft's overhead.
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -49,6 +49,39 @@ function lbState(home, name) {
   });
 }
 
+/** CPU time (ms) the processes have used so far. */
+function cpuMs(pids) {
+  let t = 0;
+  for (const pid of pids) {
+    try {
+      const f = readFileSync(`/proc/${pid}/stat`, 'latin1').split(') ')[1].split(' ');
+      t += ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime + stime, in USER_HZ (100)
+    } catch {
+      /* gone */
+    }
+  }
+  return t;
+}
+
+/** Live processes whose command line mentions `needle`, whose parent is `ppid` (when given), of this aloft home (when given). */
+function pidsOf(needle, ppid, home) {
+  const out = [];
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const stat = readFileSync(`/proc/${e}/stat`, 'latin1');
+      const after = stat.split(') ')[1].split(' ');
+      if (after[0] === 'Z' || (ppid !== undefined && Number(after[1]) !== ppid)) continue;
+      if (!readFileSync(`/proc/${e}/cmdline`, 'latin1').includes(needle)) continue;
+      if (home && !readFileSync(`/proc/${e}/environ`, 'latin1').split('\0').some((kv) => kv.startsWith(`HOME=${home}/`) || kv.startsWith(`ALOFT_NODE_DIR=${home}/`))) continue;
+      out.push(Number(e));
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
+
 /** One load run: wrk when installed (C, light on a 2-core box), else autocannon. */
 async function load(url, seconds, connections) {
   if (has('wrk')) {
@@ -59,11 +92,11 @@ async function load(url, seconds, connections) {
       if (!m) return NaN;
       return Number(m[1]) * (m[2] === 'us' ? 0.001 : m[2] === 's' ? 1000 : 1);
     };
-    return { rps: num(/Requests\/sec:\s+([\d.]+)/), p50: ms(/50%\s+([\d.]+)(us|ms|s)/), p99: ms(/99%\s+([\d.]+)(us|ms|s)/), errors: num(/Non-2xx or 3xx responses:\s+(\d+)/) || 0, client: 'wrk' };
+    return { requests: num(/(\d+) requests in/), rps: num(/Requests\/sec:\s+([\d.]+)/), p50: ms(/50%\s+([\d.]+)(us|ms|s)/), p99: ms(/99%\s+([\d.]+)(us|ms|s)/), errors: num(/Non-2xx or 3xx responses:\s+(\d+)/) || 0, client: 'wrk' };
   }
   const { default: autocannon } = await import('autocannon');
   const r = await autocannon({ url, connections, duration: seconds });
-  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.non2xx + r.errors, client: 'autocannon' };
+  return { requests: r.requests.total, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.non2xx + r.errors, client: 'autocannon' };
 }
 
 function startNginx(dir, upstream, port) {
@@ -101,13 +134,18 @@ async function throughput(env, home, dir, quick) {
   const replica = s.replicas.find((r) => r.status === 'READY');
   const nginxPort = 30900 + Math.floor(Math.random() * 90);
   const nginx = startNginx(dir, replica.url.replace('http://', ''), nginxPort);
+  // CPU per request, the figure a busy 2-core box distorts least: the replicas' server
+  // processes for every row, and the proxy's own process for the proxied ones.
+  const replicaPids = pidsOf('server.mjs', undefined, home);
+  if (replicaPids.length === 0) throw new Error('cannot find the replicas\' server processes');
+  const lbPid = (await lbState(home, 'bench')).pid;
   const bases = [
-    { name: 'straight to the replica', base: replica.url },
-    { name: 'through the aloft load balancer', base: s.endpoint },
+    { name: 'straight to the replica', base: replica.url, proxyPids: () => [] },
+    { name: 'through the aloft load balancer', base: s.endpoint, proxyPids: () => [lbPid] },
   ];
   if (nginx) {
     await until(() => new Promise((res) => http.get(`http://127.0.0.1:${nginxPort}/`, (r) => (r.resume(), res(r.statusCode === 200))).on('error', () => res(false))), 10_000, 50);
-    bases.push({ name: 'through nginx (1 worker)', base: `http://127.0.0.1:${nginxPort}` });
+    bases.push({ name: 'through nginx (1 worker)', base: `http://127.0.0.1:${nginxPort}`, proxyPids: () => pidsOf('nginx', nginx.pid) });
   }
   // The worst case for any proxy (a replica that answers at once, so every request is all proxy
   // work), one client at a time (the latency a proxy adds), and a replica that takes 10 ms to
@@ -126,10 +164,26 @@ async function throughput(env, home, dir, quick) {
     for (const sc of scenarios) {
       const results = new Map(bases.map((b) => [b.name, []]));
       // interleaved rounds: a busy machine slows all three alike
-      for (let i = 0; i < rounds; i++) for (const b of bases) results.get(b.name).push(await load(`${b.base}${sc.path}`, seconds, sc.c));
+      for (let i = 0; i < rounds; i++)
+        for (const b of bases) {
+          const proxy = b.proxyPids();
+          const before = [cpuMs(replicaPids), cpuMs(proxy)];
+          const r = await load(`${b.base}${sc.path}`, seconds, sc.c);
+          const n = Math.max(1, r.requests ?? r.rps * seconds);
+          results.get(b.name).push({ ...r, replicaUs: ((cpuMs(replicaPids) - before[0]) * 1000) / n, proxyUs: ((cpuMs(proxy) - before[1]) * 1000) / n });
+        }
       const summary = bases.map((b) => {
         const rs = results.get(b.name);
-        return { name: b.name, rps: median(rs.map((r) => r.rps)), p50: median(rs.map((r) => r.p50)), p99: median(rs.map((r) => r.p99)), errors: rs.reduce((a, r) => a + r.errors, 0), client: rs[0].client };
+        return {
+          name: b.name,
+          rps: median(rs.map((r) => r.rps)),
+          p50: median(rs.map((r) => r.p50)),
+          p99: median(rs.map((r) => r.p99)),
+          replicaUs: median(rs.map((r) => r.replicaUs)),
+          proxyUs: median(rs.map((r) => r.proxyUs)),
+          errors: rs.reduce((a, r) => a + r.errors, 0),
+          client: rs[0].client,
+        };
       });
       const direct = summary[0];
       for (const x of summary) {
@@ -140,7 +194,7 @@ async function throughput(env, home, dir, quick) {
           value: x.rps,
           unit: `req/s, p50 ${x.p50.toFixed(2)} ms, p99 ${x.p99.toFixed(2)} ms`,
           target: x.name.includes('aloft') ? '≥ 90% req/s, p50 ≤ +1 ms' : '',
-          note: `${x.client} -c${sc.c}, median of ${rounds}×${seconds}s${x.errors ? `, ${x.errors} errors` : ''}${cost}`,
+          note: `${x.client} -c${sc.c}, median of ${rounds}×${seconds}s${x.errors ? `, ${x.errors} errors` : ''}${cost}; CPU per request: replica ${x.replicaUs.toFixed(0)} µs${x === direct ? '' : `, proxy ${x.proxyUs.toFixed(0)} µs`}`,
         });
       }
     }

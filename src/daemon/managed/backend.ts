@@ -141,6 +141,21 @@ export class DaemonBackend implements ClusterBackend {
     };
   }
 
+  /**
+   * Where `port` of a cluster's head is reached from this machine, when its provider maps ports
+   * (Kubernetes: a NodePort on a node's address, or a LoadBalancer's ingress; pod IPs are not
+   * reachable from outside a real cluster). Undefined: the head node's own address serves it.
+   */
+  async portAddress(cluster: string, port: number): Promise<string | undefined> {
+    const rec = this.ctx.store.getCluster(cluster);
+    if (!rec) return undefined;
+    const provider = await getProvider(rec.cloud, this.ctx.home);
+    if (!provider.endpoints) return undefined;
+    const hit = (await provider.endpoints(cluster))[port];
+    // "(load balancer pending)" and the like: not an address yet
+    return hit && !hit.startsWith('(') ? hit : undefined;
+  }
+
   /** Why nodes of this infra share one network address (two cannot serve on the same port), if they do. */
   async sharedAddressWhy(cloud: string): Promise<string | undefined> {
     if (cloud !== 'local') return undefined;

@@ -460,7 +460,9 @@ export class ServiceController {
       const task: Task = {
         ...base,
         envs: { ...base.envs, SKYPILOT_SERVE_REPLICA_ID: String(id) },
-        resources: { ...base.resources, candidates: base.resources.candidates.map((c) => ({ ...c, useSpot: r.useSpot })) },
+        // the service's port is opened on every replica (a firewall rule, a Kubernetes Service),
+        // as SkyServe does, even when only service.ports names it
+        resources: { ...base.resources, candidates: base.resources.candidates.map((c) => ({ ...c, useSpot: r.useSpot, ports: withPort(c.ports, servicePort(base)) })) },
       };
       // A cluster of this name that we did not record (the daemon died mid-launch) goes first.
       if (this.backend.exists(r.cluster)) await this.backend.teardown(r.cluster).catch(() => undefined);
@@ -468,7 +470,8 @@ export class ServiceController {
         const res = await this.backend.launch({ cluster: r.cluster, task, avoidRegions: r.useSpot && spec.spotPlacer ? rt.preemptedRegions : [], ...(svc.user ? { user: svc.user } : {}) });
         const placed = this.backend.placed(r.cluster);
         if (!placed?.head) throw new Error('the launch finished without a node');
-        const url = replicaUrl(placed.head, servicePort(base));
+        const mapped = await this.backend.portAddress(r.cluster, servicePort(base));
+        const url = mapped ? `http://${mapped}` : replicaUrl(placed.head, servicePort(base));
         const clash = this.store.getService(name)?.replicas.find((x) => x.id !== id && x.url === url && !x.endedAt && (live(x) || ending(x)));
         if (clash) {
           const why = (await this.backend.sharedAddressWhy(placed.cloud)) ?? `its node has the address of replica ${clash.id}`;
@@ -616,4 +619,13 @@ export class ServiceController {
     this.runtimes.delete(name);
     this.opts.forget(name);
   }
+}
+
+/** `ports` with `port` among them (a range that covers it counts). */
+function withPort(ports: string[], port: number): string[] {
+  const covered = ports.some((p) => {
+    const [lo, hi] = p.split('-').map(Number);
+    return port >= lo! && port <= (hi ?? lo!);
+  });
+  return covered ? ports : [...ports, String(port)];
 }
