@@ -130,7 +130,9 @@ http {
 }
 
 async function throughput(env, home, dir, quick) {
-  const s = status(env, 'bench');
+  // One replica behind the balancer, the one nginx proxies to and wrk reaches directly: the
+  // three rows differ only by what stands between client and replica.
+  const s = status(env, 'tp');
   const replica = s.replicas.find((r) => r.status === 'READY');
   const nginxPort = 30900 + Math.floor(Math.random() * 90);
   const nginx = startNginx(dir, replica.url.replace('http://', ''), nginxPort);
@@ -138,7 +140,7 @@ async function throughput(env, home, dir, quick) {
   // processes for every row, and the proxy's own process for the proxied ones.
   const replicaPids = pidsOf('server.mjs', undefined, home);
   if (replicaPids.length === 0) throw new Error('cannot find the replicas\' server processes');
-  const lbPid = (await lbState(home, 'bench')).pid;
+  const lbPid = (await lbState(home, 'tp')).pid;
   const bases = [
     { name: 'straight to the replica', base: replica.url, proxyPids: () => [] },
     { name: 'through the aloft load balancer', base: s.endpoint, proxyPids: () => [lbPid] },
@@ -287,9 +289,12 @@ export default async function ({ quick }) {
     rows.push({ bench: 'serve', metric: '· aloft overhead: listening → READY (probe)', value: med('detect'), unit: 'ms', target: '', note: 'SkyServe probes every 10 s' });
     rows.push({ bench: 'serve', metric: '· aloft overhead: up → replica launch starts', value: med('beforeLaunch'), unit: 'ms', target: '' });
 
+    cli(env, ['serve', 'up', '-y', '-n', 'tp', join(dir, 'one.yaml')], dir);
+    await until(() => status(env, 'tp')?.replicas.filter((r) => r.status === 'READY').length === 1, 120_000, 200);
+    rows.push(...(await throughput(env, home, dir, quick)));
+    cli(env, ['serve', 'down', '-y', 'tp']);
     cli(env, ['serve', 'up', '-y', '-n', 'bench', join(dir, 'two.yaml')], dir);
     await until(() => status(env, 'bench')?.replicas.filter((r) => r.status === 'READY').length === 2, 120_000, 200);
-    rows.push(...(await throughput(env, home, dir, quick)));
     const busy = await deathToOutOfRotation(env, home, true);
     rows.push({ bench: 'serve', metric: 'replica death → out of rotation, under traffic', value: busy.ms, unit: 'ms', target: '≤ 1000 ms', note: `${busy.failures} failed of ${busy.ok + busy.failures} requests meanwhile` });
     const idle = await deathToOutOfRotation(env, home, false);
