@@ -6,6 +6,7 @@ import { existsSync, openSync, closeSync, readFileSync, renameSync, rmSync, writ
 import http from 'node:http';
 import { join } from 'node:path';
 import { LB_PROTOCOL, lbFiles, type LbConfig, type LbConfigFile, type LbEvent, type LbStart, type LbState, type LbStats } from '../../serve/lb/protocol.js';
+import { eachLine } from '../../util/lines.js';
 import { packageRoot } from '../../util/paths.js';
 
 const LB_MAIN = () => join(packageRoot(), 'dist', 'serve', 'lb', 'main.js');
@@ -156,20 +157,11 @@ export class LbLink {
       onEnd();
     };
     sub.req = http.request({ socketPath: this.files.socket, method: 'GET', path: '/events', agent: false }, (res) => {
-      let buf = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        buf += chunk;
-        let nl: number;
-        while ((nl = buf.indexOf('\n')) >= 0) {
-          const line = buf.slice(0, nl);
-          buf = buf.slice(nl + 1);
-          if (!line) continue;
-          try {
-            onEvent(JSON.parse(line) as LbEvent);
-          } catch {
-            /* a torn line: the next event carries on */
-          }
+      eachLine(res, (line) => {
+        try {
+          onEvent(JSON.parse(line) as LbEvent);
+        } catch {
+          /* a torn line: the next event carries on */
         }
       });
       res.on('end', end);
