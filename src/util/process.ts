@@ -11,6 +11,19 @@ export function pidAlive(pid: number): boolean {
   }
 }
 
+/**
+ * True while `pid` runs: it exists and is not a zombie (a zombie answers signal 0 until reaped,
+ * and pid 1 here does not reap orphans). Without /proc, or for another user's process, false.
+ */
+export function processRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'latin1'));
+  } catch {
+    return false;
+  }
+}
+
 /** The `code` of a Node system error (ENOENT, EEXIST, …), if it has one. */
 export function errnoCode(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException | undefined)?.code;

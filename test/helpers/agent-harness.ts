@@ -64,15 +64,8 @@ export async function client(a: { socket: string }): Promise<AgentClient> {
   return AgentClient.connect(await connectUnix(a.socket));
 }
 
-export function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    return !/^\d+ \(.*\) Z/.test(stat);
-  } catch {
-    return false;
-  }
-}
+/** The agents' and jobs' processes: running, not zombies. */
+export { processRunning as alive } from '../../src/util/process.js';
 
 export async function waitFor<T>(fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 15_000, what = 'condition'): Promise<T> {
   const deadline = Date.now() + timeoutMs;

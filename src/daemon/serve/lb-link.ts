@@ -8,18 +8,9 @@ import { join } from 'node:path';
 import { LB_PROTOCOL, lbFiles, type LbConfig, type LbConfigFile, type LbEvent, type LbStart, type LbState, type LbStats } from '../../serve/lb/protocol.js';
 import { eachLine } from '../../util/lines.js';
 import { packageRoot } from '../../util/paths.js';
+import { processRunning } from '../../util/process.js';
 
 const LB_MAIN = () => join(packageRoot(), 'dist', 'serve', 'lb', 'main.js');
-
-/** Alive and not a zombie (pid 1 here does not reap orphans). */
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'latin1'));
-  } catch {
-    return false;
-  }
-}
 
 function request<T>(socketPath: string, method: string, path: string, body?: unknown, timeoutMs = 5000): Promise<T> {
   const data = body === undefined ? undefined : JSON.stringify(body);
@@ -63,7 +54,7 @@ export class LbLink {
     } catch {
       return undefined;
     }
-    if (!(pid > 0) || !processAlive(pid)) return undefined;
+    if (!(pid > 0) || !processRunning(pid)) return undefined;
     try {
       const cmd = readFileSync(`/proc/${pid}/cmdline`, 'latin1');
       if (!cmd.includes('lb/main.js') || !cmd.includes(this.dir)) return undefined;
@@ -188,14 +179,14 @@ export class LbLink {
     if (pid === undefined) return;
     await request(this.files.socket, 'POST', '/stop', {}, 2000).catch(() => undefined);
     const deadline = Date.now() + 3000;
-    while (processAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
-    if (processAlive(pid)) {
+    while (processRunning(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+    if (processRunning(pid)) {
       try {
         process.kill(pid, 'SIGKILL');
       } catch {
         /* gone */
       }
-      while (processAlive(pid)) await new Promise((r) => setTimeout(r, 10));
+      while (processRunning(pid)) await new Promise((r) => setTimeout(r, 10));
     }
     rmSync(this.files.socket, { force: true });
     rmSync(this.files.pid, { force: true });
