@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { LB_PROTOCOL, lbFiles, type LbConfig, type LbConfigFile, type LbEvent, type LbStart, type LbState, type LbStats } from '../../serve/lb/protocol.js';
 import { eachLine } from '../../util/lines.js';
 import { packageRoot } from '../../util/paths.js';
-import { processRunning } from '../../util/process.js';
+import { processRunning, readPidFile } from '../../util/process.js';
 
 const LB_MAIN = () => join(packageRoot(), 'dist', 'serve', 'lb', 'main.js');
 
@@ -48,13 +48,8 @@ export class LbLink {
 
   /** The running balancer's pid, if one runs for this service (not a zombie, not a reused pid). */
   runningPid(): number | undefined {
-    let pid: number;
-    try {
-      pid = Number(readFileSync(this.files.pid, 'utf8').trim());
-    } catch {
-      return undefined;
-    }
-    if (!(pid > 0) || !processRunning(pid)) return undefined;
+    const pid = readPidFile(this.files.pid);
+    if (pid === undefined || !processRunning(pid)) return undefined;
     try {
       const cmd = readFileSync(`/proc/${pid}/cmdline`, 'latin1');
       if (!cmd.includes('lb/main.js') || !cmd.includes(this.dir)) return undefined;
