@@ -5,7 +5,7 @@ import { CLUSTER_COLUMNS, clusterRow, lastJobText, shownJob } from '../render/ro
 import { clusterComparator, directed } from '../render/sort.js';
 import { RowCache, sortReusing } from '../render/derive.js';
 import { activeJobsByCluster, jobsOfCluster, lastJobOf, type TuiData } from '../state/reducer.js';
-import { Table } from '../components/Table.js';
+import { ListTable } from '../components/ListTable.js';
 import { useList } from './useList.js';
 import { useTableView } from './useTableView.js';
 import { onSelected } from './row-actions.js';
@@ -130,16 +130,7 @@ export function ClustersView({ height, width }: { height: number; width: number 
     ...describeActions(nav, onCluster, (c) => ({ kind: 'cluster', cluster: c.name })),
   ];
   useKeyLayer({ priority: PRIORITY.view, actions, title: 'clusters' });
-  return (
-    <Table
-      columns={columns}
-      rows={list.rows}
-      selected={list.selected}
-      height={height}
-      width={width}
-      empty={data.loaded ? 'no clusters; press n to launch a task' : 'waiting for the daemon…'}
-    />
-  );
+  return <ListTable list={list} columns={columns} loaded={data.loaded} empty="no clusters; press n to launch a task" height={height} width={width} />;
 }
 
 /** The active managed job whose cluster this is, if any (its live attempt runs there). */

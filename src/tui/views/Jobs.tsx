@@ -7,7 +7,7 @@ import { ALL_JOB_COLUMNS, JOB_COLUMNS, jobRow } from '../render/rows.js';
 import { directed, jobComparator } from '../render/sort.js';
 import { RowCache, sortReusing } from '../render/derive.js';
 import { jobKey, jobsOfCluster, type TuiData } from '../state/reducer.js';
-import { DetailTable } from '../components/DetailTable.js';
+import { ListTable } from '../components/ListTable.js';
 import { useList } from './useList.js';
 import { useTableView } from './useTableView.js';
 import { confirmThenAct, logsActions, onSelected } from './row-actions.js';
@@ -78,5 +78,5 @@ export function JobsView({ cluster, height, width }: { cluster?: string; height:
     head = `all clusters · ${jobs.length} job${jobs.length === 1 ? '' : 's'}${active ? ` (${active} active)` : ''}`;
   } else if (c) head = `${c.name} · ${c.status} · ${c.infra} · ${c.resources}`;
   else if (data.loaded) head = `${cluster}: no such cluster (it may have been torn down)`;
-  return <DetailTable detail={head} columns={columns} rows={list.rows} selected={list.selected} height={height} width={width} empty={all ? 'no jobs on any cluster' : 'no jobs'} />;
+  return <ListTable list={list} columns={columns} detail={head} height={height} width={width} empty={all ? 'no jobs on any cluster' : 'no jobs'} />;
 }

@@ -5,7 +5,7 @@ import { TERMINAL_MANAGED_STATUSES, type ManagedJobRecord } from '../../protocol
 import { PRIORITY, useKeyLayer, type KeyAction } from '../keys/dispatcher.js';
 import { MANAGED_COLUMNS, managedDetail, managedRow } from '../render/rows.js';
 import { directed, managedComparator } from '../render/sort.js';
-import { DetailTable } from '../components/DetailTable.js';
+import { ListTable } from '../components/ListTable.js';
 import { useList } from './useList.js';
 import { useTableView } from './useTableView.js';
 import { confirmThenAct, logsActions, onSelected } from './row-actions.js';
@@ -51,14 +51,14 @@ export function ManagedView({ height, width }: { height: number; width: number }
   ];
   useKeyLayer({ priority: PRIORITY.view, actions, title: 'managed jobs' });
   return (
-    <DetailTable
-      detail={sel ? managedDetail(sel) : ' '}
+    <ListTable
+      list={list}
       columns={columns}
-      rows={list.rows}
-      selected={list.selected}
+      detail={sel ? managedDetail(sel) : ' '}
+      loaded={data.loaded}
+      empty="no managed jobs; `aloft jobs launch` starts one"
       height={height}
       width={width}
-      empty={data.loaded ? 'no managed jobs; `aloft jobs launch` starts one' : 'waiting for the daemon…'}
     />
   );
 }

@@ -3,7 +3,7 @@ import { useData, useNavDispatch, useUi } from '../context.js';
 import { PRIORITY, useKeyLayer, type KeyAction } from '../keys/dispatcher.js';
 import { REQUEST_COLUMNS, requestRow } from '../render/rows.js';
 import { directed, requestComparator } from '../render/sort.js';
-import { Table } from '../components/Table.js';
+import { ListTable } from '../components/ListTable.js';
 import { useList, useNow, useSortedColumns, useSortKey } from './useList.js';
 import { logsActions, onSelected } from './row-actions.js';
 import { describeActions } from './describe-keys.js';
@@ -37,5 +37,5 @@ export function RequestsView({ height, width }: { height: number; width: number 
     ...describeActions(nav, onRequest, (req) => ({ kind: 'request', id: req.id })),
   ];
   useKeyLayer({ priority: PRIORITY.view, actions, title: 'requests' });
-  return <Table columns={columns} rows={list.rows} selected={list.selected} height={height} width={width} empty="no requests yet" />;
+  return <ListTable list={list} columns={columns} empty="no requests yet" height={height} width={width} />;
 }

@@ -6,7 +6,7 @@ import type { ReplicaRecord, ServiceRecord } from '../../protocol/model.js';
 import { PRIORITY, useKeyLayer, type KeyAction } from '../keys/dispatcher.js';
 import { directed } from '../render/sort.js';
 import { serviceComparator, SERVICE_COLUMNS, serviceDetail, serviceRows } from '../render/services.js';
-import { DetailTable } from '../components/DetailTable.js';
+import { ListTable } from '../components/ListTable.js';
 import { useList } from './useList.js';
 import { useTableView } from './useTableView.js';
 import { confirmThenAct, logsActions, onSelected } from './row-actions.js';
@@ -71,14 +71,14 @@ export function ServicesView({ height, width }: { height: number; width: number 
   ];
   useKeyLayer({ priority: PRIORITY.view, actions, title: 'services' });
   return (
-    <DetailTable
-      detail={shown.svc ? serviceDetail(shown.svc, shown.replica) : ' '}
+    <ListTable
+      list={list}
       columns={columns}
-      rows={list.rows}
-      selected={list.selected}
+      detail={shown.svc ? serviceDetail(shown.svc, shown.replica) : ' '}
+      loaded={data.loaded}
+      empty="no services; `aloft serve up SERVICE_YAML` starts one"
       height={height}
       width={width}
-      empty={data.loaded ? 'no services; `aloft serve up SERVICE_YAML` starts one' : 'waiting for the daemon…'}
     />
   );
 }
