@@ -4,140 +4,24 @@
 //   - failover across 5 zones: the extra wall time of a launch whose first 5 zones are out of
 //     resources (ZONE_RESOURCE_POOL_EXHAUSTED) over one that lands at once;
 //   - `status -r` over 100 GCP clusters (10 with --quick), and the API calls it makes.
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir, userInfo } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+// The procedure is bench/clouds.mjs's, shared with AWS.
+import { userInfo } from 'node:os';
+import { cloudBench } from './clouds.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const bin = join(root, 'bin', 'aloft');
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-async function startFake(dir) {
-  const child = spawn(process.execPath, [join(root, 'node_modules', 'vite-node', 'vite-node.mjs'), join(root, 'test', 'fakes', 'main.ts'), '--', 'gcp', '--write-config', dir], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: false,
+export default function ({ quick }) {
+  return cloudBench({
+    cloud: 'gcp',
+    quick,
+    controlUrl: (env) => env.CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE.replace('/compute/v1/', '/_fake/'),
+    cliEnv: () => ({ ALOFT_GCP_SSH_USER: userInfo().username }),
+    region: 'us-central1',
+    statusRegion: 'us-east1',
+    bootMs: async (call, name) => Math.max(...(await call('attempts', undefined, 'GET')).filter((a) => a.name.startsWith(`${name}-`) && a.bootMs !== undefined).map((a) => a.bootMs)),
+    setZoneFailure: (call, zone, failing) => (failing ? call(`zones/${zone}/fail`, { code: 'ZONE_RESOURCE_POOL_EXHAUSTED' }) : call(`zones/${zone}/fail`, undefined, 'DELETE')),
+    apiCalls: async (call) => (await call('calls', undefined, 'GET')).count,
+    notes: {
+      boot: 'insert → sshd up',
+      status: 'Compute API calls per refresh (one aggregatedList + one operations list), then each head agent',
+    },
   });
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (out += d));
-  const deadline = Date.now() + 60_000;
-  while (!/ready/.test(out)) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`gcp fake did not start: ${out}`);
-    await sleep(100);
-  }
-  const env = Object.fromEntries(
-    readFileSync(join(dir, 'gcp.env'), 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
-  );
-  return { child, env, control: env.CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE.replace('/compute/v1/', '/_fake/'), output: () => out };
-}
-
-export default async function ({ quick }) {
-  const dir = mkdtempSync(join(tmpdir(), 'aloft-bgcp-'));
-  const home = mkdtempSync(join(tmpdir(), 'aloft-bgh-'));
-  const fake = await startFake(join(dir, 'cfg'));
-  const env = { ...process.env, ...fake.env, ALOFT_HOME: home, ALOFT_GCP_SSH_USER: userInfo().username, NO_COLOR: '1' };
-  const aloft = (args) => {
-    const r = spawnSync(process.execPath, [bin, ...args], { env, cwd: root, encoding: 'utf8', timeout: 300_000 });
-    if (r.status !== 0) throw new Error(`aloft ${args.join(' ')}: ${r.stderr || r.stdout}`);
-    return r.stdout;
-  };
-  const call = async (path, body, method = 'POST') => {
-    const once = async () => (await fetch(fake.control + path, { method, body: body ? JSON.stringify(body) : undefined })).json();
-    // An idle keep-alive socket the server is closing just then fails once; the next one works.
-    return once().catch(once);
-  };
-  const rows = [];
-  try {
-    // Daemon up and the SDK loaded (once per daemon) before anything is timed.
-    aloft(['launch', '-y', '-c', 'warm', '--infra', 'gcp/us-central1', '--cpus', '2', '--', 'true']);
-    aloft(['down', '-y', 'warm']);
-
-    // 1. launch → RUNNING
-    const walls = [];
-    const overheads = [];
-    const boots = [];
-    for (let i = 0; i < (quick ? 2 : 5); i++) {
-      const name = `lat${i}`;
-      const t0 = Date.now();
-      aloft(['launch', '-y', '-d', '-c', name, '--infra', 'gcp/us-central1', '--cpus', '2', '--', 'sleep 600']);
-      for (;;) {
-        const jobs = JSON.parse(aloft(['queue', name, '-o', 'json']));
-        if (jobs.some((j) => j.status === 'RUNNING')) break;
-        await sleep(20);
-      }
-      const wall = Date.now() - t0;
-      const boot = (await call('attempts', undefined, 'GET')).filter((a) => a.name.startsWith(`${name}-`) && a.bootMs !== undefined).map((a) => a.bootMs);
-      walls.push(wall);
-      boots.push(Math.max(...boot));
-      overheads.push(wall - Math.max(...boot));
-      aloft(['down', '-y', name]);
-    }
-    rows.push({ bench: 'clouds', metric: 'gcp: launch → RUNNING, ours (wall − fake boot), p50', value: median(overheads), unit: 'ms', target: '≤ 2000 ms', note: `wall p50 ${median(walls)} ms, fake boot (insert → sshd up) p50 ${median(boots)} ms, ${walls.length} launches` });
-
-    // 2. failover across 5 zones
-    const plan = JSON.parse(aloft(['launch', '--dryrun', '-o', 'json', '--infra', 'gcp', '--cpus', '2', '--', 'true']));
-    const zones = [plan.chosen, ...plan.alternatives].map((p) => p.zone).slice(0, 5);
-    const extra = [];
-    for (let i = 0; i < (quick ? 1 : 3); i++) {
-      for (const z of zones) await call(`zones/${z}/fail`, { code: 'ZONE_RESOURCE_POOL_EXHAUSTED' });
-      const t0 = Date.now();
-      aloft(['launch', '-y', '-c', `fo${i}`, '--infra', 'gcp', '--cpus', '2', '--', 'true']);
-      const failed = Date.now() - t0;
-      for (const z of zones) await call(`zones/${z}/fail`, undefined, 'DELETE');
-      aloft(['down', '-y', `fo${i}`]);
-      const t1 = Date.now();
-      aloft(['launch', '-y', '-c', `ok${i}`, '--infra', 'gcp', '--cpus', '2', '--', 'true']);
-      const direct = Date.now() - t1;
-      aloft(['down', '-y', `ok${i}`]);
-      extra.push(failed - direct);
-    }
-    rows.push({ bench: 'clouds', metric: 'gcp: failover across 5 zones (extra wall over a direct launch), p50', value: median(extra), unit: 'ms', target: '≤ 1000 ms', note: `zones ${zones.join(', ')}` });
-
-    // 3. status -r over N clusters
-    const n = quick ? 10 : 100;
-    const names = Array.from({ length: n }, (_, i) => `s${i}`);
-    for (let i = 0; i < names.length; i += 5) {
-      await Promise.all(
-        names.slice(i, i + 5).map(
-          (name) =>
-            new Promise((resolve, reject) => {
-              const c = spawn(process.execPath, [bin, 'launch', '-y', '-d', '-c', name, '--infra', 'gcp/us-east1', '--cpus', '2', '--', 'true'], { env, cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
-              let err = '';
-              c.stderr.on('data', (d) => (err += d));
-              c.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`launch ${name} exited ${code}: ${err.trim().split('\n').slice(-3).join(' | ')}`))));
-            }),
-        ),
-      );
-    }
-    const times = [];
-    let apiCalls = 0;
-    for (let i = 0; i < 3; i++) {
-      const before = (await call('calls', undefined, 'GET')).count;
-      const t0 = Date.now();
-      const out = JSON.parse(aloft(['status', '-r', '-o', 'json']));
-      times.push(Date.now() - t0);
-      apiCalls = (await call('calls', undefined, 'GET')).count - before;
-      const up = out.filter((c) => c.status === 'UP').length;
-      if (up !== n) throw new Error(`status -r: ${up} of ${n} clusters UP`);
-    }
-    rows.push({ bench: 'clouds', metric: `gcp: status -r over ${n} clusters (CLI wall), p50`, value: median(times), unit: 'ms', target: '≤ 1000 ms', note: `${apiCalls} Compute API calls per refresh (one aggregatedList + one operations list), then each head agent` });
-    aloft(['down', '-a', '-y']);
-  } catch (err) {
-    const tail = fake.output().trim().split('\n').slice(-5).join(' | ');
-    throw new Error(`${err?.message ?? err}${fake.child.exitCode !== null ? ` (the fake exited ${fake.child.exitCode}: ${tail})` : ''}`);
-  } finally {
-    spawnSync(process.execPath, [bin, 'daemon', 'stop'], { env, timeout: 30_000 });
-    fake.child.kill('SIGTERM');
-    await new Promise((r) => fake.child.once('exit', r));
-    rmSync(dir, { recursive: true, force: true });
-    rmSync(home, { recursive: true, force: true });
-  }
-  return rows;
 }

@@ -1,18 +1,10 @@
 // Issue 3 benchmarks: CLI start-up vs `node -e 0`, `status` empty and at scale, launch → RUNNING
 // by stage, exec submit → first output line, and trivial jobs per second on one cluster.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const bin = join(root, 'bin', 'aloft');
-
-const pct = (xs, p) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
-};
+import { join } from 'node:path';
+import { bin, firstLine, pct, root, waitJob } from './lib.mjs';
 
 function timeCmd(argv, env, n) {
   const times = [];
@@ -139,7 +131,7 @@ export default async function ({ quick }) {
       ids.push(...rs.map((r) => r.jobId));
     }
     const last = Math.max(...ids);
-    await waitJob(client, 'bench', last, (st) => st === 'SUCCEEDED' || st === 'FAILED', 600_000, true);
+    await waitJob(client, 'bench', last, (st) => st === 'SUCCEEDED' || st === 'FAILED', { timeoutMs: 600_000, pollMs: 50 });
     const secs = (Date.now() - s) / 1000;
     rows.push({ bench: 'jobs', metric: `${jobsN} trivial jobs: throughput`, value: jobsN / secs, unit: 'jobs/s', target: '≥ 100 jobs/s' });
     aloft(a.env, ['down', '-y', 'bench']);
@@ -196,32 +188,4 @@ export default async function ({ quick }) {
 
 function trivialTask(run) {
   return { numNodes: 1, resources: { mode: 'single', candidates: [{ infra: { cloud: 'local' }, useSpot: false, ports: [], labels: {} }] }, envs: {}, secrets: {}, fileMounts: [], run };
-}
-
-async function waitJob(client, cluster, id, pred, timeoutMs = 60_000, quiet = false) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const { jobs } = await client.call('queue', { cluster });
-    const j = jobs.find((x) => x.id === id);
-    if (j && pred(j.status)) return Date.now();
-    await new Promise((r) => setTimeout(r, quiet ? 50 : 5));
-  }
-  throw new Error(`job ${id} on ${cluster} did not reach the state in time`);
-}
-
-function firstLine(argv, env) {
-  return new Promise((resolve, reject) => {
-    const s = process.hrtime.bigint();
-    const child = spawn(process.execPath, argv, { env });
-    let done = false;
-    child.stdout.on('data', () => {
-      if (!done) {
-        done = true;
-        resolve(Number(process.hrtime.bigint() - s) / 1e6);
-      }
-    });
-    child.on('close', (code) => {
-      if (!done) reject(new Error(`exit ${code} before any output`));
-    });
-  });
 }

@@ -6,13 +6,9 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
-
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const bin = join(root, 'bin', 'aloft');
-const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
+import { bin, firstLine, pct, root, waitJob } from './lib.mjs';
 
 /** Starts `npm run fake -- kubernetes --fixture F` and resolves once it prints its ready line. */
 function startFake(fixture) {
@@ -78,17 +74,6 @@ const task = (run, o = {}) => ({
   run,
 });
 
-async function waitJob(client, cluster, id, pred, timeoutMs = 120_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const { jobs } = await client.call('queue', { cluster });
-    const j = jobs.find((x) => x.id === id);
-    if (j && pred(j.status)) return Date.now();
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  throw new Error(`job ${id} on ${cluster} did not reach the state in time`);
-}
-
 /** launch → RUNNING through the daemon API, with each stage's duration. */
 async function launchToRunning(client, cluster, t) {
   const t0 = Date.now();
@@ -100,26 +85,9 @@ async function launchToRunning(client, cluster, t) {
     if (it.type === 'done' && it.request.status !== 'SUCCEEDED') failed = it.request.error;
   }).done;
   if (failed) throw new Error(`launch of ${cluster} failed: ${failed}`);
-  const running = await waitJob(client, cluster, 1, (s) => s === 'RUNNING');
+  const running = await waitJob(client, cluster, 1, (s) => s === 'RUNNING', { timeoutMs: 120_000 });
   const parts = stages.map(([s, ts], i) => `${s} ${(i + 1 < stages.length ? stages[i + 1][1] : running) - ts}`);
   return { total: running - t0, parts: parts.join(', ') };
-}
-
-function firstLine(argv, env) {
-  return new Promise((resolve, reject) => {
-    const s = process.hrtime.bigint();
-    const child = spawn(process.execPath, argv, { env });
-    let done = false;
-    child.stdout.on('data', () => {
-      if (!done) {
-        done = true;
-        resolve(Number(process.hrtime.bigint() - s) / 1e6);
-      }
-    });
-    child.on('close', (code) => {
-      if (!done) reject(new Error(`exit ${code} before any output`));
-    });
-  });
 }
 
 /** The fake's own pod start, without aloft: N plain pods (init + main container) created → Running. */

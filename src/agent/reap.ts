@@ -1,6 +1,7 @@
 // `agent reap`: run by the daemon on a node whose agent is gone (src/daemon/reap.ts). It reads the
 // journal without taking it over and says what became of the given jobs' processes.
 import { readFileSync, rmSync } from 'node:fs';
+import { readPidFile } from '../util/process.js';
 import { jobFiles } from './jobrun.js';
 import { replayJournal } from './journal.js';
 import { agentPaths } from './paths.js';
@@ -9,13 +10,8 @@ import { isJobStatusActive, type ReapedJob } from './protocol.js';
 
 /** The pid of the live agent process that holds this node's pid file, if any. */
 export function agentPid(pidPath: string): number | undefined {
-  let pid: number;
-  try {
-    pid = Number(readFileSync(pidPath, 'utf8').trim());
-  } catch {
-    return undefined;
-  }
-  if (!(pid > 0) || pid === process.pid || !processAlive(pid)) return undefined;
+  const pid = readPidFile(pidPath);
+  if (pid === undefined || pid === process.pid || !processAlive(pid)) return undefined;
   try {
     if (!readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes('serve')) return undefined;
   } catch {

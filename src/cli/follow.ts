@@ -3,6 +3,7 @@ import type { DaemonClient } from '../client/client.js';
 import { randomBytes } from 'node:crypto';
 import type { JobRecord, RequestRecord } from '../protocol/model.js';
 import { DaemonUnreachable } from '../client/http.js';
+import { unseenText } from '../client/resume.js';
 import { UserError } from '../util/errors.js';
 import { daemon, ExitCode, note, reviveFor } from './context.js';
 
@@ -97,16 +98,10 @@ export async function reattaching(
   const out = opts.out ?? process.stdout;
   let printed = 0; // characters written so far
   for (let attempt = 0; ; attempt++) {
-    let skip = printed;
-    const h = open((text) => {
-      if (skip > 0) {
-        if (text.length <= skip) {
-          skip -= text.length;
-          return;
-        }
-        text = text.slice(skip);
-        skip = 0;
-      }
+    const unseen = unseenText(printed);
+    const h = open((chunk) => {
+      const text = unseen(chunk);
+      if (text === undefined) return;
       printed += text.length;
       out.write(text);
     });

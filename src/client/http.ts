@@ -3,6 +3,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { Readable } from 'node:stream';
+import { eachLine } from '../util/lines.js';
 
 export class DaemonUnreachable extends Error {
   constructor(message: string, cause?: unknown) {
@@ -193,23 +194,14 @@ export function getNdjson(target: Target, path: string, onItem: (item: any) => v
         res.on('end', () => reject(answerError(target, res.statusCode ?? 500, Buffer.concat(chunks).toString('utf8'))));
         return;
       }
-      let buf = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        buf += chunk;
-        let nl: number;
-        while ((nl = buf.indexOf('\n')) >= 0) {
-          const line = buf.slice(0, nl);
-          buf = buf.slice(nl + 1);
-          if (!line) continue;
-          const item = JSON.parse(line);
-          if (item && item.type === 'error' && item.error) {
-            reject(new ApiCallError(item.error.message, item.error.code, 200));
-            req.destroy();
-            return;
-          }
-          onItem(item);
+      eachLine(res, (line) => {
+        const item = JSON.parse(line);
+        if (item && item.type === 'error' && item.error) {
+          reject(new ApiCallError(item.error.message, item.error.code, 200));
+          req.destroy();
+          return false;
         }
+        onItem(item);
       });
       // Aborting on purpose (ctrl-c) is a clean end, not an error.
       res.on('end', () => resolve());

@@ -19,6 +19,12 @@ import type { Durability } from './state/pg-mirror.js';
 import { nextIntervals, type Interval } from './cost.js';
 import type { MountPlan } from '../storage/plan.js';
 
+/** The record a statement's row holds (JSON in its `record` column), if it found one. */
+const recordOf = <T>(row: unknown): T | undefined => (row ? (JSON.parse((row as { record: string }).record) as T) : undefined);
+
+/** The records of a statement's rows. */
+const recordsOf = <T>(rows: unknown[]): T[] => (rows as Array<{ record: string }>).map((r) => JSON.parse(r.record) as T);
+
 /** What the daemon keeps about a cluster that clients never see. */
 export interface ClusterInternal {
   nodes?: NodeInfo[];
@@ -212,8 +218,7 @@ export class Store extends EventEmitter {
   }
 
   getCluster(name: string): ClusterRecord | undefined {
-    const row = this.stmts.getCluster.get(name) as { record: string } | undefined;
-    return row ? (JSON.parse(row.record) as ClusterRecord) : undefined;
+    return recordOf(this.stmts.getCluster.get(name));
   }
 
   getInternal(name: string): ClusterInternal {
@@ -227,7 +232,7 @@ export class Store extends EventEmitter {
   }
 
   listClusters(): ClusterRecord[] {
-    return (this.stmts.allClusters.all() as Array<{ record: string }>).map((r) => JSON.parse(r.record));
+    return recordsOf(this.stmts.allClusters.all());
   }
 
   removeCluster(name: string, message?: string): void {
@@ -287,16 +292,15 @@ export class Store extends EventEmitter {
   }
 
   getJob(clusterUid: string, id: number): JobRecord | undefined {
-    const row = this.stmts.getJob.get(clusterUid, id) as { record: string } | undefined;
-    return row ? JSON.parse(row.record) : undefined;
+    return recordOf(this.stmts.getJob.get(clusterUid, id));
   }
 
   jobsOf(clusterUid: string, limit = 10_000): JobRecord[] {
-    return (this.stmts.jobsOfUid.all(clusterUid, limit) as Array<{ record: string }>).map((r) => JSON.parse(r.record));
+    return recordsOf(this.stmts.jobsOfUid.all(clusterUid, limit));
   }
 
   activeJobsOf(clusterUid: string): JobRecord[] {
-    return (this.stmts.activeJobsOfUid.all(clusterUid) as Array<{ record: string }>).map((r) => JSON.parse(r.record));
+    return recordsOf(this.stmts.activeJobsOfUid.all(clusterUid));
   }
 
   /** The uid of the newest incarnation of a cluster name that ran jobs (for logs after down). */
@@ -330,16 +334,15 @@ export class Store extends EventEmitter {
   }
 
   getRequest(id: string): RequestRecord | undefined {
-    const row = this.stmts.getRequest.get(id) as { record: string } | undefined;
-    return row ? JSON.parse(row.record) : undefined;
+    return recordOf(this.stmts.getRequest.get(id));
   }
 
   recentRequests(limit = 200): RequestRecord[] {
-    return (this.stmts.recentRequests.all(limit) as Array<{ record: string }>).map((r) => JSON.parse(r.record));
+    return recordsOf(this.stmts.recentRequests.all(limit));
   }
 
   runningRequests(): RequestRecord[] {
-    return (this.stmts.runningRequests.all() as Array<{ record: string }>).map((r) => JSON.parse(r.record));
+    return recordsOf(this.stmts.runningRequests.all());
   }
 
   // ---- managed jobs ----
@@ -364,8 +367,7 @@ export class Store extends EventEmitter {
   }
 
   getManaged(id: number): ManagedJobRecord | undefined {
-    const row = this.stmts.getManaged.get(id) as { record: string } | undefined;
-    return row ? JSON.parse(row.record) : undefined;
+    return recordOf(this.stmts.getManaged.get(id));
   }
 
   managedTask(id: number): unknown {
@@ -374,11 +376,11 @@ export class Store extends EventEmitter {
   }
 
   listManaged(limit = 10_000): ManagedJobRecord[] {
-    return (this.stmts.listManaged.all(limit) as Array<{ record: string }>).map((r) => JSON.parse(r.record));
+    return recordsOf(this.stmts.listManaged.all(limit));
   }
 
   activeManaged(): ManagedJobRecord[] {
-    return (this.stmts.activeManaged.all() as Array<{ record: string }>).map((r) => JSON.parse(r.record));
+    return recordsOf(this.stmts.activeManaged.all());
   }
 
   // ---- services ----
@@ -392,12 +394,11 @@ export class Store extends EventEmitter {
   }
 
   getService(name: string): ServiceRecord | undefined {
-    const row = this.stmts.getService.get(name) as { record: string } | undefined;
-    return row ? (JSON.parse(row.record) as ServiceRecord) : undefined;
+    return recordOf(this.stmts.getService.get(name));
   }
 
   listServices(): ServiceRecord[] {
-    return (this.stmts.allServices.all() as Array<{ record: string }>).map((r) => JSON.parse(r.record));
+    return recordsOf(this.stmts.allServices.all());
   }
 
   /** The record and its versions go; `message` is the timeline's line. */
@@ -428,12 +429,11 @@ export class Store extends EventEmitter {
   }
 
   getStorage(name: string, store: string): StorageRecord | undefined {
-    const row = this.stmts.getStorage.get(name, store) as { record: string } | undefined;
-    return row ? JSON.parse(row.record) : undefined;
+    return recordOf(this.stmts.getStorage.get(name, store));
   }
 
   listStorage(): StorageRecord[] {
-    return (this.stmts.listStorage.all() as Array<{ record: string }>).map((r) => JSON.parse(r.record));
+    return recordsOf(this.stmts.listStorage.all());
   }
 
   removeStorage(name: string, store: string): void {

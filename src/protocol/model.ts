@@ -3,27 +3,14 @@
 
 export type ClusterStatus = 'INIT' | 'UP' | 'STOPPED' | 'TERMINATED';
 
-export const JOB_STATUSES = [
-  'INIT',
-  'PENDING',
-  'SETTING_UP',
-  'RUNNING',
-  'SUCCEEDED',
-  'FAILED',
-  'FAILED_SETUP',
-  'FAILED_DRIVER',
-  'CANCELLED',
-] as const;
+// A job is active or terminal; each status is listed once, in lifecycle order.
+const ACTIVE_JOB = ['INIT', 'PENDING', 'SETTING_UP', 'RUNNING'] as const;
+const TERMINAL_JOB = ['SUCCEEDED', 'FAILED', 'FAILED_SETUP', 'FAILED_DRIVER', 'CANCELLED'] as const;
+export const JOB_STATUSES = [...ACTIVE_JOB, ...TERMINAL_JOB] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
 
-export const TERMINAL_JOB_STATUSES: ReadonlySet<JobStatus> = new Set([
-  'SUCCEEDED',
-  'FAILED',
-  'FAILED_SETUP',
-  'FAILED_DRIVER',
-  'CANCELLED',
-]);
-export const ACTIVE_JOB_STATUSES: ReadonlySet<JobStatus> = new Set(['INIT', 'PENDING', 'SETTING_UP', 'RUNNING']);
+export const TERMINAL_JOB_STATUSES: ReadonlySet<JobStatus> = new Set(TERMINAL_JOB);
+export const ACTIVE_JOB_STATUSES: ReadonlySet<JobStatus> = new Set(ACTIVE_JOB);
 
 export function isTerminalJob(s: JobStatus): boolean {
   return TERMINAL_JOB_STATUSES.has(s);
@@ -173,29 +160,13 @@ export type EventKind =
   | 'service-removed'
   | 'notice';
 
-export const MANAGED_JOB_STATUSES = [
-  'PENDING',
-  'STARTING',
-  'RUNNING',
-  'RECOVERING',
-  'CANCELLING',
-  'SUCCEEDED',
-  'CANCELLED',
-  'FAILED',
-  'FAILED_SETUP',
-  'FAILED_NO_RESOURCE',
-  'FAILED_CONTROLLER',
-] as const;
+// Live statuses, then terminal ones (each listed once).
+const LIVE_MANAGED = ['PENDING', 'STARTING', 'RUNNING', 'RECOVERING', 'CANCELLING'] as const;
+const TERMINAL_MANAGED = ['SUCCEEDED', 'CANCELLED', 'FAILED', 'FAILED_SETUP', 'FAILED_NO_RESOURCE', 'FAILED_CONTROLLER'] as const;
+export const MANAGED_JOB_STATUSES = [...LIVE_MANAGED, ...TERMINAL_MANAGED] as const;
 export type ManagedJobStatus = (typeof MANAGED_JOB_STATUSES)[number];
 
-export const TERMINAL_MANAGED_STATUSES: ReadonlySet<ManagedJobStatus> = new Set([
-  'SUCCEEDED',
-  'CANCELLED',
-  'FAILED',
-  'FAILED_SETUP',
-  'FAILED_NO_RESOURCE',
-  'FAILED_CONTROLLER',
-]);
+export const TERMINAL_MANAGED_STATUSES: ReadonlySet<ManagedJobStatus> = new Set(TERMINAL_MANAGED);
 
 /** One attempt of a managed job on one cluster (a recovery starts a new attempt). */
 export interface ManagedAttempt {
@@ -290,32 +261,13 @@ export const SERVICE_STATUSES = [
 ] as const;
 export type ServiceStatus = (typeof SERVICE_STATUSES)[number];
 
-export const REPLICA_STATUSES = [
-  'PENDING',
-  'PROVISIONING',
-  'STARTING',
-  'READY',
-  'NOT_READY',
-  'SHUTTING_DOWN',
-  'FAILED',
-  'FAILED_INITIAL_DELAY',
-  'FAILED_PROBING',
-  'FAILED_PROVISION',
-  'FAILED_CLEANUP',
-  'PREEMPTED',
-  'UNKNOWN',
-] as const;
+// The ways a replica fails to come up or stay up (each listed once; UNKNOWN counts as failed too).
+const REPLICA_FAILURES = ['FAILED', 'FAILED_INITIAL_DELAY', 'FAILED_PROBING', 'FAILED_PROVISION', 'FAILED_CLEANUP'] as const;
+export const REPLICA_STATUSES = ['PENDING', 'PROVISIONING', 'STARTING', 'READY', 'NOT_READY', 'SHUTTING_DOWN', ...REPLICA_FAILURES, 'PREEMPTED', 'UNKNOWN'] as const;
 export type ReplicaStatus = (typeof REPLICA_STATUSES)[number];
 
 /** A replica that ended badly; it stays listed (bounded) so `serve status` says what happened. */
-export const FAILED_REPLICA_STATUSES: ReadonlySet<ReplicaStatus> = new Set([
-  'FAILED',
-  'FAILED_INITIAL_DELAY',
-  'FAILED_PROBING',
-  'FAILED_PROVISION',
-  'FAILED_CLEANUP',
-  'UNKNOWN',
-]);
+export const FAILED_REPLICA_STATUSES: ReadonlySet<ReplicaStatus> = new Set([...REPLICA_FAILURES, 'UNKNOWN']);
 /** Gone or going: not counted towards the autoscaler's target. */
 export const TERMINAL_REPLICA_STATUSES: ReadonlySet<ReplicaStatus> = new Set([...FAILED_REPLICA_STATUSES, 'SHUTTING_DOWN', 'PREEMPTED']);
 

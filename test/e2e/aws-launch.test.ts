@@ -1,7 +1,7 @@
 // Issue 11 on AWS, end to end: the real CLI and daemon, the real @aws-sdk/client-ec2 against the
 // EC2 fake, and instances that are real sshd hosts (test/fakes/vms.ts), so everything after
 // "running" goes through aloft's ssh transport. Each test lists what is left by tag.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAwsFake, type AwsFake } from '../fakes/aws/index.js';
 import { sshdInstalled, VmHost } from '../fakes/vms.js';
 import { makeHome, waitFor, type AloftEnv } from '../helpers/cli.js';
+import { resumedFrom, writeCheckpointJob } from '../helpers/checkpoint-job.js';
 
 interface Cluster {
   name: string;
@@ -245,31 +246,13 @@ run: |
   });
 
   it('a managed spot job whose node is reclaimed recovers in another region and succeeds from its checkpoint', async () => {
-    // The checkpoint lives outside the VMs (where a bucket would be), as a real job's would.
-    const ckpt = join(dir, 'ckpt');
-    const yaml = join(dir, 'train.yaml');
-    writeFileSync(
-      yaml,
-      `name: train
-resources:
-  infra: aws
-  cpus: 2
-  use_spot: true
-envs:
-  CKPT: ${ckpt}
-run: |
-  n=$(cat "$CKPT" 2>/dev/null || echo 0)
-  echo "resume from $n"
-  while [ "$n" -lt 30 ]; do n=$((n+1)); echo "$n" > "$CKPT.tmp"; mv "$CKPT.tmp" "$CKPT"; sleep 0.2; done
-  echo "finished at $n"
-`,
-    );
-    const r = await a.run(['jobs', 'launch', '-y', '-d', yaml], { timeoutMs: 120_000 });
+    const train = writeCheckpointJob(dir, { infra: 'aws', cpus: 2, steps: 30, stepSeconds: 0.2 });
+    const r = await a.run(['jobs', 'launch', '-y', '-d', train.yaml], { timeoutMs: 120_000 });
     expect(r.code, r.stderr).toBe(0);
     type MJ = { id: number; status: string; recoveries: number; cluster?: string; attempts: Array<{ region?: string; outcome?: string }> };
     const jobs = async () => JSON.parse((await a.run(['jobs', 'queue', '-o', 'json'])).stdout) as MJ[];
     const id = (await jobs())[0]!.id;
-    await waitFor(async () => (await jobs())[0]!.status === 'RUNNING' && existsSync(ckpt) && Number(readFileSync(ckpt, 'utf8')) >= 5, 120_000, 'running past step 5');
+    await waitFor(async () => (await jobs())[0]!.status === 'RUNNING' && train.step() >= 5, 120_000, 'running past step 5');
     const [inst] = live(`mj-${id}`);
     const firstZone = inst!.zone;
     await fake.model.reclaim(inst!.id);
@@ -286,8 +269,7 @@ run: |
     expect(second.zone).not.toBe(firstZone);
     const logs = (await a.run(['jobs', 'logs', String(id), '--no-follow'])).stdout;
     // The reclaimed attempt's output went with its VM's disk; the recovery resumed from the checkpoint.
-    const resumes = [...logs.matchAll(/resume from (\d+)/g)].map((m) => Number(m[1]));
-    expect(resumes.at(-1)).toBeGreaterThanOrEqual(5);
+    expect(resumedFrom(logs).at(-1)).toBeGreaterThanOrEqual(5);
     expect(logs).toContain('finished at 30');
     await waitFor(() => live(`mj-${id}`).length === 0, 60_000, 'managed cluster torn down');
   });

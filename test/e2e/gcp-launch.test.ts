@@ -1,7 +1,7 @@
 // Issue 11, GCP: the real CLI and daemon, the real @google-cloud/compute client, against the GCE
 // fake whose instances are real sshd hosts (test/fakes/vms.ts). Everything is checked where a user
 // would look — the CLI — and in the cloud itself, by label (nothing of ours left after down).
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +10,7 @@ import { startGceFake, type GceFake } from '../fakes/gcp/index.js';
 import { gceVmHosts, type GceVmHosts } from '../fakes/gcp/vms.js';
 import { sshdInstalled } from '../fakes/vms.js';
 import { makeHome, waitFor, type AloftEnv } from '../helpers/cli.js';
+import { resumedFrom, writeCheckpointJob } from '../helpers/checkpoint-job.js';
 
 const ours = (gce: GceFake, cluster: string) => gce.list({ 'aloft-cluster': cluster });
 const firewallsOf = (gce: GceFake, cluster: string) => [...gce.model.firewalls.keys()].filter((n) => n.startsWith(`aloft-${cluster}-`));
@@ -214,30 +215,13 @@ run: |
   }, 300_000);
 
   it('a SPOT instance preempted under a managed job: recovered in another region, SUCCEEDED from its checkpoint', async () => {
-    const ckpt = join(dir, 'ckpt');
-    const yaml = join(dir, 'train.yaml');
-    writeFileSync(
-      yaml,
-      `name: train
-resources:
-  infra: gcp
-  cpus: 2
-  use_spot: true
-envs:
-  CKPT: ${ckpt}
-run: |
-  n=$(cat "$CKPT" 2>/dev/null || echo 0)
-  echo "resume from $n in $(hostname -I | cut -d' ' -f1)"
-  while [ "$n" -lt 30 ]; do n=$((n+1)); echo "$n" > "$CKPT.tmp"; mv "$CKPT.tmp" "$CKPT"; echo "step $n"; sleep 0.2; done
-  echo "finished at $n"
-`,
-    );
-    const r = await a.run(['jobs', 'launch', '-y', '-d', yaml], { timeoutMs: 60_000 });
+    const train = writeCheckpointJob(dir, { infra: 'gcp', cpus: 2, steps: 30, stepSeconds: 0.2, tag: " in $(hostname -I | cut -d' ' -f1)" });
+    const r = await a.run(['jobs', 'launch', '-y', '-d', train.yaml], { timeoutMs: 60_000 });
     expect(r.code, r.stderr).toBe(0);
     const job = async () => (JSON.parse((await a.run(['jobs', 'queue', '-o', 'json'])).stdout) as Array<Record<string, unknown>>)[0]!;
     const id = (await job()).id as number;
     const cluster = `mj-${id}`;
-    await waitFor(async () => (await job()).status === 'RUNNING' && existsSync(ckpt) && Number(readFileSync(ckpt, 'utf8')) >= 5, 120_000, 'running with a checkpoint');
+    await waitFor(async () => (await job()).status === 'RUNNING' && train.step() >= 5, 120_000, 'running with a checkpoint');
     const [victim] = ours(gce, cluster);
     expect(victim!.scheduling).toMatchObject({ provisioningModel: 'SPOT' });
     const lostRegion = victim!.zone.replace(/-[a-z]$/, '');
@@ -253,8 +237,7 @@ run: |
     const logs = (await a.run(['jobs', 'logs', String(id), '--no-follow'])).stdout;
     // The reclaimed VM took its disk (and the first attempt's log on it) along; the run after the
     // recovery resumed from the checkpoint.
-    const resumes = [...logs.matchAll(/resume from (\d+)/g)].map((m) => Number(m[1]));
-    expect(resumes.at(-1)).toBeGreaterThanOrEqual(5);
+    expect(resumedFrom(logs).at(-1)).toBeGreaterThanOrEqual(5);
     expect(logs).toContain('finished at 30');
     // EAGER_NEXT_REGION: the recovery went to another region; the controller saw GCE's reason.
     const regions = gce.model.attempts.filter((x) => x.name.startsWith(`${cluster}-`) && !x.error).map((x) => x.zone.replace(/-[a-z]$/, ''));

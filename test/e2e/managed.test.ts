@@ -1,9 +1,10 @@
 // Issue 7: managed jobs on the real local infra, with real preemptions (`aloft local preempt`).
-import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeHome, waitFor, type AloftEnv } from '../helpers/cli.js';
+import { writeCheckpointJob } from '../helpers/checkpoint-job.js';
 
 interface MJ {
   id: number;
@@ -30,34 +31,15 @@ describe('managed jobs on local spot', () => {
   const clusters = async (): Promise<Array<{ name: string }>> => JSON.parse((await a.run(['status', '-o', 'json'])).stdout);
 
   it('a spot job preempted twice resumes from its checkpoint and succeeds with 2 recoveries', async () => {
-    const ckpt = join(dir, 'ckpt');
-    const yaml = join(dir, 'train.yaml');
-    writeFileSync(
-      yaml,
-      `name: train
-resources:
-  infra: local
-  use_spot: true
-envs:
-  CKPT: ${ckpt}
-# The checkpoint is replaced atomically (write, then rename), as a real training script must: a
-# preemption between the truncate and the write of a plain \`>\` would leave it empty.
-run: |
-  n=$(cat "$CKPT" 2>/dev/null || echo 0)
-  echo "resume from $n task=$SKYPILOT_TASK_ID mj=$SKYPILOT_MANAGED_JOB_ID"
-  while [ "$n" -lt 40 ]; do n=$((n+1)); echo "$n" > "$CKPT.tmp"; mv "$CKPT.tmp" "$CKPT"; echo "step $n"; sleep 0.1; done
-  echo "finished at $n"
-`,
-    );
-    const r = await a.run(['jobs', 'launch', '-y', '-d', yaml]);
+    const train = writeCheckpointJob(dir, { infra: 'local', steps: 40, stepSeconds: 0.1, tag: ' task=$SKYPILOT_TASK_ID mj=$SKYPILOT_MANAGED_JOB_ID' });
+    const r = await a.run(['jobs', 'launch', '-y', '-d', train.yaml]);
     expect(r.code).toBe(0);
     const [first] = await queue();
     const id = first!.id;
     for (let i = 1; i <= 2; i++) {
       await waitFor(async () => {
         const j = await job(id);
-        const step = existsSync(ckpt) ? Number(readFileSync(ckpt, 'utf8')) : 0;
-        return j.status === 'RUNNING' && j.recoveries === i - 1 && step >= i * 8;
+        return j.status === 'RUNNING' && j.recoveries === i - 1 && train.step() >= i * 8;
       }, 30_000, `running before preemption ${i}`);
       const p = await a.run(['local', 'preempt', `mj-${id}`]);
       expect(p.code).toBe(0);

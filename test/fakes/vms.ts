@@ -45,6 +45,7 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { utils as sshUtils } from 'ssh2';
 import { killProcesses, processesWithEnv } from '../../src/providers/local/processes.js';
+import { answersSsh } from '../helpers/sshd.js';
 
 export const SSHD = '/usr/sbin/sshd';
 
@@ -344,15 +345,7 @@ export class Vm extends EventEmitter {
     while (Date.now() < deadline) {
       if (child.exitCode !== null || child.signalCode !== null) throw new Error(`fake VM ${this.id}: sshd exited: ${err.trim()}`);
       if (this.state !== 'pending') return;
-      const banner = await new Promise<boolean>((resolve) => {
-        const s = net.connect(22, this.privateIp);
-        s.once('data', () => {
-          s.destroy();
-          resolve(true);
-        });
-        s.once('error', () => resolve(false));
-      });
-      if (banner) return;
+      if (await answersSsh(22, this.privateIp)) return;
       await new Promise((r) => setTimeout(r, 25));
     }
     throw new Error(`fake VM ${this.id}: sshd did not answer on ${this.privateIp}:22: ${err.trim()}`);

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { AgentClient } from '../../src/agent/rpc.js';
-import type { AgentJob, ClusterConfig } from '../../src/agent/protocol.js';
+import type { AgentJob, ClusterConfig, JobSubmission } from '../../src/agent/protocol.js';
 import type { JobStatus } from '../../src/protocol/model.js';
 
 const execFileP = promisify(execFile);
@@ -64,15 +64,18 @@ export async function client(a: { socket: string }): Promise<AgentClient> {
   return AgentClient.connect(await connectUnix(a.socket));
 }
 
-export function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    return !/^\d+ \(.*\) Z/.test(stat);
-  } catch {
-    return false;
-  }
-}
+/** The agents' and jobs' processes: running, not zombies. */
+export { processRunning as alive } from '../../src/util/process.js';
+
+/** A job for one node asking half a CPU: `run`, with what `extra` says otherwise. */
+export const submission = (run: string, extra: Partial<JobSubmission> = {}): JobSubmission => ({
+  run,
+  envs: {},
+  secrets: {},
+  numNodes: 1,
+  demand: { cpus: 0.5, gpus: 0 },
+  ...extra,
+});
 
 export async function waitFor<T>(fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 15_000, what = 'condition'): Promise<T> {
   const deadline = Date.now() + timeoutMs;

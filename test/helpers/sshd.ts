@@ -71,19 +71,23 @@ function keygen(file: string): void {
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', file], { stdio: 'ignore' });
 }
 
+/** Whether a server on host:port speaks first (an sshd sends its banner): it is up. */
+export function answersSsh(port: number, host: string): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const s = net.connect(port, host);
+    s.once('data', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
 async function waitListening(port: number, child: ChildProcess, stderr: () => string): Promise<void> {
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`sshd exited: ${stderr()}`);
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, '127.0.0.1');
-      s.once('data', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once('error', () => resolve(false));
-    });
-    if (ok) return;
+    if (await answersSsh(port, '127.0.0.1')) return;
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`sshd did not listen on ${port}: ${stderr()}`);

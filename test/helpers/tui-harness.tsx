@@ -265,6 +265,8 @@ export interface Harness {
   /** writes every chunk at once (no tick between them: a paste followed at once by a key), then waits */
   burst(...chunks: string[]): Promise<void>;
   type(text: string): Promise<void>;
+  /** `:`, `text`, ⏎: a command typed on the command line (":jobs alpha") */
+  command(text: string): Promise<void>;
   /** waits until the frame contains `text` (or matches it, or passes the predicate) */
   waitFor(text: string | RegExp | ((frame: string) => boolean), ms?: number): Promise<string>;
   unmount(): void;
@@ -326,6 +328,11 @@ export function renderTop(
         await tick(5);
       }
       await tick();
+    },
+    async command(text: string) {
+      await h.press!(':');
+      await h.type!(text);
+      await h.press!(KEY.enter);
     },
     async waitFor(text: string | RegExp | ((frame: string) => boolean), ms = 5000) {
       const deadline = Date.now() + ms;

@@ -3,18 +3,8 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
-import type { JobSubmission } from '../../src/agent/protocol.js';
 import type { AgentClient } from '../../src/agent/rpc.js';
-import { alive, cleanupNode, client, clusterConfig, readLogs, startAgent, tempNodeDir, waitFor, waitJob, type StartedAgent } from '../helpers/agent-harness.js';
-
-const sub = (run: string, extra: Partial<JobSubmission> = {}): JobSubmission => ({
-  run,
-  envs: {},
-  secrets: {},
-  numNodes: 1,
-  demand: { cpus: 0.5, gpus: 0 },
-  ...extra,
-});
+import { alive, cleanupNode, client, clusterConfig, readLogs, startAgent, submission as sub, tempNodeDir, waitFor, waitJob, type StartedAgent } from '../helpers/agent-harness.js';
 
 const dirs: string[] = [];
 const clients: AgentClient[] = [];

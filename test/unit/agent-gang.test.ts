@@ -4,16 +4,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { AgentClient } from '../../src/agent/rpc.js';
 import type { JobSubmission } from '../../src/agent/protocol.js';
-import { alive, cleanupNode, client, clusterConfig, readLogs, startAgent, tempNodeDir, waitFor, waitJob, type StartedAgent } from '../helpers/agent-harness.js';
+import { alive, cleanupNode, client, clusterConfig, readLogs, startAgent, submission, tempNodeDir, waitFor, waitJob, type StartedAgent } from '../helpers/agent-harness.js';
 
-const gang = (run: string, extra: Partial<JobSubmission> = {}): JobSubmission => ({
-  run,
-  envs: {},
-  secrets: {},
-  numNodes: 2,
-  demand: { cpus: 1, gpus: 0 },
-  ...extra,
-});
+/** A job on both nodes, a CPU each. */
+const gang = (run: string, extra: Partial<JobSubmission> = {}): JobSubmission => submission(run, { numNodes: 2, demand: { cpus: 1, gpus: 0 }, ...extra });
 
 describe('agent: gang jobs on 2 nodes', () => {
   let dirs: string[];

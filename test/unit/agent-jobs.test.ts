@@ -5,17 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { AgentClient } from '../../src/agent/rpc.js';
-import type { JobSubmission } from '../../src/agent/protocol.js';
-import { alive, cleanupNode, client, readLogs, startAgent, tempNodeDir, waitFor, waitJob, type StartedAgent } from '../helpers/agent-harness.js';
-
-const sub = (run: string, extra: Partial<JobSubmission> = {}): JobSubmission => ({
-  run,
-  envs: {},
-  secrets: {},
-  numNodes: 1,
-  demand: { cpus: 0.5, gpus: 0 },
-  ...extra,
-});
+import { alive, cleanupNode, client, readLogs, startAgent, submission as sub, tempNodeDir, waitFor, waitJob, type StartedAgent } from '../helpers/agent-harness.js';
 
 describe('agent: single-node jobs', () => {
   let dir: string;

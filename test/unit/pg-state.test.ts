@@ -16,6 +16,7 @@ import { recordTask } from '../../src/daemon/submitted.js';
 import { Users } from '../../src/daemon/team/users.js';
 import type { ClusterRecord } from '../../src/protocol/model.js';
 import { testPostgres, type PgCluster } from '../helpers/postgres.js';
+import { localCluster } from '../helpers/records.js';
 
 const ROOT = resolve(__dirname, '..', '..');
 
@@ -88,20 +89,7 @@ async function pgTables(client: pg.Client): Promise<Record<string, string[]>> {
   return out;
 }
 
-const cluster = (name: string): ClusterRecord => ({
-  name,
-  uid: `${name}-uid`,
-  status: 'UP',
-  cloud: 'local',
-  infra: 'local',
-  numNodes: 1,
-  resources: '1x(cpus=2)',
-  useSpot: false,
-  hourlyPrice: 0,
-  launchedAt: 1,
-  updatedAt: 1,
-  user: 'alice',
-});
+const cluster = (name: string): ClusterRecord => localCluster(name, { user: 'alice' });
 
 describe('PostgreSQL state', () => {
   let pgc: PgCluster;

@@ -5,21 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/daemon/db.js';
 import { Store } from '../../src/daemon/store.js';
 import type { ClusterRecord, JobRecord, StateEvent } from '../../src/protocol/model.js';
-
-const cluster = (name: string, extra: Partial<ClusterRecord> = {}): ClusterRecord => ({
-  name,
-  uid: `${name}-uid`,
-  status: 'UP',
-  cloud: 'local',
-  infra: 'local',
-  numNodes: 1,
-  resources: '1x(cpus=2)',
-  useSpot: false,
-  hourlyPrice: 0,
-  launchedAt: 1,
-  updatedAt: 1,
-  ...extra,
-});
+import { localCluster as cluster } from '../helpers/records.js';
 
 const job = (c: ClusterRecord, id: number, status: JobRecord['status'] = 'RUNNING'): JobRecord => ({
   cluster: c.name,

@@ -225,17 +225,11 @@ describe('keys', () => {
     expect(h.frame()).toContain(':requests');
     await h.press(KEY.enter);
     await h.waitFor(/requests\s+sort/);
-    await h.press(':');
-    await h.type('events');
-    await h.press(KEY.enter);
+    await h.command('events');
     await h.waitFor('TIME');
-    await h.press(':');
-    await h.type('jobs alpha');
-    await h.press(KEY.enter);
+    await h.command('jobs alpha');
     await h.waitFor('clusters › jobs(alpha)');
-    await h.press(':');
-    await h.type('nope');
-    await h.press(KEY.enter);
+    await h.command('nope');
     await h.waitFor('unknown command :nope');
     // a pasted / fast-typed chunk is replayed key by key
     await h.press(':events\r');

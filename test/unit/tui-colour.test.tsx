@@ -37,9 +37,7 @@ describe('level and status colours on screen', () => {
       columns: 140,
     });
     await h.waitFor((f) => plain(f).includes('no clusters'));
-    await h.press(':');
-    await h.type('events');
-    await h.press(KEY.enter);
+    await h.command('events');
     await h.waitFor((f) => plain(f).includes('spot node(s) preempted'));
     h.feed.event(ev({ seq: 11, kind: 'notice', level: 'warn', name: 'mj-1', message: 'managed job 1 (train): preempted; recovering (recovery 1)' }));
     const f = await h.waitFor((fr) => plain(fr).includes('recovering (recovery 1)'));
@@ -53,9 +51,7 @@ describe('level and status colours on screen', () => {
       snapshot: snapshot({ managed: [managed({ id: 1, name: 'aa', status: 'RECOVERING' }), managed({ id: 2, name: 'bb', status: 'FAILED_CONTROLLER', endedAt: Date.now() })] }),
       columns: 140,
     });
-    await h.press(':');
-    await h.type('managed');
-    await h.press(KEY.enter);
+    await h.command('managed');
     const f = await h.waitFor((fr) => plain(fr).includes('FAILED_CONTROLLER'));
     expect(colourBefore(f, 'RECOVERING')).toBe(YELLOW);
     expect(colourBefore(f, 'FAILED_CONTROLLER')).toBe(RED);

@@ -99,9 +99,7 @@ describe('describe and YAML', () => {
     const w = world();
     const h = renderTop({ snapshot: w.snap, handlers: w.handlers, rows: 80, columns: 120 });
     await h.waitFor('alpha');
-    await h.press(':');
-    await h.type('jobs');
-    await h.press(KEY.enter);
+    await h.command('jobs');
     await h.waitFor('jobs(all)');
     await h.press('d');
     let f = await h.waitFor('describe(job alpha/2)');
@@ -110,15 +108,11 @@ describe('describe and YAML', () => {
     expect(f).toContain('archived at /h/logs/u/2.log');
     await h.press(KEY.esc);
     await h.waitFor((fr) => !fr.includes('describe('));
-    await h.press(':');
-    await h.type('managed');
-    await h.press(KEY.enter);
+    await h.command('managed');
     await h.waitFor(/^managed sort/m);
     await h.press('y');
     await h.waitFor('yaml(managed job 4)');
-    await h.press(':');
-    await h.type('requests');
-    await h.press(KEY.enter);
+    await h.command('requests');
     await h.waitFor('launch-ab12');
     await h.press('d');
     f = await h.waitFor('describe(request launch-ab12)');

@@ -31,9 +31,7 @@ describe('all jobs (:jobs with no cluster)', () => {
   test('lists every cluster’s jobs with their cluster, newest first; filter, sort, enter, ^K', async () => {
     const h = renderTop({ snapshot: world(), handlers: { cancel: (p) => ({ cancelled: p.jobIds ?? [] }) }, columns: 120 });
     await h.waitFor('alpha');
-    await h.press(':');
-    await h.type('jobs');
-    await h.press(KEY.enter);
+    await h.command('jobs');
     let f = await h.waitFor('jobs(all)');
     expect(f).toMatch(/^jobs\(all\) sort:age↑/m);
     expect(f).toContain('all clusters · 3 jobs (1 active)');

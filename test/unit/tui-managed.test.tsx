@@ -184,9 +184,7 @@ describe('managed jobs view', () => {
     const order = f.split('\n').map((l) => l.match(/^[▸ ] +(\d) +\S/)?.[1]).filter(Boolean);
     expect(order).toEqual(['1', '3', '2']);
     // the palette opens it too
-    await h.press(':');
-    await h.type('managed');
-    await h.press(KEY.enter);
+    await h.command('managed');
     await h.waitFor(/^managed\s+sort:age/m);
   });
 
@@ -280,9 +278,7 @@ describe('managed jobs view', () => {
   test('without a managed-logs source the logs view says so in one line', async () => {
     const h = renderTop({ snapshot: three().snap, columns: 140, deps: { streamManagedLogs: undefined } });
     await h.waitFor('mj-1');
-    await h.press(':');
-    await h.type('managed 1');
-    await h.press(KEY.enter);
+    await h.command('managed 1');
     await h.waitFor('log stream failed: managed job logs are not available here');
   });
 
@@ -347,9 +343,7 @@ describe('events view: managed jobs', () => {
     const { run, snap } = three();
     const h = renderTop({ snapshot: snap, columns: 140 });
     await h.waitFor('mj-1');
-    await h.press(':');
-    await h.type('events');
-    await h.press(KEY.enter);
+    await h.command('events');
     await h.waitFor('no events yet');
     const rec = recovering(run);
     h.feed.event(ev({ seq: 21, kind: 'notice', level: 'warn', name: 'mj-1', message: 'cluster mj-1: spot node(s) preempted' }));

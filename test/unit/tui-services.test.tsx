@@ -57,9 +57,7 @@ describe('services view', () => {
 
   test('lists services with their replicas; l on a replica follows its output, on a service the controller log; b the balancer', async () => {
     const h = renderTop({ snapshot: snap(), columns: 140 });
-    await h.press(':');
-    await h.type('services');
-    await h.press(KEY.enter);
+    await h.command('services');
     let f = await h.waitFor('↳ replica 2');
     expect(f).toMatch(/NAME\s+ENDPOINT\s+VERSION\s+STATUS\s+REPLICAS\s+QPS\s+P50\s+AGE/);
     expect(f).toMatch(/web\s+http:\/\/127\.0\.0\.1:30001\s+1\s+READY\s+2 READY\s+12\.5\s+1\.3ms/);
@@ -89,9 +87,7 @@ describe('services view', () => {
 
   test('^D asks first (focus on Cancel); serveDown only on confirm', async () => {
     const h = renderTop({ snapshot: snap(), columns: 140, handlers: { serveDown: (p) => ({ services: p.names ?? [], missing: [] }) } });
-    await h.press(':');
-    await h.type('svc');
-    await h.press(KEY.enter);
+    await h.command('svc');
     await h.waitFor('↳ replica 2');
     await h.press('G'); // web's last replica: ^D takes its service down
     await h.press(KEY.ctrlD);

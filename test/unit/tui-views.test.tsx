@@ -153,9 +153,7 @@ describe('requests view', () => {
   test('stage with a spinner, elapsed time, failures with their reason', async () => {
     const h = renderTop({ snapshot: base().snap });
     await h.waitFor('alpha');
-    await h.press(':');
-    await h.type('requests');
-    await h.press(KEY.enter);
+    await h.command('requests');
     const f = await h.waitFor('req-run');
     expect(f).toMatch(/ID\s+KIND\s+CLUSTER\s+STAGE\s+ELAPSED\s+STATUS\s+AGE↑\s+REASON/);
     expect(f).toMatch(/req-run\s+launch\s+gamma\s+[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] PROVISION\s+5s\s+RUNNING\s+5s/);
@@ -182,9 +180,7 @@ describe('events view', () => {
     const { snap, a } = base();
     const h = renderTop({ snapshot: snap });
     await h.waitFor('alpha');
-    await h.press(':');
-    await h.type('events');
-    await h.press(KEY.enter);
+    await h.command('events');
     await h.waitFor('autostop armed for alpha');
     h.feed.event(ev({ seq: 11, kind: 'cluster', cluster: { ...a, status: 'STOPPED' } }));
     h.feed.event(ev({ seq: 12, kind: 'job', job: job(a, 2, { status: 'FAILED', exitCode: 137 }) }));
@@ -203,9 +199,7 @@ describe('gpus view', () => {
   test('shows a one-line note when there is no catalog', async () => {
     const h = renderTop({ snapshot: base().snap, deps: { loadGpus: async () => ({ note: 'No GPU catalog in this build.' }) } });
     await h.waitFor('alpha');
-    await h.press(':');
-    await h.type('gpus');
-    await h.press(KEY.enter);
+    await h.command('gpus');
     await h.waitFor('No GPU catalog in this build.');
   });
   test('lists accelerators; enter shows one accelerator’s offers', async () => {
@@ -224,9 +218,7 @@ describe('gpus view', () => {
       },
     });
     await h.waitFor('alpha');
-    await h.press(':');
-    await h.type('gpus');
-    await h.press(KEY.enter);
+    await h.command('gpus');
     let f = await h.waitFor('H100');
     expect(f).toMatch(/GPU\s+MEM\s+QTY\s+CLOUDS\s+FROM \$\/HR\s+SPOT FROM \$\/HR/);
     expect(f).toMatch(/A100\s+40GiB\s+1, 8\s+aws, gcp\s+\$3\.67\s+\$1\.10/);

@@ -5,6 +5,16 @@ import { note, outputOption, printJson } from '../context.js';
 
 const out = () => new Option('-o, --output <format>', 'table or json').default('table').argParser(outputOption);
 
+/** The daemon (or API server) this CLI uses, loaded when a command runs. */
+const daemon = async () => (await import('../context.js')).daemon();
+
+/** A listing: `list` as is with `-o json`, else a table whose cells `row` gives (times as ages). */
+async function printList<T>(output: string, list: T[], headers: string[], row: (item: T, ago: (ts: number | undefined) => string) => string[]): Promise<void> {
+  if (output === 'json') return printJson(list);
+  const { table, ago } = await import('../table.js');
+  process.stdout.write(table(headers, list.map((item) => row(item, ago))) + '\n');
+}
+
 export function register(program: Command): void {
   const api = program.command('api').description('Serve a team (aloft api start) or use a team\'s API server (aloft api login)');
 
@@ -44,7 +54,6 @@ export function register(program: Command): void {
     .description('which API server this CLI uses and who you are to it')
     .addOption(out())
     .action(async (opts: { output: string }) => {
-      const { daemon } = await import('../context.js');
       const client = await daemon();
       const [info, me] = await Promise.all([client.call('info', {}), client.call('whoami', {})]);
       const endpoint = client.remote ? (client.endpoint as { url: string }).url : `local daemon (${info.socket})`;
@@ -81,7 +90,6 @@ export function register(program: Command): void {
     .description('add a user (then: aloft api tokens create --user NAME)')
     .action(async (name: string, opts: { role: string }) => {
       if (opts.role !== 'admin' && opts.role !== 'user') throw new Error(`--role takes admin or user, not '${opts.role}'`);
-      const { daemon } = await import('../context.js');
       const { user } = await (await daemon()).call('usersAdd', { name, role: opts.role });
       note(`user ${user.name} added (${user.role}); give them a token: aloft api tokens create --user ${user.name}`);
     });
@@ -90,18 +98,14 @@ export function register(program: Command): void {
     .description('users and their roles')
     .addOption(out())
     .action(async (opts: { output: string }) => {
-      const { daemon } = await import('../context.js');
       const { users: list } = await (await daemon()).call('usersList', {});
-      if (opts.output === 'json') return printJson(list);
-      const { table, ago } = await import('../table.js');
-      process.stdout.write(table(['NAME', 'ROLE', 'CREATED'], list.map((u) => [u.name, u.role, ago(u.createdAt)])) + '\n');
+      await printList(opts.output, list, ['NAME', 'ROLE', 'CREATED'], (u, ago) => [u.name, u.role, ago(u.createdAt)]);
     });
   users
     .command('remove')
     .argument('<name>')
     .description('remove a user and revoke their tokens (what they launched stays)')
     .action(async (name: string) => {
-      const { daemon } = await import('../context.js');
       await (await daemon()).call('usersRemove', { name });
       note(`user ${name} removed; their tokens are revoked`);
     });
@@ -113,7 +117,6 @@ export function register(program: Command): void {
     .option('--label <text>', 'a note to recognise it by in `tokens list`')
     .description('create a token and print it on stdout (it is shown only this once)')
     .action(async (opts: { user: string; label?: string }) => {
-      const { daemon } = await import('../context.js');
       const { id, token } = await (await daemon()).call('tokensCreate', { user: opts.user, ...(opts.label ? { label: opts.label } : {}) });
       process.stdout.write(token + '\n');
       note(`token ${id} for ${opts.user} (revoke with: aloft api tokens revoke ${id})`);
@@ -123,23 +126,21 @@ export function register(program: Command): void {
     .description('tokens: id, user, created, last used, revoked (never the token)')
     .addOption(out())
     .action(async (opts: { output: string }) => {
-      const { daemon } = await import('../context.js');
       const { tokens: list } = await (await daemon()).call('tokensList', {});
-      if (opts.output === 'json') return printJson(list);
-      const { table, ago } = await import('../table.js');
-      process.stdout.write(
-        table(
-          ['ID', 'USER', 'LABEL', 'CREATED', 'LAST USED', 'STATUS'],
-          list.map((t) => [t.id, t.user, t.label ?? '-', ago(t.createdAt), ago(t.lastUsedAt), t.revokedAt ? `revoked ${ago(t.revokedAt)}` : 'active']),
-        ) + '\n',
-      );
+      await printList(opts.output, list, ['ID', 'USER', 'LABEL', 'CREATED', 'LAST USED', 'STATUS'], (t, ago) => [
+        t.id,
+        t.user,
+        t.label ?? '-',
+        ago(t.createdAt),
+        ago(t.lastUsedAt),
+        t.revokedAt ? `revoked ${ago(t.revokedAt)}` : 'active',
+      ]);
     });
   tokens
     .command('revoke')
     .argument('<id>')
     .description('revoke a token: requests carrying it are refused from now on')
     .action(async (id: string) => {
-      const { daemon } = await import('../context.js');
       await (await daemon()).call('tokensRevoke', { id });
       note(`token ${id} revoked`);
     });
@@ -152,15 +153,14 @@ export function register(program: Command): void {
     .action(async (opts: { limit: string; output: string }) => {
       const n = Number(opts.limit);
       if (!Number.isInteger(n) || n < 1) throw new Error(`--limit takes a whole number ≥ 1, not '${opts.limit}'`);
-      const { daemon } = await import('../context.js');
       const { entries } = await (await daemon()).call('audit', { limit: n });
-      if (opts.output === 'json') return printJson(entries);
-      const { table, ago } = await import('../table.js');
-      process.stdout.write(
-        table(
-          ['WHEN', 'USER', 'ACTION', 'TARGET', 'OUTCOME', 'FROM'],
-          entries.map((e) => [ago(e.ts), e.user, e.action, e.target, e.outcome + (e.error ? `: ${e.error.split('\n')[0]}` : ''), e.address ?? 'local']),
-        ) + '\n',
-      );
+      await printList(opts.output, entries, ['WHEN', 'USER', 'ACTION', 'TARGET', 'OUTCOME', 'FROM'], (e, ago) => [
+        ago(e.ts),
+        e.user,
+        e.action,
+        e.target,
+        e.outcome + (e.error ? `: ${e.error.split('\n')[0]}` : ''),
+        e.address ?? 'local',
+      ]);
     });
 }

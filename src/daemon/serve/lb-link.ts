@@ -6,19 +6,11 @@ import { existsSync, openSync, closeSync, readFileSync, renameSync, rmSync, writ
 import http from 'node:http';
 import { join } from 'node:path';
 import { LB_PROTOCOL, lbFiles, type LbConfig, type LbConfigFile, type LbEvent, type LbStart, type LbState, type LbStats } from '../../serve/lb/protocol.js';
+import { eachLine } from '../../util/lines.js';
 import { packageRoot } from '../../util/paths.js';
+import { processRunning, readPidFile } from '../../util/process.js';
 
 const LB_MAIN = () => join(packageRoot(), 'dist', 'serve', 'lb', 'main.js');
-
-/** Alive and not a zombie (pid 1 here does not reap orphans). */
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'latin1'));
-  } catch {
-    return false;
-  }
-}
 
 function request<T>(socketPath: string, method: string, path: string, body?: unknown, timeoutMs = 5000): Promise<T> {
   const data = body === undefined ? undefined : JSON.stringify(body);
@@ -56,13 +48,8 @@ export class LbLink {
 
   /** The running balancer's pid, if one runs for this service (not a zombie, not a reused pid). */
   runningPid(): number | undefined {
-    let pid: number;
-    try {
-      pid = Number(readFileSync(this.files.pid, 'utf8').trim());
-    } catch {
-      return undefined;
-    }
-    if (!(pid > 0) || !processAlive(pid)) return undefined;
+    const pid = readPidFile(this.files.pid);
+    if (pid === undefined || !processRunning(pid)) return undefined;
     try {
       const cmd = readFileSync(`/proc/${pid}/cmdline`, 'latin1');
       if (!cmd.includes('lb/main.js') || !cmd.includes(this.dir)) return undefined;
@@ -156,20 +143,11 @@ export class LbLink {
       onEnd();
     };
     sub.req = http.request({ socketPath: this.files.socket, method: 'GET', path: '/events', agent: false }, (res) => {
-      let buf = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        buf += chunk;
-        let nl: number;
-        while ((nl = buf.indexOf('\n')) >= 0) {
-          const line = buf.slice(0, nl);
-          buf = buf.slice(nl + 1);
-          if (!line) continue;
-          try {
-            onEvent(JSON.parse(line) as LbEvent);
-          } catch {
-            /* a torn line: the next event carries on */
-          }
+      eachLine(res, (line) => {
+        try {
+          onEvent(JSON.parse(line) as LbEvent);
+        } catch {
+          /* a torn line: the next event carries on */
         }
       });
       res.on('end', end);
@@ -196,14 +174,14 @@ export class LbLink {
     if (pid === undefined) return;
     await request(this.files.socket, 'POST', '/stop', {}, 2000).catch(() => undefined);
     const deadline = Date.now() + 3000;
-    while (processAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
-    if (processAlive(pid)) {
+    while (processRunning(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+    if (processRunning(pid)) {
       try {
         process.kill(pid, 'SIGKILL');
       } catch {
         /* gone */
       }
-      while (processAlive(pid)) await new Promise((r) => setTimeout(r, 10));
+      while (processRunning(pid)) await new Promise((r) => setTimeout(r, 10));
     }
     rmSync(this.files.socket, { force: true });
     rmSync(this.files.pid, { force: true });

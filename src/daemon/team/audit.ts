@@ -2,19 +2,12 @@
 // allowed. Written at the API boundary for every method that is not read-only (a method added
 // later is audited unless declared read-only here), in the state database (so PostgreSQL has it).
 import type Database from 'better-sqlite3';
+import type { AuditRecord } from '../../protocol/api.js';
 import type { Db } from '../db.js';
 import type { Caller } from './caller.js';
 
-export interface AuditEntry {
-  seq: number;
-  ts: number;
-  user: string;
-  action: string;
-  target: string;
-  outcome: 'ok' | 'refused' | 'failed';
-  address?: string;
-  error?: string;
-}
+/** One audit line: the API's record of it (`aloft api audit -o json`). */
+export type AuditEntry = AuditRecord;
 
 /** API methods that change nothing: not audited. */
 export const READ_ONLY_METHODS: ReadonlySet<string> = new Set([

@@ -3,24 +3,14 @@
 // by that hash. Revoked tokens stay listed, refused.
 import { createHash, randomBytes } from 'node:crypto';
 import type Database from 'better-sqlite3';
+import type { TokenInfo, UserInfo } from '../../protocol/api.js';
 import { UserError } from '../../util/errors.js';
 import type { Db } from '../db.js';
 import { validateUserName, type Role } from './caller.js';
 
-export interface UserRecord {
-  name: string;
-  role: Role;
-  createdAt: number;
-}
-
-export interface TokenRecord {
-  id: string;
-  user: string;
-  label?: string;
-  createdAt: number;
-  lastUsedAt?: number;
-  revokedAt?: number;
-}
+/** A user and a token as stored, which is what the API lists (tokens by their id, never the secret). */
+export type UserRecord = UserInfo;
+export type TokenRecord = TokenInfo;
 
 /** How often a token's last use is written (not on every request: that would be a write each). */
 const TOUCH_EVERY_MS = 60_000;

@@ -2,9 +2,8 @@
 // ALOFT_HOME/kubernetes/clusters.json (written atomically). A record is written before the first
 // pod is created, so a daemon killed mid-launch still knows where to look; the pods themselves
 // carry the cluster's labels, so teardown deletes by label and finds pods the record never saw.
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
 import type { KubernetesConfig } from '../../spec/kubernetes-config.js';
+import { JsonClusterStore } from '../ssh/reservations.js';
 
 export interface PodRecord {
   rank: number;
@@ -37,40 +36,13 @@ export interface KubeClusterRecord {
   createdAt: number;
 }
 
-export class ClusterRecords {
-  constructor(readonly file: string) {}
-
-  private read(): Record<string, KubeClusterRecord> {
-    if (!existsSync(this.file)) return {};
-    try {
-      return JSON.parse(readFileSync(this.file, 'utf8')) as Record<string, KubeClusterRecord>;
-    } catch {
-      throw new Error(`cannot read ${this.file}; fix or delete it (pods are found by label either way)`);
-    }
+export class ClusterRecords extends JsonClusterStore<KubeClusterRecord> {
+  constructor(file: string) {
+    super(file, 'kubernetes cluster records', ' (pods are found by label either way)');
   }
 
-  private write(all: Record<string, KubeClusterRecord>): void {
-    mkdirSync(dirname(this.file), { recursive: true, mode: 0o700 });
-    const tmp = `${this.file}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify(all, null, 1) + '\n', { mode: 0o600 });
-    renameSync(tmp, this.file);
-  }
-
-  get(cluster: string): KubeClusterRecord | undefined {
-    return this.read()[cluster];
-  }
-
-  list(): KubeClusterRecord[] {
-    return Object.values(this.read());
-  }
-
-  put(r: KubeClusterRecord): void {
-    const all = this.read();
-    all[r.cluster] = r;
-    this.write(all);
-  }
-
-  remove(cluster: string, uid?: string): void {
+  /** Forgets `cluster`; with `uid`, only while the record is still that incarnation's. */
+  override remove(cluster: string, uid?: string): void {
     const all = this.read();
     if (!all[cluster] || (uid && all[cluster]!.uid !== uid)) return;
     delete all[cluster];

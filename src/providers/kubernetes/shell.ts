@@ -3,19 +3,13 @@
 // With a command (`aloft ssh C -c CMD`, or stdin not a terminal) it runs without a TTY and the
 // exit code is the command's.
 import { KubeConfig } from '@kubernetes/client-node';
+import type { NodeTarget } from '../../protocol/api.js';
 import { UserError } from '../../util/errors.js';
 import { shellQuote } from '../../util/shell.js';
 import { openExec } from './exec.js';
 
-export interface PodShellTarget {
-  context: string;
-  namespace: string;
-  pod: string;
-  container: string;
-  kubeconfig: string[];
-  home: string;
-  env: Record<string, string>;
-}
+/** What the daemon answers `nodeTarget` with for a pod (NodeTarget's kubernetes case). */
+export type PodShellTarget = Omit<Extract<NodeTarget, { kind: 'kubernetes' }>, 'kind'>;
 
 function kubeconfigFor(t: PodShellTarget): KubeConfig {
   const kc = new KubeConfig();

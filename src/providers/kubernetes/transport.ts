@@ -7,9 +7,9 @@
 import { Duplex, type Readable } from 'node:stream';
 import { posix } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { ENV_NAME_RE } from '../../spec/patterns.js';
 import { shellQuote } from '../../util/shell.js';
 import type { ExecOptions, ExecResult, Transport } from '../types.js';
+import { commandScript } from '../command-script.js';
 import { ExecLostError, offeredProtocols, openExec, V4, type ExecSession, type ExecTarget } from './exec.js';
 import { NODE_BIN } from './pod-spec.js';
 
@@ -69,19 +69,7 @@ export class KubernetesTransport implements Transport {
    * inherit the agent's environment) see the image as it is.
    */
   wrap(command: string, env: Record<string, string> = {}, timeoutMs?: number): string {
-    const lines: string[] = [];
-    for (const [k, v] of Object.entries({ ...this.ref.env, ...env })) {
-      if (!ENV_NAME_RE.test(k)) throw new Error(`invalid environment variable name '${k}'`);
-      lines.push(`export ${k}=${shellQuote(v)}`);
-    }
-    const h = shellQuote(this.ref.home);
-    lines.push(`mkdir -p ${h} && cd ${h} || exit 1`);
-    if (timeoutMs) {
-      const sec = Math.max(1, Math.ceil(timeoutMs / 1000));
-      lines.push(`if command -v timeout >/dev/null 2>&1; then exec timeout -s KILL ${sec} bash -c ${shellQuote(command)}; fi`);
-    }
-    lines.push(command);
-    return lines.join('\n');
+    return commandScript(command, { env: { ...this.ref.env, ...env }, home: this.ref.home, timeoutMs });
   }
 
   async exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {

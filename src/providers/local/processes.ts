@@ -2,6 +2,7 @@
 // node's processes carry ALOFT_NODE_DIR=<node dir> in their environment (the agent sets it and
 // its jobs inherit it), so a /proc sweep catches daemonized grandchildren too.
 import { readdirSync, readFileSync } from 'node:fs';
+import { processRunning } from '../../util/process.js';
 
 export function processesWithEnv(keys: string[], valuePrefix: string): number[] {
   const needles = keys.map((k) => `${k}=${valuePrefix}`);
@@ -29,17 +30,6 @@ export function processesWithEnv(keys: string[], valuePrefix: string): number[] 
   return found;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    // A zombie still answers signal 0 until reaped; treat it as gone.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    return !/^\d+ \(.*\) Z/.test(stat);
-  } catch {
-    return false;
-  }
-}
-
 /**
  * SIGTERM, then SIGKILL after `graceMs` for whatever is left; `graceMs` 0 is SIGKILL at once (a
  * reclaimed node: nobody gets to react, not even the agent). Resolves when all are gone.
@@ -55,10 +45,10 @@ export async function killProcesses(pids: number[], graceMs = 1500): Promise<voi
     }
   }
   const deadline = Date.now() + graceMs;
-  let left = pids.filter(alive);
+  let left = pids.filter(processRunning);
   while (left.length > 0 && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 50));
-    left = left.filter(alive);
+    left = left.filter(processRunning);
   }
   for (const pid of left) {
     try {
@@ -70,7 +60,7 @@ export async function killProcesses(pids: number[], graceMs = 1500): Promise<voi
   const hardDeadline = Date.now() + 3000;
   while (left.length > 0 && Date.now() < hardDeadline) {
     await new Promise((r) => setTimeout(r, 25));
-    left = left.filter(alive);
+    left = left.filter(processRunning);
   }
 }
 

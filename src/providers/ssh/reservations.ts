@@ -35,25 +35,27 @@ export interface ReservationStore {
 
 /**
  * Records keyed by cluster in one JSON file (0600, written atomically): the ssh provider's
- * reservations, the VM clouds' cluster records.
+ * reservations, the VM clouds' and Kubernetes' cluster records.
  */
 export class JsonClusterStore<T extends { cluster: string }> {
   constructor(
     readonly file: string,
     private readonly what = 'records',
+    /** said after "fix or delete it" when the file cannot be read */
+    private readonly hint = '',
   ) {}
 
-  private read(): Record<string, T> {
+  protected read(): Record<string, T> {
     if (!existsSync(this.file)) return {};
     try {
       return JSON.parse(readFileSync(this.file, 'utf8')) as Record<string, T>;
     } catch {
       // A torn file cannot happen with rename-writes; anything else unreadable is not ours to fix.
-      throw new Error(`cannot read ${this.what} in ${this.file}; fix or delete it`);
+      throw new Error(`cannot read ${this.what} in ${this.file}; fix or delete it${this.hint}`);
     }
   }
 
-  private write(all: Record<string, T>): void {
+  protected write(all: Record<string, T>): void {
     mkdirSync(dirname(this.file), { recursive: true, mode: 0o700 });
     const tmp = `${this.file}.${process.pid}.tmp`;
     writeFileSync(tmp, JSON.stringify(all, null, 2) + '\n', { mode: 0o600 });

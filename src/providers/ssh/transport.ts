@@ -3,9 +3,9 @@
 // OpenSSH's streamlocal forwarding.
 import { posix } from 'node:path';
 import type { Duplex, Readable } from 'node:stream';
-import { ENV_NAME_RE } from '../../spec/patterns.js';
 import { shellQuote } from '../../util/shell.js';
 import type { ExecOptions, ExecResult, Transport } from '../types.js';
+import { commandScript } from '../command-script.js';
 import type { ClientChannel } from 'ssh2';
 import { describeEndpoint, SshConnection, type ExitInfo, type SshConnectionOptions, type SshEndpoint } from './connection.js';
 
@@ -39,25 +39,14 @@ export class SshTransport implements Transport {
 
   /** The remote command line: the login shell starts bash, which sets up and runs `command`. */
   wrap(command: string, env: Record<string, string> = {}, timeoutMs?: number): string {
-    const lines: string[] = [];
-    // A Node.js found outside PATH (nvm, volta...) is linked here by the provider.
-    lines.push(`export PATH="$HOME/${AGENT_DIR}/bin:$PATH"`);
-    for (const [k, v] of Object.entries({ ...this.opts.env, ...env })) {
-      if (!ENV_NAME_RE.test(k)) throw new Error(`invalid environment variable name '${k}'`);
-      lines.push(`export ${k}=${shellQuote(v)}`);
-    }
-    if (this.opts.home) {
-      const h = shellQuote(this.opts.home);
-      lines.push(`mkdir -p ${h} && cd ${h} || exit 1`);
-    }
-    if (timeoutMs) {
-      // GNU/busybox timeout signals its whole process group, so grandchildren go too (a killed
-      // bash would leave them holding the channel open).
-      const sec = Math.max(1, Math.ceil(timeoutMs / 1000));
-      lines.push(`if command -v timeout >/dev/null 2>&1; then exec timeout -s KILL ${sec} bash -c ${shellQuote(command)}; fi`);
-    }
-    lines.push(command);
-    return `exec bash -c ${shellQuote(lines.join('\n'))}`;
+    const script = commandScript(command, {
+      // A Node.js found outside PATH (nvm, volta...) is linked here by the provider.
+      prelude: [`export PATH="$HOME/${AGENT_DIR}/bin:$PATH"`],
+      env: { ...this.opts.env, ...env },
+      home: this.opts.home,
+      timeoutMs,
+    });
+    return `exec bash -c ${shellQuote(script)}`;
   }
 
   async exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {

@@ -2,6 +2,7 @@
 // running on its node, so the view starts the daemon again (as every CLI command would), re-opens
 // the stream and skips what it already has: the reader sees one note, not a broken log.
 import { DaemonUnreachable } from '../../client/http.js';
+import { unseenText } from '../../client/resume.js';
 import type { StreamHandle } from '../../client/types.js';
 import type { LogStreamItem } from '../../protocol/api.js';
 import { errorMessage } from '../../util/errors.js';
@@ -27,16 +28,12 @@ export function followLog(
   let aborted = false;
   const run = async () => {
     for (let attempt = 0; !aborted; attempt++) {
-      let skip = received;
+      const unseen = unseenText(received);
       current = open((item) => {
         if (aborted) return;
         if (item.type !== 'text') return on.end(item);
-        let text = item.text;
-        if (skip > 0) {
-          if (text.length <= skip) return void (skip -= text.length);
-          text = text.slice(skip);
-          skip = 0;
-        }
+        const text = unseen(item.text);
+        if (text === undefined) return;
         received += text.length;
         on.text(text);
       });

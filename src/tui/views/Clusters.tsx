@@ -1,26 +1,21 @@
 import { useMemo, useRef } from 'react';
 import { ACTIVE_JOB_STATUSES, TERMINAL_MANAGED_STATUSES, type ClusterRecord } from '../../protocol/model.js';
-import { useData, useDeps, useNavDispatch, useUi } from '../context.js';
 import { PRIORITY, useKeyLayer, type KeyAction } from '../keys/dispatcher.js';
 import { CLUSTER_COLUMNS, clusterRow, lastJobText, shownJob } from '../render/rows.js';
 import { clusterComparator, directed } from '../render/sort.js';
 import { RowCache, sortReusing } from '../render/derive.js';
 import { activeJobsByCluster, jobsOfCluster, lastJobOf, type TuiData } from '../state/reducer.js';
-import { Table } from '../components/Table.js';
-import { useList, useNow, useSortedColumns, useSortKey } from './useList.js';
+import { ListTable } from '../components/ListTable.js';
+import { useList } from './useList.js';
+import { useTableView } from './useTableView.js';
+import { onSelected } from './row-actions.js';
 import { parseAutostop } from './autostop.js';
 import { describeActions } from './describe-keys.js';
 
 const SORT_COLUMNS = { name: 'NAME', age: 'AGE', status: 'STATUS' } as const;
 
 export function ClustersView({ height, width }: { height: number; width: number }) {
-  const data = useData();
-  const deps = useDeps();
-  const ui = useUi();
-  const nav = useNavDispatch();
-  const now = useNow(1000);
-  const sort = useSortKey();
-  const columns = useSortedColumns(CLUSTER_COLUMNS, SORT_COLUMNS);
+  const { data, deps, ui, nav, now, sort, columns } = useTableView(CLUSTER_COLUMNS, SORT_COLUMNS);
   // Running work first in LAST JOB: an index of active jobs, rebuilt only when jobs change.
   const active = useMemo(() => activeJobsByCluster(data.jobs), [data.jobs]);
   const shown = (c: ClusterRecord) => shownJob(c, active.get(c.uid), lastJobOf(data, c));
@@ -41,11 +36,8 @@ export function ClustersView({ height, width }: { height: number; width: number 
     const k = list.current();
     return k === undefined ? undefined : data.clusters.get(k);
   };
-  const needCluster = (fn: (name: string, cluster: ClusterRecord) => void) => () => {
-    const c = selected();
-    if (!c) return ui.flash('no cluster selected', 'warn');
-    fn(c.name, c);
-  };
+  const onCluster = onSelected(selected, ui, 'no cluster selected');
+  const needCluster = (fn: (name: string, cluster: ClusterRecord) => void) => onCluster((c) => fn(c.name, c));
   const actions: KeyAction[] = [
     ...list.actions,
     { command: 'nav.enter', label: 'Jobs', run: needCluster((name) => nav({ type: 'push', view: { kind: 'jobs', cluster: name } })) },
@@ -135,22 +127,10 @@ export function ClustersView({ height, width }: { height: number; width: number 
     },
     { command: 'cluster.launch', run: () => ui.openOverlay({ type: 'launch' }) },
     { command: 'view.managed', run: () => nav({ type: 'push', view: { kind: 'managed' } }) },
-    ...describeActions(nav, ui, () => {
-      const c = selected();
-      return c ? { kind: 'cluster', cluster: c.name } : undefined;
-    }, 'no cluster selected'),
+    ...describeActions(nav, onCluster, (c) => ({ kind: 'cluster', cluster: c.name })),
   ];
   useKeyLayer({ priority: PRIORITY.view, actions, title: 'clusters' });
-  return (
-    <Table
-      columns={columns}
-      rows={list.rows}
-      selected={list.selected}
-      height={height}
-      width={width}
-      empty={data.loaded ? 'no clusters; press n to launch a task' : 'waiting for the daemon…'}
-    />
-  );
+  return <ListTable list={list} columns={columns} loaded={data.loaded} empty="no clusters; press n to launch a task" height={height} width={width} />;
 }
 
 /** The active managed job whose cluster this is, if any (its live attempt runs there). */

@@ -1,16 +1,16 @@
 // One cluster's jobs (`J`, enter on a cluster), or every cluster's (`:jobs` with no cluster, like
 // k9s's all namespaces and `sky queue` with no argument): same keys, a CLUSTER column added.
 import { useMemo, useRef } from 'react';
-import { Box, Text } from 'ink';
 import { ACTIVE_JOB_STATUSES, TERMINAL_JOB_STATUSES, type JobRecord } from '../../protocol/model.js';
-import { useData, useDeps, useNavDispatch, useUi } from '../context.js';
 import { PRIORITY, useKeyLayer, type KeyAction } from '../keys/dispatcher.js';
 import { ALL_JOB_COLUMNS, JOB_COLUMNS, jobRow } from '../render/rows.js';
 import { directed, jobComparator } from '../render/sort.js';
 import { RowCache, sortReusing } from '../render/derive.js';
 import { jobKey, jobsOfCluster, type TuiData } from '../state/reducer.js';
-import { Table } from '../components/Table.js';
-import { useList, useNow, useSortedColumns, useSortKey } from './useList.js';
+import { ListTable } from '../components/ListTable.js';
+import { useList } from './useList.js';
+import { useTableView } from './useTableView.js';
+import { confirmThenAct, logsActions, onSelected } from './row-actions.js';
 import { describeActions } from './describe-keys.js';
 
 const SORT_COLUMNS = { name: 'NAME', age: 'SUBMITTED', status: 'STATUS' } as const;
@@ -26,14 +26,8 @@ function currentJobs(data: TuiData): ReadonlyMap<string, JobRecord> {
 }
 
 export function JobsView({ cluster, height, width }: { cluster?: string; height: number; width: number }) {
-  const data = useData();
-  const deps = useDeps();
-  const ui = useUi();
-  const nav = useNavDispatch();
-  const now = useNow(1000);
-  const sort = useSortKey();
   const all = cluster === undefined;
-  const columns = useSortedColumns(all ? ALL_JOB_COLUMNS : JOB_COLUMNS, SORT_COLUMNS);
+  const { data, deps, ui, nav, now, sort, columns } = useTableView(all ? ALL_JOB_COLUMNS : JOB_COLUMNS, SORT_COLUMNS);
   // Thousands of jobs across clusters: re-sort and re-format only what changed (derive.ts).
   const derived = useRef<{ sorted?: JobRecord[]; rows: RowCache<JobRecord, boolean> }>(undefined);
   derived.current ??= { rows: new RowCache<JobRecord, boolean>(jobRow) };
@@ -51,40 +45,30 @@ export function JobsView({ cluster, height, width }: { cluster?: string; height:
     const k = list.current();
     return k === undefined ? undefined : jobs.find((j) => (all ? `${j.cluster}/${j.id}` : String(j.id)) === k);
   };
+  const onJob = onSelected(selected, ui, 'no job selected');
 
-  const openLogs = () => {
-    const job = selected();
-    if (!job) return ui.flash('no job selected', 'warn');
-    nav({ type: 'push', view: { kind: 'logs', cluster: job.cluster, job: job.id } });
-  };
   const actions: KeyAction[] = [
     ...list.actions,
-    { command: 'nav.enter', label: 'Logs', run: openLogs, hideHint: true },
-    { command: 'view.logs', run: openLogs },
+    ...logsActions(onJob((job) => nav({ type: 'push', view: { kind: 'logs', cluster: job.cluster, job: job.id } }))),
     {
       command: 'job.cancel',
-      run: () => {
-        const job = selected();
-        if (!job) return ui.flash('no job selected', 'warn');
+      run: onJob((job) => {
         if (TERMINAL_JOB_STATUSES.has(job.status)) return ui.flash(`job ${job.id} already ${job.status}`, 'warn');
         const on = job.cluster;
-        ui.confirm({
+        confirmThenAct(ui, {
           title: `Cancel job ${job.id} on ${on}?`,
           message: `Job ${job.id}${job.name ? ` (${job.name})` : ''} is ${job.status}; cancelling kills its processes on every node.`,
           confirmLabel: 'Cancel job',
-          onConfirm: () =>
-            ui.act(`cancel job ${job.id}`, async () => {
-              const r = await deps.client.call('cancel', { cluster: on, jobIds: [job.id] });
-              return r.cancelled.length ? `cancelled job ${r.cancelled.join(', ')} on ${on}` : `job ${job.id} was not running`;
-            }),
+          what: `cancel job ${job.id}`,
+          call: async () => {
+            const r = await deps.client.call('cancel', { cluster: on, jobIds: [job.id] });
+            return r.cancelled.length ? `cancelled job ${r.cancelled.join(', ')} on ${on}` : `job ${job.id} was not running`;
+          },
         });
-      },
+      }),
     },
     ...(all ? [] : [{ command: 'jobs.all' as const, label: 'All clusters', run: () => nav({ type: 'push', view: { kind: 'jobs' } }) }]),
-    ...describeActions(nav, ui, () => {
-      const job = selected();
-      return job ? { kind: 'job', cluster: job.cluster, job: job.id } : undefined;
-    }, 'no job selected'),
+    ...describeActions(nav, onJob, (job) => ({ kind: 'job', cluster: job.cluster, job: job.id })),
   ];
   useKeyLayer({ priority: PRIORITY.view, actions, title: all ? 'jobs(all)' : `jobs(${cluster})` });
   const c = cluster === undefined ? undefined : data.clusters.get(cluster);
@@ -94,12 +78,5 @@ export function JobsView({ cluster, height, width }: { cluster?: string; height:
     head = `all clusters · ${jobs.length} job${jobs.length === 1 ? '' : 's'}${active ? ` (${active} active)` : ''}`;
   } else if (c) head = `${c.name} · ${c.status} · ${c.infra} · ${c.resources}`;
   else if (data.loaded) head = `${cluster}: no such cluster (it may have been torn down)`;
-  return (
-    <Box flexDirection="column" height={height}>
-      <Text wrap="truncate" dimColor>
-        {head}
-      </Text>
-      <Table columns={columns} rows={list.rows} selected={list.selected} height={height - 1} width={width} empty={all ? 'no jobs on any cluster' : 'no jobs'} />
-    </Box>
-  );
+  return <ListTable list={list} columns={columns} detail={head} height={height} width={width} empty={all ? 'no jobs on any cluster' : 'no jobs'} />;
 }

@@ -3,8 +3,9 @@ import { useData, useNavDispatch, useUi } from '../context.js';
 import { PRIORITY, useKeyLayer, type KeyAction } from '../keys/dispatcher.js';
 import { REQUEST_COLUMNS, requestRow } from '../render/rows.js';
 import { directed, requestComparator } from '../render/sort.js';
-import { Table } from '../components/Table.js';
+import { ListTable } from '../components/ListTable.js';
 import { useList, useNow, useSortedColumns, useSortKey } from './useList.js';
+import { logsActions, onSelected } from './row-actions.js';
 import { describeActions } from './describe-keys.js';
 
 const SORT_COLUMNS = { name: 'CLUSTER', age: 'AGE', status: 'STATUS' } as const;
@@ -23,29 +24,18 @@ export function RequestsView({ height, width }: { height: number; width: number 
   const list = useList(all, height - 1);
   /** the request selected when the key runs */
   const selected = () => requests.find((r) => r.id === list.current());
-  const openLogs = () => {
-    const req = selected();
-    if (!req) return ui.flash('no request selected', 'warn');
-    if (req.jobId === undefined) return ui.flash(req.error ? req.error.split('\n')[0]! : `request ${req.id} has no job`, req.error ? 'error' : 'warn');
-    nav({ type: 'push', view: { kind: 'logs', cluster: req.cluster, job: req.jobId } });
-  };
+  const onRequest = onSelected(selected, ui, 'no request selected');
   const actions: KeyAction[] = [
     ...list.actions,
-    { command: 'nav.enter', label: 'Logs', run: openLogs, hideHint: true },
-    { command: 'view.logs', run: openLogs },
-    {
-      command: 'view.jobs',
-      run: () => {
-        const req = selected();
-        if (req) nav({ type: 'push', view: { kind: 'jobs', cluster: req.cluster } });
-        else ui.flash('no request selected', 'warn');
-      },
-    },
-    ...describeActions(nav, ui, () => {
-      const req = selected();
-      return req ? { kind: 'request', id: req.id } : undefined;
-    }, 'no request selected'),
+    ...logsActions(
+      onRequest((req) => {
+        if (req.jobId === undefined) return ui.flash(req.error ? req.error.split('\n')[0]! : `request ${req.id} has no job`, req.error ? 'error' : 'warn');
+        nav({ type: 'push', view: { kind: 'logs', cluster: req.cluster, job: req.jobId } });
+      }),
+    ),
+    { command: 'view.jobs', run: onRequest((req) => nav({ type: 'push', view: { kind: 'jobs', cluster: req.cluster } })) },
+    ...describeActions(nav, onRequest, (req) => ({ kind: 'request', id: req.id })),
   ];
   useKeyLayer({ priority: PRIORITY.view, actions, title: 'requests' });
-  return <Table columns={columns} rows={list.rows} selected={list.selected} height={height} width={width} empty="no requests yet" />;
+  return <ListTable list={list} columns={columns} empty="no requests yet" height={height} width={width} />;
 }

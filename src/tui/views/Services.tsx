@@ -2,14 +2,14 @@
 // balancer measures) with its replicas beneath. l/⏎ on a replica follows its output; on a service,
 // its controller's log (b: the load balancer's); ^D tears the service down after confirmation.
 import { useMemo } from 'react';
-import { Box, Text } from 'ink';
 import type { ReplicaRecord, ServiceRecord } from '../../protocol/model.js';
-import { useData, useDeps, useNavDispatch, useUi } from '../context.js';
 import { PRIORITY, useKeyLayer, type KeyAction } from '../keys/dispatcher.js';
 import { directed } from '../render/sort.js';
 import { serviceComparator, SERVICE_COLUMNS, serviceDetail, serviceRows } from '../render/services.js';
-import { Table } from '../components/Table.js';
-import { useList, useNow, useSortedColumns, useSortKey } from './useList.js';
+import { ListTable } from '../components/ListTable.js';
+import { useList } from './useList.js';
+import { useTableView } from './useTableView.js';
+import { confirmThenAct, logsActions, onSelected } from './row-actions.js';
 
 const SORT_COLUMNS = { name: 'NAME', age: 'AGE', status: 'STATUS' } as const;
 
@@ -24,76 +24,61 @@ function resolve(services: ReadonlyMap<string, ServiceRecord>, key: string | und
 }
 
 export function ServicesView({ height, width }: { height: number; width: number }) {
-  const data = useData();
-  const deps = useDeps();
-  const ui = useUi();
-  const nav = useNavDispatch();
-  const now = useNow(1000);
-  const sort = useSortKey();
-  const columns = useSortedColumns(SERVICE_COLUMNS, SORT_COLUMNS);
+  const { data, deps, ui, nav, now, sort, columns } = useTableView(SERVICE_COLUMNS, SORT_COLUMNS);
   const all = useMemo(() => {
     const ordered = [...data.services.values()].sort(directed(serviceComparator(sort.key), sort.reverse));
     return serviceRows(ordered, now);
   }, [data.services, sort.key, sort.reverse, now]);
   const list = useList(all, height - 2);
   const shown = resolve(data.services, list.selectedKey);
-  /** what is selected when the key runs */
-  const selected = () => resolve(data.services, list.current());
+  /** the service (and replica) selected when the key runs */
+  const onService = onSelected(() => {
+    const { svc, replica } = resolve(data.services, list.current());
+    return svc ? { svc, replica } : undefined;
+  }, ui, 'no service selected');
 
-  const openLogs = () => {
-    const { svc, replica } = selected();
-    if (!svc) return ui.flash('no service selected', 'warn');
-    if (!replica) return nav({ type: 'push', view: { kind: 'serve-logs', service: svc.name, target: 'controller' } });
-    if (replica.jobId === undefined) return ui.flash(`replica ${replica.id} has no output yet (${replica.status})`, 'warn');
-    nav({ type: 'push', view: { kind: 'logs', cluster: replica.cluster, job: replica.jobId } });
-  };
   const actions: KeyAction[] = [
     ...list.actions,
-    { command: 'nav.enter', label: 'Logs', run: openLogs, hideHint: true },
-    { command: 'view.logs', run: openLogs },
+    ...logsActions(
+      onService(({ svc, replica }) => {
+        if (!replica) return nav({ type: 'push', view: { kind: 'serve-logs', service: svc.name, target: 'controller' } });
+        if (replica.jobId === undefined) return ui.flash(`replica ${replica.id} has no output yet (${replica.status})`, 'warn');
+        nav({ type: 'push', view: { kind: 'logs', cluster: replica.cluster, job: replica.jobId } });
+      }),
+    ),
     {
       command: 'service.balancer',
-      run: () => {
-        const { svc } = selected();
-        if (!svc) return ui.flash('no service selected', 'warn');
-        nav({ type: 'push', view: { kind: 'serve-logs', service: svc.name, target: 'lb' } });
-      },
+      run: onService(({ svc }) => nav({ type: 'push', view: { kind: 'serve-logs', service: svc.name, target: 'lb' } })),
     },
     {
       command: 'service.down',
-      run: () => {
-        const { svc } = selected();
-        if (!svc) return ui.flash('no service selected', 'warn');
+      run: onService(({ svc }) => {
         if (svc.status === 'SHUTTING_DOWN') return ui.flash(`${svc.name} is already shutting down`, 'warn');
         const live = svc.replicas.filter((r) => r.endedAt === undefined).length;
         const name = svc.name;
-        ui.confirm({
+        confirmThenAct(ui, {
           title: `Tear down service ${name}?`,
           message: `Its load balancer stops (${svc.endpoint ?? 'no endpoint yet'} goes away) and its ${live} replica${live === 1 ? '' : 's'} are torn down.`,
           confirmLabel: 'Down',
-          onConfirm: () =>
-            ui.act(`down ${name}`, async () => {
-              const r = await deps.client.call('serveDown', { names: [name] });
-              return r.services.length ? `tearing down service ${name}…` : `service ${name} is gone`;
-            }),
+          what: `down ${name}`,
+          call: async () => {
+            const r = await deps.client.call('serveDown', { names: [name] });
+            return r.services.length ? `tearing down service ${name}…` : `service ${name} is gone`;
+          },
         });
-      },
+      }),
     },
   ];
   useKeyLayer({ priority: PRIORITY.view, actions, title: 'services' });
   return (
-    <Box flexDirection="column" height={height}>
-      <Text wrap="truncate" dimColor>
-        {shown.svc ? serviceDetail(shown.svc, shown.replica) : ' '}
-      </Text>
-      <Table
-        columns={columns}
-        rows={list.rows}
-        selected={list.selected}
-        height={height - 1}
-        width={width}
-        empty={data.loaded ? 'no services; `aloft serve up SERVICE_YAML` starts one' : 'waiting for the daemon…'}
-      />
-    </Box>
+    <ListTable
+      list={list}
+      columns={columns}
+      detail={shown.svc ? serviceDetail(shown.svc, shown.replica) : ' '}
+      loaded={data.loaded}
+      empty="no services; `aloft serve up SERVICE_YAML` starts one"
+      height={height}
+      width={width}
+    />
   );
 }
