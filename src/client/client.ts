@@ -5,7 +5,7 @@ import { getNdjson, postJson, postStream, type Endpoint } from './http.js';
 import type { ApiClient, StreamHandle } from './types.js';
 
 /** Methods whose tasks name files on the client's disk: uploaded first when the server is remote. */
-const WITH_FILES: ReadonlySet<ApiMethod> = new Set(['launch', 'exec', 'jobsLaunch']);
+const WITH_FILES: ReadonlySet<ApiMethod> = new Set(['launch', 'exec', 'jobsLaunch', 'serveUp', 'serveUpdate']);
 
 /** Typed access to a running daemon (see spawn.ts for starting one) or a remote API server. */
 export class DaemonClient implements ApiClient {
