@@ -2,7 +2,8 @@
 // unpacked under ALOFT_HOME/uploads/<user>/<id>/, and the task names them `upload://<id>[/file]`.
 // The server turns those into its own paths for the pipeline (which then syncs them to the nodes
 // as it syncs a local workdir). A remote client may name nothing else on the server's disk.
-import { createWriteStream, existsSync, mkdirSync, readdirSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createWriteStream, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, utimesSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform, type Readable } from 'node:stream';
@@ -42,11 +43,17 @@ function entryPath(name: string, links: Set<string>): string {
   return rel;
 }
 
-/** Unpacks a tar stream into a new upload of `caller`; at most `maxBytes` of stream are read. */
+/**
+ * Unpacks a tar stream into an upload of `caller`; at most `maxBytes` of stream are read. The id is
+ * the stream's digest: the same files sent again are the same upload, so a task that names them
+ * is the same task (`serve update` keeps its replicas when only the service section changed, as
+ * it does for a local workdir).
+ */
 export async function receiveUpload(body: Readable, opts: { home: string; caller: Caller; maxBytes: number }): Promise<{ id: string; files: number; bytes: number }> {
-  const id = shortId(8);
-  const root = join(uploadsDir(opts.home), opts.caller.user, id);
+  const base = join(uploadsDir(opts.home), opts.caller.user);
+  const root = join(base, `.incoming-${shortId(8)}`);
   mkdirSync(root, { recursive: true, mode: 0o700 });
+  const digest = createHash('sha256');
   const links = new Set<string>();
   let read = 0;
   let files = 0;
@@ -55,6 +62,7 @@ export async function receiveUpload(body: Readable, opts: { home: string; caller
     transform(chunk: Buffer, _enc, done) {
       read += chunk.length;
       if (read > opts.maxBytes) return done(new TooLarge(opts.maxBytes));
+      digest.update(chunk);
       done(null, chunk);
     },
   });
@@ -114,6 +122,17 @@ export async function receiveUpload(body: Readable, opts: { home: string; caller
     if (err instanceof UserError) throw err;
     throw new UserError(`upload: not a tar stream (${(err as Error).message})`);
   }
+  const id = digest.digest('hex').slice(0, 16);
+  const final = join(base, id);
+  try {
+    renameSync(root, final);
+  } catch (err) {
+    // already there (sent before, or by a concurrent twin): keep that one, young again for the TTL
+    rmSync(root, { recursive: true, force: true });
+    if (!existsSync(final)) throw err;
+    const now = new Date();
+    utimesSync(final, now, now);
+  }
   return { id, files, bytes };
 }
 
@@ -136,19 +155,14 @@ export function localizeTask(task: Task, caller: Caller, home: string): Task {
     if (!existsSync(dir)) throw new UserError(`${what}: upload ${id} is gone (uploads are kept ${UPLOAD_TTL_MS / 3600_000} h); run the command again`);
     return sub === '.' ? dir : join(dir, sub);
   };
-  // Local files a bucket mount uploads (`source: ./dir`) are on the client's disk; they do not go
-  // through the API server yet: one line saying what to do instead.
-  const toBucket = caller.remote ? task.storageMounts?.find((m) => m.upload?.paths.length) : undefined;
-  if (toBucket) {
-    throw new UserError(
-      `${toBucket.where ? `${toBucket.where}: ` : ''}file_mounts ${toBucket.dest}: uploading local files into a bucket is not supported through an API server yet; ` +
-        'upload them to the bucket yourself (aws s3 sync, gsutil rsync) and mount the bucket, or launch from the server',
-    );
-  }
   return {
     ...task,
     ...(task.workdir ? { workdir: resolve(task.workdir, 'workdir') } : {}),
     fileMounts: task.fileMounts.map((m) => (m.kind === 'local' ? { ...m, source: resolve(m.source, `file_mounts ${m.dest}`) } : m)),
+    // local sources a bucket mount uploads into its bucket (`source: ./dir`)
+    ...(task.storageMounts
+      ? { storageMounts: task.storageMounts.map((m) => (m.upload ? { ...m, upload: { ...m.upload, paths: m.upload.paths.map((p) => resolve(p, `file_mounts ${m.dest}`)) } } : m)) }
+      : {}),
   };
 }
 
