@@ -2,8 +2,7 @@
 // unpacked under ALOFT_HOME/uploads/<user>/<id>/, and the task names them `upload://<id>[/file]`.
 // The server turns those into its own paths for the pipeline (which then syncs them to the nodes
 // as it syncs a local workdir). A remote client may name nothing else on the server's disk.
-import { createHash } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, utimesSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readdirSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform, type Readable } from 'node:stream';
@@ -43,17 +42,11 @@ function entryPath(name: string, links: Set<string>): string {
   return rel;
 }
 
-/**
- * Unpacks a tar stream into an upload of `caller`; at most `maxBytes` of stream are read. The id is
- * the stream's digest: the same files sent again are the same upload, so a task that names them
- * is the same task (`serve update` keeps its replicas when only the service section changed, as
- * it does for a local workdir).
- */
+/** Unpacks a tar stream into a new upload of `caller`; at most `maxBytes` of stream are read. */
 export async function receiveUpload(body: Readable, opts: { home: string; caller: Caller; maxBytes: number }): Promise<{ id: string; files: number; bytes: number }> {
-  const base = join(uploadsDir(opts.home), opts.caller.user);
-  const root = join(base, `.incoming-${shortId(8)}`);
+  const id = shortId(8);
+  const root = join(uploadsDir(opts.home), opts.caller.user, id);
   mkdirSync(root, { recursive: true, mode: 0o700 });
-  const digest = createHash('sha256');
   const links = new Set<string>();
   let read = 0;
   let files = 0;
@@ -62,7 +55,6 @@ export async function receiveUpload(body: Readable, opts: { home: string; caller
     transform(chunk: Buffer, _enc, done) {
       read += chunk.length;
       if (read > opts.maxBytes) return done(new TooLarge(opts.maxBytes));
-      digest.update(chunk);
       done(null, chunk);
     },
   });
@@ -121,17 +113,6 @@ export async function receiveUpload(body: Readable, opts: { home: string; caller
     rmSync(root, { recursive: true, force: true });
     if (err instanceof UserError) throw err;
     throw new UserError(`upload: not a tar stream (${(err as Error).message})`);
-  }
-  const id = digest.digest('hex').slice(0, 16);
-  const final = join(base, id);
-  try {
-    renameSync(root, final);
-  } catch (err) {
-    // already there (sent before, or by a concurrent twin): keep that one, young again for the TTL
-    rmSync(root, { recursive: true, force: true });
-    if (!existsSync(final)) throw err;
-    const now = new Date();
-    utimesSync(final, now, now);
   }
   return { id, files, bytes };
 }
