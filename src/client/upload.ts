@@ -2,13 +2,21 @@
 // local sources of bucket mounts go up as tar streams first (packed as the local daemon packs them
 // for nodes: .skyignore/.gitignore honoured), and the task names them `upload://ID[/FILE]` (see
 // daemon/team/uploads.ts).
+import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Task } from '../spec/types.js';
 
 const UPLOAD_SCHEME = 'upload://';
 
-type Upload = (stream: Readable) => Promise<{ id: string; files: number; bytes: number }>;
+type Upload = (stream: Readable, sourceKey: string) => Promise<{ id: string; files: number; bytes: number }>;
+
+/**
+ * Which directory or file an upload is, as the server may see it: a digest of its path here. The
+ * same path sent again is "the same workdir" to the server, as the same path is to a local daemon
+ * (a `serve update` that changes only the service section keeps its replicas).
+ */
+const sourceKey = (source: string): string => createHash('sha256').update(source).digest('hex').slice(0, 16);
 
 export async function uploadTaskFiles<P extends { task?: Task; tasks?: Task[] }>(params: P, upload: Upload, onUpload?: (what: string) => void): Promise<P> {
   if (!params.task && !params.tasks) return params;
@@ -30,7 +38,7 @@ export async function uploadTaskFiles<P extends { task?: Task; tasks?: Task[] }>
     if (!ref) {
       const isDir = isDirectory(source, where);
       onUpload?.(`Uploading ${what} ${source}`);
-      ref = upload(isDir ? packPath(source).stream : packPath(source, { as: basename(source) }).stream).then(
+      ref = upload(isDir ? packPath(source).stream : packPath(source, { as: basename(source) }).stream, sourceKey(source)).then(
         ({ id }) => `${UPLOAD_SCHEME}${id}${isDir ? '' : `/${basename(source)}`}`,
       );
       sent.set(source, ref);
@@ -47,7 +55,7 @@ export async function uploadTaskFiles<P extends { task?: Task; tasks?: Task[] }>
       const name = basename(source);
       const isDir = isDirectory(source, where);
       onUpload?.(`Uploading ${what} ${source}`);
-      ref = upload(packPath(source, isDir ? { under: name } : { as: name }).stream).then(({ id }) => `${UPLOAD_SCHEME}${id}/${name}`);
+      ref = upload(packPath(source, isDir ? { under: name } : { as: name }).stream, sourceKey(source)).then(({ id }) => `${UPLOAD_SCHEME}${id}/${name}`);
       named.set(source, ref);
     }
     return ref;

@@ -42,11 +42,30 @@ function entryPath(name: string, links: Set<string>): string {
   return rel;
 }
 
-/** Unpacks a tar stream into a new upload of `caller`; at most `maxBytes` of stream are read. */
-export async function receiveUpload(body: Readable, opts: { home: string; caller: Caller; maxBytes: number }): Promise<{ id: string; files: number; bytes: number }> {
-  const id = shortId(8);
-  const root = join(uploadsDir(opts.home), opts.caller.user, id);
-  mkdirSync(root, { recursive: true, mode: 0o700 });
+/**
+ * Unpacks a tar stream into a new upload of `caller`; at most `maxBytes` of stream are read.
+ * `source` (the client's digest of the files' path on its machine) makes the first half of the id:
+ * two uploads of one directory are the same source (sameSource), whatever they hold.
+ */
+export async function receiveUpload(
+  body: Readable,
+  opts: { home: string; caller: Caller; maxBytes: number; source?: string },
+): Promise<{ id: string; files: number; bytes: number }> {
+  const base = join(uploadsDir(opts.home), opts.caller.user);
+  mkdirSync(base, { recursive: true, mode: 0o700 });
+  const key = opts.source && /^[0-9a-f]{8,64}$/.test(opts.source) ? opts.source.slice(0, 8) : undefined;
+  let id: string;
+  let root: string;
+  for (;;) {
+    id = key ? key + shortId(4) : shortId(8);
+    root = join(base, id);
+    try {
+      mkdirSync(root, { mode: 0o700 }); // never into another upload's directory
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
   const links = new Set<string>();
   let read = 0;
   let files = 0;
@@ -115,6 +134,14 @@ export async function receiveUpload(body: Readable, opts: { home: string; caller
     throw new UserError(`upload: not a tar stream (${(err as Error).message})`);
   }
   return { id, files, bytes };
+}
+
+/**
+ * `text` (a task as JSON) with each upload's directory named by its source only: the same directory
+ * of a client's uploaded twice reads the same, as a local workdir's path does.
+ */
+export function sameSource(text: string): string {
+  return text.replace(/(\/uploads\/[^/"]+\/)([0-9a-f]{8})[0-9a-f]{8}(?=[/"])/g, '$1$2');
 }
 
 /**
