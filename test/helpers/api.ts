@@ -31,7 +31,17 @@ export interface RawAnswer {
  * POST /v1/rpc/<method> with `body` (a string is sent as is); rejects after `timeoutMs`. `token`:
  * another caller's (remote run; a.adminEnv().ALOFT_API_TOKEN for an admin).
  */
-export function rpc(home: string, method: string, body: unknown, timeoutMs = 10_000, token?: string): Promise<RawAnswer> {
+export async function rpc(home: string, method: string, body: unknown, timeoutMs = 10_000, token?: string): Promise<RawAnswer> {
+  // Over TCP a token is rate-limited: a 429 is waited out (Retry-After) as the CLI does, and the
+  // answer the test is about is the one after it.
+  for (;;) {
+    const r = await rpcOnce(home, method, body, timeoutMs, token);
+    if (r.status !== 429) return r;
+    await new Promise((res) => setTimeout(res, 1000 * Number(r.headers['retry-after'] ?? '1')));
+  }
+}
+
+function rpcOnce(home: string, method: string, body: unknown, timeoutMs: number, token?: string): Promise<RawAnswer & { headers: http.IncomingHttpHeaders }> {
   const data = typeof body === 'string' ? body : JSON.stringify(body);
   return new Promise((resolve, reject) => {
     const req = http.request(
@@ -47,7 +57,7 @@ export function rpc(home: string, method: string, body: unknown, timeoutMs = 10_
           } catch {
             parsed = undefined;
           }
-          resolve({ status: res.statusCode ?? 0, body: parsed, text });
+          resolve({ status: res.statusCode ?? 0, body: parsed, text, headers: res.headers });
         });
       },
     );
