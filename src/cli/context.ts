@@ -21,7 +21,8 @@ export async function daemon(): Promise<DaemonClient> {
     // A remote server's settings are its own: nothing of this shell's environment reaches it.
     await ensureRemote(endpoint);
     client = new DaemonClient({ home, endpoint });
-    client.onUpload = (what) => note(`aloft: ${what} to ${endpoint.url}`);
+    // progress, not a complaint: no `aloft:` prefix (that marks errors and warnings)
+    client.onUpload = (what) => note(`${what} to ${endpoint.url}`);
   } else {
     const info = await ensureDaemon(home);
     // A setting the daemon reads only when it starts is not silently dropped (issue 14.12).

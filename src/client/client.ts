@@ -5,7 +5,7 @@ import { getNdjson, postJson, postStream, type Endpoint } from './http.js';
 import type { ApiClient, StreamHandle } from './types.js';
 
 /** Methods whose tasks name files on the client's disk: uploaded first when the server is remote. */
-const WITH_FILES: ReadonlySet<ApiMethod> = new Set(['launch', 'exec', 'jobsLaunch']);
+const WITH_FILES: ReadonlySet<ApiMethod> = new Set(['launch', 'exec', 'jobsLaunch', 'serveUp', 'serveUpdate']);
 
 /** Typed access to a running daemon (see spawn.ts for starting one) or a remote API server. */
 export class DaemonClient implements ApiClient {
@@ -31,14 +31,21 @@ export class DaemonClient implements ApiClient {
   async call<M extends ApiMethod>(method: M, params: ApiMethods[M]['params']): Promise<ApiMethods[M]['result']> {
     if (this.remote && WITH_FILES.has(method)) {
       const { uploadTaskFiles } = await import('./upload.js');
-      params = await uploadTaskFiles(params as never, (s) => this.upload(s), this.onUpload);
+      params = await uploadTaskFiles(params as never, (s, key) => this.upload(s, key), this.onUpload);
     }
     return postJson(this.endpoint, `/v1/rpc/${method}`, params) as Promise<ApiMethods[M]['result']>;
   }
 
-  /** Sends a tar stream to the server; answers the upload's id. */
-  upload(stream: Readable): Promise<{ id: string; files: number; bytes: number }> {
-    return postStream(this.endpoint, '/v1/upload', stream, 'application/x-tar') as Promise<{ id: string; files: number; bytes: number }>;
+  /**
+   * Sends a tar stream to the server; answers the upload's id. `sourceKey`: what the files are (a
+   * digest of their path on this machine), so the server knows two uploads of one directory.
+   */
+  upload(stream: Readable, sourceKey?: string): Promise<{ id: string; files: number; bytes: number }> {
+    return postStream(this.endpoint, '/v1/upload', stream, 'application/x-tar', sourceKey ? { 'x-aloft-source': sourceKey } : {}) as Promise<{
+      id: string;
+      files: number;
+      bytes: number;
+    }>;
   }
 
   stream(path: string, onItem: (item: any) => void): StreamHandle {

@@ -140,10 +140,10 @@ function postOnce(target: Target, path: string, body: unknown, timeoutMs: number
 }
 
 /** POSTs a stream (a tar of a workdir) and answers the JSON reply. */
-export function postStream(target: Target, path: string, body: Readable, contentType: string): Promise<unknown> {
+export function postStream(target: Target, path: string, body: Readable, contentType: string, headers: Record<string, string> = {}): Promise<unknown> {
   return new Promise((resolve, reject) => {
     let answered = false;
-    const req = request(target, path, { method: 'POST', headers: { 'content-type': contentType } }, (res) => {
+    const req = request(target, path, { method: 'POST', headers: { ...headers, 'content-type': contentType } }, (res) => {
       // An early answer (413: too large) ends the upload: stop sending, and drop the connection
       // once the answer is read; a write the server refused after that is not our error.
       answered = true;

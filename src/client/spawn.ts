@@ -211,14 +211,30 @@ export async function ensureDaemon(home: string): Promise<DaemonInfo> {
 /**
  * A remote API server (team mode) is never started by a client: it must answer. With
  * ALOFT_API_WAIT_SECONDS=N a client rides out a server restart (N seconds of refused connections).
+ * A server that takes the connection but does not answer is busy, not gone: as with the local
+ * daemon, the client waits for it, saying so, outside that deadline.
  */
 export async function ensureRemote(endpoint: Extract<Endpoint, { kind: 'tcp' }>): Promise<DaemonInfo> {
   const waitMs = Number(process.env.ALOFT_API_WAIT_SECONDS ?? '0') * 1000;
-  try {
-    return await waitForServer(endpoint, waitMs);
-  } catch (err) {
-    if (!(err instanceof DaemonUnreachable)) throw err;
-    throw new UserError(`${err.message}; is it running? (\`aloft api logout\` goes back to the local daemon)`);
+  const deadline = Date.now() + waitMs;
+  let busySince: number | undefined;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return (await postJson(endpoint, '/v1/rpc/info', {}, busySince === undefined ? BUSY_NOTICE_MS : 30_000)) as DaemonInfo;
+    } catch (err) {
+      if (err instanceof DaemonBusy) {
+        process.stderr.write(
+          busySince === undefined
+            ? `aloft: the API server at ${endpoint.url} is busy and has not answered for ${BUSY_NOTICE_MS / 1000}s; waiting for it…\n`
+            : `aloft: still waiting for the API server at ${endpoint.url} (${Math.round((Date.now() - busySince) / 1000)}s)…\n`,
+        );
+        busySince ??= Date.now() - BUSY_NOTICE_MS;
+        continue;
+      }
+      if (!(err instanceof DaemonUnreachable)) throw err;
+      if (Date.now() >= deadline) throw new UserError(`${err.message}; is it running? (\`aloft api logout\` goes back to the local daemon)`);
+      await new Promise((r) => setTimeout(r, Math.min(1000, 50 * 2 ** attempt)));
+    }
   }
 }
 

@@ -211,7 +211,10 @@ async function main(): Promise<void> {
     maxBodyBytes: serving.maxBodyBytes,
     maxUploadBytes: serving.maxUploadBytes,
     trustForwarded: serving.trustForwarded,
-    upload: (body, caller, maxBytes) => receiveUpload(body, { home, caller, maxBytes }),
+    upload: (body, caller, maxBytes) => {
+      const source = (body as { headers?: Record<string, unknown> }).headers?.['x-aloft-source'];
+      return receiveUpload(body, { home, caller, maxBytes, ...(typeof source === 'string' ? { source } : {}) });
+    },
     onCalled: (caller, method, params, outcome) => {
       if (READ_ONLY_METHODS.has(method)) return;
       const err = outcome.error as { code?: string; message?: string } | undefined;

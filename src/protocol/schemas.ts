@@ -136,7 +136,7 @@ export const StorageFileMountSchema = z.strictObject({
    * local paths aloft uploads into the bucket before the nodes see it: one directory's contents
    * (`source: ./dir`), or each path under its own name (`source: [./a, ./b.txt]`)
    */
-  upload: z.strictObject({ paths: list(str('a source path').startsWith('/', { error: 'expected an absolute source path' }), 'source paths', 1000), list: bool() }).optional(),
+  upload: z.strictObject({ paths: list(localPath('a source path'), 'source paths', 1000), list: bool() }).optional(),
   /** the bucket was named (`name:`): aloft creates it when it does not exist */
   named: bool(),
   /** keep a bucket aloft created when the cluster goes down (SkyPilot's default: true) */

@@ -5,9 +5,9 @@
 import http from 'node:http';
 import net from 'node:net';
 import { join } from 'node:path';
-import WebSocket from 'ws';
 import { API_PARAMS } from '../../src/protocol/schemas.js';
-import { apiTask } from '../helpers/api.js';
+import { apiRequest, apiTask, eventsSocket } from '../helpers/api.js';
+import { remoteApiOf } from '../helpers/remote.js';
 import type { AloftEnv } from '../helpers/cli.js';
 import { cli, clusters, daemonAlive, rng, sleep, type Tally } from './lib.js';
 
@@ -72,7 +72,7 @@ function setIn(v: unknown, path: (string | number)[], value: unknown): unknown {
 
 function request(home: string, method: string, path: string, body?: string, timeoutMs = 10_000): Promise<{ status: number } | 'hang'> {
   return new Promise((resolve) => {
-    const req = http.request({ socketPath: join(home, 'daemon.sock'), path, method }, (res) => {
+    const req = http.request({ ...apiRequest(home, path), method }, (res) => {
       res.resume();
       res.on('end', () => resolve({ status: res.statusCode ?? 0 }));
       res.on('error', () => resolve({ status: -1 }));
@@ -144,7 +144,7 @@ export async function apiFuzz(a: AloftEnv, t: Tally, o: ApiFuzzOptions): Promise
 
 async function websocket(a: AloftEnv, t: Tally, since: string): Promise<void> {
   t.runs++;
-  const ws = new WebSocket(`ws+unix://${join(a.home, 'daemon.sock')}:/v1/events?since=${since}`);
+  const ws = eventsSocket(a.home, `since=${since}`);
   const outcome = await new Promise<string>((resolve) => {
     const timer = setTimeout(() => resolve('hang'), 10_000);
     ws.once('message', () => {
@@ -163,7 +163,8 @@ async function websocket(a: AloftEnv, t: Tally, since: string): Promise<void> {
 
 /** Clients that send a request a byte at a time: the daemon keeps answering others meanwhile. */
 async function slowClients(a: AloftEnv, t: Tally, n: number): Promise<void> {
-  const socks = Array.from({ length: n }, () => net.connect(join(a.home, 'daemon.sock')));
+  const remote = remoteApiOf(a.home);
+  const socks = Array.from({ length: n }, () => (remote ? net.connect(Number(new URL(remote.url).port), '127.0.0.1') : net.connect(join(a.home, 'daemon.sock'))));
   for (const s of socks) s.on('error', () => undefined);
   const head = 'POST /v1/rpc/info HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\n\r\n{}';
   for (let i = 0; i < 8; i++) {

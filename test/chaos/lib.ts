@@ -3,12 +3,13 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DaemonClient } from '../../src/client/client.js';
-import { DaemonUnreachable } from '../../src/client/http.js';
-import { ensureDaemon } from '../../src/client/spawn.js';
+import { DaemonUnreachable, type Endpoint } from '../../src/client/http.js';
+import { ensureDaemon, waitForServer } from '../../src/client/spawn.js';
 import type { ApiMethod, ApiMethods } from '../../src/protocol/api.js';
 import { TimeoutError, withTimeout } from '../../src/util/timeout.js';
 import type { AloftEnv, RunResult } from '../helpers/cli.js';
 import { waitFor } from '../helpers/cli.js';
+import { remoteApiOf } from '../helpers/remote.js';
 
 export const COUNT_NAMES = {
   orphans: 'orphans (processes of no cluster, or of no live job)',
@@ -76,7 +77,10 @@ export async function cli(a: AloftEnv, t: Tally, args: string[], opts: { env?: R
  * the state), starting the daemon again when it is gone. No answer in a minute is a hang.
  */
 export async function api<M extends ApiMethod>(a: AloftEnv, t: Tally, method: M, params: ApiMethods[M]['params']): Promise<ApiMethods[M]['result'] | undefined> {
-  const client = new DaemonClient({ home: a.home });
+  // the remote run (test/helpers/remote.ts): the home's API server over TCP, restarted by its supervisor
+  const remote = remoteApiOf(a.home);
+  const endpoint: Endpoint | undefined = remote ? { kind: 'tcp', url: remote.url, token: remote.token } : undefined;
+  const client = new DaemonClient({ home: a.home, ...(endpoint ? { endpoint } : {}) });
   for (let attempt = 0; attempt < 4; attempt++) {
     try {
       return await withTimeout(client.call(method, params), 60_000, `${method} did not answer in 60 s`);
@@ -86,7 +90,8 @@ export async function api<M extends ApiMethod>(a: AloftEnv, t: Tally, method: M,
         return undefined;
       }
       if (!(err instanceof DaemonUnreachable)) return undefined;
-      await ensureDaemon(a.home);
+      if (endpoint) await waitForServer(endpoint, 60_000).catch(() => undefined);
+      else await ensureDaemon(a.home);
     }
   }
   return undefined;

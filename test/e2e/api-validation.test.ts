@@ -1,18 +1,16 @@
 // Issue 17.8: every API method checks its parameters (protocol/schemas.ts) before it acts: bad
 // input is 400 with one line naming the field, never 500, never a half-done action.
 import http from 'node:http';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import { API_PARAMS } from '../../src/protocol/schemas.js';
 import type { EventStreamMessage } from '../../src/protocol/api.js';
-import { apiTask, rpc } from '../helpers/api.js';
-import { makeHome, type AloftEnv } from '../helpers/cli.js';
+import { apiRequest, apiTask, eventsSocket, rpc } from '../helpers/api.js';
+import { makeHome, REMOTE, type AloftEnv } from '../helpers/cli.js';
 
 function get(home: string, path: string): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     http
-      .get({ socketPath: join(home, 'daemon.sock'), path }, (res) => {
+      .get(apiRequest(home, path), (res) => {
         let text = '';
         res.on('data', (c) => (text += c));
         res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
@@ -73,16 +71,21 @@ describe('API input checking (issue 17.8)', () => {
   });
 
   it("team mode's methods check theirs too (a role, a user name's size, a workdir neither a path nor an upload), and make nothing when refused", async () => {
-    let r = await rpc(a.home, 'usersAdd', { name: 'dana', role: 'root' });
+    // as an admin, who may call them (locally the daemon's own user; remote: an admin's token)
+    const admin = a.adminEnv().ALOFT_API_TOKEN;
+    const users = async () => (await rpc(a.home, 'usersList', {}, 10_000, admin)).body.users;
+    const before = await users();
+    expect(before.map((u: { name: string }) => u.name).sort()).toEqual(REMOTE ? ['root', 'tester'] : []);
+    let r = await rpc(a.home, 'usersAdd', { name: 'dana', role: 'root' }, 10_000, admin);
     expect(r.status).toBe(400);
     expect(r.body.error.message).toBe('usersAdd: role: expected admin or user, got "root"');
-    r = await rpc(a.home, 'tokensCreate', { user: 'x'.repeat(65) });
+    r = await rpc(a.home, 'tokensCreate', { user: 'x'.repeat(65) }, 10_000, admin);
     expect(r.status).toBe(400);
     expect(r.body.error.message).toMatch(/^tokensCreate: user: expected a user name of at most 64 characters, got "x+\.\.\."$/);
-    r = await rpc(a.home, 'exec', { cluster: 'keep', task: apiTask({ workdir: 'relative/dir' }) });
+    r = await rpc(a.home, 'exec', { cluster: 'keep', task: apiTask({ workdir: 'relative/dir' }) }, 10_000, admin);
     expect(r.status).toBe(400);
     expect(r.body.error.message).toBe('exec: task.workdir: expected an absolute directory path, got "relative/dir"');
-    expect((await rpc(a.home, 'usersList', {})).body.users).toEqual([]);
+    expect(await users()).toEqual(before);
   });
 
   it('method names are never looked up on a prototype', async () => {
@@ -112,7 +115,7 @@ describe('API input checking (issue 17.8)', () => {
   });
 
   it('a websocket with `since` past the last event gets a snapshot; a bad `since` is closed with a reason', async () => {
-    const ws = new WebSocket(`ws+unix://${join(a.home, 'daemon.sock')}:/v1/events?since=99999999`);
+    const ws = eventsSocket(a.home, 'since=99999999');
     const first = await new Promise<EventStreamMessage>((resolve, reject) => {
       ws.once('message', (d) => resolve(JSON.parse(String(d))));
       ws.once('error', reject);
@@ -120,7 +123,7 @@ describe('API input checking (issue 17.8)', () => {
     });
     ws.close();
     expect(first.type).toBe('snapshot');
-    const bad = new WebSocket(`ws+unix://${join(a.home, 'daemon.sock')}:/v1/events?since=abc`);
+    const bad = eventsSocket(a.home, 'since=abc');
     const closed = await new Promise<{ code: number; reason: string }>((resolve) => bad.once('close', (code, reason) => resolve({ code, reason: String(reason) })));
     expect(closed.code).toBe(1008);
     expect(closed.reason).toContain('since');

@@ -5,7 +5,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, makeHome, waitFor, type AloftEnv } from '../helpers/cli.js';
 
@@ -189,27 +188,22 @@ describe('daemon crashes around a launch (issue 17.6, 17.7)', () => {
     const req = (await requests()).find((q) => q.cluster === 'rec')!;
     process.kill(a.daemonPid()!, 'SIGKILL');
     await launch;
-    // Watch the database and kill the restarted daemon the moment its recovery has failed the
+    // Watch the state and kill the restarted daemon the moment its recovery has failed the
     // request: the teardown it ordered has barely started (old: the cluster stayed INIT forever).
-    const db = new Database(join(a.home, 'state.db'), { readonly: true, fileMustExist: true });
     const starting = a.run(['daemon', 'start']);
     let killed = false;
-    try {
-      await waitFor(
-        () => {
-          const row = db.prepare('SELECT status FROM requests WHERE id = ?').get(req.id) as { status: string } | undefined;
-          if (row?.status !== 'FAILED') return false;
-          process.kill(Number(readFileSync(join(a.home, 'daemon.pid'), 'utf8')), 'SIGKILL');
-          killed = true;
-          return true;
-        },
-        30_000,
-        'recovery to fail the request',
-        2,
-      );
-    } finally {
-      db.close();
-    }
+    await waitFor(
+      async () => {
+        const [row] = await a.queryState('SELECT status FROM requests WHERE id = ?', req.id);
+        if (row?.status !== 'FAILED') return false;
+        process.kill(a.daemonPid()!, 'SIGKILL');
+        killed = true;
+        return true;
+      },
+      30_000,
+      'recovery to fail the request',
+      2,
+    );
     expect(killed).toBe(true);
     await starting;
     await waitFor(async () => JSON.parse((await a.run(['status', '-o', 'json'])).stdout).every((c: { name: string }) => c.name !== 'rec'), 30_000, 'cluster removed');

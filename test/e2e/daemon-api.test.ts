@@ -5,13 +5,14 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
+import type WebSocket from 'ws';
+import { eventsSocket } from '../helpers/api.js';
 import { BIN, makeHome, waitFor, type AloftEnv } from '../helpers/cli.js';
 import type { EventStreamMessage } from '../../src/protocol/api.js';
 
 function collect(home: string, since: number): { msgs: EventStreamMessage[]; ws: WebSocket; open: Promise<void> } {
   const msgs: EventStreamMessage[] = [];
-  const ws = new WebSocket(`ws+unix://${join(home, 'daemon.sock')}:/v1/events?since=${since}`);
+  const ws = eventsSocket(home, `since=${since}`);
   ws.on('message', (d) => msgs.push(JSON.parse(String(d))));
   return { msgs, ws, open: new Promise((r) => ws.once('open', () => r())) };
 }

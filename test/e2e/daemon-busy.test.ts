@@ -4,7 +4,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, makeHome, ROOT, waitFor, type AloftEnv } from '../helpers/cli.js';
+import { BIN, makeHome, REMOTE, ROOT, waitFor, type AloftEnv } from '../helpers/cli.js';
+import { remoteApiOf } from '../helpers/remote.js';
 
 describe('a busy daemon (issue 17.3)', () => {
   let a: AloftEnv;
@@ -33,7 +34,11 @@ describe('a busy daemon (issue 17.3)', () => {
     child.stderr.on('data', (c) => (err += c));
     const exited = new Promise<number>((r) => child.on('close', (c) => r(c ?? -1)));
     await waitFor(() => err.includes('is busy'), 30_000, 'the busy message');
-    expect(err).toContain(`aloft: the daemon (pid ${pid}) is busy and has not answered for 5s; waiting for it…`);
+    expect(err).toContain(
+      REMOTE
+        ? `aloft: the API server at ${remoteApiOf(a.home)!.url} is busy and has not answered for 5s; waiting for it…`
+        : `aloft: the daemon (pid ${pid}) is busy and has not answered for 5s; waiting for it…`,
+    );
     process.kill(pid, 'SIGCONT');
     expect(await exited).toBe(0);
     expect(JSON.parse(out)).toEqual([]);

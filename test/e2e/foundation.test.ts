@@ -5,6 +5,7 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { apiRequest } from '../helpers/api.js';
 import { makeHome, REMOTE, ROOT, waitFor, type AloftEnv } from '../helpers/cli.js';
 
 describe('foundation: launch → logs → exec → status → down', () => {
@@ -107,11 +108,9 @@ describe('foundation: launch → logs → exec → status → down', () => {
 
   it('refuses websocket upgrades that carry an Origin header', async () => {
     const status = await new Promise<number>((resolve, reject) => {
-      const req = http.request({
-        socketPath: join(a.home, 'daemon.sock'),
-        path: '/v1/events',
-        headers: { Connection: 'Upgrade', Upgrade: 'websocket', Origin: 'http://evil.example', 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==' },
-      });
+      const req = http.request(
+        apiRequest(a.home, '/v1/events', { Connection: 'Upgrade', Upgrade: 'websocket', Origin: 'http://evil.example', 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==' }),
+      );
       req.on('response', (res) => resolve(res.statusCode ?? 0));
       req.on('upgrade', () => resolve(101));
       req.on('error', reject);

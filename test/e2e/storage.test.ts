@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGcsFake, type GcsFake } from '../fakes/gcs/server.js';
 import { startS3Fake, type S3Fake } from '../fakes/s3/server.js';
-import { makeHome, type AloftEnv } from '../helpers/cli.js';
+import { makeHome, REMOTE, type AloftEnv } from '../helpers/cli.js';
 import { isolationSupport } from '../../src/providers/local/isolation/index.js';
 
 const exec = promisify(execFile);
@@ -211,10 +211,17 @@ describe('bucket file_mounts on local nodes', () => {
   });
 
   it('storage delete: refuses unknown names, deletes with every object', async () => {
-    const bad = await run(['storage', 'delete', 'no-such-bkt', '-y']);
+    if (REMOTE) {
+      // through an API server, deleting buckets is an admin's (the test's user is a plain user)
+      const refused = await run(['storage', 'delete', '-a', '-y']);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr.trim()).toBe('aloft: only an admin can delete buckets');
+    }
+    const asAdmin = { ...env, ...a.adminEnv() };
+    const bad = await a.run(['storage', 'delete', 'no-such-bkt', '-y'], { env: asAdmin, cwd: work });
     expect(bad.code).toBe(1);
     expect(bad.stderr.trim()).toBe('aloft: not a bucket aloft created: no-such-bkt (see `aloft storage ls`)');
-    const r = await run(['storage', 'delete', '-a', '-y']);
+    const r = await a.run(['storage', 'delete', '-a', '-y'], { env: asAdmin, cwd: work });
     expect(r.code, r.stderr).toBe(0);
     expect(await aws('s3', 'ls')).not.toMatch(/ckpt-bkt|kept-up-bkt/);
     expect((await run(['storage', 'ls'])).stdout).toContain('No storage');

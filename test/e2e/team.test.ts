@@ -80,7 +80,7 @@ describe('team mode: one API server, several users', () => {
     const a = await clients.alice.run(['launch', '-y', '-c', 'al-1', '--workdir', wd, '--', 'cat data.txt'], { cwd: wd });
     expect(a.code, a.stderr).toBe(0);
     expect(a.stdout).toContain('from-alices-laptop');
-    expect(a.stderr).toContain(`uploading workdir ${wd} to ${url}`);
+    expect(a.stderr).toContain(`Uploading workdir ${wd} to ${url}`);
     // The server got the files as a tar stream: its copy, under its own home.
     const up = join(server.home, 'uploads', 'alice');
     expect(readdirSync(up).some((id) => existsSync(join(up, id, 'data.txt')))).toBe(true);

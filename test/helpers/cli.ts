@@ -37,8 +37,15 @@ export interface AloftEnv {
   /** Processes whose environment ties them to this home (agents, jobs, the daemon). */
   leftoverProcesses(): number[];
   daemonPid(): number | undefined;
+  /**
+   * Env for a call made as an admin: locally nothing (the daemon's own user is one); in the
+   * remote run the token of an admin, where the test's user `tester` is a plain user.
+   */
+  adminEnv(): Record<string, string>;
   /** All the state the daemon has persisted, as text: its SQLite files, or its PostgreSQL database (remote run). */
   stateText(): string;
+  /** Rows of a query (`?` placeholders) of the daemon's state: its SQLite file, or its PostgreSQL database (remote run). */
+  queryState(sql: string, ...params: unknown[]): Promise<Record<string, unknown>[]>;
   cleanup(): Promise<void>;
 }
 
@@ -69,7 +76,7 @@ export function makeHome(prefix = 'aloft-t-'): AloftEnv {
     for (const k of CLIENT_KEYS) delete e[k];
     return e;
   };
-  if (REMOTE) server = startRemoteServer(home, BIN, () => serverEnv());
+  if (REMOTE) server = startRemoteServer(home, BIN, serverEnv);
   const envFor = (args: string[], extra?: Record<string, string>) => {
     if (!server) return fullEnv(extra);
     if (args[0] === 'daemon') return serverEnv(extra);
@@ -82,9 +89,12 @@ export function makeHome(prefix = 'aloft-t-'): AloftEnv {
     async run(args, opts = {}) {
       if (server) {
         if (args[0] === 'daemon' && args[1] === 'stop') server.stopped();
+        // the first start of the home's daemon makes it the API server (with this call's env);
+        // a CLI the test spawns itself finds the client's env in `env` from then on
+        else if (args[0] === 'daemon' && args[1] === 'start') Object.assign(env, server.clientEnv(opts.env));
         else if (args[0] !== 'daemon') {
-          Object.assign(env, server.clientEnv());
-          await server.beforeClient();
+          Object.assign(env, server.clientEnv(opts.env));
+          await server.beforeClient(opts.env);
         }
       }
       const result = await new Promise<RunResult>((res, rej) => {
@@ -131,6 +141,9 @@ export function makeHome(prefix = 'aloft-t-'): AloftEnv {
       }
       return found;
     },
+    adminEnv() {
+      return server ? server.adminEnv() : {};
+    },
     daemonPid() {
       try {
         return Number(readFileSync(join(home, 'daemon.pid'), 'utf8'));
@@ -144,6 +157,16 @@ export function makeHome(prefix = 'aloft-t-'): AloftEnv {
         .filter((f) => /^state\.db/.test(f))
         .map((f) => readFileSync(join(home, f), 'latin1'))
         .join('\n');
+    },
+    async queryState(sql, ...params) {
+      if (server) return server.queryState(sql, params);
+      const { default: Database } = await import('better-sqlite3');
+      const db = new Database(join(home, 'state.db'), { readonly: true, fileMustExist: true });
+      try {
+        return db.prepare(sql).all(...params) as Record<string, unknown>[];
+      } finally {
+        db.close();
+      }
     },
     async cleanup() {
       // services first: their controllers would replace replica clusters torn down under them

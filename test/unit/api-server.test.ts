@@ -19,7 +19,7 @@ import { ApiServer, type RpcHandler, type ServerDeps } from '../../src/daemon/se
 import { Store } from '../../src/daemon/store.js';
 import { AuditLog, READ_ONLY_METHODS, auditTarget } from '../../src/daemon/team/audit.js';
 import type { Caller } from '../../src/daemon/team/caller.js';
-import { localizeTask, receiveUpload } from '../../src/daemon/team/uploads.js';
+import { localizeTask, receiveUpload, sameSource } from '../../src/daemon/team/uploads.js';
 import { Users } from '../../src/daemon/team/users.js';
 
 interface Harness {
@@ -242,6 +242,24 @@ describe('uploads', () => {
     expect(() => localizeTask({ ...task, workdir: `upload://${id}/../../alice` }, caller, home)).toThrow(/bad upload reference/);
     // the local user (unix socket) keeps naming this machine's paths
     expect(localizeTask({ ...task, workdir: '/tmp', fileMounts: [] }, { ...caller, remote: false }, home).workdir).toBe('/tmp');
+  });
+
+  it('two uploads of one source directory are two uploads, and the same source to a task comparison', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'aloft-uph-'));
+    const src = mkdtempSync(join(tmpdir(), 'aloft-ups-'));
+    writeFileSync(join(src, 'a.py'), 'v1');
+    const one = await receiveUpload(packPath(src).stream as never, { home, caller, maxBytes: 1e6, source: 'abcdef0123456789' });
+    writeFileSync(join(src, 'b.py'), 'v2'); // the directory changed meanwhile, as a local workdir may
+    const two = await receiveUpload(packPath(src).stream as never, { home, caller, maxBytes: 1e6, source: 'abcdef0123456789' });
+    const other = await receiveUpload(packPath(src).stream as never, { home, caller, maxBytes: 1e6, source: '0123456789abcdef' });
+    expect(new Set([one.id, two.id, other.id]).size).toBe(3);
+    expect(existsSync(join(home, 'uploads', 'bob', one.id, 'b.py'))).toBe(false);
+    const taskText = (id: string) => JSON.stringify({ workdir: join(home, 'uploads', 'bob', id), fileMounts: [{ source: join(home, 'uploads', 'bob', id, 'a.py') }] });
+    expect(sameSource(taskText(one.id))).toBe(sameSource(taskText(two.id)));
+    expect(sameSource(taskText(one.id))).not.toBe(sameSource(taskText(other.id)));
+    // without a source (an older client), every upload is its own
+    const bare = await receiveUpload(packPath(src).stream as never, { home, caller, maxBytes: 1e6 });
+    expect(sameSource(taskText(bare.id))).not.toBe(sameSource(taskText(one.id)));
   });
 
   it('refuses entries that would land outside the upload: ../, absolute, through a symlink', async () => {

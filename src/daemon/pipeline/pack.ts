@@ -71,7 +71,8 @@ function cannotRead(path: string, err: unknown): UserError {
 }
 
 /** Checks the root (a symlink to it is followed) before anything is sent: there, and not kernel state. */
-function checkRoot(root: string): Stats {
+/** `root`'s stats, or one line saying why it cannot be packed (missing, unreadable, kernel state). */
+export function checkRoot(root: string): Stats {
   let st: Stats;
   try {
     st = statSync(root);
@@ -138,8 +139,11 @@ export function copyExactly(abs: string, size: number, entry: EntrySink, warn: (
   });
 }
 
-/** A tar stream of `root`'s contents (entries relative to root), or of a single file named `as`. */
-export function packPath(root: string, opts: { as?: string; useIgnoreFiles?: boolean } = {}): {
+/**
+ * A tar stream of `root`'s contents (entries relative to root, or under the directory `under`),
+ * or of a single file named `as`.
+ */
+export function packPath(root: string, opts: { as?: string; under?: string; useIgnoreFiles?: boolean } = {}): {
   stream: Readable;
   stats: Promise<PackStats>;
 } {
@@ -181,7 +185,7 @@ export function packPath(root: string, opts: { as?: string; useIgnoreFiles?: boo
         throw cannotRead(abs, err);
       }
       if (ignored(rules, abs, st.isDirectory())) continue;
-      const rel = relative(root, abs).split(sep).join('/');
+      const rel = (opts.under ? `${opts.under}/` : '') + relative(root, abs).split(sep).join('/');
       if (link !== undefined) {
         pack.entry({ name: rel, type: 'symlink', linkname: link, mode: 0o777, mtime: st.mtime });
       } else if (st.isDirectory()) {
@@ -196,6 +200,7 @@ export function packPath(root: string, opts: { as?: string; useIgnoreFiles?: boo
   const done = (async () => {
     const st = checkRoot(root);
     if (st.isDirectory()) {
+      if (opts.under) pack.entry({ name: `${opts.under}/`, type: 'directory', mode: st.mode & 0o7777, mtime: st.mtime });
       await walk(root, [], existsSync(join(root, '.skyignore')));
     } else if (st.isFile()) {
       await addFile(opts.as ?? basename(root), root, st);

@@ -536,10 +536,14 @@ export class ServiceController {
     void probeReplica(r.url!, p)
       .then((res) => {
         const now = Date.now();
-        this.mutate(name, (s) => {
+        const before = this.store.getService(name)?.replicas.find((x) => x.id === r.id)?.status;
+        const after = this.mutate(name, (s) => {
           const out = editReplica(s, r.id, (x) => (x.clusterUid === r.clusterUid ? probed(x, res.ok, res.detail, p, now) : x));
           return res.ok && out !== s && out.uptimeSince === undefined ? { ...out, uptimeSince: now } : out;
         });
+        // In or out of READY: the balancer hears it now, not after the loop's next observe (which
+        // may take a while) — a replica `serve status` shows READY is one the endpoint reaches.
+        if ((before === 'READY') !== (after?.replicas.find((x) => x.id === r.id)?.status === 'READY')) void this.pushBalancer(name, rt);
         // A starting replica is probed on a short, slowly growing schedule (0.15 s, 0.2 s, 0.25 s,
         // … up to the interval): it is READY within moments of listening, not an interval later.
         const starting = !res.ok && r.readyAt === undefined;

@@ -14,6 +14,7 @@ import { UserError } from '../../util/errors.js';
 import { shortId } from '../../util/names.js';
 import type { DaemonContext } from '../context.js';
 import { DaemonBackend } from '../managed/backend.js';
+import { sameSource } from '../team/uploads.js';
 import { streamClusterLog } from '../managed/logs.js';
 import { describeDemand, demandOf } from '../pipeline/jobs.js';
 import { ServiceController } from './controller.js';
@@ -235,9 +236,12 @@ function describeResources(task: Task): string {
   return describeDemand(task.numNodes, demandOf(task)) + (c?.useSpot ? ' [spot]' : '');
 }
 
-/** The same replica task but for the `service:` section (secret values compared too). */
+/**
+ * The same replica task but for the `service:` section (secret values compared too). A remote
+ * client's workdir is the same when it came from the same directory, as a local one's path is.
+ */
 function sameReplicaTask(a: Task, b: Task): boolean {
-  const strip = (t: Task) => JSON.stringify({ ...t, service: undefined, source: undefined });
+  const strip = (t: Task) => sameSource(JSON.stringify({ ...t, service: undefined, source: undefined }));
   return strip(a) === strip(b);
 }
 

@@ -42,11 +42,30 @@ function entryPath(name: string, links: Set<string>): string {
   return rel;
 }
 
-/** Unpacks a tar stream into a new upload of `caller`; at most `maxBytes` of stream are read. */
-export async function receiveUpload(body: Readable, opts: { home: string; caller: Caller; maxBytes: number }): Promise<{ id: string; files: number; bytes: number }> {
-  const id = shortId(8);
-  const root = join(uploadsDir(opts.home), opts.caller.user, id);
-  mkdirSync(root, { recursive: true, mode: 0o700 });
+/**
+ * Unpacks a tar stream into a new upload of `caller`; at most `maxBytes` of stream are read.
+ * `source` (the client's digest of the files' path on its machine) makes the first half of the id:
+ * two uploads of one directory are the same source (sameSource), whatever they hold.
+ */
+export async function receiveUpload(
+  body: Readable,
+  opts: { home: string; caller: Caller; maxBytes: number; source?: string },
+): Promise<{ id: string; files: number; bytes: number }> {
+  const base = join(uploadsDir(opts.home), opts.caller.user);
+  mkdirSync(base, { recursive: true, mode: 0o700 });
+  const key = opts.source && /^[0-9a-f]{8,64}$/.test(opts.source) ? opts.source.slice(0, 8) : undefined;
+  let id: string;
+  let root: string;
+  for (;;) {
+    id = key ? key + shortId(4) : shortId(8);
+    root = join(base, id);
+    try {
+      mkdirSync(root, { mode: 0o700 }); // never into another upload's directory
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
   const links = new Set<string>();
   let read = 0;
   let files = 0;
@@ -118,6 +137,14 @@ export async function receiveUpload(body: Readable, opts: { home: string; caller
 }
 
 /**
+ * `text` (a task as JSON) with each upload's directory named by its source only: the same directory
+ * of a client's uploaded twice reads the same, as a local workdir's path does.
+ */
+export function sameSource(text: string): string {
+  return text.replace(/(\/uploads\/[^/"]+\/)([0-9a-f]{8})[0-9a-f]{8}(?=[/"])/g, '$1$2');
+}
+
+/**
  * The task with `upload://` references turned into the server's paths. A remote caller's task
  * may only name its own uploads; the local user's may name this machine's paths, as always.
  */
@@ -136,19 +163,14 @@ export function localizeTask(task: Task, caller: Caller, home: string): Task {
     if (!existsSync(dir)) throw new UserError(`${what}: upload ${id} is gone (uploads are kept ${UPLOAD_TTL_MS / 3600_000} h); run the command again`);
     return sub === '.' ? dir : join(dir, sub);
   };
-  // Local files a bucket mount uploads (`source: ./dir`) are on the client's disk; they do not go
-  // through the API server yet: one line saying what to do instead.
-  const toBucket = caller.remote ? task.storageMounts?.find((m) => m.upload?.paths.length) : undefined;
-  if (toBucket) {
-    throw new UserError(
-      `${toBucket.where ? `${toBucket.where}: ` : ''}file_mounts ${toBucket.dest}: uploading local files into a bucket is not supported through an API server yet; ` +
-        'upload them to the bucket yourself (aws s3 sync, gsutil rsync) and mount the bucket, or launch from the server',
-    );
-  }
   return {
     ...task,
     ...(task.workdir ? { workdir: resolve(task.workdir, 'workdir') } : {}),
     fileMounts: task.fileMounts.map((m) => (m.kind === 'local' ? { ...m, source: resolve(m.source, `file_mounts ${m.dest}`) } : m)),
+    // local sources a bucket mount uploads into its bucket (`source: ./dir`)
+    ...(task.storageMounts
+      ? { storageMounts: task.storageMounts.map((m) => (m.upload ? { ...m, upload: { ...m.upload, paths: m.upload.paths.map((p) => resolve(p, `file_mounts ${m.dest}`)) } } : m)) }
+      : {}),
   };
 }
 
