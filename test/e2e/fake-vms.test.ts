@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { utils as sshUtils } from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ed25519KeyPair } from '../../src/providers/ssh/keygen.js';
 import { KnownHosts } from '../../src/providers/ssh/known-hosts.js';
 import { SshTransport } from '../../src/providers/ssh/transport.js';
 import { sshdInstalled, VmHost, type Vm } from '../fakes/vms.js';
@@ -41,7 +42,7 @@ describe.skipIf(!sshdInstalled() && !process.env.CI)('fake VM host', () => {
 
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'aloft-vmt-'));
-    const k = sshUtils.generateKeyPairSync('ed25519', { comment: 'test' });
+    const k = ed25519KeyPair(sshUtils, 'test');
     keyFile = join(dir, 'key');
     writeFileSync(keyFile, k.private, { mode: 0o600 });
     pub = k.public;

@@ -45,6 +45,7 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { utils as sshUtils } from 'ssh2';
 import { killProcesses, processesWithEnv } from '../../src/providers/local/processes.js';
+import { ed25519KeyPair } from '../../src/providers/ssh/keygen.js';
 import { answersSsh } from '../helpers/sshd.js';
 
 export const SSHD = '/usr/sbin/sshd';
@@ -233,7 +234,7 @@ export class Vm extends EventEmitter {
     mkdirSync(join(this.dir, 'bin'), { recursive: true });
     mkdirSync(this.home, { recursive: true, mode: 0o755 });
     // A VM keeps its host key for life (stop/start does not change it, as on a cloud disk).
-    const hostKey = sshUtils.generateKeyPairSync('ed25519');
+    const hostKey = ed25519KeyPair(sshUtils);
     writeFileSync(join(this.dir, 'etc', 'host_key'), hostKey.private, { mode: 0o600 });
     writeFileSync(join(this.dir, 'etc', 'host_key.pub'), hostKey.public + '\n');
     writeFileSync(join(this.dir, 'etc', 'authorized_keys'), opts.authorizedKeys.map((k) => k.trim()).join('\n') + '\n', { mode: 0o600 });

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { errnoCode } from '../../util/process.js';
+import { ed25519KeyPair } from '../ssh/keygen.js';
 
 export interface CloudKey {
   /** path of the private key (OpenSSH format, 0600) */
@@ -30,7 +31,7 @@ export async function ensureCloudKey(home: string): Promise<CloudKey> {
     text = readFileSync(path, 'utf8');
   } catch (err) {
     if (errnoCode(err) !== 'ENOENT') throw err;
-    const pair = utils.generateKeyPairSync('ed25519', { comment: 'aloft' });
+    const pair = ed25519KeyPair(utils, 'aloft');
     try {
       // O_EXCL: the first writer wins; a loser reads the winner's key.
       writeFileSync(path, pair.private, { mode: 0o600, flag: 'wx' });
