@@ -140,7 +140,9 @@ describe.skipIf(!isRoot && !process.env.CI)('kubernetes: launch, exec, logs, ssh
         '  image_id: docker:python:3.12-slim',
         '  labels: {project: aloft-test}',
         '  ports: [8888, 9000-9001]',
-        'run: echo pod-config=$FROM_POD_CONFIG; exec python3 -m http.server 8888 --bind 0.0.0.0',
+        // pods of the fake share this machine's network: bind the pod's own IP (the same test may run
+        // beside it in the team-server project)
+        'run: echo pod-config=$FROM_POD_CONFIG; exec python3 -m http.server 8888 --bind "$(echo "$SKYPILOT_NODE_IPS" | head -1)"',
       ]);
       const r = await a.run(['launch', '-y', '-d', '-c', 'img', task], { timeoutMs: 120_000 });
       expect(r.code, r.stderr).toBe(0);

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { makeHome, waitFor, type AloftEnv } from '../helpers/cli.js';
+import { closedPort, makeHome, waitFor, type AloftEnv } from '../helpers/cli.js';
 import { get, hammer, ready, SERVE_FIXTURES, service, services, waitService } from '../helpers/serve.js';
 
 /** Local nodes get their own addresses only as root (src/providers/local/isolation). */
@@ -189,13 +189,18 @@ describe('aloft serve on the local infra', () => {
 describe('aloft serve where local nodes share this machine’s network', () => {
   let a: AloftEnv;
   let dir: string;
-  beforeAll(() => {
+  // on this machine's own network: a port of its own, so a run of this file beside another (the
+  // team-server project, another checkout's suite) does not take the other's port
+  let port = 0;
+  beforeAll(async () => {
     a = makeHome();
     // as on a machine where aloft is not root: no node namespaces, every node on 127.0.0.1
     writeFileSync(join(a.home, 'config.yaml'), 'local:\n  namespaces: false\n');
     dir = mkdtempSync(join(tmpdir(), 'aloft-serve-'));
+    port = await closedPort();
     copyFileSync(join(SERVE_FIXTURES, 'server.mjs'), join(dir, 'server.mjs'));
-    copyFileSync(join(SERVE_FIXTURES, 'service.yaml'), join(dir, 'service.yaml'));
+    const yaml = readFileSync(join(SERVE_FIXTURES, 'service.yaml'), 'utf8').replace('ports: 8080', `ports: ${port}`);
+    writeFileSync(join(dir, 'service.yaml'), `${yaml}\nenvs:\n  PORT: "${port}"\n`);
   });
   afterAll(async () => {
     await a.cleanup();
@@ -207,8 +212,9 @@ describe('aloft serve where local nodes share this machine’s network', () => {
     const s = await waitService(a, 'shared', (x) => ready(x).length === 1 && x.replicas.some((r) => r.status === 'FAILED_PROVISION'), 'one READY, one refused');
     const refused = s.replicas.find((r) => r.status === 'FAILED_PROVISION')!;
     expect(refused.statusReason).toMatch(
-      /^local nodes share this machine's network \(node namespaces are turned off in config\.yaml \(local: \{namespaces: false\}\)\): replica \d cannot serve on port 8080 too, replica \d already does \(http:\/\/127\.0\.0\.1:8080\)$/,
+      /^local nodes share this machine's network \(node namespaces are turned off in config\.yaml \(local: \{namespaces: false\}\)\): replica \d cannot serve on port (\d+) too, replica \d already does \(http:\/\/127\.0\.0\.1:(\d+)\)$/,
     );
+    expect(/port (\d+) too/.exec(refused.statusReason!)![1]).toBe(String(port));
     expect((await get(/Endpoint URL: (\S+)/.exec(up.stdout)![1]! + '/')).status).toBe(200);
     expect((await a.run(['serve', 'status', '-v', 'shared'])).stdout).toContain('FAILED_PROVISION (local nodes share');
   }, 180_000);
