@@ -62,6 +62,10 @@ export function makeHome(prefix = 'aloft-t-'): AloftEnv {
     HOME: userHome,
     NO_COLOR: '1',
     ALOFT_AUTOSTOP_SECONDS_PER_MINUTE: process.env.ALOFT_AUTOSTOP_SECONDS_PER_MINUTE ?? '',
+    // Service load balancers bind this machine's ports: each home starts its search at a port
+    // of its own (20000–31960, below the ephemeral range), so a port one test's `serve down`
+    // frees is not taken at once by a service of a test running beside it.
+    ALOFT_SERVE_PORT_START: process.env.ALOFT_SERVE_PORT_START ?? String(20_000 + 40 * Math.floor(Math.random() * 300)),
   };
   const fullEnv = (extra?: Record<string, string>) => {
     const e: Record<string, string> = { ...(process.env as Record<string, string>), ...env, ...extra };
