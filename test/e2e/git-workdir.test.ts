@@ -56,9 +56,10 @@ afterAll(async () => {
   await web?.stop();
 });
 
+// refs are quoted: an abbreviated hash can read as a YAML number ("1234e56" → Infinity), as in any YAML
 function task(file: string, url: string, ref?: string, nodes = 1): string {
   const p = join(a.home, file);
-  writeFileSync(p, ['workdir:', `  url: ${url}`, ...(ref ? [`  ref: ${ref}`] : []), `num_nodes: ${nodes}`, 'run: |', '  echo "$(cat version.txt) $(git rev-parse HEAD) $(git rev-parse --abbrev-ref HEAD) $SKYPILOT_NODE_RANK"'].join('\n') + '\n');
+  writeFileSync(p, ['workdir:', `  url: ${url}`, ...(ref ? [`  ref: '${ref}'`] : []), `num_nodes: ${nodes}`, 'run: |', '  echo "$(cat version.txt) $(git rev-parse HEAD) $(git rev-parse --abbrev-ref HEAD) $SKYPILOT_NODE_RANK"'].join('\n') + '\n');
   return p;
 }
 
