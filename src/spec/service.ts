@@ -221,7 +221,8 @@ export function serviceTaskProblems(task: Task, resourcesPath: (i: number) => Pa
   return out;
 }
 
-function inRange(p: string, port: number): boolean {
+/** Whether a `ports:` entry ("8080" or "8000-8100") covers `port`. */
+export function inRange(p: string, port: number): boolean {
   const [lo, hi] = p.split('-').map(Number);
   return port >= lo! && port <= (hi ?? lo!);
 }

@@ -9,7 +9,7 @@
 import { TERMINAL_JOB_STATUSES, type ReplicaRecord, type ServiceRecord } from '../../protocol/model.js';
 import type { LbConfig, LbEvent, LbStats } from '../../serve/lb/protocol.js';
 import type { ServiceSpec, Task } from '../../spec/types.js';
-import { servicePort } from '../../spec/service.js';
+import { inRange, servicePort } from '../../spec/service.js';
 import { errorMessage } from '../../util/errors.js';
 import type { Store } from '../store.js';
 import type { DaemonBackend } from '../managed/backend.js';
@@ -627,9 +627,5 @@ export class ServiceController {
 
 /** `ports` with `port` among them (a range that covers it counts). */
 function withPort(ports: string[], port: number): string[] {
-  const covered = ports.some((p) => {
-    const [lo, hi] = p.split('-').map(Number);
-    return port >= lo! && port <= (hi ?? lo!);
-  });
-  return covered ? ports : [...ports, String(port)];
+  return ports.some((p) => inRange(p, port)) ? ports : [...ports, String(port)];
 }
