@@ -5,10 +5,11 @@
 //   reap --dir NODE_DIR --jobs ID,...                               with no agent running: what became of those jobs' processes
 //   version
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, realpathSync, unlinkSync, writeFileSync, writeSync, chmodSync } from 'node:fs';
+import { chmodSync, closeSync, linkSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import net from 'node:net';
 import { resolve } from 'node:path';
 import { Agent, agentPaths } from './agent.js';
+import { readPidFile } from '../util/process.js';
 import { processAlive } from './proc.js';
 import { AGENT_PROTOCOL_VERSION } from './protocol.js';
 import { agentPid, reap } from './reap.js';
@@ -66,8 +67,13 @@ interface StartInfo {
   tcp?: { host: string; port: number };
 }
 
-/** The running agent for this node dir, if one answers hello. */
-async function probe(nodeDir: string): Promise<(StartInfo & { version: string; protocol: number }) | undefined> {
+type Answering = StartInfo & { version: string; protocol: number };
+
+/**
+ * The agent serving this node dir: answering hello, or `unresponsive` when its info names a live
+ * process that does not answer (hung, stopped, or on its way out), or undefined when none serves.
+ */
+async function probe(nodeDir: string): Promise<Answering | 'unresponsive' | undefined> {
   const p = agentPaths(nodeDir);
   let info: StartInfo;
   try {
@@ -86,7 +92,7 @@ async function probe(nodeDir: string): Promise<(StartInfo & { version: string; p
     c.close();
     return { ...info, pid: c.hello.pid, version: c.hello.version, protocol: c.hello.protocol };
   } catch {
-    return undefined;
+    return 'unresponsive';
   }
 }
 
@@ -118,18 +124,23 @@ function logTail(path: string, lines = 20): string {
 async function cmdStart(flags: Record<string, string>): Promise<number> {
   const nodeDir = resolve(need(flags, 'dir'));
   const p = agentPaths(nodeDir);
-  const running = await probe(nodeDir);
-  if (running && running.version === AGENT_VERSION && running.protocol === AGENT_PROTOCOL_VERSION) {
-    printInfo(running);
-    return 0;
+  let running = await probe(nodeDir);
+  // Unanswered once can be an agent on its way out (its socket already gone); a hung one stays so.
+  if (running === 'unresponsive') {
+    await new Promise((r) => setTimeout(r, 200));
+    running = await probe(nodeDir);
   }
-  if (running) await retire(running.pid);
-  else {
+  if (running === 'unresponsive') {
     // An agent that holds the node but does not answer (hung, stopped) is replaced; its jobs run in
     // their own process groups and the new agent re-attaches to them from the journal.
-    // (Only one that got as far as serving: one still starting up is another start's, racing us.)
     const stale = agentPid(p.pid);
     if (stale !== undefined && servedBy(p.info) === stale) await retire(stale);
+  } else if (running) {
+    if (running.version === AGENT_VERSION && running.protocol === AGENT_PROTOCOL_VERSION) {
+      printInfo(running);
+      return 0;
+    }
+    await retire(running.pid);
   }
   mkdirSync(p.dir, { recursive: true, mode: 0o700 });
   const logFd = openSync(p.log, 'a', 0o600);
@@ -164,7 +175,7 @@ async function cmdStart(flags: Record<string, string>): Promise<number> {
       // Lost a start race to another agent for the same dir: report that one once it answers.
       for (let i = 0; i < 50; i++) {
         const other = await probe(nodeDir);
-        if (other) {
+        if (other && other !== 'unresponsive') {
           printInfo(other);
           return done(0);
         }
@@ -193,32 +204,60 @@ function otherStarting(pidPath: string): boolean {
   }
 }
 
-/** One agent per node dir: an exclusive pid file, taken over only from a dead owner. */
+/**
+ * One agent per node dir: an exclusive pid file, taken over only from a dead owner.
+ * The file appears whole (written aside, then hard-linked into place, which fails if it exists):
+ * created with O_EXCL and written after, a racing starter could read it empty and take it over.
+ * A dead owner's file is renamed away before removal, so of several starters seeing the same dead
+ * owner only one removes it — never a fresh lock another starter linked in meanwhile.
+ */
 function takePidLock(pidPath: string): void {
-  for (let i = 0; i < 5; i++) {
-    try {
-      writeFileSync(pidPath, String(process.pid), { flag: 'wx', mode: 0o600 });
-      return;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-    const other = Number(readFileSync(pidPath, 'utf8').trim());
-    if (other && other !== process.pid && processAlive(other)) {
-      let cmd = '';
+  const mine = `${pidPath}.${process.pid}`;
+  writeFileSync(mine, String(process.pid), { mode: 0o600 });
+  try {
+    for (let i = 0; i < 20; i++) {
       try {
-        cmd = readFileSync(`/proc/${other}/cmdline`, 'latin1');
-      } catch {
-        cmd = 'serve';
+        linkSync(mine, pidPath);
+        return;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       }
-      if (cmd.includes('serve')) throw new Error(`an agent is already running for this node (pid ${other})`);
+      const other = readPidFile(pidPath);
+      if (other === undefined) continue; // removed meanwhile: try again
+      if (other !== process.pid && processAlive(other)) {
+        let cmd = '';
+        try {
+          cmd = readFileSync(`/proc/${other}/cmdline`, 'latin1');
+        } catch {
+          cmd = 'serve';
+        }
+        if (cmd.includes('serve')) throw new Error(`an agent is already running for this node (pid ${other})`);
+      }
+      const aside = `${pidPath}.stale.${process.pid}`;
+      try {
+        renameSync(pidPath, aside);
+      } catch {
+        continue; // another starter moved it first
+      }
+      const moved = readPidFile(aside);
+      // Moved a lock linked in after our read (its owner is alive): put it back where it was.
+      if (moved !== other && moved !== undefined && processAlive(moved)) {
+        try {
+          linkSync(aside, pidPath);
+        } catch {
+          /* a third starter got in; the checks above sort it out on the next turn */
+        }
+      }
+      unlinkSync(aside);
     }
+    throw new Error('could not take the agent pid lock');
+  } finally {
     try {
-      unlinkSync(pidPath);
+      unlinkSync(mine);
     } catch {
-      /* raced with another starter */
+      /* already gone */
     }
   }
-  throw new Error('could not take the agent pid lock');
 }
 
 function log(msg: string): void {
@@ -259,7 +298,9 @@ async function cmdServe(flags: Record<string, string>): Promise<number> {
   agent.start();
   listeners = await startListeners(agent, p.socket, tcp);
   const info: StartInfo = { pid: process.pid, socket: p.socket, ...(listeners.tcpAddress ? { tcp: listeners.tcpAddress } : {}) };
-  writeFileSync(p.info, JSON.stringify(info), { mode: 0o600 });
+  // Whole or not at all: a starter reading it half-written would take this agent for a hung one.
+  writeFileSync(`${p.info}.${process.pid}`, JSON.stringify(info), { mode: 0o600 });
+  renameSync(`${p.info}.${process.pid}`, p.info);
   log(`agent ${AGENT_VERSION} (protocol ${AGENT_PROTOCOL_VERSION}) serving ${p.socket}${info.tcp ? ` and tcp ${info.tcp.host}:${info.tcp.port}` : ''}; ${resources.cpus} cpus`);
   // Jobs run in their own process groups and keep running: a restarted agent re-attaches.
   process.on('SIGTERM', () => exit(0));

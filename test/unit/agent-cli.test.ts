@@ -38,7 +38,9 @@ describe('agent CLI', () => {
   test('concurrent starts for one node end with one agent', async () => {
     const dir = tempNodeDir();
     dirs.push(dir);
-    const all = await Promise.all([startAgent(dir), startAgent(dir), startAgent(dir)]);
+    // Six at once: the losers read the pid and info files while the winner writes them (both are
+    // now written aside and moved into place whole; half-written, they once made a loser retire it).
+    const all = await Promise.all(Array.from({ length: 6 }, () => startAgent(dir)));
     expect(new Set(all.map((a) => a.pid)).size).toBe(1);
     expect(alive(all[0]!.pid)).toBe(true);
   });
