@@ -99,13 +99,13 @@ async function load(url, seconds, connections) {
   return { requests: r.requests.total, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.non2xx + r.errors, client: 'autocannon' };
 }
 
-function startNginx(dir, upstream, port) {
+function startNginx(dir, upstream, port, workers) {
   if (!has('nginx')) return undefined;
   const conf = join(dir, 'nginx.conf');
   mkdirSync(join(dir, 'nginx'), { recursive: true });
   writeFileSync(
     conf,
-    `worker_processes 1;
+    `worker_processes ${workers};
 daemon off;
 pid ${dir}/nginx/nginx.pid;
 error_log ${dir}/nginx/error.log;
@@ -135,19 +135,25 @@ async function throughput(env, home, dir, quick) {
   const s = status(env, 'tp');
   const replica = s.replicas.find((r) => r.status === 'READY');
   const nginxPort = 30900 + Math.floor(Math.random() * 90);
-  const nginx = startNginx(dir, replica.url.replace('http://', ''), nginxPort);
   // CPU per request, the figure a busy 2-core box distorts least: the replicas' server
   // processes for every row, and the proxy's own process for the proxied ones.
   const replicaPids = pidsOf('server.mjs', undefined, home);
   if (replicaPids.length === 0) throw new Error('cannot find the replicas\' server processes');
-  const lbPid = (await lbState(home, 'tp')).pid;
+  // every worker serving (they join after the first one listens)
+  const lb = await until(async () => {
+    const st = await lbState(home, 'tp');
+    return st.workers === Math.max(1, st.workerPids?.length ?? 0) ? st : undefined;
+  }, 30_000, 50);
+  // as many nginx workers as the balancer has: the same cores to work with
+  const nginx = startNginx(dir, replica.url.replace('http://', ''), nginxPort, lb.workers ?? 1);
+  const lbWorkers = lb.workers ?? 1;
   const bases = [
     { name: 'straight to the replica', base: replica.url, proxyPids: () => [] },
-    { name: 'through the aloft load balancer', base: s.endpoint, proxyPids: () => [lbPid] },
+    { name: `through the aloft load balancer (${lbWorkers === 1 ? '1 process' : `${lbWorkers} workers`})`, base: s.endpoint, proxyPids: () => [lb.pid, ...(lb.workerPids ?? [])] },
   ];
   if (nginx) {
     await until(() => new Promise((res) => http.get(`http://127.0.0.1:${nginxPort}/`, (r) => (r.resume(), res(r.statusCode === 200))).on('error', () => res(false))), 10_000, 50);
-    bases.push({ name: 'through nginx (1 worker)', base: `http://127.0.0.1:${nginxPort}`, proxyPids: () => pidsOf('nginx', nginx.pid) });
+    bases.push({ name: `through nginx (${lbWorkers} worker${lbWorkers === 1 ? '' : 's'})`, base: `http://127.0.0.1:${nginxPort}`, proxyPids: () => pidsOf('nginx', nginx.pid) });
   }
   // The worst case for any proxy (a replica that answers at once, so every request is all proxy
   // work), one client at a time (the latency a proxy adds), and a replica that takes 10 ms to

@@ -72,6 +72,7 @@ export const DAEMON_SETTINGS = [
   'ALOFT_SERVE_STATS_INTERVAL_MS',
   'ALOFT_SERVE_HOST',
   'ALOFT_SERVE_PORT_START',
+  'ALOFT_SERVE_LB_WORKERS',
 ] as const;
 
 /** The daemon settings set in `src` (unset ones are absent). */

@@ -84,8 +84,9 @@ export class LbLink {
     this.writeConfig(cfg, listen);
     rmSync(this.files.ready, { force: true });
     const out = openSync(this.files.log, 'a', 0o600);
+    let child: ReturnType<typeof spawn>;
     try {
-      const child = spawn(process.execPath, [LB_MAIN(), this.dir], { detached: true, stdio: ['ignore', out, out], env });
+      child = spawn(process.execPath, [LB_MAIN(), this.dir], { detached: true, stdio: ['ignore', out, out], env });
       child.unref();
       child.on('error', () => undefined);
     } finally {
@@ -105,6 +106,8 @@ export class LbLink {
       }
       await new Promise((r) => setTimeout(r, 25));
     }
+    // Not left behind: it (and any worker it started) would hold the port the next start wants.
+    if (child.pid !== undefined) killGroup(child.pid);
     throw new Error('the load balancer did not start within 30s (see `aloft serve logs --load-balancer`)');
   }
 
@@ -176,14 +179,23 @@ export class LbLink {
     const deadline = Date.now() + 3000;
     while (processRunning(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
     if (processRunning(pid)) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        /* gone */
-      }
+      killGroup(pid);
       while (processRunning(pid)) await new Promise((r) => setTimeout(r, 10));
     }
     rmSync(this.files.socket, { force: true });
     rmSync(this.files.pid, { force: true });
+  }
+}
+
+/** SIGKILL to a balancer's process group (it is started detached): its workers go with it at once. */
+function killGroup(pid: number): void {
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
   }
 }

@@ -2,12 +2,18 @@
 // detached by the daemon, so a daemon killed or restarted does not drop a request. It reads
 // DIR/config.json, binds the service's port, serves the control API on DIR/lb.sock (protocol.ts)
 // and logs to DIR/lb.log. It lives until the controller says stop (`serve down`) or it is killed.
+// With ALOFT_SERVE_LB_WORKERS > 1 (the default on a machine with several cores) requests are
+// proxied by that many worker processes sharing the port (workers.ts); this one, the primary,
+// keeps the control API and adds the workers up.
+import cluster from 'node:cluster';
 import { appendFileSync, chmodSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import https from 'node:https';
-import type { AddressInfo } from 'node:net';
-import { Balancer } from './proxy.js';
-import { LB_PROTOCOL, lbFiles, type LbConfig, type LbConfigFile, type LbEvent, type LbState, type LbStats } from './protocol.js';
+import { availableParallelism } from 'node:os';
+import { LB_PROTOCOL, lbFiles, type LbConfig, type LbConfigFile, type LbEvent, type LbState } from './protocol.js';
+import { LB_WORKERS_ENV, workerCount } from './worker-count.js';
+import { runWorker } from './worker-main.js';
+import { mergeReplicas, mergeStats } from './snapshot.js';
+import { WorkerSet } from './workers.js';
 
 const dir = process.argv[2];
 if (!dir) {
@@ -16,168 +22,150 @@ if (!dir) {
 }
 const files = lbFiles(dir);
 const startedAt = Date.now();
+const who = cluster.isWorker ? `[worker ${process.pid}] ` : '';
 
 function log(line: string): void {
   try {
-    appendFileSync(files.log, `${new Date().toISOString()} ${line}\n`, { mode: 0o600 });
+    appendFileSync(files.log, `${new Date().toISOString()} ${who}${line}\n`, { mode: 0o600 });
   } catch {
     /* a log that cannot be written must not stop traffic */
   }
 }
 
-const file = JSON.parse(readFileSync(files.config, 'utf8')) as LbConfigFile;
-
-/** lb.ready, whole or not at all: the daemon polls for it and must never read it half-written. */
-function writeReady(v: { pid?: number; port?: number; error?: string }): void {
-  writeFileSync(`${files.ready}.tmp`, JSON.stringify(v), { mode: 0o600 });
-  renameSync(`${files.ready}.tmp`, files.ready);
-}
-const { listen, ...initial } = file;
-const subscribers = new Set<http.ServerResponse>();
-const emit = (e: LbEvent) => {
-  const line = JSON.stringify(e) + '\n';
-  for (const s of subscribers) s.write(line);
-};
-const balancer = new Balancer(initial as LbConfig, { log, emit });
-
-let server: http.Server;
-
-function makeServer(): http.Server {
-  const serverOpts = { keepAlive: true, noDelay: true, keepAliveTimeout: 65_000 };
-  const s = listen.tls
-    ? https.createServer({ ...serverOpts, key: readFileSync(listen.tls.keyfile), cert: readFileSync(listen.tls.certfile) }, (q, r) => balancer.handle(q, r))
-    : http.createServer(serverOpts, (q, r) => balancer.handle(q, r));
-  s.on('upgrade', (q, sock, head) => balancer.upgrade(q, sock, head));
-  s.on('clientError', (_err, sock) => {
-    if (sock.writable) sock.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
-  });
-  return s;
-}
-
-async function bind(): Promise<number> {
-  const tries = listen.portSearch ?? 1;
-  let last: unknown;
-  for (let i = 0; i < tries; i++) {
-    const port = listen.port + i;
-    try {
-      await new Promise<void>((resolve, reject) => {
-        const onErr = (e: Error) => reject(e);
-        server.once('error', onErr);
-        server.listen({ port, host: listen.host, exclusive: true }, () => {
-          server.off('error', onErr);
-          resolve();
-        });
-      });
-      return (server.address() as AddressInfo).port;
-    } catch (err) {
-      last = err;
-      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') break;
-    }
-  }
-  throw last;
-}
-
-const control = http.createServer((req, res) => {
-  const url = new URL(req.url ?? '/', 'http://lb');
-  const json = (v: unknown, status = 200) => {
-    const body = JSON.stringify(v);
-    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-    res.end(body);
-  };
-  if (req.method === 'GET' && url.pathname === '/state') {
-    const state: LbState = { protocol: LB_PROTOCOL, pid: process.pid, port: boundPort, service: balancer.config.service, startedAt, replicas: balancer.replicaStates(), waiting: balancer.waiting };
-    return json(state);
-  }
-  if (req.method === 'GET' && url.pathname === '/stats') {
-    const window = Math.max(1, Number(url.searchParams.get('window') ?? '60'));
-    const now = Date.now();
-    const perSecond = balancer.stats.perSecond(window, now);
-    const [p50, p99] = balancer.stats.percentiles([0.5, 0.99], 60_000, now);
-    const stats: LbStats = {
-      now,
-      perSecond,
-      requests: perSecond.reduce((a, b) => a + b, 0),
-      window,
-      ...(p50 !== undefined ? { p50Ms: p50 } : {}),
-      ...(p99 !== undefined ? { p99Ms: p99 } : {}),
-      inflight: balancer.totalInflight(),
-      inflightByUrl: balancer.inflightByUrl(),
-      errors: balancer.stats.errors,
-      retries: balancer.stats.retries,
-    };
-    return json(stats);
-  }
-  if (req.method === 'GET' && url.pathname === '/events') {
-    res.writeHead(200, { 'content-type': 'application/x-ndjson' });
-    res.flushHeaders();
-    subscribers.add(res);
-    res.on('close', () => subscribers.delete(res));
-    return;
-  }
-  if (req.method === 'PUT' && url.pathname === '/config') {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      try {
-        const cfg = JSON.parse(Buffer.concat(chunks).toString('utf8')) as LbConfig;
-        balancer.configure(cfg);
-        json({ ok: true });
-      } catch (err) {
-        json({ error: (err as Error).message }, 400);
-      }
-    });
-    return;
-  }
-  if (req.method === 'POST' && url.pathname === '/stop') {
-    json({ ok: true });
-    setImmediate(() => stop('asked to stop (serve down)'));
-    return;
-  }
-  json({ error: 'not found' }, 404);
-});
-
-let boundPort = 0;
-
-function stop(why: string): void {
-  log(`stopping: ${why}`);
-  balancer.close();
-  rmSync(files.socket, { force: true });
-  try {
-    if (readFileSync(files.pid, 'utf8').trim() === String(process.pid)) rmSync(files.pid, { force: true });
-  } catch {
-    /* gone already */
-  }
-  server?.close();
-  control.close();
-  for (const s of subscribers) s.end();
-  setTimeout(() => process.exit(0), 50).unref();
-}
-
-async function main(): Promise<void> {
-  server = makeServer();
-  boundPort = await bind();
-  rmSync(files.socket, { force: true });
-  const old = process.umask(0o177);
-  await new Promise<void>((resolve) => control.listen(files.socket, resolve));
-  process.umask(old);
-  chmodSync(files.socket, 0o600);
-  writeFileSync(files.pid, String(process.pid), { mode: 0o600 });
-  // The port the service keeps from now on (a restart binds exactly this one).
-  if (listen.portSearch !== undefined) {
-    const next: LbConfigFile = { ...file, listen: { ...listen, port: boundPort, portSearch: undefined } };
-    writeFileSync(`${files.config}.tmp`, JSON.stringify(next), { mode: 0o600 });
-    renameSync(`${files.config}.tmp`, files.config);
-  }
-  writeReady({ pid: process.pid, port: boundPort });
-  log(`load balancer for ${initial.service} on ${listen.tls ? 'https' : 'http'}://${listen.host}:${boundPort} (pid ${process.pid}, policy ${initial.policy}, ${initial.replicas.length} replica(s))`);
-}
-
-process.on('SIGTERM', () => stop('SIGTERM'));
-process.on('SIGINT', () => stop('SIGINT'));
 process.on('uncaughtException', (err) => log(`uncaught: ${err.stack ?? err.message}`));
+if (cluster.isWorker) runWorker(log);
+else primary();
 
-main().catch((err) => {
-  log(`cannot start: ${(err as Error).message}`);
-  writeReady({ error: (err as Error).message });
-  process.exit(1);
-});
+function primary(): void {
+  const file = JSON.parse(readFileSync(files.config, 'utf8')) as LbConfigFile;
+
+  /** lb.ready, whole or not at all: the daemon polls for it and must never read it half-written. */
+  function writeReady(v: { pid?: number; port?: number; error?: string }): void {
+    writeFileSync(`${files.ready}.tmp`, JSON.stringify(v), { mode: 0o600 });
+    renameSync(`${files.ready}.tmp`, files.ready);
+  }
+  const { listen, ...initial } = file;
+  let cfg = initial as LbConfig;
+  const subscribers = new Set<http.ServerResponse>();
+  const emit = (e: LbEvent) => {
+    const line = JSON.stringify(e) + '\n';
+    for (const s of subscribers) s.write(line);
+  };
+  let workers: WorkerSet | undefined;
+
+  const control = http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://lb');
+    const json = (v: unknown, status = 200) => {
+      const body = JSON.stringify(v);
+      res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+      res.end(body);
+    };
+    if (req.method === 'GET' && (url.pathname === '/state' || url.pathname === '/stats')) {
+      const window = Math.min(3600, Math.max(1, Math.floor(Number(url.searchParams.get('window') ?? '60')) || 60));
+      const now = Date.now();
+      void (workers?.snapshots(now, window) ?? Promise.resolve([])).then((snaps) => {
+        if (url.pathname === '/stats') return json(mergeStats(snaps, now, window));
+        const state: LbState = {
+          protocol: LB_PROTOCOL,
+          pid: process.pid,
+          port: boundPort,
+          service: cfg.service,
+          startedAt,
+          replicas: mergeReplicas(snaps),
+          waiting: snaps.reduce((a, s) => a + s.waiting, 0),
+          workers: workers?.serving ?? 0,
+          workerPids: workers?.pids() ?? [],
+        };
+        json(state);
+      });
+      return;
+    }
+    if (req.method === 'GET' && url.pathname === '/events') {
+      res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+      res.flushHeaders();
+      subscribers.add(res);
+      res.on('close', () => subscribers.delete(res));
+      return;
+    }
+    if (req.method === 'PUT' && url.pathname === '/config') {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        try {
+          cfg = JSON.parse(Buffer.concat(chunks).toString('utf8')) as LbConfig;
+        } catch (err) {
+          return json({ error: (err as Error).message }, 400);
+        }
+        (workers?.configure(cfg) ?? Promise.resolve()).then(
+          () => json({ ok: true }),
+          (err: Error) => json({ error: err.message }, 500),
+        );
+      });
+      return;
+    }
+    if (req.method === 'POST' && url.pathname === '/stop') {
+      json({ ok: true });
+      setImmediate(() => void stop('asked to stop (serve down)'));
+      return;
+    }
+    json({ error: 'not found' }, 404);
+  });
+
+  let boundPort = 0;
+
+  let stopping = false;
+  async function stop(why: string): Promise<void> {
+    if (stopping) return;
+    stopping = true;
+    log(`stopping: ${why}`);
+    rmSync(files.socket, { force: true });
+    try {
+      if (readFileSync(files.pid, 'utf8').trim() === String(process.pid)) rmSync(files.pid, { force: true });
+    } catch {
+      /* gone already */
+    }
+    control.close();
+    for (const s of subscribers) s.end();
+    // the workers first: the daemon takes this process gone as the balancer gone
+    await workers?.stop().catch(() => undefined);
+    setTimeout(() => process.exit(0), 50).unref();
+  }
+
+  async function main(): Promise<void> {
+    const count = workerCount(process.env[LB_WORKERS_ENV], availableParallelism());
+    workers = new WorkerSet(cfg, listen, count, log, emit);
+    boundPort = await workers.start();
+    rmSync(files.socket, { force: true });
+    const old = process.umask(0o177);
+    await new Promise<void>((resolve) => control.listen(files.socket, resolve));
+    process.umask(old);
+    chmodSync(files.socket, 0o600);
+    writeFileSync(files.pid, String(process.pid), { mode: 0o600 });
+    // The port the service keeps from now on (a restart binds exactly this one).
+    if (listen.portSearch !== undefined) {
+      const next: LbConfigFile = { ...file, listen: { ...listen, port: boundPort, portSearch: undefined } };
+      writeFileSync(`${files.config}.tmp`, JSON.stringify(next), { mode: 0o600 });
+      renameSync(`${files.config}.tmp`, files.config);
+    }
+    writeReady({ pid: process.pid, port: boundPort });
+    log(`load balancer for ${initial.service} on ${listen.tls ? 'https' : 'http'}://${listen.host}:${boundPort} (pid ${process.pid}, ${count === 1 ? 'one process' : `${count} workers: ${workers.pids().join(', ')}`}, policy ${initial.policy}, ${initial.replicas.length} replica(s))`);
+    if (count > 1) void waitServing(workers, count).then((n) => log(`${n} of ${count} workers serving`));
+  }
+
+  /** Resolves with how many workers serve once all do, or after 30 s. */
+  async function waitServing(set: WorkerSet, want: number): Promise<number> {
+    const deadline = Date.now() + 30_000;
+    while (set.serving < want && Date.now() < deadline && !stopping) await new Promise((r) => setTimeout(r, 50));
+    return set.serving;
+  }
+
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+
+  main().catch(async (err) => {
+    log(`cannot start: ${(err as Error).message}`);
+    await workers?.stop().catch(() => undefined);
+    writeReady({ error: (err as Error).message });
+    process.exit(1);
+  });
+}

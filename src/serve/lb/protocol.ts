@@ -52,6 +52,9 @@ export interface LbState {
   replicas: LbReplicaState[];
   /** requests waiting for a replica */
   waiting: number;
+  /** processes serving the port now (1: this one; more: workers sharing it, `workerPids`) */
+  workers?: number;
+  workerPids?: number[];
 }
 
 export interface LbStats {
@@ -70,6 +73,8 @@ export interface LbStats {
   /** responses the balancer itself answered with an error (no replica, all attempts failed) */
   errors: number;
   retries: number;
+  /** requests in the window by worker process (several share the port): how evenly they spread */
+  perWorker?: number[];
 }
 
 export type LbEvent = { type: 'demand'; ts: number } | { type: 'ejected'; url: string; ts: number; reason: string } | { type: 'restored'; url: string; ts: number };

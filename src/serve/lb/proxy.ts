@@ -397,7 +397,8 @@ export class Balancer {
     this.targets.delete(url);
   }
 
-  private eject(url: string, reason: string): void {
+  /** Out of rotation until it accepts connections again (rechecked every 250 ms). */
+  eject(url: string, reason: string): void {
     if (this.ejected.has(url) || !this.cfg.replicas.some((r) => r.url === url)) return;
     const timer = setInterval(() => void this.recheck(url), 250);
     timer.unref();

@@ -51,13 +51,23 @@ export class RequestStats {
     return out;
   }
 
-  /** Latency percentiles (0..1) over the samples of the last `windowMs`. */
-  percentiles(qs: number[], windowMs: number, now = Date.now()): Array<number | undefined> {
+  /** The latency samples of the last `windowMs`, unordered. */
+  recent(windowMs: number, now = Date.now()): number[] {
     const since = now - windowMs;
     const xs: number[] = [];
     for (let i = 0; i < this.lat.length; i++) if (this.latAt[i]! >= since) xs.push(this.lat[i]!);
-    if (xs.length === 0) return qs.map(() => undefined);
-    xs.sort((a, b) => a - b);
-    return qs.map((q) => xs[Math.min(xs.length - 1, Math.max(0, Math.ceil(q * xs.length) - 1))]);
+    return xs;
   }
+
+  /** Latency percentiles (0..1) over the samples of the last `windowMs`. */
+  percentiles(qs: number[], windowMs: number, now = Date.now()): Array<number | undefined> {
+    return percentilesOf(this.recent(windowMs, now), qs);
+  }
+}
+
+/** Percentiles (0..1) of samples (sorted in place); undefined each when there are none. */
+export function percentilesOf(xs: number[], qs: number[]): Array<number | undefined> {
+  if (xs.length === 0) return qs.map(() => undefined);
+  xs.sort((a, b) => a - b);
+  return qs.map((q) => xs[Math.min(xs.length - 1, Math.max(0, Math.ceil(q * xs.length) - 1))]);
 }

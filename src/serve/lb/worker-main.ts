@@ -1,0 +1,39 @@
+// A balancer worker process (node:cluster): serves the service's port with the config the primary
+// sends, answers its questions, passes its events up. It ends with the primary: cluster exits a
+// worker whose primary is gone.
+import type { LbEvent } from './protocol.js';
+import { openBalancer, type OpenBalancer } from './server.js';
+import { snapshotOf } from './snapshot.js';
+import type { FromWorker, ToWorker } from './workers.js';
+
+export function runWorker(log: (line: string) => void): void {
+  let open: OpenBalancer | undefined;
+  const tell = (m: FromWorker) => {
+    if (process.connected) process.send!(m);
+  };
+  process.on('message', (m: ToWorker) => {
+    switch (m.t) {
+      case 'start':
+        openBalancer(m.cfg, m.listen, { log, emit: (e: LbEvent) => tell({ t: 'event', e }) }).then(
+          (o) => {
+            open = o;
+            tell({ t: 'listening', port: o.port, requested: o.requested });
+          },
+          (err: Error) => tell({ t: 'failed', error: err.message }),
+        );
+        return;
+      case 'config':
+        open?.balancer.configure(m.cfg);
+        return tell({ t: 'reply', id: m.id });
+      case 'snapshot':
+        return tell({ t: 'reply', id: m.id, ...(open ? { snapshot: snapshotOf(open.balancer, m.now, m.window) } : {}) });
+      case 'eject':
+        return open?.balancer.eject(m.url, m.reason);
+      case 'stop':
+        open?.close();
+        setTimeout(() => process.exit(0), 50);
+        return;
+    }
+  });
+  tell({ t: 'ready' });
+}
