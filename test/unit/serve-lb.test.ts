@@ -220,6 +220,28 @@ describe('the proxy', () => {
     expect(text.endsWith('data: end\n\n')).toBe(true);
   });
 
+  it("a stream's headers reach the client before its first event; a short chunked answer comes whole", async () => {
+    let release!: () => void;
+    const firstToken = new Promise<void>((r) => (release = r));
+    const slow = await replica(1, (req, res) => {
+      if (req.url === '/short') {
+        res.writeHead(200, { 'content-type': 'application/json' }); // no length: chunked
+        return res.end('{"ok":true}');
+      }
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.flushHeaders();
+      void firstToken.then(() => res.end('data: late\n\n'));
+    });
+    const { url } = await balancer([slow]);
+    // fetch resolves on the response headers: they must not wait for the body
+    const res = await Promise.race([fetch(url + '/stream'), new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 3000))]);
+    expect(res).not.toBe('timeout');
+    release();
+    expect(await (res as Response).text()).toBe('data: late\n\n');
+    const short = await get(url + '/short');
+    expect(short).toEqual({ status: 200, body: '{"ok":true}' });
+  });
+
   it('upgrades websockets and pipes both ways', async () => {
     const ws1 = await replica(1);
     const { b, url } = await balancer([ws1]);

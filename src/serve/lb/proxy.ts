@@ -212,8 +212,29 @@ export class Balancer {
     let controller: Dispatcher.DispatchController | undefined;
     let gone = false;
     let responded = false;
-    let small: Buffer[] | undefined;
+    // The answer's start, held back to go out in one write with the headers: a small body of known
+    // length until it is whole; anything else (SSE, chunked tokens, a large body) only for what
+    // arrives in the same turn of the event loop as the headers — a short chunked answer is then
+    // one write, not two, and a stream's headers and first event still leave at once.
+    let held: Buffer[] | undefined;
+    let heldBytes = 0;
+    let flushTimer: NodeJS.Immediate | undefined;
+    const write = (c: Dispatcher.DispatchController, chunk: Buffer) => {
+      if (!res.write(chunk)) {
+        c.pause();
+        res.once('drain', () => c.resume());
+      }
+    };
+    const flushHeld = (c: Dispatcher.DispatchController) => {
+      flushTimer = undefined;
+      const h = held;
+      held = undefined;
+      if (!h || res.destroyed) return;
+      if (h.length === 0) res.flushHeaders();
+      else write(c, h.length === 1 ? h[0]! : Buffer.concat(h));
+    };
     res.once('close', () => {
+      if (flushTimer) clearImmediate(flushTimer);
       if (res.writableFinished) return;
       gone = true;
       controller?.abort(new Error('client went away'));
@@ -229,23 +250,26 @@ export class Balancer {
         if (res.destroyed) return c.abort(new Error('client went away'));
         res.writeHead(status, statusMessage, Array.isArray(c.rawHeaders) ? responseHeaders(c.rawHeaders) : responseHeaders(flat(headers)));
         const length = Number(headers['content-length'] ?? NaN);
-        // A small body of known length goes out with the headers in one write (a syscall per
-        // response, not three: what the balancer's throughput is made of); anything else (SSE,
-        // chunked tokens, a large body) streams: headers now, every chunk as it comes.
-        if (length <= SMALL_BODY) small = [];
-        else res.flushHeaders();
+        held = [];
+        if (!(length <= SMALL_BODY)) flushTimer = setImmediate(flushHeld, c);
       },
       onResponseData: (c, chunk) => {
-        if (small) small.push(chunk);
-        else if (!res.write(chunk)) {
-          c.pause();
-          res.once('drain', () => c.resume());
+        if (!held) return write(c, chunk);
+        held.push(chunk);
+        heldBytes += chunk.length;
+        if (flushTimer && heldBytes > SMALL_BODY) {
+          clearImmediate(flushTimer);
+          flushHeld(c);
         }
       },
       onResponseEnd: () => {
         done();
-        if (small) res.end(small.length === 1 ? small[0] : Buffer.concat(small));
+        if (flushTimer) clearImmediate(flushTimer);
+        flushTimer = undefined;
+        // whole within the turn: headers and body in one write
+        if (held) res.end(held.length === 1 ? held[0] : Buffer.concat(held));
         else res.end();
+        held = undefined;
       },
       onResponseError: (_c, err: NodeJS.ErrnoException) => {
         done();
