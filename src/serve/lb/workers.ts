@@ -105,8 +105,7 @@ class ForkedWorker implements BalancerWorker {
     } else if (m.t === 'listening') {
       this.serving = true;
       this.started?.resolve({ port: m.port, requested: m.requested });
-    }
-    else if (m.t === 'failed') this.started?.reject(new Error(m.error));
+    } else if (m.t === 'failed') this.started?.reject(new Error(m.error));
     else if (m.t === 'event') this.hooks.event(this, m.e);
     else if (m.t === 'reply') {
       const p = this.pending.get(m.id);
