@@ -30,25 +30,31 @@ function alive(pid: number): boolean {
   }
 }
 
-async function replica(id: number, port = 0) {
+async function replica(id: number, port = 0, hold?: Promise<void>) {
   const sockets = new Set<Socket>();
+  const r = { id, url: '', hits: 0, close: async () => undefined as void };
   const server = http.createServer((_req, res) => {
-    res.writeHead(200, { 'content-type': 'text/plain' });
-    res.end(`replica ${id}`);
+    r.hits++;
+    const answer = () => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end(`replica ${id}`);
+    };
+    if (hold) void hold.then(answer);
+    else answer();
   });
   server.on('connection', (s) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
   await new Promise<void>((res) => server.listen(port, '127.0.0.1', res));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const close = () =>
+  r.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  r.close = () =>
     new Promise<void>((res) => {
       for (const s of sockets) s.destroy();
       server.close(() => res());
     });
-  cleanups.push(close);
-  return { id, url, close };
+  cleanups.push(r.close);
+  return r;
 }
 
 function control<T>(dir: string, method: string, path: string): Promise<T> {
@@ -63,13 +69,13 @@ function control<T>(dir: string, method: string, path: string): Promise<T> {
   });
 }
 
-async function startBalancer(replicas: Array<{ id: number; url: string }>, workers: string) {
+async function startBalancer(replicas: Array<{ id: number; url: string }>, workers: string, policy: LbConfigFile['policy'] = 'round_robin') {
   const dir = mkdtempSync(join(tmpdir(), 'aloft-lbw-'));
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const file: LbConfigFile = {
     service: 'svc',
     replicas: replicas.map((r) => ({ id: r.id, url: r.url, version: 1 })),
-    policy: 'round_robin',
+    policy,
     streamTimeoutMs: 30_000,
     holdMs: 5_000,
     listen: { host: '127.0.0.1', port: 0 },
@@ -218,6 +224,34 @@ describe('balancer workers', () => {
     const later = await hammer(lb.endpoint, 100, 8);
     expect(later.filter((c) => c !== 200)).toEqual([]);
     expect(readFileSync(join(lb.dir, 'lb.log'), 'utf8')).toMatch(new RegExp(`balancer worker ${victim} ended \\(killed by SIGKILL\\); starting another`));
+  });
+
+  it('least_load counts what every worker has in flight, not only its own', async () => {
+    // Two replicas that hold every request (long generations), two long requests a moment apart
+    // on new connections, which the primary hands to the two workers in turn. Each worker alone
+    // sees both replicas idle and would take the first; told the other's load, the second
+    // worker takes the other replica.
+    let release!: () => void;
+    const hold = new Promise<void>((r) => (release = r));
+    cleanups.push(() => release());
+    const r1 = await replica(1, 0, hold);
+    const r2 = await replica(2, 0, hold);
+    const lb = await startBalancer([r1, r2], '2', 'least_load');
+    await waitFor(async () => (await control<LbState>(lb.dir, 'GET', '/state')).workers === 2, 15_000);
+    const long = () =>
+      new Promise<number>((res) => {
+        http.get(`${lb.endpoint}/generate`, { agent: false }, (r) => (r.resume(), r.on('end', () => res(r.statusCode ?? 0)))).on('error', () => res(0));
+      });
+    const first = long();
+    await waitFor(() => r1.hits + r2.hits === 1, 5_000);
+    await new Promise((r) => setTimeout(r, 1000)); // a report (every 100 ms) and its relay, with room for a busy machine
+    const second = long();
+    await waitFor(() => r1.hits + r2.hits === 2, 5_000);
+    const stats = await control<LbStats>(lb.dir, 'GET', '/stats');
+    expect(stats.perWorker).toEqual([1, 1]);
+    expect([r1.hits, r2.hits]).toEqual([1, 1]);
+    release();
+    expect(await Promise.all([first, second])).toEqual([200, 200]);
   });
 
   it('nothing outlives the balancer: stopped, its workers end with it; SIGKILLed, they follow', async () => {

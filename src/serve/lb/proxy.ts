@@ -47,6 +47,8 @@ export class Balancer {
   private readonly picker: Picker;
   private readonly targets = new Map<string, Target>();
   private readonly inflight = new Map<string, number>();
+  /** in flight through the service's other balancer workers (told every ~100 ms): least_load is over all of them */
+  private othersInflight = new Map<string, number>();
   private readonly ejected = new Map<string, { since: number; timer: NodeJS.Timeout }>();
   private waiters = new Set<() => void>();
   private lastDemand = 0;
@@ -57,7 +59,7 @@ export class Balancer {
     private readonly hooks: BalancerHooks,
   ) {
     this.cfg = cfg;
-    this.picker = new Picker((url) => this.inflight.get(url) ?? 0);
+    this.picker = new Picker((url) => (this.inflight.get(url) ?? 0) + (this.othersInflight.get(url) ?? 0));
     this.configure(cfg);
   }
 
@@ -89,6 +91,10 @@ export class Balancer {
 
   get waiting(): number {
     return this.waiters.size;
+  }
+
+  setOthersInflight(byUrl: Record<string, number>): void {
+    this.othersInflight = new Map(Object.entries(byUrl));
   }
 
   inflightByUrl(): Record<string, number> {

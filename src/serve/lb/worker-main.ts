@@ -4,7 +4,7 @@
 import type { LbConfig, LbEvent } from './protocol.js';
 import { openBalancer, type OpenBalancer } from './server.js';
 import { snapshotOf } from './snapshot.js';
-import type { FromWorker, ToWorker } from './workers.js';
+import { INFLIGHT_REPORT_MS, type FromWorker, type ToWorker } from './workers.js';
 
 export function runWorker(log: (line: string) => void): void {
   let open: OpenBalancer | undefined;
@@ -34,11 +34,23 @@ export function runWorker(log: (line: string) => void): void {
         return tell({ t: 'reply', id: m.id, ...(open ? { snapshot: snapshotOf(open.balancer, m.now, m.window) } : {}) });
       case 'eject':
         return open?.balancer.eject(m.url, m.reason);
+      case 'others':
+        return open?.balancer.setOthersInflight(m.byUrl);
       case 'stop':
         open?.close();
         setTimeout(() => process.exit(0), 50);
         return;
     }
   });
+  // what this worker has in flight, for the others' least_load (only when it changed)
+  let told = '{}';
+  setInterval(() => {
+    if (!open) return;
+    const byUrl = open.balancer.inflightByUrl();
+    const key = JSON.stringify(byUrl);
+    if (key === told) return;
+    told = key;
+    tell({ t: 'inflight', byUrl });
+  }, INFLIGHT_REPORT_MS).unref();
   tell({ t: 'ready' });
 }

@@ -15,6 +15,7 @@ export type ToWorker =
   | { t: 'config'; id: number; cfg: LbConfig }
   | { t: 'snapshot'; id: number; now: number; window: number }
   | { t: 'eject'; url: string; reason: string }
+  | { t: 'others'; byUrl: Record<string, number> }
   | { t: 'stop' };
 
 /** worker → primary */
@@ -23,7 +24,12 @@ export type FromWorker =
   | { t: 'listening'; port: number; requested: number }
   | { t: 'failed'; error: string }
   | { t: 'reply'; id: number; snapshot?: WorkerSnapshot }
-  | { t: 'event'; e: LbEvent };
+  | { t: 'event'; e: LbEvent }
+  /** its requests in flight by replica URL, when they changed (at most every INFLIGHT_REPORT_MS) */
+  | { t: 'inflight'; byUrl: Record<string, number> };
+
+/** How often a worker tells its in-flight counts, when they changed. */
+export const INFLIGHT_REPORT_MS = 100;
 
 /** The port bound, and the one asked for (node:cluster shares a socket between workers by the latter). */
 type Bound = { port: number; requested: number };
@@ -35,10 +41,16 @@ interface BalancerWorker {
   configure(cfg: LbConfig): Promise<void>;
   snapshot(now: number, window: number): Promise<WorkerSnapshot>;
   eject(url: string, reason: string): void;
+  /** what the other workers have in flight, by replica URL */
+  others(byUrl: Record<string, number>): void;
   stop(): Promise<void>;
 }
 
-type Hooks = { log(line: string): void; event(from: BalancerWorker, e: LbEvent): void };
+type Hooks = {
+  log(line: string): void;
+  event(from: BalancerWorker, e: LbEvent): void;
+  inflight(from: BalancerWorker, byUrl: Record<string, number>): void;
+};
 
 class InProcessWorker implements BalancerWorker {
   private open?: OpenBalancer;
@@ -59,6 +71,9 @@ class InProcessWorker implements BalancerWorker {
   }
   eject(url: string, reason: string): void {
     this.open?.balancer.eject(url, reason);
+  }
+  others(byUrl: Record<string, number>): void {
+    this.open?.balancer.setOthersInflight(byUrl);
   }
   async stop(): Promise<void> {
     this.open?.close();
@@ -107,6 +122,7 @@ class ForkedWorker implements BalancerWorker {
       this.started?.resolve({ port: m.port, requested: m.requested });
     } else if (m.t === 'failed') this.started?.reject(new Error(m.error));
     else if (m.t === 'event') this.hooks.event(this, m.e);
+    else if (m.t === 'inflight') this.hooks.inflight(this, m.byUrl);
     else if (m.t === 'reply') {
       const p = this.pending.get(m.id);
       this.pending.delete(m.id);
@@ -149,6 +165,9 @@ class ForkedWorker implements BalancerWorker {
   eject(url: string, reason: string): void {
     this.send({ t: 'eject', url, reason });
   }
+  others(byUrl: Record<string, number>): void {
+    this.send({ t: 'others', byUrl });
+  }
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.worker.isDead()) return;
@@ -170,6 +189,9 @@ export class WorkerSet {
   private readonly ejected = new Set<string>();
   private lastDemand = 0;
   private restarts: number[] = [];
+  /** each worker's last in-flight report, and the sum of the others' last told to each */
+  private readonly loads = new Map<BalancerWorker, Record<string, number>>();
+  private readonly told = new Map<BalancerWorker, string>();
   private stopped = false;
 
   constructor(
@@ -198,7 +220,7 @@ export class WorkerSet {
    * Node process start, ~0.25 s here, that `serve up` need not wait for).
    */
   async start(): Promise<number> {
-    const hooks: Hooks = { log: this.log, event: (from, e) => this.onEvent(from, e) };
+    const hooks = this.hooks();
     const first = this.count === 1 ? new InProcessWorker(hooks) : this.fork();
     this.workers.push(first);
     const { port, requested } = await first.start(this.cfg, this.listen);
@@ -211,14 +233,35 @@ export class WorkerSet {
     return port;
   }
 
+  private hooks(): Hooks {
+    return { log: this.log, event: (from, e) => this.onEvent(from, e), inflight: (from, byUrl) => this.onInflight(from, byUrl) };
+  }
+
   private fork(): ForkedWorker {
-    return new ForkedWorker({ log: this.log, event: (from, e) => this.onEvent(from, e) }, (w, why) => this.replace(w, why));
+    return new ForkedWorker(this.hooks(), (w, why) => this.replace(w, why));
+  }
+
+  /** least_load over the whole service: each worker hears what the others have in flight. */
+  private onInflight(from: BalancerWorker | undefined, byUrl?: Record<string, number>): void {
+    if (from && byUrl) this.loads.set(from, byUrl);
+    for (const w of this.workers) {
+      const others: Record<string, number> = {};
+      for (const [x, load] of this.loads) if (x !== w) for (const [url, n] of Object.entries(load)) others[url] = (others[url] ?? 0) + n;
+      const key = JSON.stringify(others);
+      if (this.told.get(w) === key) continue;
+      this.told.set(w, key);
+      w.others(others);
+    }
   }
 
   private replace(dead: ForkedWorker, why: string): void {
     const i = this.workers.indexOf(dead);
     if (i === -1 || this.stopped) return;
     this.workers.splice(i, 1);
+    // its requests died with it
+    this.loads.delete(dead);
+    this.told.delete(dead);
+    this.onInflight(undefined);
     const now = Date.now();
     this.restarts = this.restarts.filter((t) => now - t < 60_000);
     if (this.restarts.length >= RESTARTS_PER_MINUTE) {
