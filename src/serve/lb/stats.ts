@@ -58,11 +58,6 @@ export class RequestStats {
     for (let i = 0; i < this.lat.length; i++) if (this.latAt[i]! >= since) xs.push(this.lat[i]!);
     return xs;
   }
-
-  /** Latency percentiles (0..1) over the samples of the last `windowMs`. */
-  percentiles(qs: number[], windowMs: number, now = Date.now()): Array<number | undefined> {
-    return percentilesOf(this.recent(windowMs, now), qs);
-  }
 }
 
 /** Percentiles (0..1) of samples (sorted in place); undefined each when there are none. */
