@@ -149,14 +149,6 @@ function primary(): void {
     }
     writeReady({ pid: process.pid, port: boundPort });
     log(`load balancer for ${initial.service} on ${listen.tls ? 'https' : 'http'}://${listen.host}:${boundPort} (pid ${process.pid}, ${count === 1 ? 'one process' : `${count} workers: ${workers.pids().join(', ')}`}, policy ${initial.policy}, ${initial.replicas.length} replica(s))`);
-    if (count > 1) void waitServing(workers, count).then((n) => log(`${n} of ${count} workers serving`));
-  }
-
-  /** Resolves with how many workers serve once all do, or after 30 s. */
-  async function waitServing(set: WorkerSet, want: number): Promise<number> {
-    const deadline = Date.now() + 30_000;
-    while (set.serving < want && Date.now() < deadline && !stopping) await new Promise((r) => setTimeout(r, 50));
-    return set.serving;
   }
 
   process.on('SIGTERM', () => void stop('SIGTERM'));

@@ -80,7 +80,8 @@ class InProcessWorker implements BalancerWorker {
   }
 }
 
-const ASK_TIMEOUT_MS = 5000;
+// Under the daemon's 5 s for a control call: a hung worker is left out, the others still answer.
+const ASK_TIMEOUT_MS = 2000;
 
 class ForkedWorker implements BalancerWorker {
   private next = 1;
@@ -228,7 +229,10 @@ export class WorkerSet {
     for (let i = 1; i < this.count; i++) {
       const w = this.fork();
       this.workers.push(w);
-      w.start(this.cfg, this.listen).catch((err: Error) => this.log(`worker ${w.pid} failed to start: ${err.message}`));
+      w.start(this.cfg, this.listen).then(
+        () => this.serving === this.count && this.log(`all ${this.count} workers serving`),
+        (err: Error) => this.log(`worker ${w.pid} failed to start: ${err.message}`),
+      );
     }
     return port;
   }
